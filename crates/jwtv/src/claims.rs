@@ -1,0 +1,304 @@
+//! The JWT claims set (RFC 7519 §4) and NumericDate values.
+
+use crate::error::{Error, Field, Part};
+use crate::json::{self, JsonStr, Value};
+
+/// A NumericDate (RFC 7519 §2): seconds since the Unix epoch, integer or fractional.
+///
+/// Held as its floor plus whether a fraction was present, so comparisons with
+/// whole-second clocks are exact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NumericDate {
+    floor: i64,
+    fractional: bool,
+}
+
+impl NumericDate {
+    /// The date rounded down to whole seconds.
+    pub fn floor(self) -> i64 {
+        self.floor
+    }
+
+    /// The date rounded up to whole seconds.
+    pub fn ceil(self) -> i64 {
+        if self.fractional { self.floor.saturating_add(1) } else { self.floor }
+    }
+
+    /// Parses a JSON number (grammar already validated) exactly, without floats.
+    ///
+    /// `None` when the value does not fit an `i64` number of seconds.
+    pub(crate) fn from_json_number(raw: &str) -> Option<Self> {
+        let (negative, unsigned) = match raw.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, raw),
+        };
+        let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+            Some(at) => (unsigned.get(..at)?, unsigned.get(at.checked_add(1)?..)?.parse::<i64>().ok()?),
+            None => (unsigned, 0),
+        };
+        let (int_digits, frac_digits) = match mantissa.split_once('.') {
+            Some((i, f)) => (i, f),
+            None => (mantissa, ""),
+        };
+        let digits = || int_digits.bytes().chain(frac_digits.bytes());
+        // Position of the decimal point within `digits`, after the exponent.
+        let point = i64::try_from(int_digits.len()).ok()?.checked_add(exponent)?;
+        let Some(first_nonzero) = digits().position(|d| d != b'0') else {
+            return Some(Self { floor: 0, fractional: false });
+        };
+        let first_nonzero = i64::try_from(first_nonzero).ok()?;
+        // More than 19 significant integer digits cannot fit an i64.
+        if point.checked_sub(first_nonzero)? > 19 {
+            return None;
+        }
+        let integer_digits = usize::try_from(point.checked_sub(first_nonzero)?.max(0)).ok()?;
+        let mut significant = digits().skip(usize::try_from(first_nonzero).ok()?);
+        let mut magnitude: i64 = 0;
+        for _ in 0..integer_digits {
+            // Digits past the written ones are the zeros a positive exponent adds.
+            let d = significant.next().map_or(Some(0), |d| char::from(d).to_digit(10))?;
+            magnitude = magnitude.checked_mul(10)?.checked_add(i64::from(d))?;
+        }
+        let skip = usize::try_from(point.max(0)).ok()?;
+        let fractional = digits().skip(skip).any(|d| d != b'0');
+        let floor = match (negative, fractional) {
+            (false, _) => magnitude,
+            (true, false) => magnitude.checked_neg()?,
+            (true, true) => magnitude.checked_neg()?.checked_sub(1)?,
+        };
+        Some(Self { floor, fractional })
+    }
+}
+
+/// The registered claims found while parsing, kept as JSON values.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Registered<'a> {
+    pub(crate) exp: Option<Value<'a>>,
+    pub(crate) nbf: Option<Value<'a>>,
+    pub(crate) iat: Option<Value<'a>>,
+    pub(crate) iss: Option<Value<'a>>,
+    pub(crate) aud: Option<Value<'a>>,
+    pub(crate) sub: Option<Value<'a>>,
+    pub(crate) jti: Option<Value<'a>>,
+}
+
+impl<'a> Registered<'a> {
+    fn slot(&mut self, name: &str) -> Option<&mut Option<Value<'a>>> {
+        Some(match name {
+            "exp" => &mut self.exp,
+            "nbf" => &mut self.nbf,
+            "iat" => &mut self.iat,
+            "iss" => &mut self.iss,
+            "aud" => &mut self.aud,
+            "sub" => &mut self.sub,
+            "jti" => &mut self.jti,
+            _ => return None,
+        })
+    }
+
+    fn record(&mut self, name: JsonStr<'a>, value: Value<'a>) {
+        let slot = match name.as_str() {
+            Some(plain) => self.slot(plain),
+            None => {
+                // An escaped name: decode it (registered names are 3 ASCII bytes).
+                let mut buf = [0u8; 3];
+                name.decode_into(&mut buf).and_then(|n| self.slot(n))
+            }
+        };
+        if let Some(slot) = slot {
+            *slot = Some(value);
+        }
+    }
+}
+
+/// A parsed claims set, with its registered claims type-checked.
+///
+/// Obtained from a [`VerifiedToken`](crate::VerifiedToken) (verified) or an
+/// [`UnverifiedToken`](crate::UnverifiedToken) (for diagnosis only).
+#[derive(Clone, Copy, Debug)]
+pub struct Claims<'a> {
+    raw: &'a [u8],
+    pub(crate) registered: Registered<'a>,
+}
+
+impl<'a> Claims<'a> {
+    /// Parses a claims object, calling `other` for each member (registered or not).
+    pub(crate) fn parse(raw: &'a [u8], mut other: impl FnMut(JsonStr<'a>, Value<'a>)) -> Result<Self, Error> {
+        let mut registered = Registered::default();
+        json::parse_object(raw, |name, value| {
+            registered.record(name, value);
+            other(name, value);
+        })
+        .map_err(|_| Error::Malformed(Part::Payload))?;
+        Ok(Self { raw, registered })
+    }
+
+    /// Checks the JSON types of the registered claims: dates are numbers that
+    /// fit, `iss`/`sub`/`jti` are strings, `aud` is a string or an array of strings.
+    pub(crate) fn check_types(&self) -> Result<(), Error> {
+        let r = &self.registered;
+        for (value, field) in [(r.exp, Field::Exp), (r.nbf, Field::Nbf), (r.iat, Field::Iat)] {
+            if value.is_some() && date(value).is_none() {
+                return Err(Error::BadClaim(field));
+            }
+        }
+        for (value, field) in [(r.iss, Field::Iss), (r.sub, Field::Sub), (r.jti, Field::Jti)] {
+            if value.is_some_and(|v| v.as_json_str().is_none()) {
+                return Err(Error::BadClaim(field));
+            }
+        }
+        match r.aud {
+            None | Some(Value::String(_)) => {}
+            Some(Value::Array(_))
+                if r.aud.and_then(|a| a.as_array()).into_iter().flatten().all(|v| v.as_json_str().is_some()) => {}
+            Some(_) => return Err(Error::BadClaim(Field::Aud)),
+        }
+        Ok(())
+    }
+
+    /// `exp`, when present and a valid NumericDate.
+    pub fn exp(&self) -> Option<NumericDate> {
+        date(self.registered.exp)
+    }
+
+    /// `nbf`, when present and a valid NumericDate.
+    pub fn nbf(&self) -> Option<NumericDate> {
+        date(self.registered.nbf)
+    }
+
+    /// `iat`, when present and a valid NumericDate.
+    pub fn iat(&self) -> Option<NumericDate> {
+        date(self.registered.iat)
+    }
+
+    /// `iss`, when present and a string.
+    pub fn iss(&self) -> Option<JsonStr<'a>> {
+        self.registered.iss.and_then(|v| v.as_json_str())
+    }
+
+    /// `sub`, when present and a string.
+    pub fn sub(&self) -> Option<JsonStr<'a>> {
+        self.registered.sub.and_then(|v| v.as_json_str())
+    }
+
+    /// `jti`, when present and a string.
+    pub fn jti(&self) -> Option<JsonStr<'a>> {
+        self.registered.jti.and_then(|v| v.as_json_str())
+    }
+
+    /// The audiences: `aud` as a single string or each string of an array.
+    pub fn audiences(&self) -> impl Iterator<Item = JsonStr<'a>> + 'a {
+        let aud = self.registered.aud;
+        let single = aud.and_then(|v| v.as_json_str());
+        let many = aud.and_then(|v| v.as_array()).into_iter().flatten().filter_map(|v| v.as_json_str());
+        single.into_iter().chain(many)
+    }
+
+    /// Any claim by name (escapes decoded before comparing).
+    pub fn get(&self, name: &str) -> Option<Value<'a>> {
+        let mut found = None;
+        // Already validated, so this cannot fail.
+        let _ = json::parse_object(self.raw, |n, v| {
+            if n == name {
+                found = Some(v);
+            }
+        });
+        found
+    }
+
+    /// The claims JSON, as decoded from base64url.
+    pub fn raw_json(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// Deserializes the claims into the caller's own type with `serde-json-core`.
+    ///
+    /// Borrowed `&str` fields only work for strings without escapes; use
+    /// [`Claims::deserialize_unescaped`] when they may hold escapes.
+    pub fn deserialize<T: serde::Deserialize<'a>>(&self) -> Result<T, serde_json_core::de::Error> {
+        serde_json_core::from_slice(self.raw).map(|(value, _)| value)
+    }
+
+    /// Like [`Claims::deserialize`], decoding string escapes into `scratch`.
+    pub fn deserialize_unescaped<T: serde::Deserialize<'a>>(
+        &self,
+        scratch: &mut [u8],
+    ) -> Result<T, serde_json_core::de::Error> {
+        serde_json_core::from_slice_escaped(self.raw, scratch).map(|(value, _)| value)
+    }
+}
+
+fn date(value: Option<Value<'_>>) -> Option<NumericDate> {
+    match value? {
+        Value::Number(raw) => NumericDate::from_json_number(raw),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nd(raw: &str) -> Option<(i64, i64)> {
+        NumericDate::from_json_number(raw).map(|d| (d.floor(), d.ceil()))
+    }
+
+    #[test]
+    fn numeric_dates_are_exact_without_floats() {
+        assert_eq!(nd("0"), Some((0, 0)));
+        assert_eq!(nd("1700000000"), Some((1_700_000_000, 1_700_000_000)));
+        assert_eq!(nd("1700000000.5"), Some((1_700_000_000, 1_700_000_001)));
+        assert_eq!(nd("1700000000.000"), Some((1_700_000_000, 1_700_000_000)));
+        assert_eq!(nd("1.7e9"), Some((1_700_000_000, 1_700_000_000)));
+        assert_eq!(nd("17E+8"), Some((1_700_000_000, 1_700_000_000)));
+        assert_eq!(nd("1.7000000005e9"), Some((1_700_000_000, 1_700_000_001)));
+        assert_eq!(nd("5e-1"), Some((0, 1)));
+        assert_eq!(nd("-1.5"), Some((-2, -1)));
+        assert_eq!(nd("-0"), Some((0, 0)));
+        assert_eq!(nd("0.0e99999999"), Some((0, 0)));
+        assert_eq!(nd("9223372036854775807"), Some((i64::MAX, i64::MAX)));
+        assert_eq!(nd("9223372036854775808"), None);
+        assert_eq!(nd("1e19"), None);
+        assert_eq!(nd("1e999999999999"), None);
+        assert_eq!(nd("1e-999999999"), Some((0, 1)));
+    }
+
+    #[test]
+    fn registered_claims_are_type_checked() {
+        let cases: [(&str, Option<Error>); 9] = [
+            (r#"{"exp":1,"nbf":2,"iat":3.5,"iss":"a","sub":"b","jti":"c","aud":["x","y"]}"#, None),
+            (r#"{"exp":"1"}"#, Some(Error::BadClaim(Field::Exp))),
+            (r#"{"nbf":null}"#, Some(Error::BadClaim(Field::Nbf))),
+            (r#"{"iat":1e400}"#, Some(Error::BadClaim(Field::Iat))),
+            (r#"{"iss":1}"#, Some(Error::BadClaim(Field::Iss))),
+            (r#"{"sub":["a"]}"#, Some(Error::BadClaim(Field::Sub))),
+            (r#"{"aud":["a",1]}"#, Some(Error::BadClaim(Field::Aud))),
+            (r#"{"aud":{}}"#, Some(Error::BadClaim(Field::Aud))),
+            (r#"{"\u0065xp":"soon"}"#, Some(Error::BadClaim(Field::Exp))),
+        ];
+        for (json, want) in cases {
+            let claims = Claims::parse(json.as_bytes(), |_, _| ()).unwrap();
+            assert_eq!(claims.check_types().err(), want, "{json}");
+        }
+    }
+
+    #[test]
+    fn accessors_decode_and_iterate() {
+        let json = br#"{"iss":"https:\/\/issuer.example","aud":["a","b"],"sub":"u1","tenant":"acme"}"#;
+        let claims = Claims::parse(json, |_, _| ()).unwrap();
+        assert!(claims.iss().unwrap() == "https://issuer.example");
+        assert_eq!(claims.audiences().count(), 2);
+        assert!(claims.audiences().nth(1).unwrap() == "b");
+        assert!(claims.get("tenant").unwrap().as_json_str().unwrap() == "acme");
+        assert!(claims.get("missing").is_none());
+        let single = Claims::parse(br#"{"aud":"only"}"#, |_, _| ()).unwrap();
+        assert!(single.audiences().eq(["only"].into_iter().map(|_| single.audiences().next().unwrap())));
+    }
+
+    #[test]
+    fn payload_must_be_an_object_without_duplicates() {
+        for bad in [&b"[1]"[..], b"\"x\"", br#"{"exp":1,"exp":2}"#, b"{", b""] {
+            assert_eq!(Claims::parse(bad, |_, _| ()).err(), Some(Error::Malformed(Part::Payload)));
+        }
+    }
+}

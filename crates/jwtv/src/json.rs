@@ -1,0 +1,737 @@
+//! A small, strict JSON reader (RFC 8259) for headers and claims.
+//!
+//! - No recursion and no allocation: nesting is tracked in a bit stack with a hard
+//!   depth bound ([`MAX_DEPTH`]), so hostile input cannot exhaust the stack.
+//! - The whole document must be valid UTF-8; strings may not hold raw control
+//!   characters; `\u` escapes must form valid UTF-16 (paired surrogates only).
+//! - Numbers follow the RFC grammar exactly (no `+`, no leading zeros, no `.5`).
+//! - Strings are kept as validated raw slices ([`JsonStr`]) and every comparison
+//!   decodes escapes first, so `"\u0048S256"` equals `HS256`.
+//! - [`parse_object`] reads a top-level object, rejects duplicate member names
+//!   (compared after decoding) and hands each member to a visitor.
+
+use core::fmt;
+
+/// Maximum nesting depth of arrays and objects (the top-level value counts as 1).
+pub const MAX_DEPTH: usize = 32;
+/// Maximum number of members in a top-level header or claims object.
+pub const MAX_MEMBERS: usize = 128;
+
+/// The input is not JSON this reader accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvalidJson;
+
+type Result<T> = core::result::Result<T, InvalidJson>;
+
+/// A validated JSON string, held with its escapes still encoded.
+///
+/// Every comparison and conversion decodes escapes, so two spellings of one
+/// string are equal. [`JsonStr::as_str`] gives a zero-copy `&str` when the
+/// string has no escapes; [`JsonStr::decode_into`] copies the decoded text.
+#[derive(Clone, Copy)]
+pub struct JsonStr<'a> {
+    /// The text between the quotes, escapes not decoded.
+    raw: &'a str,
+    /// Whether `raw` contains at least one backslash escape.
+    escaped: bool,
+}
+
+impl<'a> JsonStr<'a> {
+    /// The string exactly as written between the quotes (escapes not decoded).
+    pub fn raw(&self) -> &'a str {
+        self.raw
+    }
+
+    /// The decoded string without copying, when it contains no escapes.
+    pub fn as_str(&self) -> Option<&'a str> {
+        (!self.escaped).then_some(self.raw)
+    }
+
+    /// The decoded characters.
+    pub fn chars(&self) -> Chars<'a> {
+        Chars { rest: self.raw.chars() }
+    }
+
+    /// The length of the decoded string in UTF-8 bytes.
+    pub fn decoded_len(&self) -> usize {
+        if self.escaped { self.chars().map(char::len_utf8).sum() } else { self.raw.len() }
+    }
+
+    /// Copies the decoded string into `buf`; `None` when `buf` is too small.
+    pub fn decode_into<'b>(&self, buf: &'b mut [u8]) -> Option<&'b str> {
+        let mut len = 0usize;
+        for c in self.chars() {
+            let end = len.checked_add(c.len_utf8())?;
+            c.encode_utf8(buf.get_mut(len..end)?);
+            len = end;
+        }
+        core::str::from_utf8(buf.get(..len)?).ok()
+    }
+
+    /// Whether the decoded string equals `s` ignoring ASCII case.
+    pub fn eq_ignore_ascii_case(&self, s: &str) -> bool {
+        match self.as_str() {
+            Some(raw) => raw.eq_ignore_ascii_case(s),
+            None => self.chars().map(|c| c.to_ascii_lowercase()).eq(s.chars().map(|c| c.to_ascii_lowercase())),
+        }
+    }
+}
+
+impl PartialEq<str> for JsonStr<'_> {
+    fn eq(&self, other: &str) -> bool {
+        match self.as_str() {
+            Some(raw) => raw == other,
+            None => self.chars().eq(other.chars()),
+        }
+    }
+}
+
+impl PartialEq<&str> for JsonStr<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        *self == **other
+    }
+}
+
+impl PartialEq for JsonStr<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self.as_str(), other.as_str()) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.chars().eq(other.chars()),
+        }
+    }
+}
+
+impl Eq for JsonStr<'_> {}
+
+impl fmt::Display for JsonStr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.as_str() {
+            Some(s) => f.write_str(s),
+            None => self.chars().try_for_each(|c| fmt::Write::write_char(f, c)),
+        }
+    }
+}
+
+impl fmt::Debug for JsonStr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"")?;
+        self.chars().try_for_each(|c| write!(f, "{}", c.escape_debug()))?;
+        f.write_str("\"")
+    }
+}
+
+/// The decoded characters of a [`JsonStr`].
+#[derive(Clone, Debug)]
+pub struct Chars<'a> {
+    rest: core::str::Chars<'a>,
+}
+
+impl Chars<'_> {
+    fn hex4(&mut self) -> u32 {
+        (0..4).fold(0, |acc, _| (acc << 4) | self.rest.next().and_then(|c| c.to_digit(16)).unwrap_or(0))
+    }
+}
+
+impl Iterator for Chars<'_> {
+    type Item = char;
+
+    fn next(&mut self) -> Option<char> {
+        let c = self.rest.next()?;
+        if c != '\\' {
+            return Some(c);
+        }
+        // The string was validated, so escapes are well formed; the fallbacks
+        // below only keep this total (U+FFFD) without a panic path.
+        Some(match self.rest.next()? {
+            'b' => '\u{8}',
+            'f' => '\u{c}',
+            'n' => '\n',
+            'r' => '\r',
+            't' => '\t',
+            'u' => {
+                let hi = self.hex4();
+                if (0xD800..0xDC00).contains(&hi) {
+                    self.rest.next(); // '\\'
+                    self.rest.next(); // 'u'
+                    let lo = self.hex4();
+                    let code = 0x10000 + ((hi - 0xD800) << 10) + (lo.wrapping_sub(0xDC00) & 0x3FF);
+                    char::from_u32(code).unwrap_or('\u{FFFD}')
+                } else {
+                    char::from_u32(hi).unwrap_or('\u{FFFD}')
+                }
+            }
+            other => other, // '"', '\\', '/'
+        })
+    }
+}
+
+/// A JSON value, as found in a validated document.
+#[derive(Clone, Copy, Debug)]
+pub enum Value<'a> {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number, as written (grammar already checked).
+    Number(&'a str),
+    /// A string.
+    String(JsonStr<'a>),
+    /// An array, as written including its brackets.
+    Array(&'a str),
+    /// An object, as written including its braces.
+    Object(&'a str),
+}
+
+impl<'a> Value<'a> {
+    /// The string, if this is one.
+    pub fn as_json_str(&self) -> Option<JsonStr<'a>> {
+        match *self {
+            Self::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The elements of an array, if this is one.
+    pub fn as_array(&self) -> Option<Elements<'a>> {
+        match *self {
+            Self::Array(raw) => Some(Elements::new(raw)),
+            _ => None,
+        }
+    }
+
+    /// A short name of the JSON type (`"string"`, `"number"`, …).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::Null => "null",
+            Self::Bool(_) => "boolean",
+            Self::Number(_) => "number",
+            Self::String(_) => "string",
+            Self::Array(_) => "array",
+            Self::Object(_) => "object",
+        }
+    }
+}
+
+/// The elements of a validated array.
+#[derive(Clone, Debug)]
+pub struct Elements<'a> {
+    scanner: Scanner<'a>,
+    first: bool,
+    done: bool,
+}
+
+impl<'a> Elements<'a> {
+    fn new(raw: &'a str) -> Self {
+        let mut scanner = Scanner::new(raw);
+        scanner.pos = 1; // past '['
+        Self { scanner, first: true, done: false }
+    }
+}
+
+impl<'a> Iterator for Elements<'a> {
+    type Item = Value<'a>;
+
+    fn next(&mut self) -> Option<Value<'a>> {
+        if self.done {
+            return None;
+        }
+        let s = &mut self.scanner;
+        s.skip_ws();
+        if s.peek() == Some(b']') {
+            self.done = true;
+            return None;
+        }
+        if !self.first {
+            s.pos = s.pos.saturating_add(1); // ','
+            s.skip_ws();
+        }
+        self.first = false;
+        let value = s.value(MAX_DEPTH);
+        if value.is_err() {
+            self.done = true;
+        }
+        value.ok()
+    }
+}
+
+/// Validates a complete JSON text of any type (used for conformance tests).
+pub fn validate(src: &[u8]) -> Result<()> {
+    let text = core::str::from_utf8(src).map_err(|_| InvalidJson)?;
+    let mut s = Scanner::new(text);
+    s.skip_ws();
+    s.value(MAX_DEPTH)?;
+    s.end()
+}
+
+/// Parses a top-level JSON object, calling `visit` for each member in order.
+///
+/// The whole document is validated before this returns `Ok`, but `visit` sees
+/// members as they are read: callers must only record what they see and act
+/// after `Ok`. Duplicate names (after decoding escapes) are an error, as are
+/// more than [`MAX_MEMBERS`] members.
+pub fn parse_object<'a>(src: &'a [u8], mut visit: impl FnMut(JsonStr<'a>, Value<'a>)) -> Result<()> {
+    let text = core::str::from_utf8(src).map_err(|_| InvalidJson)?;
+    let mut s = Scanner::new(text);
+    let mut names: heapless::Vec<JsonStr<'a>, MAX_MEMBERS> = heapless::Vec::new();
+    s.skip_ws();
+    s.expect(b'{')?;
+    s.skip_ws();
+    if s.peek() == Some(b'}') {
+        s.pos += 1;
+        return s.end();
+    }
+    loop {
+        s.skip_ws();
+        s.expect(b'"')?;
+        let name = s.string_body()?;
+        if names.contains(&name) {
+            return Err(InvalidJson);
+        }
+        names.push(name).map_err(|_| InvalidJson)?;
+        s.skip_ws();
+        s.expect(b':')?;
+        s.skip_ws();
+        let value = s.value(MAX_DEPTH - 1)?;
+        visit(name, value);
+        s.skip_ws();
+        match s.next_byte() {
+            Some(b',') => continue,
+            Some(b'}') => return s.end(),
+            _ => return Err(InvalidJson),
+        }
+    }
+}
+
+/// Bytes that end the fast path inside a string: `"`, `\` and control characters.
+#[expect(clippy::indexing_slicing, reason = "evaluated at compile time: an out-of-bounds index fails the build")]
+static STRING_STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[0x22] = true; // '"'
+    t[0x5C] = true; // '\\'
+    t
+};
+
+/// What the container loop expects next.
+#[derive(Clone, Copy)]
+enum Expect {
+    ValueOrClose,
+    Value,
+    NameOrClose,
+    Name,
+    CommaOrClose,
+}
+
+#[derive(Clone, Debug)]
+struct Scanner<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn new(text: &'a str) -> Self {
+        Self { text, pos: 0 }
+    }
+
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes().get(self.pos).copied()
+    }
+
+    fn next_byte(&mut self) -> Option<u8> {
+        let b = self.peek()?;
+        self.pos += 1;
+        Some(b)
+    }
+
+    fn expect(&mut self, want: u8) -> Result<()> {
+        if self.next_byte() == Some(want) { Ok(()) } else { Err(InvalidJson) }
+    }
+
+    fn end(&mut self) -> Result<()> {
+        self.skip_ws();
+        if self.pos == self.bytes().len() { Ok(()) } else { Err(InvalidJson) }
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn slice(&self, start: usize, end: usize) -> Result<&'a str> {
+        self.text.get(start..end).ok_or(InvalidJson)
+    }
+
+    /// Reads one value starting at the current byte; containers may nest at
+    /// most `depth` levels (the value itself included).
+    fn value(&mut self, depth: usize) -> Result<Value<'a>> {
+        let start = self.pos;
+        match self.peek().ok_or(InvalidJson)? {
+            b'"' => {
+                self.pos += 1;
+                self.string_body().map(Value::String)
+            }
+            b'{' => {
+                self.container(depth)?;
+                self.slice(start, self.pos).map(Value::Object)
+            }
+            b'[' => {
+                self.container(depth)?;
+                self.slice(start, self.pos).map(Value::Array)
+            }
+            b't' => self.literal("true", Value::Bool(true)),
+            b'f' => self.literal("false", Value::Bool(false)),
+            b'n' => self.literal("null", Value::Null),
+            _ => {
+                self.number()?;
+                self.slice(start, self.pos).map(Value::Number)
+            }
+        }
+    }
+
+    fn scalar(&mut self) -> Result<()> {
+        match self.peek().ok_or(InvalidJson)? {
+            b'"' => {
+                self.pos += 1;
+                self.string_body().map(drop)
+            }
+            b't' => self.literal("true", ()),
+            b'f' => self.literal("false", ()),
+            b'n' => self.literal("null", ()),
+            _ => self.number(),
+        }
+    }
+
+    fn literal<T>(&mut self, word: &str, value: T) -> Result<T> {
+        let end = self.pos.checked_add(word.len()).ok_or(InvalidJson)?;
+        if self.bytes().get(self.pos..end) == Some(word.as_bytes()) {
+            self.pos = end;
+            Ok(value)
+        } else {
+            Err(InvalidJson)
+        }
+    }
+
+    /// Skips a whole array or object without recursion, validating it.
+    fn container(&mut self, max_depth: usize) -> Result<()> {
+        // Bit i of `kinds` is set when nesting level i is an object.
+        let mut kinds: u64 = 0;
+        let mut depth: usize = 0;
+        let mut expect = Expect::Value;
+        loop {
+            self.skip_ws();
+            match expect {
+                Expect::Value => match self.peek().ok_or(InvalidJson)? {
+                    open @ (b'[' | b'{') => {
+                        if depth >= max_depth || depth >= MAX_DEPTH {
+                            return Err(InvalidJson);
+                        }
+                        let is_object = open == b'{';
+                        kinds = (kinds & !(1u64 << depth)) | (u64::from(is_object) << depth);
+                        depth += 1;
+                        self.pos += 1;
+                        expect = if is_object { Expect::NameOrClose } else { Expect::ValueOrClose };
+                    }
+                    _ => {
+                        self.scalar()?;
+                        expect = Expect::CommaOrClose;
+                    }
+                },
+                Expect::ValueOrClose => {
+                    if self.peek() == Some(b']') {
+                        expect = Expect::CommaOrClose;
+                        if self.close(&mut depth, kinds)? {
+                            return Ok(());
+                        }
+                    } else {
+                        expect = Expect::Value;
+                    }
+                }
+                Expect::NameOrClose => {
+                    if self.peek() == Some(b'}') {
+                        expect = Expect::CommaOrClose;
+                        if self.close(&mut depth, kinds)? {
+                            return Ok(());
+                        }
+                    } else {
+                        expect = Expect::Name;
+                    }
+                }
+                Expect::Name => {
+                    self.expect(b'"')?;
+                    self.string_body()?;
+                    self.skip_ws();
+                    self.expect(b':')?;
+                    expect = Expect::Value;
+                }
+                Expect::CommaOrClose => match self.peek() {
+                    Some(b',') => {
+                        self.pos += 1;
+                        let in_object = depth.checked_sub(1).is_some_and(|top| kinds >> top & 1 == 1);
+                        expect = if in_object { Expect::Name } else { Expect::Value };
+                    }
+                    Some(b']' | b'}') => {
+                        if self.close(&mut depth, kinds)? {
+                            return Ok(());
+                        }
+                    }
+                    _ => return Err(InvalidJson),
+                },
+            }
+        }
+    }
+
+    /// Consumes a closing bracket that must match the innermost container;
+    /// returns whether the outermost container is now closed.
+    fn close(&mut self, depth: &mut usize, kinds: u64) -> Result<bool> {
+        let top = depth.checked_sub(1).ok_or(InvalidJson)?;
+        let want = if kinds >> top & 1 == 1 { b'}' } else { b']' };
+        self.expect(want)?;
+        *depth = top;
+        Ok(top == 0)
+    }
+
+    /// Reads a string body after its opening quote, through the closing quote.
+    fn string_body(&mut self) -> Result<JsonStr<'a>> {
+        let start = self.pos;
+        let mut escaped = false;
+        loop {
+            // Fast path: ordinary bytes. Non-ASCII bytes are already valid UTF-8.
+            while let Some(&b) = self.bytes().get(self.pos) {
+                if STRING_STOP.get(usize::from(b)).copied().unwrap_or(true) {
+                    break;
+                }
+                self.pos += 1;
+            }
+            match self.next_byte().ok_or(InvalidJson)? {
+                b'"' => {
+                    let raw = self.slice(start, self.pos - 1)?;
+                    return Ok(JsonStr { raw, escaped });
+                }
+                b'\\' => {
+                    escaped = true;
+                    self.escape()?;
+                }
+                _ => return Err(InvalidJson), // raw control character
+            }
+        }
+    }
+
+    /// Checks one escape sequence after its backslash.
+    fn escape(&mut self) -> Result<()> {
+        match self.next_byte().ok_or(InvalidJson)? {
+            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Ok(()),
+            b'u' => {
+                let unit = self.hex4()?;
+                match unit {
+                    0xD800..=0xDBFF => {
+                        // A high surrogate must be followed by an escaped low surrogate.
+                        self.expect(b'\\')?;
+                        self.expect(b'u')?;
+                        if (0xDC00..=0xDFFF).contains(&self.hex4()?) { Ok(()) } else { Err(InvalidJson) }
+                    }
+                    0xDC00..=0xDFFF => Err(InvalidJson), // lone low surrogate
+                    _ => Ok(()),
+                }
+            }
+            _ => Err(InvalidJson),
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32> {
+        let mut unit = 0u32;
+        for _ in 0..4 {
+            let digit = char::from(self.next_byte().ok_or(InvalidJson)?).to_digit(16).ok_or(InvalidJson)?;
+            unit = (unit << 4) | digit;
+        }
+        Ok(unit)
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.pos;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
+    fn number(&mut self) -> Result<()> {
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return Err(InvalidJson),
+        }
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if self.digits() == 0 {
+                return Err(InvalidJson);
+            }
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if self.digits() == 0 {
+                return Err(InvalidJson);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn members(src: &str) -> Result<heapless::Vec<(heapless::String<32>, &'static str), 16>> {
+        let src: &'static str = std::boxed::Box::leak(src.into());
+        let mut out = heapless::Vec::new();
+        parse_object(src.as_bytes(), |name, value| {
+            let mut n = heapless::String::new();
+            for c in name.chars() {
+                n.push(c).unwrap();
+            }
+            out.push((n, value.type_name())).unwrap();
+        })?;
+        Ok(out)
+    }
+
+    extern crate std;
+
+    #[test]
+    fn accepts_objects_and_reports_members_in_order() {
+        let m = members(r#" {"a":1, "b" : "x", "c":[1,{"d":null}], "e":{}, "f":true} "#).unwrap();
+        let names: std::vec::Vec<_> = m.iter().map(|(n, t)| (n.as_str(), *t)).collect();
+        assert_eq!(names, [("a", "number"), ("b", "string"), ("c", "array"), ("e", "object"), ("f", "boolean")]);
+        assert!(members("{}").unwrap().is_empty());
+    }
+
+    #[test]
+    fn rejects_duplicates_after_decoding_escapes() {
+        assert_eq!(members(r#"{"alg":"a","alg":"b"}"#), Err(InvalidJson));
+        assert_eq!(members(r#"{"alg":"a","\u0061lg":"b"}"#), Err(InvalidJson));
+        assert_eq!(members(r#"{"a\/b":1,"a/b":2}"#), Err(InvalidJson));
+        // Nested duplicates are JSON-valid and left to the application.
+        assert!(members(r#"{"a":{"x":1,"x":2}}"#).is_ok());
+    }
+
+    #[test]
+    fn rejects_non_objects_and_trailing_data() {
+        for bad in ["[]", "1", "\"x\"", "null", "{} {}", "{", "{\"a\"}", "{\"a\":1,}", "\u{feff}{}", ""] {
+            assert_eq!(members(bad), Err(InvalidJson), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn decodes_escapes_before_comparing() {
+        let src = br#"{"iss":"https:\/\/issuer.example","alg":"\u0048S256","e":"\ud83d\ude00"}"#;
+        let mut seen = 0;
+        parse_object(src, |name, value| {
+            let s = value.as_json_str().unwrap();
+            match name.raw() {
+                "iss" => assert!(s == "https://issuer.example"),
+                "alg" => assert!(s == "HS256"),
+                "e" => assert!(s == "\u{1F600}"),
+                _ => unreachable!(),
+            }
+            assert!(s.as_str().is_none());
+            seen += 1;
+        })
+        .unwrap();
+        assert_eq!(seen, 3);
+    }
+
+    #[test]
+    fn rejects_lone_surrogates_control_characters_and_bad_escapes() {
+        for bad in [
+            r#"{"a":"\ud800"}"#,
+            r#"{"a":"\udc00"}"#,
+            r#"{"a":"\ud800\u0041"}"#,
+            r#"{"a":"\u+048"}"#,
+            r#"{"a":"\x41"}"#,
+            "{\"a\":\"\t\"}",
+            "{\"a\":\"\u{0}\"}",
+        ] {
+            assert_eq!(members(bad), Err(InvalidJson), "{bad:?}");
+        }
+        assert_eq!(parse_object(b"{\"a\":\"\xff\"}", |_, _| ()), Err(InvalidJson));
+    }
+
+    #[test]
+    fn number_grammar_is_exact() {
+        for good in ["0", "-0", "1", "-12", "1.5", "1e9", "1E+9", "1.0e-9", "1700000000.25"] {
+            assert_eq!(validate(good.as_bytes()), Ok(()), "{good}");
+        }
+        for bad in ["+1", "01", ".5", "1.", "1e", "-", "1.e5", "0x10", "NaN", "Infinity", "1 2"] {
+            assert_eq!(validate(bad.as_bytes()), Err(InvalidJson), "{bad}");
+        }
+    }
+
+    #[test]
+    fn depth_is_bounded_without_recursion() {
+        let mut deep = std::string::String::new();
+        for _ in 0..MAX_DEPTH {
+            deep.push('[');
+        }
+        for _ in 0..MAX_DEPTH {
+            deep.push(']');
+        }
+        assert_eq!(validate(deep.as_bytes()), Ok(()));
+        let deeper = std::format!("[{deep}]");
+        assert_eq!(validate(deeper.as_bytes()), Err(InvalidJson));
+        let huge = "[".repeat(100_000);
+        assert_eq!(validate(huge.as_bytes()), Err(InvalidJson));
+        let objects = "{\"a\":".repeat(100_000);
+        assert_eq!(validate(objects.as_bytes()), Err(InvalidJson));
+    }
+
+    #[test]
+    fn mismatched_brackets_are_rejected() {
+        for bad in ["[}", "{]", "[1,]", "[,1]", "{\"a\":1]", "[[]", "[]]", "{\"a\" 1}", "{1:1}"] {
+            assert_eq!(validate(bad.as_bytes()), Err(InvalidJson), "{bad}");
+        }
+    }
+
+    #[test]
+    fn array_elements_iterate_values() {
+        let mut names = std::vec::Vec::new();
+        parse_object(br#"{"aud":[ "a" , "b\u0063", 3 ]}"#, |_, v| {
+            for e in v.as_array().unwrap() {
+                names.push(std::format!(
+                    "{}:{}",
+                    e.type_name(),
+                    e.as_json_str().map(|s| std::format!("{s}")).unwrap_or_default()
+                ));
+            }
+        })
+        .unwrap();
+        assert_eq!(names, ["string:a", "string:bc", "number:"]);
+    }
+
+    #[test]
+    fn decode_into_and_case_insensitive_compare() {
+        let mut out = None;
+        parse_object(br#"{"typ":"at\u002BJWT"}"#, |_, v| out = v.as_json_str()).unwrap();
+        let s = out.unwrap();
+        assert!(s.eq_ignore_ascii_case("AT+jwt"));
+        assert_eq!(s.decoded_len(), 6);
+        let mut buf = [0u8; 6];
+        assert_eq!(s.decode_into(&mut buf), Some("at+JWT"));
+        assert_eq!(s.decode_into(&mut [0u8; 5]), None);
+    }
+}

@@ -1,0 +1,458 @@
+//! Verification keys, each bound to exactly one algorithm when it is made.
+
+use core::fmt;
+
+use crate::alg::{Algorithm, KeyKind};
+use crate::error::{Error, KeyError};
+
+/// The longest `kid` a key may carry, in bytes.
+pub const MAX_KID_LEN: usize = 128;
+
+/// The longest HMAC secret [`VerifyingKey::hmac_from_base64url`] decodes, in bytes.
+pub const MAX_HMAC_SECRET_LEN: usize = 512;
+
+/// A public key (or HMAC secret) bound to one [`Algorithm`], with an optional `kid`.
+///
+/// The algorithm is part of the key: a token whose header names another
+/// algorithm is rejected before any cryptography runs, which rules out
+/// algorithm-confusion attacks (e.g. an RSA public key used as an HMAC secret).
+///
+/// ```
+/// use jwtv::{Algorithm, VerifyingKey};
+/// let key = VerifyingKey::hs256(b"test-key-do-not-use-0123456789abcdef")?.with_kid("k1")?;
+/// assert_eq!(key.algorithm(), Algorithm::HS256);
+/// assert_eq!(key.kid(), Some("k1"));
+/// # Ok::<(), jwtv::KeyError>(())
+/// ```
+#[derive(Clone)]
+pub struct VerifyingKey {
+    alg: Algorithm,
+    kid: Option<heapless::String<MAX_KID_LEN>>,
+    material: Material,
+}
+
+#[derive(Clone)]
+enum Material {
+    Hmac(ring::hmac::Key),
+    /// Uncompressed SEC1 point: 65 bytes (P-256) or 97 bytes (P-384).
+    Ec(heapless::Vec<u8, 97>),
+    Ed25519([u8; 32]),
+    #[cfg(feature = "alloc")]
+    Rsa(ring::signature::RsaPublicKeyComponents<alloc::vec::Vec<u8>>),
+}
+
+impl VerifyingKey {
+    // ---- HMAC ----
+
+    /// An HMAC key for `alg` (HS256, HS384 or HS512).
+    ///
+    /// The secret must be at least as long as the hash output (32, 48 or 64
+    /// bytes, RFC 7518 §3.2), otherwise [`KeyError::Weak`].
+    pub fn hmac(alg: Algorithm, secret: &[u8]) -> Result<Self, KeyError> {
+        let (ring_alg, min_len) = match alg {
+            Algorithm::HS256 => (ring::hmac::HMAC_SHA256, 32),
+            Algorithm::HS384 => (ring::hmac::HMAC_SHA384, 48),
+            Algorithm::HS512 => (ring::hmac::HMAC_SHA512, 64),
+            _ => return Err(KeyError::WrongAlgorithm),
+        };
+        if secret.len() < min_len {
+            return Err(KeyError::Weak);
+        }
+        Ok(Self::bare(alg, Material::Hmac(ring::hmac::Key::new(ring_alg, secret))))
+    }
+
+    /// An HS256 key; see [`VerifyingKey::hmac`].
+    pub fn hs256(secret: &[u8]) -> Result<Self, KeyError> {
+        Self::hmac(Algorithm::HS256, secret)
+    }
+
+    /// An HS384 key; see [`VerifyingKey::hmac`].
+    pub fn hs384(secret: &[u8]) -> Result<Self, KeyError> {
+        Self::hmac(Algorithm::HS384, secret)
+    }
+
+    /// An HS512 key; see [`VerifyingKey::hmac`].
+    pub fn hs512(secret: &[u8]) -> Result<Self, KeyError> {
+        Self::hmac(Algorithm::HS512, secret)
+    }
+
+    /// An HMAC key from an unpadded base64url secret (a JWK's `k`), decoded in
+    /// constant time with `base64ct` because it is secret material.
+    pub fn hmac_from_base64url(alg: Algorithm, k: &str) -> Result<Self, KeyError> {
+        use base64ct::Encoding as _;
+        let mut buf = [0u8; MAX_HMAC_SECRET_LEN];
+        let result = match base64ct::Base64UrlUnpadded::decode(k, &mut buf) {
+            Ok(secret) => Self::hmac(alg, secret),
+            Err(_) => Err(KeyError::Invalid),
+        };
+        buf.fill(0);
+        core::hint::black_box(&buf);
+        result
+    }
+
+    // ---- ECDSA ----
+
+    /// An ECDSA key for `alg` (ES256 or ES384) from an uncompressed SEC1 point
+    /// (`0x04 ‖ x ‖ y`, 65 or 97 bytes).
+    ///
+    /// Whether the point is on the curve is checked by every verification:
+    /// a key off the curve verifies nothing.
+    pub fn ecdsa_from_sec1(alg: Algorithm, point: &[u8]) -> Result<Self, KeyError> {
+        let len = match alg {
+            Algorithm::ES256 => 65,
+            Algorithm::ES384 => 97,
+            _ => return Err(KeyError::WrongAlgorithm),
+        };
+        if point.len() != len || point.first() != Some(&0x04) {
+            return Err(KeyError::Invalid);
+        }
+        let bytes = heapless::Vec::from_slice(point).map_err(|_| KeyError::Invalid)?;
+        Ok(Self::bare(alg, Material::Ec(bytes)))
+    }
+
+    /// An ES256 key; see [`VerifyingKey::ecdsa_from_sec1`].
+    pub fn es256_from_sec1(point: &[u8]) -> Result<Self, KeyError> {
+        Self::ecdsa_from_sec1(Algorithm::ES256, point)
+    }
+
+    /// An ES384 key; see [`VerifyingKey::ecdsa_from_sec1`].
+    pub fn es384_from_sec1(point: &[u8]) -> Result<Self, KeyError> {
+        Self::ecdsa_from_sec1(Algorithm::ES384, point)
+    }
+
+    /// An ECDSA key from the affine coordinates of a JWK (`x`, `y`, each 32
+    /// bytes for ES256 or 48 for ES384).
+    pub fn ecdsa_from_coordinates(alg: Algorithm, x: &[u8], y: &[u8]) -> Result<Self, KeyError> {
+        let mut point: heapless::Vec<u8, 97> = heapless::Vec::new();
+        point.push(0x04).map_err(|_| KeyError::Invalid)?;
+        point.extend_from_slice(x).map_err(|_| KeyError::Invalid)?;
+        point.extend_from_slice(y).map_err(|_| KeyError::Invalid)?;
+        if x.len() != y.len() {
+            return Err(KeyError::Invalid);
+        }
+        Self::ecdsa_from_sec1(alg, &point)
+    }
+
+    // ---- EdDSA ----
+
+    /// An EdDSA key from a 32-byte Ed25519 public key.
+    pub fn ed25519(public_key: &[u8]) -> Result<Self, KeyError> {
+        let bytes: [u8; 32] = public_key.try_into().map_err(|_| KeyError::Invalid)?;
+        Ok(Self::bare(Algorithm::EdDSA, Material::Ed25519(bytes)))
+    }
+
+    // ---- RSA ----
+
+    /// An RSA key for `alg` (RS256/384/512, PS256/384/512) from its modulus
+    /// and public exponent as big-endian bytes (a JWK's `n` and `e`).
+    ///
+    /// The modulus must be 2048 to 8192 bits ([`KeyError::Weak`] below), the
+    /// exponent odd and at least 3. Needs the `alloc` feature.
+    pub fn rsa_from_components(alg: Algorithm, n: &[u8], e: &[u8]) -> Result<Self, KeyError> {
+        if alg.key_kind() != KeyKind::Rsa {
+            return Err(KeyError::WrongAlgorithm);
+        }
+        let n = strip_leading_zeros(n);
+        let e = strip_leading_zeros(e);
+        let bits = bit_len(n);
+        if bits > 8192 {
+            return Err(KeyError::Invalid);
+        }
+        if bits < 2048 {
+            return Err(KeyError::Weak);
+        }
+        // ring accepts odd exponents in [3, 2^33 - 1].
+        let e_odd = e.last().is_some_and(|b| b & 1 == 1);
+        if !e_odd || bit_len(e) > 33 || bit_len(e) < 2 {
+            return Err(KeyError::Invalid);
+        }
+        #[cfg(feature = "alloc")]
+        {
+            let components = ring::signature::RsaPublicKeyComponents { n: n.to_vec(), e: e.to_vec() };
+            Ok(Self::bare(alg, Material::Rsa(components)))
+        }
+        #[cfg(not(feature = "alloc"))]
+        {
+            Err(KeyError::Unsupported)
+        }
+    }
+
+    /// An RSA key for `alg` from DER: a `SubjectPublicKeyInfo` (what PEM
+    /// `BEGIN PUBLIC KEY` holds) or a PKCS#1 `RSAPublicKey` (`BEGIN RSA PUBLIC KEY`).
+    pub fn rsa_from_der(alg: Algorithm, der: &[u8]) -> Result<Self, KeyError> {
+        let (n, e) = der::rsa_public_key(der).ok_or(KeyError::Invalid)?;
+        Self::rsa_from_components(alg, n, e)
+    }
+
+    /// An RS256 key from DER; see [`VerifyingKey::rsa_from_der`].
+    pub fn rs256_from_der(der: &[u8]) -> Result<Self, KeyError> {
+        Self::rsa_from_der(Algorithm::RS256, der)
+    }
+
+    /// A PS256 key from DER; see [`VerifyingKey::rsa_from_der`].
+    pub fn ps256_from_der(der: &[u8]) -> Result<Self, KeyError> {
+        Self::rsa_from_der(Algorithm::PS256, der)
+    }
+
+    // ---- common ----
+
+    fn bare(alg: Algorithm, material: Material) -> Self {
+        Self { alg, kid: None, material }
+    }
+
+    /// This key with a key id, matched against the token header's `kid`.
+    pub fn with_kid(mut self, kid: &str) -> Result<Self, KeyError> {
+        self.kid = Some(heapless::String::try_from(kid).map_err(|_| KeyError::KidTooLong)?);
+        Ok(self)
+    }
+
+    /// The one algorithm this key verifies.
+    pub fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// The key id, if any.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// Verifies `signature` over `message` with this key's algorithm.
+    ///
+    /// This is the bare algorithm layer: no header, no policy. Any failure is
+    /// [`Error::BadSignature`], without saying why.
+    pub fn verify_signature(&self, message: &[u8], signature: &[u8]) -> Result<(), Error> {
+        use ring::signature::{self as sig, UnparsedPublicKey};
+        let ok = match &self.material {
+            Material::Hmac(key) => ring::hmac::verify(key, message, signature).is_ok(),
+            Material::Ec(point) => {
+                let alg = match self.alg {
+                    Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED,
+                    _ => &sig::ECDSA_P256_SHA256_FIXED,
+                };
+                UnparsedPublicKey::new(alg, point.as_slice()).verify(message, signature).is_ok()
+            }
+            Material::Ed25519(public) => {
+                UnparsedPublicKey::new(&sig::ED25519, public).verify(message, signature).is_ok()
+            }
+            #[cfg(feature = "alloc")]
+            Material::Rsa(components) => {
+                let params = match self.alg {
+                    Algorithm::RS256 => &sig::RSA_PKCS1_2048_8192_SHA256,
+                    Algorithm::RS384 => &sig::RSA_PKCS1_2048_8192_SHA384,
+                    Algorithm::RS512 => &sig::RSA_PKCS1_2048_8192_SHA512,
+                    Algorithm::PS256 => &sig::RSA_PSS_2048_8192_SHA256,
+                    Algorithm::PS384 => &sig::RSA_PSS_2048_8192_SHA384,
+                    _ => &sig::RSA_PSS_2048_8192_SHA512,
+                };
+                components.verify(params, message, signature).is_ok()
+            }
+        };
+        if ok { Ok(()) } else { Err(Error::BadSignature) }
+    }
+}
+
+impl fmt::Debug for VerifyingKey {
+    /// Shows the algorithm and kid, never key material.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyingKey").field("alg", &self.alg).field("kid", &self.kid()).finish_non_exhaustive()
+    }
+}
+
+fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    bytes.get(start..).unwrap_or_default()
+}
+
+/// Bit length of a big-endian unsigned integer without leading zero bytes.
+fn bit_len(bytes: &[u8]) -> usize {
+    match bytes.first() {
+        None => 0,
+        Some(first) => {
+            let top = 8usize.saturating_sub(usize::try_from(first.leading_zeros()).unwrap_or(8));
+            bytes.len().saturating_sub(1).saturating_mul(8).saturating_add(top)
+        }
+    }
+}
+
+/// Just enough DER to find an RSA public key's modulus and exponent.
+mod der {
+    const SEQUENCE: u8 = 0x30;
+    const INTEGER: u8 = 0x02;
+    const BIT_STRING: u8 = 0x03;
+    const OID: u8 = 0x06;
+    const NULL: u8 = 0x05;
+    /// 1.2.840.113549.1.1.1 (rsaEncryption)
+    const RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+
+    #[cfg(test)]
+    pub(super) const RSA_ENCRYPTION_FOR_TESTS: &[u8] = RSA_ENCRYPTION;
+
+    /// Reads one TLV with the expected tag; returns (value, rest).
+    fn tlv(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+        let (&t, rest) = input.split_first()?;
+        if t != tag {
+            return None;
+        }
+        let (&first, rest) = rest.split_first()?;
+        let (len, rest) = match first {
+            0..=0x7f => (usize::from(first), rest),
+            0x81 => {
+                let (&b, rest) = rest.split_first()?;
+                if b < 0x80 {
+                    return None; // not minimal
+                }
+                (usize::from(b), rest)
+            }
+            0x82 => {
+                let (bytes, rest) = rest.split_first_chunk::<2>()?;
+                let len = usize::from(u16::from_be_bytes(*bytes));
+                if len < 0x100 {
+                    return None; // not minimal
+                }
+                (len, rest)
+            }
+            _ => return None,
+        };
+        rest.split_at_checked(len)
+    }
+
+    fn positive_integer(input: &[u8]) -> Option<(&[u8], &[u8])> {
+        let (value, rest) = tlv(input, INTEGER)?;
+        match value {
+            [] => None,
+            [first, ..] if first & 0x80 != 0 => None,      // negative
+            [0, second, ..] if second & 0x80 == 0 => None, // not minimal
+            _ => Some((value, rest)),
+        }
+    }
+
+    /// PKCS#1 `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }`.
+    fn pkcs1(input: &[u8]) -> Option<(&[u8], &[u8])> {
+        let (body, rest) = tlv(input, SEQUENCE)?;
+        let (n, body) = positive_integer(body)?;
+        let (e, body) = positive_integer(body)?;
+        (body.is_empty() && rest.is_empty()).then_some((n, e))
+    }
+
+    /// SPKI `SEQUENCE { SEQUENCE { rsaEncryption, NULL }, BIT STRING { RSAPublicKey } }`.
+    fn spki(input: &[u8]) -> Option<(&[u8], &[u8])> {
+        let (body, rest) = tlv(input, SEQUENCE)?;
+        let (algorithm, body) = tlv(body, SEQUENCE)?;
+        let (oid, params) = tlv(algorithm, OID)?;
+        let (null, params) = tlv(params, NULL)?;
+        if oid != RSA_ENCRYPTION || !null.is_empty() || !params.is_empty() {
+            return None;
+        }
+        let (bits, body) = tlv(body, BIT_STRING)?;
+        let (&unused, key) = bits.split_first()?;
+        (unused == 0 && body.is_empty() && rest.is_empty()).then_some(())?;
+        pkcs1(key)
+    }
+
+    pub(super) fn rsa_public_key(input: &[u8]) -> Option<(&[u8], &[u8])> {
+        spki(input).or_else(|| pkcs1(input))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEST_SECRET_32: &[u8; 32] = b"test-secret-0123456789abcdefghij";
+
+    #[test]
+    fn hmac_secrets_shorter_than_the_hash_are_weak() {
+        assert_eq!(VerifyingKey::hs256(&TEST_SECRET_32[..31]).err(), Some(KeyError::Weak));
+        assert!(VerifyingKey::hs256(TEST_SECRET_32).is_ok());
+        assert_eq!(VerifyingKey::hs384(TEST_SECRET_32).err(), Some(KeyError::Weak));
+        assert_eq!(VerifyingKey::hs512(&[7; 63]).err(), Some(KeyError::Weak));
+        assert!(VerifyingKey::hs512(&[7; 64]).is_ok());
+        assert_eq!(VerifyingKey::hmac(Algorithm::ES256, TEST_SECRET_32).err(), Some(KeyError::WrongAlgorithm));
+    }
+
+    #[test]
+    fn hmac_from_base64url_is_strict() {
+        let k = "dGVzdC1zZWNyZXQtMDEyMzQ1Njc4OWFiY2RlZmdoaWo"; // TEST_SECRET_32
+        let key = VerifyingKey::hmac_from_base64url(Algorithm::HS256, k).unwrap();
+        let tag = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, TEST_SECRET_32), b"m");
+        assert_eq!(key.verify_signature(b"m", tag.as_ref()), Ok(()));
+        for bad in
+            ["dGVzdC1zZWNyZXQtMDEyMzQ1Njc4OWFiY2RlZmdoaWo=", "dGVzdC1zZWNyZXQtMDEyMzQ1Njc4OWFiY2RlZmdoaWp", "a+b/"]
+        {
+            assert_eq!(
+                VerifyingKey::hmac_from_base64url(Algorithm::HS256, bad).err(),
+                Some(KeyError::Invalid),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn ec_points_must_be_uncompressed_and_sized_for_the_curve() {
+        let mut p256 = [0u8; 65];
+        p256[0] = 4;
+        assert!(VerifyingKey::es256_from_sec1(&p256).is_ok());
+        assert_eq!(VerifyingKey::es384_from_sec1(&p256).err(), Some(KeyError::Invalid));
+        p256[0] = 2;
+        assert_eq!(VerifyingKey::es256_from_sec1(&p256).err(), Some(KeyError::Invalid));
+        assert_eq!(VerifyingKey::ecdsa_from_sec1(Algorithm::EdDSA, &p256).err(), Some(KeyError::WrongAlgorithm));
+        assert!(VerifyingKey::ecdsa_from_coordinates(Algorithm::ES256, &[1; 32], &[2; 32]).is_ok());
+        assert_eq!(
+            VerifyingKey::ecdsa_from_coordinates(Algorithm::ES256, &[1; 31], &[2; 33]).err(),
+            Some(KeyError::Invalid)
+        );
+    }
+
+    #[test]
+    fn ed25519_keys_are_32_bytes() {
+        assert!(VerifyingKey::ed25519(&[0; 32]).is_ok());
+        assert_eq!(VerifyingKey::ed25519(&[0; 31]).err(), Some(KeyError::Invalid));
+    }
+
+    #[test]
+    fn rsa_moduli_below_2048_bits_are_weak() {
+        let mut n = [0xffu8; 256];
+        assert!(VerifyingKey::rsa_from_components(Algorithm::RS256, &n, &[1, 0, 1]).is_ok());
+        n[0] = 0x7f; // 2047 bits
+        assert_eq!(VerifyingKey::rsa_from_components(Algorithm::RS256, &n, &[1, 0, 1]).err(), Some(KeyError::Weak));
+        let n = [0xffu8; 256];
+        assert_eq!(VerifyingKey::rsa_from_components(Algorithm::RS256, &n, &[1]).err(), Some(KeyError::Invalid));
+        assert_eq!(VerifyingKey::rsa_from_components(Algorithm::RS256, &n, &[1, 0, 0]).err(), Some(KeyError::Invalid));
+        assert_eq!(VerifyingKey::rsa_from_components(Algorithm::ES256, &n, &[3]).err(), Some(KeyError::WrongAlgorithm));
+    }
+
+    #[test]
+    fn kids_are_bounded_and_debug_hides_material() {
+        let key = VerifyingKey::hs256(TEST_SECRET_32).unwrap();
+        let long = "k".repeat(MAX_KID_LEN + 1);
+        assert_eq!(key.clone().with_kid(&long).err(), Some(KeyError::KidTooLong));
+        let key = key.with_kid("kid-1").unwrap();
+        extern crate std;
+        let shown = std::format!("{key:?}");
+        assert!(shown.contains("HS256") && shown.contains("kid-1"));
+        assert!(!shown.contains("test-secret"));
+    }
+
+    #[test]
+    fn der_reader_takes_spki_and_pkcs1_and_rejects_trailing_bytes() {
+        // PKCS#1 SEQUENCE { INTEGER 0x00c5.., INTEGER 65537 } with a 257-byte modulus field.
+        let mut n = [0xc5u8; 256];
+        n[255] = 0x01;
+        let mut pkcs1 = std::vec![0x30, 0x82, 0x01, 0x0a, 0x02, 0x82, 0x01, 0x01, 0x00];
+        extern crate std;
+        pkcs1.extend_from_slice(&n);
+        pkcs1.extend_from_slice(&[0x02, 0x03, 0x01, 0x00, 0x01]);
+        let (got_n, got_e) = der::rsa_public_key(&pkcs1).unwrap();
+        assert_eq!(strip_leading_zeros(got_n), &n[..]);
+        assert_eq!(got_e, &[1, 0, 1]);
+        let mut spki = std::vec![0x30, 0x82, 0x01, 0x22, 0x30, 0x0d, 0x06, 0x09];
+        spki.extend_from_slice(der::RSA_ENCRYPTION_FOR_TESTS);
+        spki.extend_from_slice(&[0x05, 0x00, 0x03, 0x82, 0x01, 0x0f, 0x00]);
+        spki.extend_from_slice(&pkcs1);
+        assert_eq!(der::rsa_public_key(&spki), Some((got_n, got_e)));
+        assert!(VerifyingKey::rs256_from_der(&spki).is_ok());
+        pkcs1.push(0);
+        assert_eq!(der::rsa_public_key(&pkcs1), None);
+        assert_eq!(VerifyingKey::rs256_from_der(&pkcs1).err(), Some(KeyError::Invalid));
+    }
+}

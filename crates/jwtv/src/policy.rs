@@ -1,0 +1,406 @@
+//! What the caller requires of a token beyond its signature.
+
+use crate::alg::{Algorithm, AlgorithmSet};
+use crate::claims::Claims;
+use crate::error::{Error, Field};
+use crate::header::Header;
+use crate::json::JsonStr;
+
+/// The default maximum token size, in bytes.
+pub const DEFAULT_MAX_TOKEN_LEN: usize = 16 * 1024;
+/// The default clock leeway, in seconds.
+pub const DEFAULT_LEEWAY_SECS: u64 = 30;
+/// How many failures [`Failures`] holds.
+pub const MAX_FAILURES: usize = 16;
+
+/// One name or a borrowed list of names.
+#[derive(Clone, Copy, Debug)]
+enum Names<'a> {
+    One(&'a str),
+    Many(&'a [&'a str]),
+}
+
+impl<'a> Names<'a> {
+    fn iter(self) -> impl Iterator<Item = &'a str> {
+        let (one, many) = match self {
+            Self::One(s) => (Some(s), &[][..]),
+            Self::Many(list) => (None, list),
+        };
+        one.into_iter().chain(many.iter().copied())
+    }
+
+    fn is_empty(self) -> bool {
+        self.iter().next().is_none()
+    }
+}
+
+/// The checks a token must pass besides its signature. Built once, reused for
+/// every token; borrowed strings, no allocation.
+///
+/// Defaults ([`Policy::new`]): every supported algorithm (each key still pins
+/// its own), `exp` required, 30 s leeway, tokens up to 16 KiB, no issuer or
+/// audience configured. Without configured audiences a token that carries an
+/// `aud` is rejected (`bad_audience`): a token addressed to someone is not
+/// accepted by a verifier that does not know who it is — call
+/// [`Policy::audiences`] or, deliberately, [`Policy::ignore_audience`].
+///
+/// ```
+/// use jwtv::{Algorithm, AlgorithmSet, Policy};
+/// let policy = Policy::new()
+///     .algorithms(AlgorithmSet::of(&[Algorithm::ES256, Algorithm::EdDSA]))
+///     .issuer("https://issuer.example")
+///     .audiences(&["api", "admin-api"])
+///     .leeway_secs(60)
+///     .max_age_secs(3600)
+///     .require_claim_values(&[("tenant", "acme")]);
+/// # let _ = policy;
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Policy<'a> {
+    algorithms: AlgorithmSet,
+    issuers: Names<'a>,
+    audiences: Names<'a>,
+    ignore_audience: bool,
+    typ: Option<&'a str>,
+    leeway: u64,
+    require_exp: bool,
+    max_age: Option<u64>,
+    required_claims: &'a [&'a str],
+    required_values: &'a [(&'a str, &'a str)],
+    understood_crit: &'a [&'a str],
+    max_token_len: usize,
+}
+
+impl Default for Policy<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'a> Policy<'a> {
+    /// The default policy; see the type's documentation.
+    pub const fn new() -> Self {
+        Self {
+            algorithms: AlgorithmSet::ALL,
+            issuers: Names::Many(&[]),
+            audiences: Names::Many(&[]),
+            ignore_audience: false,
+            typ: None,
+            leeway: DEFAULT_LEEWAY_SECS,
+            require_exp: true,
+            max_age: None,
+            required_claims: &[],
+            required_values: &[],
+            understood_crit: &[],
+            max_token_len: DEFAULT_MAX_TOKEN_LEN,
+        }
+    }
+
+    /// Only these algorithms are accepted (`alg_not_allowed` otherwise).
+    #[must_use]
+    pub const fn algorithms(mut self, algorithms: AlgorithmSet) -> Self {
+        self.algorithms = algorithms;
+        self
+    }
+
+    /// `iss` must be present and equal this issuer.
+    #[must_use]
+    pub const fn issuer(mut self, issuer: &'a str) -> Self {
+        self.issuers = Names::One(issuer);
+        self
+    }
+
+    /// `iss` must be present and equal one of these issuers.
+    #[must_use]
+    pub const fn issuers(mut self, issuers: &'a [&'a str]) -> Self {
+        self.issuers = Names::Many(issuers);
+        self
+    }
+
+    /// `aud` must be present and (one of its values) equal this audience.
+    #[must_use]
+    pub const fn audience(mut self, audience: &'a str) -> Self {
+        self.audiences = Names::One(audience);
+        self
+    }
+
+    /// `aud` must be present and one of its values equal one of these.
+    #[must_use]
+    pub const fn audiences(mut self, audiences: &'a [&'a str]) -> Self {
+        self.audiences = Names::Many(audiences);
+        self
+    }
+
+    /// Accept any `aud` (or none) when no audience is configured.
+    ///
+    /// Only for verifiers that truly serve every audience; it re-opens token
+    /// reuse across services.
+    #[must_use]
+    pub const fn ignore_audience(mut self) -> Self {
+        self.ignore_audience = true;
+        self
+    }
+
+    /// The header's `typ` must be present and equal `typ`, ignoring ASCII case
+    /// and an `application/` prefix (RFC 7515 §4.1.9), e.g. `"JWT"` or `"at+jwt"`.
+    #[must_use]
+    pub const fn typ(mut self, typ: &'a str) -> Self {
+        self.typ = Some(typ);
+        self
+    }
+
+    /// Clock leeway in seconds applied to `exp`, `nbf`, `iat` and the maximum age.
+    #[must_use]
+    pub const fn leeway_secs(mut self, leeway: u64) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Accept tokens without `exp` (a present `exp` is still enforced).
+    ///
+    /// Tokens without expiry live forever; opt out only on purpose.
+    #[must_use]
+    pub const fn allow_missing_exp(mut self) -> Self {
+        self.require_exp = false;
+        self
+    }
+
+    /// `iat` must be present and no older than `max_age` seconds.
+    #[must_use]
+    pub const fn max_age_secs(mut self, max_age: u64) -> Self {
+        self.max_age = Some(max_age);
+        self
+    }
+
+    /// These claims must be present (any value).
+    #[must_use]
+    pub const fn require_claims(mut self, names: &'a [&'a str]) -> Self {
+        self.required_claims = names;
+        self
+    }
+
+    /// These claims must be present and be strings equal to the given values.
+    #[must_use]
+    pub const fn require_claim_values(mut self, pairs: &'a [(&'a str, &'a str)]) -> Self {
+        self.required_values = pairs;
+        self
+    }
+
+    /// Extensions the caller processes itself and that may appear in `crit`.
+    /// `b64` (RFC 7797) is never accepted.
+    #[must_use]
+    pub const fn understood_crit(mut self, names: &'a [&'a str]) -> Self {
+        self.understood_crit = names;
+        self
+    }
+
+    /// The maximum token size in bytes, checked before any other work.
+    #[must_use]
+    pub const fn max_token_len(mut self, max: usize) -> Self {
+        self.max_token_len = max;
+        self
+    }
+
+    /// The configured maximum token size.
+    pub const fn max_token_len_value(&self) -> usize {
+        self.max_token_len
+    }
+
+    /// Whether `alg` is allowed by this policy.
+    pub const fn allows(&self, alg: Algorithm) -> bool {
+        self.algorithms.contains(alg)
+    }
+
+    pub(crate) fn understood(&self) -> &'a [&'a str] {
+        self.understood_crit
+    }
+
+    /// The claim name a [`Field`] stands for, including the policy's own
+    /// [`Field::Required`] and [`Field::RequiredValue`] entries.
+    pub fn field_name(&self, field: Field) -> Option<&'a str> {
+        match field {
+            Field::Required(i) => self.required_claims.get(usize::from(i)).copied(),
+            Field::RequiredValue(i) => self.required_values.get(usize::from(i)).map(|(name, _)| *name),
+            other => other.name(),
+        }
+    }
+
+    /// Runs every header and claim check against `now` (Unix seconds) and
+    /// reports each failure, in the order [`Policy::check`] would stop at them.
+    pub fn check_all(&self, header: &Header<'_>, claims: &Claims<'_>, now: u64) -> Failures {
+        let mut failures = Failures::default();
+        self.run_checks(header, claims, now, &mut |e| {
+            failures.push(e);
+            true
+        });
+        failures
+    }
+
+    /// Runs the header and claim checks and stops at the first failure.
+    pub fn check(&self, header: &Header<'_>, claims: &Claims<'_>, now: u64) -> Result<(), Error> {
+        let mut first = None;
+        self.run_checks(header, claims, now, &mut |e| {
+            first = Some(e);
+            false
+        });
+        first.map_or(Ok(()), Err)
+    }
+
+    /// Calls `fail` for each failing check; stops when `fail` returns false.
+    fn run_checks(&self, header: &Header<'_>, claims: &Claims<'_>, now: u64, fail: &mut dyn FnMut(Error) -> bool) {
+        macro_rules! check {
+            ($cond:expr, $err:expr) => {
+                if $cond && !fail($err) {
+                    return;
+                }
+            };
+        }
+        let now = i128::from(now);
+        let leeway = i128::from(self.leeway);
+
+        // Types first: a wrongly typed claim is never silently skipped.
+        if let Err(e) = claims.check_types() {
+            check!(true, e);
+        }
+
+        // Times. Dates compare by ceiling against a whole-second clock, which
+        // is exact for fractional dates (now < exp ⟺ now < ⌈exp⌉).
+        match claims.exp() {
+            Some(exp) => check!(now >= i128::from(exp.ceil()) + leeway, Error::Expired),
+            None => check!(self.require_exp && claims.registered.exp.is_none(), Error::MissingClaim(Field::Exp)),
+        }
+        if let Some(nbf) = claims.nbf() {
+            check!(now + leeway < i128::from(nbf.ceil()), Error::NotYetValid);
+        }
+        match (claims.iat(), self.max_age) {
+            (Some(iat), max_age) => {
+                check!(i128::from(iat.ceil()) > now + leeway, Error::IssuedInFuture);
+                if let Some(max_age) = max_age {
+                    check!(now - i128::from(iat.floor()) > i128::from(max_age) + leeway, Error::TooOld);
+                }
+            }
+            (None, Some(_)) => check!(claims.registered.iat.is_none(), Error::MissingClaim(Field::Iat)),
+            (None, None) => {}
+        }
+
+        // Issuer.
+        if !self.issuers.is_empty() {
+            match claims.iss() {
+                Some(iss) => check!(!self.issuers.iter().any(|allowed| iss == allowed), Error::BadIssuer),
+                None => check!(claims.registered.iss.is_none(), Error::MissingClaim(Field::Iss)),
+            }
+        }
+
+        // Audience.
+        if !self.audiences.is_empty() {
+            if claims.registered.aud.is_none() {
+                check!(true, Error::MissingClaim(Field::Aud));
+            } else {
+                let matched = claims.audiences().any(|aud| self.audiences.iter().any(|allowed| aud == allowed));
+                check!(!matched, Error::BadAudience);
+            }
+        } else if !self.ignore_audience {
+            check!(claims.registered.aud.is_some(), Error::BadAudience);
+        }
+
+        // Type.
+        if let Some(want) = self.typ {
+            match header.typ() {
+                Some(typ) => check!(!typ_matches(typ, want), Error::BadType),
+                None => check!(true, Error::MissingClaim(Field::Typ)),
+            }
+        }
+
+        // Required claims and values.
+        for (i, name) in self.required_claims.iter().enumerate() {
+            let field = registered_field(name).unwrap_or(Field::Required(u8::try_from(i).unwrap_or(u8::MAX)));
+            check!(claims.get(name).is_none(), Error::MissingClaim(field));
+        }
+        for (i, (name, want)) in self.required_values.iter().enumerate() {
+            let field = registered_field(name).unwrap_or(Field::RequiredValue(u8::try_from(i).unwrap_or(u8::MAX)));
+            match claims.get(name) {
+                None => check!(true, Error::MissingClaim(field)),
+                Some(value) => check!(!value.as_json_str().is_some_and(|v| v == *want), Error::BadClaim(field)),
+            }
+        }
+    }
+}
+
+fn registered_field(name: &str) -> Option<Field> {
+    [Field::Exp, Field::Nbf, Field::Iat, Field::Iss, Field::Aud, Field::Sub, Field::Jti]
+        .into_iter()
+        .find(|f| f.name() == Some(name))
+}
+
+/// `typ` comparison: ASCII case-insensitive, `application/` prefix optional on either side.
+fn typ_matches(typ: JsonStr<'_>, want: &str) -> bool {
+    const PREFIX: &str = "application/";
+    let want = match want.get(..PREFIX.len()) {
+        Some(p) if p.eq_ignore_ascii_case(PREFIX) => want.get(PREFIX.len()..).unwrap_or_default(),
+        _ => want,
+    };
+    let mut chars = typ.chars();
+    let mut prefixed = chars.clone();
+    let has_prefix = PREFIX.chars().all(|p| prefixed.next().is_some_and(|c| c.eq_ignore_ascii_case(&p)));
+    if has_prefix {
+        chars = prefixed;
+    }
+    chars.map(|c| c.to_ascii_lowercase()).eq(want.chars().map(|c| c.to_ascii_lowercase()))
+}
+
+/// Every failing check of one token, in check order; allocation-free.
+///
+/// Holds up to [`MAX_FAILURES`]; further failures set [`Failures::truncated`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Failures {
+    errors: heapless::Vec<Error, MAX_FAILURES>,
+    truncated: bool,
+}
+
+impl Failures {
+    pub(crate) fn one(error: Error) -> Self {
+        let mut f = Self::default();
+        f.push(error);
+        f
+    }
+
+    pub(crate) fn push(&mut self, error: Error) {
+        if self.errors.push(error).is_err() {
+            self.truncated = true;
+        }
+    }
+
+    /// The failures, first one first.
+    pub fn as_slice(&self) -> &[Error] {
+        &self.errors
+    }
+
+    /// The first failure: what [`Verifier::verify`](crate::Verifier::verify) returns.
+    pub fn first(&self) -> Option<Error> {
+        self.errors.first().copied()
+    }
+
+    /// Whether no check failed.
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// Whether more failures occurred than fit.
+    pub fn truncated(&self) -> bool {
+        self.truncated
+    }
+
+    /// Whether a failure with this code is present.
+    pub fn contains(&self, code: crate::ErrorCode) -> bool {
+        self.errors.iter().any(|e| e.code() == code)
+    }
+}
+
+impl<'f> IntoIterator for &'f Failures {
+    type Item = &'f Error;
+    type IntoIter = core::slice::Iter<'f, Error>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.errors.iter()
+    }
+}

@@ -1,0 +1,293 @@
+//! Compact JWS tokens: splitting, decoding, key selection and verification.
+
+use crate::alg::Algorithm;
+use crate::b64;
+use crate::claims::Claims;
+use crate::error::{Error, Part};
+use crate::header::Header;
+use crate::key::VerifyingKey;
+use crate::policy::{Failures, Policy};
+
+/// A buffer length that holds the decoded header and payload of any token
+/// within the default 16 KiB limit ([`DEFAULT_MAX_TOKEN_LEN`](crate::DEFAULT_MAX_TOKEN_LEN)).
+pub const DEFAULT_BUFFER_LEN: usize = 12 * 1024;
+
+/// The longest decoded signature accepted: an RSA-8192 signature.
+pub const MAX_SIGNATURE_LEN: usize = 1024;
+
+/// The buffer length needed for a token of `token_len` bytes.
+pub const fn buffer_len_for(token_len: usize) -> usize {
+    token_len / 4 * 3 + 3
+}
+
+/// The three base64url segments of a compact JWS.
+#[derive(Clone, Copy, Debug)]
+struct Segments<'t> {
+    header: &'t [u8],
+    payload: &'t [u8],
+    signature: &'t [u8],
+    /// `header '.' payload`: the bytes the signature covers.
+    signing_input: &'t [u8],
+}
+
+impl<'t> Segments<'t> {
+    /// Splits after the size check; exactly three non-empty segments.
+    fn split(token: &'t [u8], max_len: usize) -> Result<Self, Error> {
+        if token.len() > max_len {
+            return Err(Error::TooLarge);
+        }
+        let mut parts = token.splitn(4, |b| *b == b'.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(Error::Malformed(Part::Token));
+        };
+        if header.is_empty() || payload.is_empty() || signature.is_empty() {
+            return Err(Error::Malformed(Part::Token));
+        }
+        let signing_len = header.len().saturating_add(1).saturating_add(payload.len());
+        let signing_input = token.get(..signing_len).ok_or(Error::Malformed(Part::Token))?;
+        Ok(Self { header, payload, signature, signing_input })
+    }
+}
+
+/// Decodes one segment into the front of `buf`; returns (decoded, rest of buf).
+fn decode_segment<'b>(segment: &[u8], buf: &'b mut [u8], part: Part) -> Result<(&'b [u8], &'b mut [u8]), Error> {
+    let len = b64::decoded_len(segment.len()).ok_or(Error::Malformed(part))?;
+    let (front, rest) = buf.split_at_mut_checked(len).ok_or(Error::TooLarge)?;
+    let decoded = b64::decode(segment, front).map_err(|_| Error::Malformed(part))?;
+    Ok((decoded, rest))
+}
+
+/// Chooses the one key that may verify a token with this header.
+///
+/// With a `kid`: the keys carrying that kid, else the keys carrying none.
+/// Without: every key. Among those, exactly one must have the header's
+/// algorithm; if some candidates exist but none has it, `alg_not_allowed`.
+fn select_key<'k>(keys: &'k [VerifyingKey], header: &Header<'_>, alg: Algorithm) -> Result<&'k VerifyingKey, Error> {
+    let kid = header.kid();
+    let by_kid = |key: &&VerifyingKey| match (kid, key.kid()) {
+        (Some(want), Some(have)) => want == have,
+        _ => false,
+    };
+    let has_kid_match = kid.is_some() && keys.iter().any(|k| by_kid(&k));
+    let candidate = |key: &&VerifyingKey| match kid {
+        Some(_) if has_kid_match => by_kid(key),
+        Some(_) => key.kid().is_none(),
+        None => true,
+    };
+    let mut candidates = keys.iter().filter(candidate).peekable();
+    if candidates.peek().is_none() {
+        return Err(Error::KeyNotFound);
+    }
+    let mut matching = candidates.filter(|k| k.algorithm() == alg);
+    match (matching.next(), matching.next()) {
+        (Some(key), None) => Ok(key),
+        (None, _) => Err(Error::AlgNotAllowed),
+        (Some(_), Some(_)) => Err(Error::KeyNotFound), // ambiguous: never try several keys
+    }
+}
+
+/// Verifies tokens against a borrowed key set and a [`Policy`].
+///
+/// Every check a caller relies on happens in [`Verifier::verify`], in this order:
+///
+/// 1. size ≤ [`Policy::max_token_len`] (`too_large`);
+/// 2. three non-empty segments, strict base64url, header a JSON object without
+///    duplicate names (`malformed`);
+/// 3. `alg` present and supported — never `none` (`missing_claim`, `unsupported_alg`),
+///    allowed by the policy (`alg_not_allowed`);
+/// 4. `crit` names only understood extensions, no `b64` (`unsupported_crit`);
+/// 5. key chosen by `kid` among the caller's keys — never from `jwk`/`jku`/`x5u`/`x5c` —
+///    and its pinned algorithm equals `alg` (`key_not_found`, `alg_not_allowed`);
+/// 6. signature, HMAC compared in constant time (`bad_signature`);
+/// 7. payload a JSON object without duplicate names (`malformed`);
+/// 8. claim types, `exp` (required by default), `nbf`, `iat`, max age, `iss`,
+///    `aud`, `typ`, required claims and values (see [`Policy`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Verifier<'a> {
+    keys: &'a [VerifyingKey],
+    policy: Policy<'a>,
+}
+
+impl<'a> Verifier<'a> {
+    /// A verifier for these keys under this policy.
+    pub const fn new(keys: &'a [VerifyingKey], policy: Policy<'a>) -> Self {
+        Self { keys, policy }
+    }
+
+    /// The policy.
+    pub const fn policy(&self) -> &Policy<'a> {
+        &self.policy
+    }
+
+    /// The keys.
+    pub const fn keys(&self) -> &'a [VerifyingKey] {
+        self.keys
+    }
+
+    /// Verifies a compact JWT at time `now` (Unix seconds), decoding into `buf`.
+    ///
+    /// `buf` must hold the decoded header and payload: [`DEFAULT_BUFFER_LEN`]
+    /// bytes suffice under the default size limit, [`buffer_len_for`] gives the
+    /// exact bound (`too_large` when it is too small). Returns the first failure.
+    pub fn verify<'b>(&self, token: impl AsRef<[u8]>, now: u64, buf: &'b mut [u8]) -> Result<VerifiedToken<'b>, Error> {
+        let (alg, header, payload) = self.verify_signature(token.as_ref(), buf)?;
+        let claims = Claims::parse(payload, |_, _| ())?;
+        self.policy.check(&header, &claims, now)?;
+        Ok(VerifiedToken { alg, header, claims })
+    }
+
+    /// Like [`Verifier::verify`], but reports every failing header and claim
+    /// check at once (structure, key and signature failures still end the run).
+    pub fn verify_all<'b>(
+        &self,
+        token: impl AsRef<[u8]>,
+        now: u64,
+        buf: &'b mut [u8],
+    ) -> Result<VerifiedToken<'b>, Failures> {
+        let (alg, header, payload) = self.verify_signature(token.as_ref(), buf).map_err(Failures::one)?;
+        let claims = Claims::parse(payload, |_, _| ()).map_err(Failures::one)?;
+        let failures = self.policy.check_all(&header, &claims, now);
+        if failures.is_empty() { Ok(VerifiedToken { alg, header, claims }) } else { Err(failures) }
+    }
+
+    /// Verifies a compact JWS whose payload need not be JSON (steps 1–6 of
+    /// [`Verifier`]; no claim checks). For non-JWT uses of JWS.
+    pub fn verify_jws<'b>(&self, token: impl AsRef<[u8]>, buf: &'b mut [u8]) -> Result<VerifiedJws<'b>, Error> {
+        let (_, header, payload) = self.verify_signature(token.as_ref(), buf)?;
+        Ok(VerifiedJws { header, payload })
+    }
+
+    fn verify_signature<'b>(
+        &self,
+        token: &[u8],
+        buf: &'b mut [u8],
+    ) -> Result<(Algorithm, Header<'b>, &'b [u8]), Error> {
+        let segments = Segments::split(token, self.policy.max_token_len_value())?;
+        let (header_json, rest) = decode_segment(segments.header, buf, Part::Header)?;
+        let header = Header::parse(header_json)?;
+        let alg = header.algorithm()?;
+        if !self.policy.allows(alg) {
+            return Err(Error::AlgNotAllowed);
+        }
+        header.check_crit(self.policy.understood())?;
+        let key = select_key(self.keys, &header, alg)?;
+
+        let mut sig_buf = [0u8; MAX_SIGNATURE_LEN];
+        let (signature, _) =
+            decode_segment(segments.signature, &mut sig_buf, Part::Signature).map_err(|e| match e {
+                Error::TooLarge => Error::BadSignature, // longer than any valid signature
+                other => other,
+            })?;
+        key.verify_signature(segments.signing_input, signature)?;
+
+        let (payload, _) = decode_segment(segments.payload, rest, Part::Payload)?;
+        Ok((alg, header, payload))
+    }
+}
+
+/// A JWT whose signature and claims were verified. Borrows the decode buffer.
+///
+/// The only way to obtain one is [`Verifier::verify`] (or `verify_all`).
+#[derive(Clone, Copy, Debug)]
+pub struct VerifiedToken<'b> {
+    alg: Algorithm,
+    header: Header<'b>,
+    claims: Claims<'b>,
+}
+
+impl<'b> VerifiedToken<'b> {
+    /// The protected header.
+    pub fn header(&self) -> &Header<'b> {
+        &self.header
+    }
+
+    /// The verified claims.
+    pub fn claims(&self) -> &Claims<'b> {
+        &self.claims
+    }
+
+    /// The algorithm that verified the token.
+    pub fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+}
+
+/// A JWS whose signature was verified; the payload is opaque bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct VerifiedJws<'b> {
+    header: Header<'b>,
+    payload: &'b [u8],
+}
+
+impl<'b> VerifiedJws<'b> {
+    /// The protected header.
+    pub fn header(&self) -> &Header<'b> {
+        &self.header
+    }
+
+    /// The verified payload bytes.
+    pub fn payload(&self) -> &'b [u8] {
+        self.payload
+    }
+}
+
+/// A token decoded **without any verification**, for diagnosis and logging.
+///
+/// Nothing in it is trustworthy: anyone can write any header and claims.
+/// It offers no conversion into [`VerifiedToken`]; its accessors say
+/// `unverified` so that reading them is a visible decision.
+#[derive(Clone, Copy, Debug)]
+pub struct UnverifiedToken<'b> {
+    header: Header<'b>,
+    payload: &'b [u8],
+    signature_len: usize,
+}
+
+impl<'b> UnverifiedToken<'b> {
+    /// Decodes a token's header and payload without checking its signature.
+    ///
+    /// Structure and base64url are checked as strictly as by [`Verifier`];
+    /// the payload need not be JSON ([`UnverifiedToken::unverified_claims`] tells).
+    pub fn decode(token: impl AsRef<[u8]>, max_len: usize, buf: &'b mut [u8]) -> Result<Self, Error> {
+        let segments = Segments::split(token.as_ref(), max_len)?;
+        let (header_json, rest) = decode_segment(segments.header, buf, Part::Header)?;
+        let header = Header::parse(header_json)?;
+        let (payload, _) = decode_segment(segments.payload, rest, Part::Payload)?;
+        let mut sig_buf = [0u8; MAX_SIGNATURE_LEN];
+        let (signature, _) = decode_segment(segments.signature, &mut sig_buf, Part::Signature)
+            .map_err(|_| Error::Malformed(Part::Signature))?;
+        let signature_len = signature.len();
+        Ok(Self { header, payload, signature_len })
+    }
+
+    /// The header, unverified.
+    pub fn unverified_header(&self) -> &Header<'b> {
+        &self.header
+    }
+
+    /// The claims, unverified; `malformed` when the payload is not a JSON object.
+    pub fn unverified_claims(&self) -> Result<Claims<'b>, Error> {
+        Claims::parse(self.payload, |_, _| ())
+    }
+
+    /// The payload bytes, unverified.
+    pub fn unverified_payload(&self) -> &'b [u8] {
+        self.payload
+    }
+
+    /// The decoded signature length in bytes (the signature itself is not exposed).
+    pub fn signature_len(&self) -> usize {
+        self.signature_len
+    }
+
+    /// Every failing header and claim check under `policy` at `now`, as a
+    /// diagnosis: says nothing about the signature.
+    pub fn check_unverified(&self, policy: &Policy<'_>, now: u64) -> Failures {
+        match self.unverified_claims() {
+            Ok(claims) => policy.check_all(&self.header, &claims, now),
+            Err(e) => Failures::one(e),
+        }
+    }
+}
