@@ -202,7 +202,7 @@ impl<'a> Policy<'a> {
     }
 
     /// The configured maximum token size.
-    pub const fn max_token_len_value(&self) -> usize {
+    pub const fn token_len_limit(&self) -> usize {
         self.max_token_len
     }
 

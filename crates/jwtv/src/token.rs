@@ -164,7 +164,7 @@ impl<'a> Verifier<'a> {
         token: &[u8],
         buf: &'b mut [u8],
     ) -> Result<(Algorithm, Header<'b>, &'b [u8]), Error> {
-        let segments = Segments::split(token, self.policy.max_token_len_value())?;
+        let segments = Segments::split(token, self.policy.token_len_limit())?;
         let (header_json, rest) = decode_segment(segments.header, buf, Part::Header)?;
         let header = Header::parse(header_json)?;
         let alg = header.algorithm()?;
