@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every check of the project. Installs what is missing first, so it works
+# as root on a bare Debian machine with a Rust toolchain (rustup).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+have() { command -v "$1" >/dev/null 2>&1; }
+apt_install() {
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@"
+}
+
+step "tools"
+have cargo || { echo "cargo is required (https://rustup.rs)" >&2; exit 1; }
+have cc || apt_install gcc libc6-dev
+have python3 || apt_install python3
+if have rustup; then
+    rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+    rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+fi
+
+step "format"
+cargo fmt --all --check
+
+step "lint"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "tests (unit, integration, vectors, property tests, doc tests)"
+cargo test --workspace
+
+step "docs build without warnings"
+RUSTDOCFLAGS="-D warnings" cargo doc -p jwtv --no-deps
+
+step "no_std: the core without default features, and a no_std consumer"
+cargo build -p jwtv --no-default-features
+cargo build -p jwtv --no-default-features --features alloc
+bash crates/jwtv/tests/no-std-consumer/run.sh
+
+step "benches build"
+cargo bench --workspace --no-run
+
+step "main job on the bundled examples"
+cargo run --release -p jwtv --example verify_examples
+
+printf '\nall checks passed\n'
