@@ -8,7 +8,7 @@
 //! The JWK handling here is deliberately minimal (one key per JWK, `alg`
 //! required); production key sets belong to a JWKS loader.
 
-use std::error::Error as StdError;
+use core::error::Error as StdError;
 use std::path::{Path, PathBuf};
 
 use base64ct::{Base64UrlUnpadded, Encoding};
