@@ -273,6 +273,7 @@ pub fn parse_object<'a>(src: &'a [u8], mut visit: impl FnMut(JsonStr<'a>, Value<
     let text = core::str::from_utf8(src).map_err(|_| InvalidJson)?;
     let mut s = Scanner::new(text);
     let mut names: heapless::Vec<JsonStr<'a>, MAX_MEMBERS> = heapless::Vec::new();
+    let mut seen = NameFilter::default();
     s.skip_ws();
     s.expect(b'{')?;
     s.skip_ws();
@@ -284,9 +285,10 @@ pub fn parse_object<'a>(src: &'a [u8], mut visit: impl FnMut(JsonStr<'a>, Value<
         s.skip_ws();
         s.expect(b'"')?;
         let name = s.string_body()?;
-        if names.contains(&name) {
+        if seen.may_contain(name) && names.contains(&name) {
             return Err(InvalidJson);
         }
+        seen.insert(name);
         names.push(name).map_err(|_| InvalidJson)?;
         s.skip_ws();
         s.expect(b':')?;
@@ -298,6 +300,42 @@ pub fn parse_object<'a>(src: &'a [u8], mut visit: impl FnMut(JsonStr<'a>, Value<
             Some(b',') => continue,
             Some(b'}') => return s.end(),
             _ => return Err(InvalidJson),
+        }
+    }
+}
+
+/// A 64-bit Bloom filter over the member names read so far, so that the exact
+/// duplicate search runs only when a name may repeat one.
+///
+/// Unescaped names set one bit chosen from their bytes (raw equals decoded
+/// for them). Any escaped name turns the filter off: its decoded text can
+/// equal a name spelled differently, so every later name gets the exact search.
+#[derive(Default)]
+struct NameFilter {
+    bits: u64,
+    escaped: bool,
+}
+
+impl NameFilter {
+    fn bit(name: &str) -> u64 {
+        let bytes = name.as_bytes();
+        let (first, last) = (bytes.first().copied().unwrap_or(0), bytes.last().copied().unwrap_or(0));
+        let mix = usize::from(first).wrapping_mul(31) ^ usize::from(last).wrapping_mul(7) ^ name.len();
+        1 << (mix % 64)
+    }
+
+    /// `false` only when `name` certainly equals no name inserted so far.
+    fn may_contain(&self, name: JsonStr<'_>) -> bool {
+        match name.as_str() {
+            Some(plain) if !self.escaped => self.bits & Self::bit(plain) != 0,
+            _ => true,
+        }
+    }
+
+    fn insert(&mut self, name: JsonStr<'_>) {
+        match name.as_str() {
+            Some(plain) => self.bits |= Self::bit(plain),
+            None => self.escaped = true,
         }
     }
 }
@@ -315,6 +353,24 @@ static STRING_STOP: [bool; 256] = {
     t[0x5C] = true; // '\\'
     t
 };
+
+/// Flags (high bit of each byte) the [`STRING_STOP`] bytes among the eight
+/// bytes of `word`, first byte lowest: bytes that are zero after XOR with `"`
+/// or `\`, or below 0x20 (control). Bytes of 0x80 and above (UTF-8) never match.
+///
+/// Word-at-a-time tests have no false negatives, and a borrow can only flag a
+/// byte above a true match: so `0` is exact, and so is the lowest flagged byte.
+const fn string_stops(word: u64) -> u64 {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    const fn has_zero_byte(x: u64) -> u64 {
+        x.wrapping_sub(ONES) & !x & HIGHS
+    }
+    let quote = has_zero_byte(word ^ (ONES * 0x22));
+    let backslash = has_zero_byte(word ^ (ONES * 0x5C));
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    quote | backslash | control
+}
 
 /// What the container loop expects next.
 #[derive(Clone, Copy)]
@@ -504,13 +560,7 @@ impl<'a> Scanner<'a> {
         let start = self.pos;
         let mut escaped = false;
         loop {
-            // Fast path: ordinary bytes. Non-ASCII bytes are already valid UTF-8.
-            while let Some(&b) = self.bytes().get(self.pos) {
-                if STRING_STOP.get(usize::from(b)).copied().unwrap_or(true) {
-                    break;
-                }
-                self.pos += 1;
-            }
+            self.skip_string_bytes();
             match self.next_byte().ok_or(InvalidJson)? {
                 b'"' => {
                     let raw = self.slice(start, self.pos - 1)?;
@@ -522,6 +572,28 @@ impl<'a> Scanner<'a> {
                 }
                 _ => return Err(InvalidJson), // raw control character
             }
+        }
+    }
+
+    /// Advances to the next `"`, `\` or control byte (or the end of input).
+    /// Non-ASCII bytes are already valid UTF-8.
+    #[inline]
+    fn skip_string_bytes(&mut self) {
+        // Eight bytes at a time; the lowest flagged byte is the stop byte (see `string_stops`).
+        while let Some(chunk) = self.bytes().get(self.pos..).and_then(<[u8]>::first_chunk::<8>) {
+            let stops = string_stops(u64::from_le_bytes(*chunk));
+            if stops != 0 {
+                self.pos += usize::try_from(stops.trailing_zeros() / 8).unwrap_or(0);
+                return;
+            }
+            self.pos += 8;
+        }
+        // The last few bytes of the input, one at a time.
+        while let Some(&b) = self.bytes().get(self.pos) {
+            if STRING_STOP.get(usize::from(b)).copied().unwrap_or(true) {
+                return;
+            }
+            self.pos += 1;
         }
     }
 
@@ -626,8 +698,69 @@ mod tests {
         assert_eq!(members(r#"{"alg":"a","alg":"b"}"#), Err(InvalidJson));
         assert_eq!(members(r#"{"alg":"a","\u0061lg":"b"}"#), Err(InvalidJson));
         assert_eq!(members(r#"{"a\/b":1,"a/b":2}"#), Err(InvalidJson));
+        assert_eq!(members(r#"{"\u0061lg":"a","x":0,"alg":"b"}"#), Err(InvalidJson));
         // Nested duplicates are JSON-valid and left to the application.
         assert!(members(r#"{"a":{"x":1,"x":2}}"#).is_ok());
+    }
+
+    #[test]
+    fn finds_every_duplicate_past_the_name_filter() {
+        extern crate std;
+        use std::string::String;
+        let names: std::vec::Vec<String> = (0..100).map(|i| std::format!("n{i}")).collect();
+        let object = |extra: Option<&str>| {
+            let mut json: String = names.iter().map(|n| std::format!("\"{n}\":1,")).collect();
+            if let Some(extra) = extra {
+                json.push_str(&std::format!("\"{extra}\":2,"));
+            }
+            json.pop();
+            std::format!("{{{json}}}")
+        };
+        assert_eq!(parse_object(object(None).as_bytes(), |_, _| ()), Ok(()));
+        for name in &names {
+            assert_eq!(parse_object(object(Some(name)).as_bytes(), |_, _| ()), Err(InvalidJson), "{name}");
+        }
+    }
+
+    fn first_stop(word: [u8; 8]) -> Option<usize> {
+        let stops = string_stops(u64::from_le_bytes(word));
+        (stops != 0).then(|| usize::try_from(stops.trailing_zeros() / 8).unwrap())
+    }
+
+    #[test]
+    fn word_at_a_time_string_scan_matches_the_byte_table() {
+        for byte in 0..=u8::MAX {
+            for at in 0..8 {
+                let mut word = [b'a'; 8];
+                word[at] = byte;
+                let want = STRING_STOP[usize::from(byte)].then_some(at);
+                assert_eq!(first_stop(word), want, "{byte:#x} at {at}");
+                word = [0xC3; 8]; // bytes of multi-byte UTF-8 sequences
+                word[at] = byte;
+                assert_eq!(first_stop(word), want, "{byte:#x} at {at} among 0xC3");
+                // A stop byte below another: the lowest flag is the first one.
+                for (below, stop) in (0..at).flat_map(|b| [b'"', b'\\', 0x00, 0x1F].map(|s| (b, s))) {
+                    word[below] = stop;
+                    assert_eq!(first_stop(word), Some(below), "{stop:#x} at {below} below {byte:#x} at {at}");
+                    word[below] = 0xC3;
+                }
+            }
+        }
+        // Strings of every length around the 8-byte steps end exactly at their quote.
+        let raw_len = |json: &str| {
+            let mut got = None;
+            parse_object(json.as_bytes(), |_, v| got = v.as_json_str().map(|s| (s.raw().len(), s.as_str().is_none())))
+                .map(|()| got)
+        };
+        for len in 0..24 {
+            let body = std::format!("é{}", "x".repeat(len));
+            assert_eq!(raw_len(&std::format!(r#"{{"k":"{body}"}}"#)), Ok(Some((len + 2, false))), "{len}");
+            let escaped = std::format!(r#"{{"k":"{body}\n{body}"}}"#);
+            assert_eq!(raw_len(&escaped), Ok(Some((2 * len + 6, true))), "{len}");
+            for bad in ["\u{1}", "\u{1f}", r"\x", r#"" "#] {
+                assert_eq!(raw_len(&std::format!(r#"{{"k":"{body}{bad}{body}"}}"#)), Err(InvalidJson), "{len} {bad:?}");
+            }
+        }
     }
 
     #[test]

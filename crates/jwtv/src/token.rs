@@ -36,19 +36,72 @@ impl<'t> Segments<'t> {
         if token.len() > max_len {
             return Err(Error::TooLarge);
         }
-        let mut parts = token.splitn(4, |b| *b == b'.');
-        let (Some(header), Some(payload), Some(signature), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        // Exactly two dots. Counting them in byte-wide lanes (chunks of at most
+        // 255 bytes, so a `u8` count cannot overflow) is a branch-free loop the
+        // compiler vectorizes; a byte-at-a-time split of the whole token cost
+        // about as much as the HMAC of an 800-byte token. The two searches then
+        // walk only the header and the signature, eight bytes at a time.
+        let dots: usize = token
+            .chunks(usize::from(u8::MAX))
+            .map(|chunk| usize::from(chunk.iter().fold(0u8, |n, b| n.wrapping_add(u8::from(*b == b'.')))))
+            .sum();
+        let (Some(first), Some(last)) = (first_dot(token), last_dot(token)) else {
             return Err(Error::Malformed(Part::Token));
         };
-        if header.is_empty() || payload.is_empty() || signature.is_empty() {
+        let (Some(header), Some(payload), Some(signature), Some(signing_input)) = (
+            token.get(..first),
+            token.get(first.saturating_add(1)..last),
+            token.get(last.saturating_add(1)..),
+            token.get(..last),
+        ) else {
+            return Err(Error::Malformed(Part::Token));
+        };
+        if dots != 2 || header.is_empty() || payload.is_empty() || signature.is_empty() {
             return Err(Error::Malformed(Part::Token));
         }
-        let signing_len = header.len().saturating_add(1).saturating_add(payload.len());
-        let signing_input = token.get(..signing_len).ok_or(Error::Malformed(Part::Token))?;
         Ok(Self { header, payload, signature, signing_input })
     }
+}
+
+/// Flags (the high bit of each byte) exactly the bytes of `word` that are `.`:
+/// a byte is flagged when it is zero after XOR, and no carry crosses bytes.
+const fn dot_bytes(word: u64) -> u64 {
+    const LOW7: u64 = u64::from_le_bytes([0x7F; 8]);
+    let x = word ^ u64::from_le_bytes([b'.'; 8]);
+    !((x & LOW7).wrapping_add(LOW7) | x | LOW7)
+}
+
+/// The index of the byte whose high bit is `bit` in a little-endian word.
+fn byte_of_bit(bit: u32) -> usize {
+    usize::try_from(bit / 8).unwrap_or(0)
+}
+
+/// The position of the first `.`, eight bytes at a time.
+fn first_dot(bytes: &[u8]) -> Option<usize> {
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0usize;
+    for word in &mut words {
+        let dots = word.first_chunk::<8>().map_or(0, |w| dot_bytes(u64::from_le_bytes(*w)));
+        if dots != 0 {
+            return Some(at + byte_of_bit(dots.trailing_zeros()));
+        }
+        at += 8;
+    }
+    words.remainder().iter().position(|b| *b == b'.').map(|i| at + i)
+}
+
+/// The position of the last `.`, eight bytes at a time from the end.
+fn last_dot(bytes: &[u8]) -> Option<usize> {
+    let mut words = bytes.rchunks_exact(8);
+    let mut end = bytes.len();
+    for word in &mut words {
+        end -= 8;
+        let dots = word.first_chunk::<8>().map_or(0, |w| dot_bytes(u64::from_le_bytes(*w)));
+        if dots != 0 {
+            return Some(end + byte_of_bit(63 - dots.leading_zeros()));
+        }
+    }
+    words.remainder().iter().rposition(|b| *b == b'.')
 }
 
 /// Decodes one segment into the front of `buf`; returns (decoded, rest of buf).
@@ -289,5 +342,45 @@ impl<'b> UnverifiedToken<'b> {
             Ok(claims) => policy.check_all(&self.header, &claims, now),
             Err(e) => Failures::one(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_search_finds_the_first_and_last_dot_at_every_position() {
+        for len in 0..40 {
+            for a in 0..len {
+                for b in a..len {
+                    let mut bytes = std::vec![b'x'; len];
+                    bytes[a] = b'.';
+                    bytes[b] = b'.';
+                    // Neighbours that differ from '.' in one bit must not match.
+                    for (i, byte) in bytes.iter_mut().enumerate() {
+                        if *byte != b'.' && i % 3 == 0 {
+                            *byte = [b'/', b'-', 0xAE, b'n'][i % 4];
+                        }
+                    }
+                    assert_eq!(first_dot(&bytes), Some(a), "{len} {a} {b}");
+                    assert_eq!(last_dot(&bytes), Some(b), "{len} {a} {b}");
+                }
+            }
+            assert_eq!((first_dot(&std::vec![b'x'; len]), last_dot(&std::vec![0xAE; len])), (None, None));
+        }
+    }
+
+    #[test]
+    fn split_needs_exactly_three_non_empty_segments() {
+        let ok = Segments::split(b"aa.bbb.c", 100).unwrap();
+        assert_eq!(
+            (ok.header, ok.payload, ok.signature, ok.signing_input),
+            (&b"aa"[..], &b"bbb"[..], &b"c"[..], &b"aa.bbb"[..])
+        );
+        for bad in [&b"a.b"[..], b"a.b.c.d", b".b.c", b"a..c", b"a.b.", b"abc", b"", b"...", b"a.b.c.d.e.f.g.h.i"] {
+            assert!(matches!(Segments::split(bad, 100), Err(Error::Malformed(Part::Token))), "{bad:?}");
+        }
+        assert!(matches!(Segments::split(b"a.b.c", 4), Err(Error::TooLarge)));
     }
 }
