@@ -12,20 +12,25 @@ names, else ./target/criterion.
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 ALGS = ["hs256", "rs256", "ps256", "es256", "es384", "eddsa"]
 GROUPS = ["jwtv", "floor_table", "floor_b64ct", "jsonwebtoken"]
-TARGETS = {  # the highest acceptable jwtv / floor_table ratio per algorithm
-    "hs256": 1.8,
-    "rs256": 1.05,
-    "ps256": 1.05,
-    "es256": 1.05,
-    "es384": 1.05,
-    "eddsa": 1.05,
+# The targets, as ratios within one run: (group jwtv is compared with, highest ratio).
+# HS256 is held to the table-decoder floor, the others to the crypto floor
+# (ring + base64ct); HS256 must also be at least 3x faster than jsonwebtoken.
+TARGETS = {
+    "hs256": ("floor_table", 1.8),
+    "rs256": ("floor_b64ct", 1.05),
+    "ps256": ("floor_b64ct", 1.05),
+    "es256": ("floor_b64ct", 1.05),
+    "es384": ("floor_b64ct", 1.05),
+    "eddsa": ("floor_b64ct", 1.05),
 }
+JSONWEBTOKEN_TARGETS = {"hs256": 3.0}
 
 
 def criterion_dir() -> Path:
@@ -81,6 +86,20 @@ def ratio(a, b) -> str:
     return "–" if a is None or b is None else f"{a / b:.2f}×"
 
 
+def targets(alg, t) -> str:
+    """The targets of one row, each marked met (✓) or missed (✗)."""
+    out = []
+    floor, limit = TARGETS[alg]
+    if t["jwtv"] is not None and t[floor] is not None:
+        mark = "✓" if t["jwtv"] / t[floor] <= limit else "✗"
+        out.append(f"jwtv / {floor} ≤ {limit}× {mark}")
+    if alg in JSONWEBTOKEN_TARGETS and t["jwtv"] is not None and t["jsonwebtoken"] is not None:
+        want = JSONWEBTOKEN_TARGETS[alg]
+        mark = "✓" if t["jsonwebtoken"] / t["jwtv"] >= want else "✗"
+        out.append(f"jsonwebtoken / jwtv ≥ {want}× {mark}")
+    return "; ".join(out)
+
+
 def fmt_allocs(row) -> str:
     text = f"{row['allocs_per_verify']:g}"
     if row["reallocs_per_verify"]:
@@ -98,22 +117,18 @@ def main() -> int:
     print(f"Medians from `{base}` (one run of the `verify` bench binary).\n")
     print(
         "| alg | jwtv | floor_table | floor_b64ct | jsonwebtoken "
-        "| jwtv / floor_table | jwtv / floor_b64ct | jsonwebtoken / jwtv | target jwtv / floor_table |"
+        "| jwtv / floor_table | jwtv / floor_b64ct | jsonwebtoken / jwtv | targets |"
     )
     print("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
     for alg in ALGS:
         t = {g: medians.get(f"{g}/{alg}") for g in GROUPS}
         if all(v is None for v in t.values()):
             continue
-        target = TARGETS[alg]
-        verdict = ""
-        if t["jwtv"] is not None and t["floor_table"] is not None:
-            verdict = " ✓" if t["jwtv"] / t["floor_table"] <= target else " ✗"
         print(
             f"| {alg} | {fmt_time(t['jwtv'])} | {fmt_time(t['floor_table'])} | {fmt_time(t['floor_b64ct'])} "
             f"| {fmt_time(t['jsonwebtoken'])} | {ratio(t['jwtv'], t['floor_table'])} "
             f"| {ratio(t['jwtv'], t['floor_b64ct'])} | {ratio(t['jsonwebtoken'], t['jwtv'])} "
-            f"| ≤ {target}×{verdict} |"
+            f"| {targets(alg, t)} |"
         )
 
     print(
@@ -138,10 +153,11 @@ def main() -> int:
             thread_rows.append((alg, one, two))
     if thread_rows:
         print("\nThroughput of one batch of jwtv verifications, on 1 thread and split over 2 (target ≥ 1.9×):\n")
-        print("| alg | 1 thread | 2 threads | speed-up |")
-        print("|---|--:|--:|--:|")
+        print("| alg | 1 thread | 2 threads | speed-up | speed-up, fastest samples |")
+        print("|---|--:|--:|--:|--:|")
         for alg, one, two in thread_rows:
-            print(f"| {alg} | {fmt_time(one)} | {fmt_time(two)} | {one / two:.2f}× |")
+            best = ratio(fastest.get(f"threads/{alg}/1"), fastest.get(f"threads/{alg}/2"))
+            print(f"| {alg} | {fmt_time(one)} | {fmt_time(two)} | {one / two:.2f}× | {best} |")
 
     allocs_file = base / "allocations.json"
     if allocs_file.exists():
@@ -165,4 +181,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # quiet when piped into `head`
     sys.exit(main())
