@@ -71,7 +71,8 @@ impl<'a> Header<'a> {
             alg,
             typ: string(typ, Field::Typ)?,
             kid: string(kid, Field::Kid)?,
-            cty: string(cty, Field::Typ).map_err(|_| Error::Malformed(Part::Header))?,
+            // `cty` only informs the application; it is not a security decision.
+            cty: cty.and_then(|v| v.as_json_str()),
             crit,
             b64,
         };
@@ -109,7 +110,7 @@ impl<'a> Header<'a> {
         self.kid
     }
 
-    /// `cty`, if present.
+    /// `cty`, if present and a string.
     pub fn cty(&self) -> Option<JsonStr<'a>> {
         self.cty
     }

@@ -39,7 +39,12 @@
 //! |---------|---------|------|
 //! | (none)  |         | `no_std`, no heap: HS256/384/512, ES256, ES384, EdDSA |
 //! | `alloc` | yes     | RS256/384/512 and PS256/384/512 (ring needs a heap for RSA) |
-//! | `std`   | yes     | `std::error::Error` impls and [`now`] |
+//! | `std`   | yes     | [`now`] |
+//!
+//! Without `alloc`, verification never touches a heap, but ring still links
+//! Rust's `alloc` library: a `no_std` binary declares a `#[global_allocator]`
+//! (one that always fails is enough) and links with `--gc-sections`. The
+//! workspace's `crates/jwtv/tests/no-std-consumer` shows a complete example.
 //!
 //! # Error codes
 //!
