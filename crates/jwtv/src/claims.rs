@@ -28,6 +28,11 @@ impl NumericDate {
     ///
     /// `None` when the value does not fit an `i64` number of seconds.
     pub(crate) fn from_json_number(raw: &str) -> Option<Self> {
+        // Fast path: the usual plain integer of at most 18 digits cannot overflow.
+        if !raw.is_empty() && raw.len() <= 18 && raw.bytes().all(|b| b.is_ascii_digit()) {
+            let floor = raw.bytes().fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+            return Some(Self { floor, fractional: false });
+        }
         let (negative, unsigned) = match raw.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, raw),
@@ -70,43 +75,86 @@ impl NumericDate {
     }
 }
 
-/// The registered claims found while parsing, kept as JSON values.
+/// A registered claim as found: absent, of the wrong JSON type (or an
+/// out-of-range date), or good. Typed once, while parsing.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) enum Slot<T> {
+    #[default]
+    Absent,
+    Bad,
+    Good(T),
+}
+
+impl<T: Copy> Slot<T> {
+    fn from_option(value: Option<T>) -> Self {
+        value.map_or(Self::Bad, Self::Good)
+    }
+
+    pub(crate) fn good(self) -> Option<T> {
+        match self {
+            Self::Good(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn is_absent(self) -> bool {
+        matches!(self, Self::Absent)
+    }
+
+    fn is_bad(self) -> bool {
+        matches!(self, Self::Bad)
+    }
+}
+
+/// The registered claims, typed while the claims object is parsed.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Registered<'a> {
-    pub(crate) exp: Option<Value<'a>>,
-    pub(crate) nbf: Option<Value<'a>>,
-    pub(crate) iat: Option<Value<'a>>,
-    pub(crate) iss: Option<Value<'a>>,
-    pub(crate) aud: Option<Value<'a>>,
-    pub(crate) sub: Option<Value<'a>>,
-    pub(crate) jti: Option<Value<'a>>,
+    pub(crate) exp: Slot<NumericDate>,
+    pub(crate) nbf: Slot<NumericDate>,
+    pub(crate) iat: Slot<NumericDate>,
+    pub(crate) iss: Slot<JsonStr<'a>>,
+    pub(crate) sub: Slot<JsonStr<'a>>,
+    pub(crate) jti: Slot<JsonStr<'a>>,
+    /// A string or an array of strings, kept as the JSON value.
+    pub(crate) aud: Slot<Value<'a>>,
 }
 
 impl<'a> Registered<'a> {
-    fn slot(&mut self, name: &str) -> Option<&mut Option<Value<'a>>> {
-        Some(match name {
-            "exp" => &mut self.exp,
-            "nbf" => &mut self.nbf,
-            "iat" => &mut self.iat,
-            "iss" => &mut self.iss,
-            "aud" => &mut self.aud,
-            "sub" => &mut self.sub,
-            "jti" => &mut self.jti,
-            _ => return None,
-        })
+    fn record_as(&mut self, name: &str, value: Value<'a>) {
+        // Every registered name has three bytes: one length test and a
+        // fixed-size compare, not a string comparison per name.
+        let Ok(name) = <[u8; 3]>::try_from(name.as_bytes()) else { return };
+        let date = || Slot::from_option(date(Some(value)));
+        let string = || Slot::from_option(value.as_json_str());
+        match &name {
+            b"exp" => self.exp = date(),
+            b"nbf" => self.nbf = date(),
+            b"iat" => self.iat = date(),
+            b"iss" => self.iss = string(),
+            b"sub" => self.sub = string(),
+            b"jti" => self.jti = string(),
+            b"aud" => {
+                let strings = match value {
+                    Value::String(_) => true,
+                    Value::Array(_) => value.as_array().into_iter().flatten().all(|v| v.as_json_str().is_some()),
+                    _ => false,
+                };
+                self.aud = if strings { Slot::Good(value) } else { Slot::Bad };
+            }
+            _ => {}
+        }
     }
 
     fn record(&mut self, name: JsonStr<'a>, value: Value<'a>) {
-        let slot = match name.as_str() {
-            Some(plain) => self.slot(plain),
+        match name.as_str() {
+            Some(plain) => self.record_as(plain, value),
             None => {
                 // An escaped name: decode it (registered names are 3 ASCII bytes).
                 let mut buf = [0u8; 3];
-                name.decode_into(&mut buf).and_then(|n| self.slot(n))
+                if let Some(decoded) = name.decode_into(&mut buf) {
+                    self.record_as(decoded, value);
+                }
             }
-        };
-        if let Some(slot) = slot {
-            *slot = Some(value);
         }
     }
 }
@@ -137,58 +185,54 @@ impl<'a> Claims<'a> {
     /// fit, `iss`/`sub`/`jti` are strings, `aud` is a string or an array of strings.
     pub(crate) fn check_types(&self) -> Result<(), Error> {
         let r = &self.registered;
-        for (value, field) in [(r.exp, Field::Exp), (r.nbf, Field::Nbf), (r.iat, Field::Iat)] {
-            if value.is_some() && date(value).is_none() {
-                return Err(Error::BadClaim(field));
-            }
+        let bad = [
+            (r.exp.is_bad(), Field::Exp),
+            (r.nbf.is_bad(), Field::Nbf),
+            (r.iat.is_bad(), Field::Iat),
+            (r.iss.is_bad(), Field::Iss),
+            (r.sub.is_bad(), Field::Sub),
+            (r.jti.is_bad(), Field::Jti),
+            (r.aud.is_bad(), Field::Aud),
+        ];
+        match bad.into_iter().find(|(is_bad, _)| *is_bad) {
+            Some((_, field)) => Err(Error::BadClaim(field)),
+            None => Ok(()),
         }
-        for (value, field) in [(r.iss, Field::Iss), (r.sub, Field::Sub), (r.jti, Field::Jti)] {
-            if value.is_some_and(|v| v.as_json_str().is_none()) {
-                return Err(Error::BadClaim(field));
-            }
-        }
-        match r.aud {
-            None | Some(Value::String(_)) => {}
-            Some(Value::Array(_))
-                if r.aud.and_then(|a| a.as_array()).into_iter().flatten().all(|v| v.as_json_str().is_some()) => {}
-            Some(_) => return Err(Error::BadClaim(Field::Aud)),
-        }
-        Ok(())
     }
 
     /// `exp`, when present and a valid NumericDate.
     pub fn exp(&self) -> Option<NumericDate> {
-        date(self.registered.exp)
+        self.registered.exp.good()
     }
 
     /// `nbf`, when present and a valid NumericDate.
     pub fn nbf(&self) -> Option<NumericDate> {
-        date(self.registered.nbf)
+        self.registered.nbf.good()
     }
 
     /// `iat`, when present and a valid NumericDate.
     pub fn iat(&self) -> Option<NumericDate> {
-        date(self.registered.iat)
+        self.registered.iat.good()
     }
 
     /// `iss`, when present and a string.
     pub fn iss(&self) -> Option<JsonStr<'a>> {
-        self.registered.iss.and_then(|v| v.as_json_str())
+        self.registered.iss.good()
     }
 
     /// `sub`, when present and a string.
     pub fn sub(&self) -> Option<JsonStr<'a>> {
-        self.registered.sub.and_then(|v| v.as_json_str())
+        self.registered.sub.good()
     }
 
     /// `jti`, when present and a string.
     pub fn jti(&self) -> Option<JsonStr<'a>> {
-        self.registered.jti.and_then(|v| v.as_json_str())
+        self.registered.jti.good()
     }
 
     /// The audiences: `aud` as a single string or each string of an array.
     pub fn audiences(&self) -> impl Iterator<Item = JsonStr<'a>> + 'a {
-        let aud = self.registered.aud;
+        let aud = self.registered.aud.good();
         let single = aud.and_then(|v| v.as_json_str());
         let many = aud.and_then(|v| v.as_array()).into_iter().flatten().filter_map(|v| v.as_json_str());
         single.into_iter().chain(many)

@@ -28,35 +28,22 @@ impl<'a> Header<'a> {
     pub(crate) fn parse(raw: &'a [u8]) -> Result<Self, Error> {
         let (mut alg, mut typ, mut kid, mut cty, mut crit, mut b64) = (None, None, None, None, None, false);
         json::parse_object(raw, |name, value| {
-            let slot = match name.as_str() {
-                Some("alg") => &mut alg,
-                Some("typ") => &mut typ,
-                Some("kid") => &mut kid,
-                Some("cty") => &mut cty,
-                Some("crit") => &mut crit,
-                Some("b64") => {
-                    b64 = true;
-                    return;
-                }
-                Some(_) => return,
-                // Escaped names are rare; decode and compare.
-                None => {
-                    for (known, slot) in [
-                        ("alg", &mut alg),
-                        ("typ", &mut typ),
-                        ("kid", &mut kid),
-                        ("cty", &mut cty),
-                        ("crit", &mut crit),
-                    ] {
-                        if name == known {
-                            *slot = Some(value);
-                        }
-                    }
-                    b64 |= name == "b64";
-                    return;
-                }
+            // The parameters read here have at most four bytes; a small buffer
+            // decodes escaped names, and slice patterns avoid string compares.
+            let mut buf = [0u8; 4];
+            let decoded = match name.as_str() {
+                Some(plain) => plain.as_bytes(),
+                None => name.decode_into(&mut buf).map(str::as_bytes).unwrap_or_default(),
             };
-            *slot = Some(value);
+            match decoded {
+                [b'a', b'l', b'g'] => alg = Some(value),
+                [b't', b'y', b'p'] => typ = Some(value),
+                [b'k', b'i', b'd'] => kid = Some(value),
+                [b'c', b't', b'y'] => cty = Some(value),
+                [b'c', b'r', b'i', b't'] => crit = Some(value),
+                [b'b', b'6', b'4'] => b64 = true,
+                _ => {}
+            }
         })
         .map_err(|_| Error::Malformed(Part::Header))?;
 

@@ -267,7 +267,7 @@ impl<'a> Policy<'a> {
         // is exact for fractional dates (now < exp ⟺ now < ⌈exp⌉).
         match claims.exp() {
             Some(exp) => check!(now >= i128::from(exp.ceil()) + leeway, Error::Expired),
-            None => check!(self.require_exp && claims.registered.exp.is_none(), Error::MissingClaim(Field::Exp)),
+            None => check!(self.require_exp && claims.registered.exp.is_absent(), Error::MissingClaim(Field::Exp)),
         }
         if let Some(nbf) = claims.nbf() {
             check!(now + leeway < i128::from(nbf.ceil()), Error::NotYetValid);
@@ -279,7 +279,7 @@ impl<'a> Policy<'a> {
                     check!(now - i128::from(iat.floor()) > i128::from(max_age) + leeway, Error::TooOld);
                 }
             }
-            (None, Some(_)) => check!(claims.registered.iat.is_none(), Error::MissingClaim(Field::Iat)),
+            (None, Some(_)) => check!(claims.registered.iat.is_absent(), Error::MissingClaim(Field::Iat)),
             (None, None) => {}
         }
 
@@ -287,20 +287,20 @@ impl<'a> Policy<'a> {
         if !self.issuers.is_empty() {
             match claims.iss() {
                 Some(iss) => check!(!self.issuers.iter().any(|allowed| iss == allowed), Error::BadIssuer),
-                None => check!(claims.registered.iss.is_none(), Error::MissingClaim(Field::Iss)),
+                None => check!(claims.registered.iss.is_absent(), Error::MissingClaim(Field::Iss)),
             }
         }
 
         // Audience.
         if !self.audiences.is_empty() {
-            if claims.registered.aud.is_none() {
+            if claims.registered.aud.is_absent() {
                 check!(true, Error::MissingClaim(Field::Aud));
             } else {
                 let matched = claims.audiences().any(|aud| self.audiences.iter().any(|allowed| aud == allowed));
                 check!(!matched, Error::BadAudience);
             }
         } else if !self.ignore_audience {
-            check!(claims.registered.aud.is_some(), Error::BadAudience);
+            check!(!claims.registered.aud.is_absent(), Error::BadAudience);
         }
 
         // Type.
