@@ -240,14 +240,7 @@ impl<'a> Claims<'a> {
 
     /// Any claim by name (escapes decoded before comparing).
     pub fn get(&self, name: &str) -> Option<Value<'a>> {
-        let mut found = None;
-        // Already validated, so this cannot fail.
-        let _ = json::parse_object(self.raw, |n, v| {
-            if n == name {
-                found = Some(v);
-            }
-        });
-        found
+        json::find_member(self.raw, name)
     }
 
     /// The claims JSON, as decoded from base64url.

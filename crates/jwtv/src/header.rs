@@ -114,14 +114,7 @@ impl<'a> Header<'a> {
 
     /// Any header parameter by name (escapes decoded before comparing).
     pub fn get(&self, name: &str) -> Option<Value<'a>> {
-        let mut found = None;
-        // Already validated, so this cannot fail.
-        let _ = json::parse_object(self.raw, |n, v| {
-            if n == name {
-                found = Some(v);
-            }
-        });
-        found
+        json::find_member(self.raw, name)
     }
 
     /// Rejects `crit` names the caller has not declared understood, and any

@@ -340,6 +340,19 @@ impl NameFilter {
     }
 }
 
+/// The value of the member called `name` (compared after decoding escapes) in
+/// a top-level object, if `src` is one and has it.
+pub fn find_member<'a>(src: &'a [u8], name: &str) -> Option<Value<'a>> {
+    let mut found = None;
+    parse_object(src, |n, v| {
+        if found.is_none() && n == name {
+            found = Some(v);
+        }
+    })
+    .ok()?;
+    found
+}
+
 /// Bytes that end the fast path inside a string: `"`, `\` and control characters.
 #[expect(clippy::indexing_slicing, reason = "evaluated at compile time: an out-of-bounds index fails the build")]
 static STRING_STOP: [bool; 256] = {
