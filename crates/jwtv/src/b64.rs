@@ -9,34 +9,43 @@
 //! compares them): `=` padding, whitespace, any byte outside `A–Z a–z 0–9 - _`, a
 //! length of 1 mod 4, and non-zero trailing bits.
 
-/// Marks a byte outside the alphabet; its top bit makes any OR of lookups detectable.
-const INVALID: u8 = 0xFF;
+/// Set in a lookup for a byte outside the alphabet; no valid lookup reaches bit 24.
+const INVALID: u32 = 1 << 24;
 
+/// Four lookup tables, one per position in a quad, whose entries already sit
+/// where their bits land in the three output bytes (little-endian in a `u32`):
+/// a quad decodes with four loads and three ORs, and any foreign byte sets
+/// [`INVALID`].
 #[expect(
     clippy::as_conversions,
     clippy::cast_possible_truncation,
     clippy::indexing_slicing,
-    reason = "evaluated at compile time: an out-of-bounds index fails the build"
+    reason = "evaluated at compile time over i < 64: an out-of-bounds index fails the build"
 )]
-static DECODE: [u8; 256] = {
-    let mut table = [INVALID; 256];
+static DECODE: [[u32; 256]; 4] = {
+    let mut tables = [[INVALID; 256]; 4];
     let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut i = 0;
     while i < 64 {
-        table[alphabet[i] as usize] = i as u8;
+        let v = i as u32;
+        let c = alphabet[i] as usize;
+        tables[0][c] = v << 2; // out0 = a << 2 | b >> 4
+        tables[1][c] = (v >> 4) | ((v & 0x0F) << 12); // out1 = (b & 15) << 4 | c >> 2
+        tables[2][c] = ((v >> 2) << 8) | ((v & 0x03) << 22); // out2 = (c & 3) << 6 | d
+        tables[3][c] = v << 16;
         i += 1;
     }
-    table
+    tables
 };
+
+#[inline(always)]
+fn lookup(position: usize, b: u8) -> u32 {
+    DECODE.get(position).and_then(|t| t.get(usize::from(b))).copied().unwrap_or(INVALID)
+}
 
 /// The base64url input was invalid (any reason; callers map it to the token part).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct InvalidBase64;
-
-#[inline(always)]
-fn sextet(b: u8) -> u32 {
-    u32::from(DECODE.get(usize::from(b)).copied().unwrap_or(INVALID))
-}
 
 /// The decoded length of `encoded_len` base64url characters, or `None` when
 /// no unpadded encoding has that length (`len % 4 == 1`).
@@ -59,36 +68,36 @@ pub(crate) fn decode<'o>(src: &[u8], out: &'o mut [u8]) -> Result<&'o [u8], Inva
 
     let mut quads = src.chunks_exact(4);
     let mut triples = out.chunks_exact_mut(3);
-    // Lookups are OR-ed together and checked once: a table entry >= 64 has a high bit set.
+    // Lookups are OR-ed together and checked once, after the loop.
     let mut bad = 0u32;
     for (quad, triple) in (&mut quads).zip(&mut triples) {
         if let ([a, b, c, d], [x, y, z]) = (quad, triple) {
-            let (a, b, c, d) = (sextet(*a), sextet(*b), sextet(*c), sextet(*d));
-            bad |= a | b | c | d;
-            let n = (a << 18) | (b << 12) | (c << 6) | d;
-            let [_, n2, n1, n0] = n.to_be_bytes();
-            (*x, *y, *z) = (n2, n1, n0);
+            let n = lookup(0, *a) | lookup(1, *b) | lookup(2, *c) | lookup(3, *d);
+            bad |= n;
+            let [n0, n1, n2, _] = n.to_le_bytes();
+            (*x, *y, *z) = (n0, n1, n2);
         }
     }
     match (quads.remainder(), triples.into_remainder()) {
         ([], []) => {}
         ([a, b], [x]) => {
-            let (a, b) = (sextet(*a), sextet(*b));
-            // The last sextet carries 4 unused bits, which must be zero.
-            bad |= a | b | (b & 0x0F) << 8;
-            let [_, n2, _, _] = ((a << 18) | (b << 12)).to_be_bytes();
-            *x = n2;
+            let n = lookup(0, *a) | lookup(1, *b);
+            // The second character's 4 low bits fall into a byte that is not
+            // output: they must be zero (canonical encoding).
+            let [n0, n1, _, _] = n.to_le_bytes();
+            bad |= n | u32::from(n1 != 0) << 24;
+            *x = n0;
         }
         ([a, b, c], [x, y]) => {
-            let (a, b, c) = (sextet(*a), sextet(*b), sextet(*c));
-            // The last sextet carries 2 unused bits, which must be zero.
-            bad |= a | b | c | (c & 0x03) << 8;
-            let [_, n2, n1, _] = ((a << 18) | (b << 12) | (c << 6)).to_be_bytes();
-            (*x, *y) = (n2, n1);
+            let n = lookup(0, *a) | lookup(1, *b) | lookup(2, *c);
+            // The third character's 2 low bits must be zero (canonical encoding).
+            let [n0, n1, n2, _] = n.to_le_bytes();
+            bad |= n | u32::from(n2 != 0) << 24;
+            (*x, *y) = (n0, n1);
         }
         _ => return Err(InvalidBase64),
     }
-    if bad >= 64 {
+    if bad & INVALID != 0 {
         return Err(InvalidBase64);
     }
     Ok(out)
