@@ -4,7 +4,7 @@ use crate::alg::{Algorithm, AlgorithmSet};
 use crate::claims::Claims;
 use crate::error::{Error, Field};
 use crate::header::Header;
-use crate::json::JsonStr;
+use crate::json::{self, JsonStr};
 
 /// The default maximum token size, in bytes.
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 16 * 1024;
@@ -311,18 +311,71 @@ impl<'a> Policy<'a> {
             }
         }
 
-        // Required claims and values.
+        // Required claims and values, found in one pass over the claims.
+        let found = self.find_required(claims);
         for (i, name) in self.required_claims.iter().enumerate() {
             let field = registered_field(name).unwrap_or(Field::Required(u8::try_from(i).unwrap_or(u8::MAX)));
-            check!(claims.get(name).is_none(), Error::MissingClaim(field));
+            let present = match found.bit(i) {
+                Some(bit) => found.claims & bit != 0,
+                None => claims.get(name).is_some(),
+            };
+            check!(!present, Error::MissingClaim(field));
         }
         for (i, (name, want)) in self.required_values.iter().enumerate() {
             let field = registered_field(name).unwrap_or(Field::RequiredValue(u8::try_from(i).unwrap_or(u8::MAX)));
-            match claims.get(name) {
-                None => check!(true, Error::MissingClaim(field)),
-                Some(value) => check!(!value.as_json_str().is_some_and(|v| v == *want), Error::BadClaim(field)),
-            }
+            let (present, equal) = match found.bit(i) {
+                Some(bit) => (found.values_present & bit != 0, found.values_equal & bit != 0),
+                None => {
+                    let value = claims.get(name);
+                    (value.is_some(), value.and_then(|v| v.as_json_str()).is_some_and(|v| v == *want))
+                }
+            };
+            check!(!present, Error::MissingClaim(field));
+            check!(present && !equal, Error::BadClaim(field));
         }
+    }
+
+    /// Reads the claims once for the first [`Found::CAPACITY`] required claims
+    /// and values (the rest, if any, are looked up one by one).
+    fn find_required(&self, claims: &Claims<'_>) -> Found {
+        let mut found = Found::default();
+        if self.required_claims.is_empty() && self.required_values.is_empty() {
+            return found;
+        }
+        // The claims were validated when parsed, so this pass cannot fail.
+        let _ = json::parse_object(claims.raw_json(), |name, value| {
+            for (i, want) in self.required_claims.iter().enumerate().take(Found::CAPACITY) {
+                if name == *want {
+                    found.claims |= 1 << i;
+                }
+            }
+            for (i, (want_name, want_value)) in self.required_values.iter().enumerate().take(Found::CAPACITY) {
+                if name == *want_name {
+                    found.values_present |= 1 << i;
+                    if value.as_json_str().is_some_and(|v| v == *want_value) {
+                        found.values_equal |= 1 << i;
+                    }
+                }
+            }
+        });
+        found
+    }
+}
+
+/// Which required claims and values one pass over the claims found, as bit sets.
+#[derive(Default)]
+struct Found {
+    claims: u64,
+    values_present: u64,
+    values_equal: u64,
+}
+
+impl Found {
+    const CAPACITY: usize = 64;
+
+    /// The bit for entry `i`, or `None` past the capacity.
+    fn bit(&self, i: usize) -> Option<u64> {
+        (i < Self::CAPACITY).then(|| 1u64 << i)
     }
 }
 
@@ -402,5 +455,44 @@ impl<'f> IntoIterator for &'f Failures {
 
     fn into_iter(self) -> Self::IntoIter {
         self.errors.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn required_claims_past_the_one_pass_capacity_are_still_checked() {
+        extern crate std;
+        use std::{format, string::String, vec::Vec};
+        let names: Vec<String> = (0..70).map(|i| format!("c{i}")).collect();
+        let required: Vec<&str> = names.iter().map(String::as_str).collect();
+        let values: Vec<(&str, &str)> = required.iter().map(|n| (*n, "v")).collect();
+        let members: Vec<String> = names.iter().map(|n| format!("\"{n}\":\"v\"")).collect();
+        let header = Header::parse(br#"{"alg":"HS256"}"#).unwrap();
+        let policy = Policy::new().allow_missing_exp().require_claims(&required).require_claim_values(&values);
+
+        let all = format!("{{{}}}", members.join(","));
+        let claims = Claims::parse(all.as_bytes(), |_, _| ()).unwrap();
+        assert_eq!(policy.check(&header, &claims, 0), Ok(()));
+
+        for missing in [3usize, 64, 69] {
+            let some: Vec<&String> =
+                members.iter().enumerate().filter(|(i, _)| *i != missing).map(|(_, m)| m).collect();
+            let json = format!("{{{}}}", some.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(","));
+            let claims = Claims::parse(json.as_bytes(), |_, _| ()).unwrap();
+            let i = u8::try_from(missing).unwrap();
+            assert_eq!(policy.check(&header, &claims, 0), Err(Error::MissingClaim(Field::Required(i))));
+            let failures = policy.check_all(&header, &claims, 0);
+            assert_eq!(
+                failures.as_slice(),
+                [Error::MissingClaim(Field::Required(i)), Error::MissingClaim(Field::RequiredValue(i))]
+            );
+        }
+
+        let wrong = all.replace("\"c66\":\"v\"", "\"c66\":\"w\"");
+        let claims = Claims::parse(wrong.as_bytes(), |_, _| ()).unwrap();
+        assert_eq!(policy.check(&header, &claims, 0), Err(Error::BadClaim(Field::RequiredValue(66))));
     }
 }
