@@ -1,0 +1,271 @@
+//! JWK Sets (RFC 7517 §5): a document of keys, read with jwtv's strict JSON
+//! reader, turned into verification keys plus a report on every key.
+
+use core::fmt;
+use std::collections::HashMap;
+
+use jwtv::json;
+use jwtv::{AlgorithmSet, Policy, Verifier, VerifyingKey};
+
+use crate::jwk::{self, KeyInfo, KeyStatus, SkipReason};
+
+/// The default limit on a JWKS document's size: 1 MiB.
+pub const DEFAULT_MAX_JWKS_BYTES: usize = 1024 * 1024;
+/// The default limit on the number of keys in a JWKS document.
+pub const DEFAULT_MAX_KEYS: usize = 100;
+
+/// How a JWKS document is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeySetOptions {
+    /// The policy's allowed algorithms. A JWK without `alg` takes the one
+    /// allowed algorithm of its key type (EC and OKP keys take their curve's);
+    /// keys whose algorithm is not allowed are skipped.
+    pub algorithms: AlgorithmSet,
+    /// The largest document accepted, in bytes.
+    pub max_bytes: usize,
+    /// The most keys accepted in `keys`.
+    pub max_keys: usize,
+}
+
+impl Default for KeySetOptions {
+    fn default() -> Self {
+        Self { algorithms: AlgorithmSet::ALL, max_bytes: DEFAULT_MAX_JWKS_BYTES, max_keys: DEFAULT_MAX_KEYS }
+    }
+}
+
+impl KeySetOptions {
+    /// Options allowing only `algorithms`, with the default limits.
+    pub fn for_algorithms(algorithms: AlgorithmSet) -> Self {
+        Self { algorithms, ..Self::default() }
+    }
+}
+
+/// A JWKS document that cannot be read at all. (A bad key inside a readable
+/// document is not an error: it is skipped, see [`SkipReason`].)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JwksError {
+    /// The document is larger than [`KeySetOptions::max_bytes`].
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The document is not a strict JSON object (RFC 8259, no duplicate names).
+    Malformed,
+    /// The object has no `keys` array.
+    MissingKeys,
+    /// `keys` has more elements than [`KeySetOptions::max_keys`].
+    TooManyKeys {
+        /// The limit.
+        limit: usize,
+    },
+}
+
+impl fmt::Display for JwksError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLarge { limit } => write!(f, "JWKS document larger than {limit} bytes"),
+            Self::Malformed => f.write_str("JWKS document is not a strict JSON object"),
+            Self::MissingKeys => f.write_str("JWKS document has no \"keys\" array"),
+            Self::TooManyKeys { limit } => write!(f, "JWKS document has more than {limit} keys"),
+        }
+    }
+}
+
+impl std::error::Error for JwksError {}
+
+/// A set of verification keys, each bound to one algorithm, with a report on
+/// every JWK of the document it came from.
+///
+/// ```
+/// use jwtv::{Algorithm, AlgorithmSet, Policy};
+/// use jwtv_jwks::{KeySet, KeySetOptions, SkipReason};
+///
+/// let jwks = br#"{"keys":[
+///   {"kty":"OKP","crv":"Ed25519","kid":"2024","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+///   {"kty":"RSA","kid":"old","use":"enc","n":"AQAB","e":"AQAB"}
+/// ]}"#;
+/// let set = KeySet::parse(jwks, &KeySetOptions::for_algorithms(AlgorithmSet::of(&[Algorithm::EdDSA])))?;
+/// assert_eq!(set.keys().len(), 1);
+/// assert_eq!(set.keys()[0].algorithm(), Algorithm::EdDSA);
+/// let skipped: Vec<_> = set.skipped().map(|info| (info.kid.as_deref(), info.skip_reason())).collect();
+/// assert_eq!(skipped, [(Some("old"), Some(SkipReason::NotForSignatures))]);
+///
+/// // The keys feed jwtv's core verifier.
+/// let verifier = set.verifier(Policy::new().issuer("https://issuer.example").audience("api"));
+/// # let _ = verifier;
+/// # Ok::<(), jwtv_jwks::JwksError>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct KeySet {
+    keys: Vec<VerifyingKey>,
+    entries: Vec<KeyInfo>,
+}
+
+impl KeySet {
+    /// Reads a JWKS document (`{"keys":[…]}`).
+    ///
+    /// The document must be a strict JSON object within the size and key-count
+    /// limits, or nothing is returned. Inside it, each key is used or skipped
+    /// on its own (see [`SkipReason`]); afterwards shared secrets in a set that
+    /// also holds public keys, and keys whose `kid` is not unique, are skipped.
+    pub fn parse(document: &[u8], options: &KeySetOptions) -> Result<Self, JwksError> {
+        if document.len() > options.max_bytes {
+            return Err(JwksError::TooLarge { limit: options.max_bytes });
+        }
+        let mut keys_member = None;
+        json::parse_object(document, |name, value| {
+            if name == "keys" {
+                keys_member = Some(value);
+            }
+        })
+        .map_err(|_| JwksError::Malformed)?;
+        let elements = keys_member.and_then(|v| v.as_array()).ok_or(JwksError::MissingKeys)?;
+
+        let mut parsed = Vec::new();
+        for (index, element) in elements.enumerate() {
+            if index >= options.max_keys {
+                return Err(JwksError::TooManyKeys { limit: options.max_keys });
+            }
+            parsed.push(jwk::parse(index, element, options.algorithms));
+        }
+        skip_mixed_secrets(&mut parsed);
+        skip_duplicate_kids(&mut parsed);
+
+        let mut set = Self::default();
+        for item in parsed {
+            if let (KeyStatus::Usable, Some(key)) = (item.info.status, item.key) {
+                set.keys.push(key);
+            }
+            set.entries.push(item.info);
+        }
+        Ok(set)
+    }
+
+    /// A key set of keys made directly (PEM files, HMAC secrets), without a
+    /// document. Their entries carry kid and algorithm only.
+    pub fn from_keys(keys: Vec<VerifyingKey>) -> Self {
+        let entries = keys
+            .iter()
+            .enumerate()
+            .map(|(index, key)| KeyInfo {
+                index,
+                kid: key.kid().map(str::to_owned),
+                kty: None,
+                crv: None,
+                alg: Some(key.algorithm().name().to_owned()),
+                key_use: None,
+                algorithm: Some(key.algorithm()),
+                alg_inferred: false,
+                bits: None,
+                thumbprint: None,
+                status: KeyStatus::Usable,
+            })
+            .collect();
+        Self { keys, entries }
+    }
+
+    /// The usable keys, in document order.
+    pub fn keys(&self) -> &[VerifyingKey] {
+        &self.keys
+    }
+
+    /// One entry per JWK of the document, usable or not, in document order.
+    pub fn entries(&self) -> &[KeyInfo] {
+        &self.entries
+    }
+
+    /// The entries of the keys that are not used, each with its reason.
+    pub fn skipped(&self) -> impl Iterator<Item = &KeyInfo> {
+        self.entries.iter().filter(|info| !info.is_usable())
+    }
+
+    /// The `kid`s that appear on more than one JWK.
+    pub fn duplicate_kids(&self) -> Vec<&str> {
+        let mut kids: Vec<&str> = self
+            .entries
+            .iter()
+            .filter(|info| info.skip_reason() == Some(SkipReason::DuplicateKid))
+            .filter_map(|info| info.kid.as_deref())
+            .collect();
+        kids.sort_unstable();
+        kids.dedup();
+        kids
+    }
+
+    /// The number of usable keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True when no key is usable.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// jwtv's core verifier over these keys.
+    pub fn verifier<'a>(&'a self, policy: Policy<'a>) -> Verifier<'a> {
+        Verifier::new(&self.keys, policy)
+    }
+}
+
+/// A shared secret published next to public keys is a leak waiting to
+/// happen: such `oct` keys are skipped.
+fn skip_mixed_secrets(parsed: &mut [jwk::ParsedJwk]) {
+    let has_public = parsed.iter().any(|p| matches!(p.info.kty.as_deref(), Some("RSA" | "EC" | "OKP")));
+    if !has_public {
+        return;
+    }
+    for item in parsed.iter_mut().filter(|p| p.info.kty.as_deref() == Some("oct")) {
+        if item.info.is_usable() {
+            item.info.status = KeyStatus::Skipped(SkipReason::MixedKeySet);
+            item.key = None;
+        }
+    }
+}
+
+/// A `kid` names one key. When several signature keys share a `kid`, none of
+/// them is served (which one the signer meant is unknowable), unless they are
+/// all usable and the same key, in which case the first is kept. Keys skipped
+/// for their purpose (`use`, `key_ops`) do not count; keys skipped for broken
+/// material do, since the publisher meant them as signature keys.
+fn skip_duplicate_kids(parsed: &mut [jwk::ParsedJwk]) {
+    let counts =
+        |info: &KeyInfo| !matches!(info.skip_reason(), Some(SkipReason::NotForSignatures | SkipReason::NotForVerify));
+    let mut by_kid: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, item) in parsed.iter().enumerate() {
+        if let (true, Some(kid)) = (counts(&item.info), &item.info.kid) {
+            by_kid.entry(kid.clone()).or_default().push(i);
+        }
+    }
+    for indices in by_kid.values().filter(|indices| indices.len() > 1) {
+        let identity = |i: usize| {
+            parsed.get(i).filter(|p| p.info.is_usable()).map(|p| (p.info.thumbprint.clone(), p.info.algorithm))
+        };
+        let first = indices.first().copied().and_then(identity);
+        let all_same = first.as_ref().is_some_and(|(thumbprint, _)| thumbprint.is_some())
+            && indices.iter().all(|&i| identity(i) == first);
+        for &i in indices.iter().skip(usize::from(all_same)) {
+            if let Some(item) = parsed.get_mut(i).filter(|p| p.info.is_usable()) {
+                item.info.status = KeyStatus::Skipped(SkipReason::DuplicateKid);
+                item.key = None;
+            }
+        }
+    }
+}
+
+impl KeyInfo {
+    /// Warnings an operator should see even for a usable key: no `kid`, an
+    /// inferred algorithm.
+    pub fn warnings(&self) -> Vec<&'static str> {
+        let mut warnings = Vec::new();
+        if self.kid.is_none() {
+            warnings.push("no kid: tokens cannot name this key");
+        }
+        if self.alg_inferred && self.algorithm.is_some() {
+            warnings.push("no alg: algorithm taken from the key type and policy");
+        }
+        warnings
+    }
+}

@@ -1,0 +1,26 @@
+//! Key sets for [`jwtv`]: JWKS documents parsed strictly, fetched and kept
+//! fresh without putting the network on the verify path, and a thread-safe
+//! verifier for servers with a verified-token cache and metrics.
+//!
+//! ```
+//! use jwtv::{Algorithm, AlgorithmSet};
+//! use jwtv_jwks::{KeySet, KeySetOptions};
+//!
+//! let jwks = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+//! let set = KeySet::parse(jwks, &KeySetOptions::for_algorithms(AlgorithmSet::of(&[Algorithm::EdDSA])))?;
+//! assert_eq!(set.len(), 1);
+//! # Ok::<(), jwtv_jwks::JwksError>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc, reason = "a std crate")]
+
+mod jwk;
+mod keyset;
+mod roca;
+mod thumbprint;
+
+pub use jwk::{KeyInfo, KeyStatus, SkipReason};
+pub use keyset::{DEFAULT_MAX_JWKS_BYTES, DEFAULT_MAX_KEYS, JwksError, KeySet, KeySetOptions};
