@@ -17,10 +17,14 @@
 #![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc, reason = "a std crate")]
 
+mod clock;
 mod jwk;
 mod keyset;
+pub mod refresh;
 mod roca;
 mod thumbprint;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use jwk::{KeyInfo, KeyStatus, SkipReason};
 pub use keyset::{DEFAULT_MAX_JWKS_BYTES, DEFAULT_MAX_KEYS, JwksError, KeySet, KeySetOptions};
+pub use refresh::{Action, FetchCounts, FetchFailure, FetchResponse, Outcome, RefreshPolicy, RefreshStatus, Refresher};
