@@ -21,6 +21,7 @@ mod clock;
 mod jwk;
 mod keyset;
 pub mod refresh;
+mod remote;
 mod roca;
 mod thumbprint;
 
@@ -28,3 +29,4 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use jwk::{KeyInfo, KeyStatus, SkipReason};
 pub use keyset::{DEFAULT_MAX_JWKS_BYTES, DEFAULT_MAX_KEYS, JwksError, KeySet, KeySetOptions};
 pub use refresh::{Action, FetchCounts, FetchFailure, FetchResponse, Outcome, RefreshPolicy, RefreshStatus, Refresher};
+pub use remote::{RemoteError, RemoteJwks, ServerDate};
