@@ -35,6 +35,8 @@ def write_private(name: str, key) -> None:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     (ROOT / "keys" / name).write_bytes(pem)
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    (ROOT / "keys" / name.replace(".pem", ".pub.pem")).write_bytes(public)
 
 
 def main() -> None:
@@ -60,11 +62,13 @@ def main() -> None:
     write_private("test-rs256.pem", rs)
 
     secret = b"test-hs256-secret-do-not-use-anywhere-0123456789"
-    jwks.append({"kty": "oct", "alg": "HS256", "use": "sig", "kid": "test-hs256", "k": b64u(secret)})
+    # A shared secret never sits in a published key set: it has its own file.
+    hs_jwks = [{"kty": "oct", "alg": "HS256", "use": "sig", "kid": "test-hs256", "k": b64u(secret)}]
     keys["HS256"] = secret
     (ROOT / "keys" / "test-hs256.secret").write_bytes(secret)
 
     (ROOT / "jwks.json").write_text(json.dumps({"keys": jwks}, indent=2) + "\n")
+    (ROOT / "hs256-jwks.json").write_text(json.dumps({"keys": hs_jwks}, indent=2) + "\n")
 
     def claims(**over):
         c = {"iss": ISS, "sub": "user-1234", "aud": AUD, "iat": ISSUED, "nbf": ISSUED,

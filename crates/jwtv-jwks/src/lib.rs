@@ -17,16 +17,31 @@
 #![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc, reason = "a std crate")]
 
+mod cache;
 mod clock;
+mod config;
+mod file;
 mod jwk;
 mod keyset;
+mod metrics;
+mod pem;
 pub mod refresh;
 mod remote;
 mod roca;
+mod rules;
+mod source;
 mod thumbprint;
+mod verifier;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{Config, ConfigError};
+pub use file::{FileError, FileJwks};
 pub use jwk::{KeyInfo, KeyStatus, SkipReason};
 pub use keyset::{DEFAULT_MAX_JWKS_BYTES, DEFAULT_MAX_KEYS, JwksError, KeySet, KeySetOptions};
+pub use metrics::{KeySetGauges, MetricsSnapshot};
+pub use pem::{PemError, key_from_pem};
 pub use refresh::{Action, FetchCounts, FetchFailure, FetchResponse, Outcome, RefreshPolicy, RefreshStatus, Refresher};
 pub use remote::{RemoteError, RemoteJwks, ServerDate};
+pub use rules::{MAX_RULE_LIST_LEN, Rules};
+pub use source::{KeySource, StaticKeys};
+pub use verifier::{DEFAULT_FIRST_FETCH_TIMEOUT, Verified, Verifier};

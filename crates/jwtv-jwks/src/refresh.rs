@@ -190,6 +190,8 @@ pub struct RefreshStatus {
     pub fetched_at: Option<u64>,
     /// Until when it is fresh.
     pub fresh_until: Option<u64>,
+    /// Milliseconds since the served set was fetched or renewed.
+    pub age_ms: Option<u64>,
     /// Whether keys are served at the time of the snapshot.
     pub serving: bool,
     /// Failed fetches since the last success.
@@ -389,6 +391,7 @@ impl Refresher {
             key_count: self.served.as_ref().map_or(0, |s| s.keys.len()),
             fetched_at: self.served.as_ref().map(|s| s.fetched_at),
             fresh_until: self.served.as_ref().map(|s| s.fresh_until),
+            age_ms: self.served.as_ref().map(|s| now.saturating_sub(s.fetched_at)),
             serving: self.keys(now).is_some(),
             consecutive_failures: self.failures,
             last_failure: self.last_failure,

@@ -1,5 +1,6 @@
 //! Verifies every bundled example token (`examples/tokens/*.jwt`) against the
-//! bundled key set (`examples/jwks.json`) and prints each verdict.
+//! bundled key sets (`examples/jwks.json` with the public keys,
+//! `examples/hs256-jwks.json` with the HMAC test secret) and prints each verdict.
 //!
 //! ```text
 //! cargo run --release -p jwtv --example verify_examples
@@ -36,13 +37,13 @@ fn key_from_jwk(jwk: &serde_json::Value) -> Result<VerifyingKey, Box<dyn StdErro
 
 fn main() -> Result<(), Box<dyn StdError>> {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
-    let jwks: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(examples.join("jwks.json"))?)?;
-    let keys = jwks["keys"]
-        .as_array()
-        .ok_or("jwks.json has no keys array")?
-        .iter()
-        .map(key_from_jwk)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut keys = Vec::new();
+    for file in ["jwks.json", "hs256-jwks.json"] {
+        let jwks: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(examples.join(file))?)?;
+        for jwk in jwks["keys"].as_array().ok_or_else(|| format!("{file} has no keys array"))? {
+            keys.push(key_from_jwk(jwk)?);
+        }
+    }
 
     let policy = Policy::new().issuer("https://issuer.example").audience("api");
     let verifier = Verifier::new(&keys, policy);

@@ -272,6 +272,26 @@ fn date(value: Option<Value<'_>>) -> Option<NumericDate> {
     }
 }
 
+impl<'a> Claims<'a> {
+    /// Reads claims JSON the caller already holds (for example the payload a
+    /// server cached after an earlier verification) with the same rules as
+    /// verification: a JSON object without duplicate names. Claim types and
+    /// values are checked by [`Policy::check`](crate::Policy::check).
+    ///
+    /// Claims made this way prove nothing about a signature; only
+    /// [`Verifier::verify`](crate::Verifier::verify) does.
+    ///
+    /// ```
+    /// let claims = jwtv::Claims::from_json(br#"{"sub":"alice","exp":1700000000}"#)?;
+    /// assert!(claims.sub().is_some_and(|sub| sub == "alice"));
+    /// assert_eq!(claims.exp().map(|exp| exp.floor()), Some(1_700_000_000));
+    /// # Ok::<(), jwtv::Error>(())
+    /// ```
+    pub fn from_json(json: &'a [u8]) -> Result<Self, Error> {
+        Self::parse(json, |_, _| ())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,25 +357,5 @@ mod tests {
         for bad in [&b"[1]"[..], b"\"x\"", br#"{"exp":1,"exp":2}"#, b"{", b""] {
             assert_eq!(Claims::parse(bad, |_, _| ()).err(), Some(Error::Malformed(Part::Payload)));
         }
-    }
-}
-
-impl<'a> Claims<'a> {
-    /// Reads claims JSON the caller already holds (for example the payload a
-    /// server cached after an earlier verification) with the same rules as
-    /// verification: a JSON object without duplicate names. Claim types and
-    /// values are checked by [`Policy::check`](crate::Policy::check).
-    ///
-    /// Claims made this way prove nothing about a signature; only
-    /// [`Verifier::verify`](crate::Verifier::verify) does.
-    ///
-    /// ```
-    /// let claims = jwtv::Claims::from_json(br#"{"sub":"alice","exp":1700000000}"#)?;
-    /// assert!(claims.sub().is_some_and(|sub| sub == "alice"));
-    /// assert_eq!(claims.exp().map(|exp| exp.floor()), Some(1_700_000_000));
-    /// # Ok::<(), jwtv::Error>(())
-    /// ```
-    pub fn from_json(json: &'a [u8]) -> Result<Self, Error> {
-        Self::parse(json, |_, _| ())
     }
 }

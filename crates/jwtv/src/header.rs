@@ -133,6 +133,26 @@ impl<'a> Header<'a> {
     }
 }
 
+impl<'a> Header<'a> {
+    /// Reads header JSON the caller already holds (for example the decoded
+    /// header a server kept from an earlier verification) with the same rules
+    /// as verification: a JSON object without duplicate names and a string `alg`.
+    ///
+    /// A `Header` made this way proves nothing about a signature; only
+    /// [`Verifier::verify`](crate::Verifier::verify) does.
+    ///
+    /// ```
+    /// let header = jwtv::Header::from_json(br#"{"alg":"ES256","kid":"k1"}"#)?;
+    /// assert_eq!(header.algorithm()?, jwtv::Algorithm::ES256);
+    /// assert!(header.kid().is_some_and(|kid| kid == "k1"));
+    /// assert!(jwtv::Header::from_json(br#"{"alg":"ES256","alg":"none"}"#).is_err());
+    /// # Ok::<(), jwtv::Error>(())
+    /// ```
+    pub fn from_json(json: &'a [u8]) -> Result<Self, Error> {
+        Self::parse(json)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,25 +211,5 @@ mod tests {
         assert_eq!(parse(r#"{"alg":"HS256","crit":[]}"#).err(), Some(Error::BadClaim(Field::Crit)));
         assert_eq!(parse(r#"{"alg":"HS256","crit":"exp"}"#).err(), Some(Error::BadClaim(Field::Crit)));
         assert_eq!(parse(r#"{"alg":"HS256","crit":[1]}"#).err(), Some(Error::BadClaim(Field::Crit)));
-    }
-}
-
-impl<'a> Header<'a> {
-    /// Reads header JSON the caller already holds (for example the decoded
-    /// header a server kept from an earlier verification) with the same rules
-    /// as verification: a JSON object without duplicate names and a string `alg`.
-    ///
-    /// A `Header` made this way proves nothing about a signature; only
-    /// [`Verifier::verify`](crate::Verifier::verify) does.
-    ///
-    /// ```
-    /// let header = jwtv::Header::from_json(br#"{"alg":"ES256","kid":"k1"}"#)?;
-    /// assert_eq!(header.algorithm()?, jwtv::Algorithm::ES256);
-    /// assert!(header.kid().is_some_and(|kid| kid == "k1"));
-    /// assert!(jwtv::Header::from_json(br#"{"alg":"ES256","alg":"none"}"#).is_err());
-    /// # Ok::<(), jwtv::Error>(())
-    /// ```
-    pub fn from_json(json: &'a [u8]) -> Result<Self, Error> {
-        Self::parse(json)
     }
 }

@@ -1,0 +1,42 @@
+//! The server verifier's verified-token cache: the same token verified again
+//! and again, as a gateway sees a client's token on every request.
+//!
+//! - `server/<alg>`: `jwtv_jwks::Verifier::verify` without a cache (signature every time);
+//! - `server_cached/<alg>`: with a cache, after the first verification (a hit:
+//!   SHA-256 of the token, a map lookup, and the header and claim checks again).
+//!
+//! The gain is `server/<alg>` ÷ `server_cached/<alg>` from one run.
+
+use core::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use jwtv::AlgorithmSet;
+use jwtv_benches::{AUDIENCE, Alg, Fixture, ISSUER, NOW};
+use jwtv_jwks::{KeySet, KeySource, Rules, Verifier};
+
+fn server_verifier(fixture: &Fixture, cache: usize) -> Verifier {
+    let keys = KeySet::from_keys(vec![fixture.key.clone()]);
+    let rules = Rules::new(AlgorithmSet::of(&[fixture.alg.jose()])).issuer(ISSUER).audience(AUDIENCE);
+    Verifier::new(KeySource::fixed(keys), rules).with_token_cache(cache)
+}
+
+fn cache(c: &mut Criterion) {
+    for alg in [Alg::Rs256, Alg::Es256, Alg::EdDsa, Alg::Hs256] {
+        let fixture = Fixture::new(alg);
+        let uncached = server_verifier(&fixture, 0);
+        let cached = server_verifier(&fixture, 10_000);
+        assert!(uncached.verify(&fixture.token, NOW).is_ok());
+        assert!(!cached.verify(&fixture.token, NOW).expect("valid").from_cache());
+        assert!(cached.verify(&fixture.token, NOW).expect("valid").from_cache());
+
+        c.benchmark_group("server").bench_function(alg.id(), |b| {
+            b.iter(|| black_box(uncached.verify(black_box(&fixture.token), NOW).is_ok()));
+        });
+        c.benchmark_group("server_cached").bench_function(alg.id(), |b| {
+            b.iter(|| black_box(cached.verify(black_box(&fixture.token), NOW).is_ok()));
+        });
+    }
+}
+
+criterion_group!(benches, cache);
+criterion_main!(benches);

@@ -1,0 +1,169 @@
+//! Public keys from PEM files: `BEGIN PUBLIC KEY` (SubjectPublicKeyInfo, for
+//! RSA, P-256, P-384 and Ed25519) and `BEGIN RSA PUBLIC KEY` (PKCS#1).
+
+use core::fmt;
+
+use base64ct::{Base64, Encoding as _};
+use jwtv::{Algorithm, KeyError, KeyKind, VerifyingKey};
+
+/// Why a PEM file did not give a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PemError {
+    /// No `-----BEGIN …-----` / `-----END …-----` block, or bad base64 inside.
+    NotPem,
+    /// The block holds a private key; a verifier takes public keys only
+    /// (`openssl pkey -in key.pem -pubout` prints the public one).
+    PrivateKey,
+    /// The block's label is not `PUBLIC KEY` or `RSA PUBLIC KEY`.
+    UnsupportedLabel,
+    /// The DER inside is malformed or of a key type that does not fit the algorithm.
+    WrongKeyType,
+    /// The key itself was refused.
+    Key(KeyError),
+}
+
+impl fmt::Display for PemError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotPem => f.write_str("not a PEM block"),
+            Self::PrivateKey => f.write_str("a private key: give the public key (openssl pkey -pubout)"),
+            Self::UnsupportedLabel => f.write_str("PEM label is not PUBLIC KEY or RSA PUBLIC KEY"),
+            Self::WrongKeyType => f.write_str("the public key does not fit the algorithm"),
+            Self::Key(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for PemError {}
+
+const OID_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+const OID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+const OID_P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
+const OID_ED25519: &[u8] = &[0x2b, 0x65, 0x70];
+
+/// A verification key for `alg` from a PEM public key.
+///
+/// ```
+/// use jwtv::Algorithm;
+/// let pem = "-----BEGIN PUBLIC KEY-----\n\
+///            MCowBQYDK2VwAyEAYPs9Vmzu9saQraBCqOf+qJIjQ2LPZs9imx0jbWLGE1w=\n\
+///            -----END PUBLIC KEY-----\n";
+/// let key = jwtv_jwks::key_from_pem(pem, Algorithm::EdDSA)?;
+/// assert_eq!(key.algorithm(), Algorithm::EdDSA);
+/// assert!(jwtv_jwks::key_from_pem(pem, Algorithm::ES256).is_err());
+/// # Ok::<(), jwtv_jwks::PemError>(())
+/// ```
+pub fn key_from_pem(pem: &str, alg: Algorithm) -> Result<VerifyingKey, PemError> {
+    let (label, der) = decode_pem(pem)?;
+    match label.as_str() {
+        "RSA PUBLIC KEY" => VerifyingKey::rsa_from_der(alg, &der).map_err(PemError::Key),
+        "PUBLIC KEY" => from_spki(&der, alg),
+        l if l.contains("PRIVATE KEY") => Err(PemError::PrivateKey),
+        _ => Err(PemError::UnsupportedLabel),
+    }
+}
+
+fn decode_pem(pem: &str) -> Result<(String, Vec<u8>), PemError> {
+    let mut lines = pem.lines().map(str::trim).skip_while(|l| !l.starts_with("-----BEGIN "));
+    let begin = lines.next().ok_or(PemError::NotPem)?;
+    let label = begin.strip_prefix("-----BEGIN ").and_then(|l| l.strip_suffix("-----")).ok_or(PemError::NotPem)?;
+    let end = format!("-----END {label}-----");
+    let mut body = String::new();
+    for line in lines.by_ref() {
+        if line == end {
+            let der = Base64::decode_vec(&body).map_err(|_| PemError::NotPem)?;
+            return Ok((label.to_owned(), der));
+        }
+        body.push_str(line);
+    }
+    Err(PemError::NotPem)
+}
+
+fn from_spki(der: &[u8], alg: Algorithm) -> Result<VerifyingKey, PemError> {
+    let (spki, rest) = der_read(der, 0x30).ok_or(PemError::NotPem)?;
+    let (algorithm_id, after_id) = der_read(spki, 0x30).ok_or(PemError::NotPem)?;
+    let (bits, after_bits) = der_read(after_id, 0x03).ok_or(PemError::NotPem)?;
+    if !rest.is_empty() || !after_bits.is_empty() {
+        return Err(PemError::NotPem);
+    }
+    let (oid, params) = der_read(algorithm_id, 0x06).ok_or(PemError::NotPem)?;
+    let key_bits = match bits.split_first() {
+        Some((0, key)) => key,
+        _ => return Err(PemError::NotPem),
+    };
+    match (alg.key_kind(), oid) {
+        (KeyKind::Rsa, OID_RSA) => VerifyingKey::rsa_from_der(alg, der).map_err(PemError::Key),
+        (KeyKind::Ec, OID_EC_PUBLIC_KEY) => {
+            let (curve, _) = der_read(params, 0x06).ok_or(PemError::NotPem)?;
+            match (alg, curve) {
+                (Algorithm::ES256, OID_P256) | (Algorithm::ES384, OID_P384) => {
+                    VerifyingKey::ecdsa_from_sec1(alg, key_bits).map_err(PemError::Key)
+                }
+                _ => Err(PemError::WrongKeyType),
+            }
+        }
+        (KeyKind::Okp, OID_ED25519) => VerifyingKey::ed25519(key_bits).map_err(PemError::Key),
+        _ => Err(PemError::WrongKeyType),
+    }
+}
+
+/// Reads one DER element with `tag`: its contents and what follows.
+fn der_read(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+    let (&found, rest) = input.split_first()?;
+    if found != tag {
+        return None;
+    }
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let count = usize::from(first & 0x7f);
+        if count == 0 || count > 3 {
+            return None;
+        }
+        let (len_bytes, rest) = rest.split_at_checked(count)?;
+        let len = len_bytes.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+        if len_bytes.first() == Some(&0) || len < 0x80 {
+            return None; // not the minimal (DER) encoding
+        }
+        (len, rest)
+    };
+    rest.split_at_checked(len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ED25519_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAYPs9Vmzu9saQraBCqOf+qJIjQ2LPZs9imx0jbWLGE1w=\n-----END PUBLIC KEY-----\n";
+
+    #[test]
+    fn refuses_what_is_not_a_public_key() {
+        assert_eq!(key_from_pem("hello", Algorithm::EdDSA).err(), Some(PemError::NotPem));
+        let private = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIC1W1IuQ3DCjD9xMaoDOkXuLNogE0J9xk5NzXZW3nJLY\n-----END PRIVATE KEY-----\n";
+        assert_eq!(key_from_pem(private, Algorithm::EdDSA).err(), Some(PemError::PrivateKey));
+        let cert = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        assert_eq!(key_from_pem(cert, Algorithm::EdDSA).err(), Some(PemError::UnsupportedLabel));
+        let truncated = ED25519_PUBLIC.replace("-----END PUBLIC KEY-----\n", "");
+        assert_eq!(key_from_pem(&truncated, Algorithm::EdDSA).err(), Some(PemError::NotPem));
+    }
+
+    #[test]
+    fn key_type_must_fit_the_algorithm() {
+        assert!(key_from_pem(ED25519_PUBLIC, Algorithm::EdDSA).is_ok());
+        assert_eq!(key_from_pem(ED25519_PUBLIC, Algorithm::RS256).err(), Some(PemError::WrongKeyType));
+        assert_eq!(key_from_pem(ED25519_PUBLIC, Algorithm::HS256).err(), Some(PemError::WrongKeyType));
+    }
+
+    #[test]
+    fn der_lengths_are_checked() {
+        assert_eq!(der_read(&[0x30, 0x01, 0xaa, 0xbb], 0x30), Some((&[0xaa][..], &[0xbb][..])));
+        assert_eq!(der_read(&[0x30, 0x02, 0xaa], 0x30), None, "short");
+        assert_eq!(der_read(&[0x30, 0x81, 0x01, 0xaa], 0x30), None, "long form for a short length");
+        assert_eq!(der_read(&[0x30, 0x82, 0x00, 0x01, 0xaa], 0x30), None, "non-minimal length");
+        assert_eq!(der_read(&[0x30, 0x80], 0x30), None, "indefinite length");
+        assert_eq!(der_read(&[0x31, 0x00], 0x30), None, "wrong tag");
+    }
+}

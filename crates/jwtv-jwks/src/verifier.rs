@@ -1,0 +1,254 @@
+//! The server verifier: a key source, owned rules, an optional verified-token
+//! cache and metrics, shared by reference across threads.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jwtv::json::{self, Value};
+use jwtv::{Algorithm, Claims, DEFAULT_BUFFER_LEN, Error, Header, buffer_len_for};
+
+use crate::cache::{Decoded, TokenCache, token_hash};
+use crate::keyset::KeySet;
+use crate::metrics::{Counters, MetricsSnapshot};
+use crate::rules::Rules;
+use crate::source::KeySource;
+
+/// How long the first verification waits for a remote key set that has not
+/// been fetched yet, by default.
+pub const DEFAULT_FIRST_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A thread-safe verifier for servers (`Send + Sync`; share it by reference or `Arc`).
+///
+/// Each [`Verifier::verify`] runs jwtv's core verifier (every check listed at
+/// [`jwtv::Verifier`]) over the key source's current set, then records the
+/// outcome in the metrics. With a token cache, a token seen before under the
+/// same key-set generation skips the signature check but not the header and
+/// claim checks, which run again against `now`.
+///
+/// ```
+/// use jwtv::{Algorithm, AlgorithmSet, ErrorCode};
+/// use jwtv_jwks::{KeySet, KeySetOptions, KeySource, Rules, Verifier};
+///
+/// let algorithms = AlgorithmSet::of(&[Algorithm::EdDSA]);
+/// // RFC 8037 appendix A's key and token.
+/// let jwks = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+/// let keys = KeySet::parse(jwks, &KeySetOptions::for_algorithms(algorithms))?;
+/// let verifier = Verifier::new(KeySource::fixed(keys), Rules::new(algorithms)).with_token_cache(10_000);
+///
+/// let token = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg";
+/// // Its payload is not a claims set: the verifier says so with the core's code.
+/// let err = verifier.verify(token, 1_700_000_000).unwrap_err();
+/// assert_eq!(err.code(), ErrorCode::Malformed);
+/// assert_eq!(verifier.metrics().rejected_with(ErrorCode::Malformed), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Verifier {
+    source: KeySource,
+    rules: Rules,
+    cache: Option<TokenCache>,
+    counters: Counters,
+    first_fetch_timeout: Duration,
+}
+
+impl Verifier {
+    /// A verifier over `source` enforcing `rules`, without a token cache.
+    pub fn new(source: KeySource, rules: Rules) -> Self {
+        Self {
+            source,
+            rules,
+            cache: None,
+            counters: Counters::default(),
+            first_fetch_timeout: DEFAULT_FIRST_FETCH_TIMEOUT,
+        }
+    }
+
+    /// Adds a verified-token cache of at most `capacity` tokens (0: none).
+    #[must_use]
+    pub fn with_token_cache(mut self, capacity: usize) -> Self {
+        self.cache = (capacity > 0).then(|| TokenCache::new(capacity));
+        self
+    }
+
+    /// How long the first verification waits for a remote key set
+    /// ([`DEFAULT_FIRST_FETCH_TIMEOUT`] by default).
+    #[must_use]
+    pub fn with_first_fetch_timeout(mut self, timeout: Duration) -> Self {
+        self.first_fetch_timeout = timeout;
+        self
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// The key source.
+    pub fn key_source(&self) -> &KeySource {
+        &self.source
+    }
+
+    /// The key set served now (`None` while a remote set is unavailable).
+    pub fn key_set(&self) -> Option<Arc<KeySet>> {
+        self.source.current(Duration::ZERO).map(|(keys, _)| keys)
+    }
+
+    /// The counters now.
+    pub fn metrics(&self) -> MetricsSnapshot {
+        let mut snapshot = self.counters.snapshot(self.source.gauges());
+        snapshot.cache_entries = self.cache.as_ref().map_or(0, TokenCache::len);
+        snapshot
+    }
+
+    /// Verifies a compact JWT at `now` (Unix seconds).
+    ///
+    /// Errors are the core's. When no key set is available (a remote source
+    /// that never answered, or whose set is too stale) the error is
+    /// `key_not_found`; [`KeySource::gauges`] and the metrics say why.
+    pub fn verify(&self, token: impl AsRef<[u8]>, now: u64) -> Result<Verified, Error> {
+        let result = self.verify_uncounted(token.as_ref(), now);
+        self.counters.record(result.as_ref().map(|_| ()).map_err(|e| e.code()));
+        result
+    }
+
+    /// [`Verifier::verify`] at the system clock's time.
+    pub fn verify_now(&self, token: impl AsRef<[u8]>) -> Result<Verified, Error> {
+        self.verify(token, jwtv::now())
+    }
+
+    fn verify_uncounted(&self, token: &[u8], now: u64) -> Result<Verified, Error> {
+        if token.len() > self.rules.token_len_limit() {
+            return Err(Error::TooLarge);
+        }
+        let (keys, generation) = self.source.current(self.first_fetch_timeout).ok_or(Error::KeyNotFound)?;
+
+        let hash = self.cache.as_ref().map(|_| token_hash(token));
+        if let (Some(cache), Some(hash)) = (&self.cache, &hash) {
+            if let Some(decoded) = cache.get(hash, generation) {
+                self.counters.cache_hit();
+                let checked = self.check_again(&decoded, now);
+                if checked.is_err() {
+                    cache.remove(hash);
+                }
+                return checked.map(|()| Verified { decoded, from_cache: true });
+            }
+            self.counters.cache_miss();
+        }
+
+        let decoded = self.verify_fully(&keys, generation, token, now).inspect_err(|e| {
+            if *e == Error::KeyNotFound {
+                self.source.unknown_kid();
+            }
+        })?;
+        let decoded = Arc::new(decoded);
+        if let (Some(cache), Some(hash)) = (&self.cache, hash) {
+            cache.insert(hash, Arc::clone(&decoded));
+        }
+        Ok(Verified { decoded, from_cache: false })
+    }
+
+    fn verify_fully(&self, keys: &KeySet, generation: u64, token: &[u8], now: u64) -> Result<Decoded, Error> {
+        let mut on_stack = [0u8; DEFAULT_BUFFER_LEN];
+        let mut on_heap;
+        let needed = buffer_len_for(token.len());
+        let buf: &mut [u8] = if needed <= on_stack.len() {
+            &mut on_stack
+        } else {
+            on_heap = vec![0u8; needed];
+            &mut on_heap
+        };
+        self.rules.with_policy(|policy| {
+            let verified = keys.verifier(*policy).verify(token, now, buf)?;
+            Ok(Decoded {
+                alg: verified.algorithm(),
+                header: verified.header().raw_json().into(),
+                claims: verified.claims().raw_json().into(),
+                generation,
+            })
+        })
+    }
+
+    /// The header and claim checks again, from a cached verification.
+    fn check_again(&self, decoded: &Decoded, now: u64) -> Result<(), Error> {
+        let header = Header::from_json(&decoded.header)?;
+        let claims = Claims::from_json(&decoded.claims)?;
+        self.rules.with_policy(|policy| policy.check(&header, &claims, now))
+    }
+}
+
+/// A verified token, owned: the decoded header and claims JSON, shared with
+/// the token cache.
+///
+/// Only [`Verifier::verify`] makes one.
+#[derive(Clone, Debug)]
+pub struct Verified {
+    decoded: Arc<Decoded>,
+    from_cache: bool,
+}
+
+impl Verified {
+    /// The algorithm that verified the signature.
+    pub fn algorithm(&self) -> Algorithm {
+        self.decoded.alg
+    }
+
+    /// The decoded header JSON.
+    pub fn header_json(&self) -> &[u8] {
+        &self.decoded.header
+    }
+
+    /// The decoded claims JSON.
+    pub fn claims_json(&self) -> &[u8] {
+        &self.decoded.claims
+    }
+
+    /// The header, read again from [`Verified::header_json`] (it was read the
+    /// same way during verification, so this does not fail for a verified token).
+    pub fn header(&self) -> Result<Header<'_>, Error> {
+        Header::from_json(&self.decoded.header)
+    }
+
+    /// The claims, read again from [`Verified::claims_json`] (it was read the
+    /// same way during verification, so this does not fail for a verified token).
+    pub fn claims(&self) -> Result<Claims<'_>, Error> {
+        Claims::from_json(&self.decoded.claims)
+    }
+
+    /// A top-level claim by name (escapes in names decoded).
+    pub fn claim(&self, name: &str) -> Option<Value<'_>> {
+        json::find_member(&self.decoded.claims, name)
+    }
+
+    /// A header parameter by name.
+    pub fn header_field(&self, name: &str) -> Option<Value<'_>> {
+        json::find_member(&self.decoded.header, name)
+    }
+
+    /// The claims deserialized into a type of the caller's (with serde_json).
+    pub fn deserialize<T: serde::de::DeserializeOwned>(&self) -> serde_json::Result<T> {
+        serde_json::from_slice(&self.decoded.claims)
+    }
+
+    /// True when the signature check was skipped because the token cache held
+    /// this token (verified under the same key-set generation).
+    pub fn from_cache(&self) -> bool {
+        self.from_cache
+    }
+
+    /// The key-set generation that verified the signature.
+    pub fn key_set_generation(&self) -> u64 {
+        self.decoded.generation
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verifier_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Verifier>();
+        assert_send_sync::<Verified>();
+    }
+}

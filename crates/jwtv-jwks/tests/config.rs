@@ -1,0 +1,132 @@
+//! The policy file: every key source, the bundled example policy against the
+//! bundled tokens, and an error naming the field for each kind of mistake.
+
+#![allow(clippy::std_instead_of_alloc, clippy::std_instead_of_core, reason = "a test harness on std")]
+
+use std::path::{Path, PathBuf};
+
+use jwtv::ErrorCode;
+use jwtv_jwks::{Config, KeySource};
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+fn token(name: &str) -> String {
+    std::fs::read_to_string(examples().join("tokens").join(format!("{name}.jwt"))).expect("token").trim().to_owned()
+}
+
+#[track_caller]
+fn error(json: &str) -> (String, String) {
+    let err = Config::from_json(json.as_bytes(), examples())
+        .err()
+        .or_else(|| Config::from_json(json.as_bytes(), examples()).ok().and_then(|c| c.verifier().err()));
+    let err = err.unwrap_or_else(|| panic!("accepted: {json}"));
+    (err.field().to_owned(), err.message().to_owned())
+}
+
+#[test]
+fn the_example_policy_verifies_the_example_tokens() {
+    let verifier = Config::from_file(examples().join("policy.json")).expect("policy").verifier().expect("verifier");
+    assert!(matches!(verifier.key_source(), KeySource::File(_)));
+    for name in ["valid-es256", "valid-eddsa", "valid-rs256"] {
+        verifier.verify_now(token(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    let rejected = [
+        ("expired-es256", ErrorCode::Expired),
+        ("wrong-aud-es256", ErrorCode::BadAudience),
+        ("wrong-key-es256", ErrorCode::BadSignature),
+        ("alg-none", ErrorCode::Malformed), // its signature segment is empty
+        ("valid-hs256", ErrorCode::AlgNotAllowed),
+    ];
+    for (name, code) in rejected {
+        assert_eq!(verifier.verify_now(token(name)).err().map(|e| e.code()), Some(code), "{name}");
+    }
+    assert_eq!(verifier.metrics().verified, 3);
+}
+
+#[test]
+fn every_key_source_kind_loads() {
+    let pem = r#"{"keys":{"pem_files":[
+        {"path":"keys/test-es256.pub.pem","alg":"ES256","kid":"test-es256"},
+        {"path":"keys/test-eddsa.pub.pem","alg":"EdDSA","kid":"test-eddsa"},
+        {"path":"keys/test-rs256.pub.pem","alg":"RS256","kid":"test-rs256"}]},
+      "algorithms":["ES256","EdDSA","RS256"],"issuers":["https://issuer.example"],"audiences":["api"]}"#;
+    let verifier = Config::from_json(pem.as_bytes(), examples()).expect("config").verifier().expect("pem keys");
+    for name in ["valid-es256", "valid-eddsa", "valid-rs256"] {
+        verifier.verify_now(token(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+
+    let secret = r#"{"keys":{"secret_files":[{"path":"keys/test-hs256.secret","alg":"HS256","kid":"test-hs256"}]},
+      "algorithms":["HS256"],"issuers":["https://issuer.example"],"audiences":["api"]}"#;
+    let verifier = Config::from_json(secret.as_bytes(), examples()).expect("config").verifier().expect("secret");
+    verifier.verify_now(token("valid-hs256")).expect("HS256 example");
+
+    let hs_jwks = r#"{"keys":{"jwks_file":"hs256-jwks.json"},"algorithms":["HS256"],"audiences":["api"]}"#;
+    let verifier = Config::from_json(hs_jwks.as_bytes(), examples()).expect("config").verifier().expect("jwks");
+    verifier.verify_now(token("valid-hs256")).expect("HS256 example from its own JWKS");
+
+    let inline = r#"{"keys":{"jwks":{"keys":[{"kty":"OKP","crv":"Ed25519","x":"YPs9Vmzu9saQraBCqOf-qJIjQ2LPZs9imx0jbWLGE1w","kid":"test-eddsa"}]}},
+      "algorithms":["EdDSA"],"audiences":["api"],"token_cache_size":10}"#;
+    let verifier = Config::from_json(inline.as_bytes(), examples()).expect("config").verifier().expect("inline");
+    verifier.verify_now(token("valid-eddsa")).expect("inline JWKS");
+    assert!(verifier.verify_now(token("valid-eddsa")).expect("again").from_cache());
+
+    let remote = r#"{"keys":{"jwks_url":"http://127.0.0.1:9/jwks.json"},"algorithms":["ES256"],
+      "refresh":{"first_fetch_timeout_ms":50,"fetch_timeout_ms":50}}"#;
+    let verifier = Config::from_json(remote.as_bytes(), examples()).expect("config").verifier().expect("remote");
+    assert!(matches!(verifier.key_source(), KeySource::Remote(_)));
+    assert_eq!(verifier.verify_now(token("valid-es256")).err().map(|e| e.code()), Some(ErrorCode::KeyNotFound));
+}
+
+#[test]
+fn mistakes_name_their_field() {
+    let base = r#""keys":{"jwks_file":"jwks.json"},"algorithms":["ES256"]"#;
+    let cases = [
+        (format!("{{{base},\"algorithm\":\"ES256\"}}"), "algorithm", "unknown field `algorithm`"),
+        (format!("{{{base},\"refresh\":{{\"min_ttl_secs\":\"60\"}}}}"), "refresh.min_ttl_secs", "invalid type"),
+        (format!("{{{base},\"refresh\":{{\"ttl\":1}}}}"), "refresh.ttl", "unknown field `ttl`"),
+        (
+            r#"{"keys":{"jwks_file":"jwks.json"},"algorithms":["ES256","none"]}"#.into(),
+            "algorithms[1]",
+            "unknown algorithm `none`",
+        ),
+        (r#"{"keys":{"jwks_file":"jwks.json"},"algorithms":[]}"#.into(), "algorithms", "at least one"),
+        (r#"{"algorithms":["ES256"]}"#.into(), "", "missing field `keys`"),
+        (r#"{"keys":{"jwks_path":"x"},"algorithms":["ES256"]}"#.into(), "keys", "unknown variant `jwks_path`"),
+        (format!("{{{base},\"leeway_secs\":-1}}"), "leeway_secs", "invalid value"),
+        (format!("{{{base},\"audiences\":[\"a\"],\"ignore_audience\":true}}"), "ignore_audience", "cannot be true"),
+        (format!("{{{base},\"issuers\":[{}]}}", vec!["\"i\""; 33].join(",")), "issuers", "at most 32"),
+        (
+            format!("{{{base},\"refresh\":{{\"min_ttl_secs\":100,\"max_ttl_secs\":10}}}}"),
+            "refresh.min_ttl_secs",
+            "must not exceed",
+        ),
+        (format!("{{{base}}} trailing"), "", "trailing characters"),
+        (r#"{"keys":{"jwks_file":"missing.json"},"algorithms":["ES256"]}"#.into(), "keys.jwks_file", "cannot read"),
+        (r#"{"keys":{"jwks_url":"ftp://x/jwks"},"algorithms":["ES256"]}"#.into(), "keys.jwks_url", "scheme"),
+        (
+            r#"{"keys":{"pem_files":[{"path":"keys/test-es256.pem","alg":"ES256"}]},"algorithms":["ES256"]}"#.into(),
+            "keys.pem_files[0]",
+            "private key",
+        ),
+        (
+            r#"{"keys":{"pem_files":[{"path":"keys/test-es256.pub.pem","alg":"RS256"}]},"algorithms":["ES256"]}"#
+                .into(),
+            "keys.pem_files[0]",
+            "does not fit",
+        ),
+        (
+            r#"{"keys":{"secret_files":[{"path":"keys/test-hs256.secret","alg":"HS512"}]},"algorithms":["HS512"]}"#
+                .into(),
+            "keys.secret_files[0]",
+            "weak",
+        ),
+        (r#"{"keys":{"jwks_file":"jwks.json"},"algorithms":["HS256"]}"#.into(), "keys.jwks_file", "no usable key"),
+    ];
+    for (json, field, message) in cases {
+        let (got_field, got_message) = error(&json);
+        assert_eq!(got_field, field, "{json}: {got_message}");
+        assert!(got_message.to_lowercase().contains(&message.to_lowercase()), "{json}: {got_message}");
+    }
+}

@@ -1,0 +1,124 @@
+//! JWKS parsing rules beyond the Wycheproof suite: each skip reason, document
+//! limits, algorithm inference, thumbprints.
+
+#![allow(clippy::std_instead_of_alloc, clippy::std_instead_of_core, reason = "a test harness on std")]
+
+use jwtv::{Algorithm, AlgorithmSet};
+use jwtv_jwks::{JwksError, KeySet, KeySetOptions, SkipReason};
+
+const ED_X: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+/// RFC 7638 §3.1's example key and its thumbprint.
+const RFC7638_N: &str = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
+const RFC7638_THUMBPRINT: &str = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
+
+fn parse(keys: &str) -> KeySet {
+    KeySet::parse(format!(r#"{{"keys":[{keys}]}}"#).as_bytes(), &KeySetOptions::default()).expect("readable")
+}
+
+#[track_caller]
+fn only_skip(keys: &str) -> SkipReason {
+    let set = parse(keys);
+    assert!(set.is_empty(), "no key usable");
+    set.entries().first().and_then(|e| e.skip_reason()).expect("skipped")
+}
+
+fn ed(extra: &str) -> String {
+    format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{ED_X}"{extra}}}"#)
+}
+
+#[test]
+fn thumbprint_matches_rfc_7638() {
+    let set = parse(&format!(r#"{{"kty":"RSA","n":"{RFC7638_N}","e":"AQAB","alg":"RS256","kid":"2011-04-29"}}"#));
+    let entry = set.entries().first().expect("entry");
+    assert_eq!(entry.thumbprint.as_deref(), Some(RFC7638_THUMBPRINT));
+    assert_eq!(entry.bits, Some(2048));
+    assert!(entry.is_usable());
+}
+
+#[test]
+fn each_skip_reason() {
+    let cases: [(String, SkipReason); 14] = [
+        ("[]".into(), SkipReason::NotAnObject),
+        (r#"{"kty":"OKP","kty":"OKP"}"#.into(), SkipReason::NotAnObject),
+        (ed(r#","kid":7"#), SkipReason::BadMember("kid")),
+        (ed(r#","key_ops":"verify""#), SkipReason::BadMember("key_ops")),
+        (r#"{"crv":"Ed25519"}"#.into(), SkipReason::MissingMember("kty")),
+        (
+            r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo="}"#.into(),
+            SkipReason::BadBase64("x"),
+        ),
+        (
+            r#"{"kty":"OKP","crv":"X25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#.into(),
+            SkipReason::UnsupportedCurve,
+        ),
+        (r#"{"kty":"DSA"}"#.into(), SkipReason::UnsupportedKeyType),
+        (ed(r#","alg":"ES256""#), SkipReason::AlgorithmMismatch),
+        (ed(r#","key_ops":["sign"]"#), SkipReason::NotForVerify),
+        (ed(r#","d":"AAAA""#), SkipReason::PrivateKey),
+        (ed(r#","use":"enc""#), SkipReason::NotForSignatures),
+        (ed(&format!(r#","kid":"{}""#, "k".repeat(129))), SkipReason::KidTooLong),
+        (r#"{"kty":"RSA","alg":"RS256","e":"AQAB"}"#.into(), SkipReason::MissingMember("n")),
+    ];
+    for (jwk, reason) in cases {
+        assert_eq!(only_skip(&jwk), reason, "{jwk}");
+        assert!(!reason.code().is_empty() && !reason.to_string().is_empty());
+    }
+}
+
+#[test]
+fn escaped_member_names_and_values_are_decoded() {
+    let set =
+        parse(&format!(r#"{{"k\u0074y":"OKP","crv":"Ed\u0032\u0035\u0035\u0031\u0039","x":"{ED_X}","kid":"a\/b"}}"#));
+    assert_eq!(set.keys().first().and_then(|k| k.kid()), Some("a/b"));
+    // An escaped "use" is still read, and still refused.
+    assert_eq!(only_skip(&ed(r#","\u0075se":"enc""#)), SkipReason::NotForSignatures);
+}
+
+#[test]
+fn missing_alg_comes_from_the_policy_never_from_a_guess() {
+    let rsa = format!(r#"{{"kty":"RSA","n":"{RFC7638_N}","e":"AQAB"}}"#);
+    // All algorithms allowed: RS256 or PS256? Unknowable, so skipped.
+    assert_eq!(only_skip(&rsa), SkipReason::NoAlgorithm);
+    let only_ps256 = KeySetOptions::for_algorithms(AlgorithmSet::of(&[Algorithm::PS256, Algorithm::ES256]));
+    let set = KeySet::parse(format!(r#"{{"keys":[{rsa}]}}"#).as_bytes(), &only_ps256).expect("readable");
+    let entry = set.entries().first().expect("entry");
+    assert_eq!((entry.algorithm, entry.alg_inferred), (Some(Algorithm::PS256), true));
+    assert!(entry.warnings().iter().any(|w| w.contains("no alg")));
+    assert!(entry.warnings().iter().any(|w| w.contains("no kid")));
+    // A key whose algorithm the policy does not allow is skipped.
+    let set = KeySet::parse(format!(r#"{{"keys":[{}]}}"#, ed("")).as_bytes(), &only_ps256).expect("readable");
+    assert_eq!(set.entries().first().and_then(|e| e.skip_reason()), Some(SkipReason::AlgorithmNotAllowed));
+}
+
+#[test]
+fn identical_duplicates_keep_one_different_ones_keep_none() {
+    let same = parse(&format!("{},{}", ed(r#","kid":"a""#), ed(r#","kid":"a""#)));
+    assert_eq!(same.len(), 1);
+    assert_eq!(same.duplicate_kids(), ["a"]);
+    let other_x = r#"{"kty":"OKP","crv":"Ed25519","kid":"a","x":"YPs9Vmzu9saQraBCqOf-qJIjQ2LPZs9imx0jbWLGE1w"}"#;
+    let different = parse(&format!("{},{other_x}", ed(r#","kid":"a""#)));
+    assert!(different.is_empty());
+    assert_eq!(different.duplicate_kids(), ["a"]);
+}
+
+#[test]
+fn one_bad_key_does_not_spoil_the_set() {
+    let set = parse(&format!(r#"{},{{"kty":"EC","crv":"P-521"}},{}"#, ed(r#","kid":"one""#), ed(r#","kid":"two""#)));
+    assert_eq!(set.len(), 2);
+    assert_eq!(set.skipped().count(), 1);
+}
+
+#[test]
+fn document_limits_and_shape() {
+    let mut options = KeySetOptions::default();
+    (options.max_bytes, options.max_keys) = (64, 2);
+    let big = format!(r#"{{"keys":[],"pad":"{}"}}"#, "x".repeat(64));
+    assert_eq!(KeySet::parse(big.as_bytes(), &options).err(), Some(JwksError::TooLarge { limit: 64 }));
+    assert_eq!(KeySet::parse(br#"{"keys":[1,2,3]}"#, &options).err(), Some(JwksError::TooManyKeys { limit: 2 }));
+    assert_eq!(KeySet::parse(br#"{"keys":{}}"#, &options).err(), Some(JwksError::MissingKeys));
+    assert_eq!(KeySet::parse(br#"{"kty":"OKP"}"#, &options).err(), Some(JwksError::MissingKeys));
+    assert_eq!(KeySet::parse(br#"{"keys":[],"keys":[]}"#, &options).err(), Some(JwksError::Malformed));
+    assert_eq!(KeySet::parse(b"[]", &options).err(), Some(JwksError::Malformed));
+    assert_eq!(KeySet::parse(b"{\"keys\":[]} x", &options).err(), Some(JwksError::Malformed));
+    assert!(KeySet::parse(br#"{"keys":[]}"#, &options).is_ok_and(|set| set.is_empty()));
+}

@@ -1,0 +1,168 @@
+//! The server verifier: key sources, verified-token cache, metrics, threads.
+
+#![allow(clippy::std_instead_of_alloc, clippy::std_instead_of_core, reason = "a test harness on std")]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{NOW, TestKey, claims, claims_with, jwks};
+use jwtv::{Algorithm, AlgorithmSet, ErrorCode};
+use jwtv_jwks::{FileJwks, KeySet, KeySetOptions, KeySource, Rules, Verifier};
+
+fn rules() -> Rules {
+    Rules::new(AlgorithmSet::of(&[Algorithm::EdDSA])).issuer("https://issuer.example").audience("api")
+}
+
+fn fixed(keys: &[&TestKey]) -> KeySource {
+    KeySource::fixed(KeySet::parse(jwks(keys).as_bytes(), &KeySetOptions::default()).expect("key set"))
+}
+
+#[track_caller]
+fn assert_code(result: Result<jwtv_jwks::Verified, jwtv::Error>, code: ErrorCode) {
+    match result {
+        Ok(_) => panic!("accepted; expected {code}"),
+        Err(e) => assert_eq!(e.code(), code, "{e}"),
+    }
+}
+
+#[test]
+fn verifies_and_gives_owned_claims() {
+    let key = TestKey::new("k1", 1);
+    let verifier = Verifier::new(fixed(&[&key]), rules());
+    let verified = verifier.verify(key.sign(&claims()), NOW).expect("valid");
+    assert_eq!(verified.algorithm(), Algorithm::EdDSA);
+    assert!(verified.claims().expect("claims").sub().is_some_and(|s| s == "user-1"));
+    assert!(verified.header().expect("header").kid().is_some_and(|k| k == "k1"));
+    assert!(verified.claim("iss").and_then(|v| v.as_json_str()).is_some_and(|s| s == "https://issuer.example"));
+    assert!(verified.header_field("typ").is_some());
+    #[derive(serde::Deserialize)]
+    struct Mine {
+        sub: String,
+        exp: u64,
+    }
+    let mine: Mine = verified.deserialize().expect("typed claims");
+    assert_eq!((mine.sub.as_str(), mine.exp), ("user-1", 1_700_003_600));
+    assert!(!verified.from_cache());
+}
+
+#[test]
+fn rejections_carry_the_core_codes_and_are_counted() {
+    let key = TestKey::new("k1", 1);
+    let stranger = TestKey::new("k1", 2);
+    let verifier = Verifier::new(fixed(&[&key]), rules().max_token_len(2048));
+    assert_code(verifier.verify(stranger.sign(&claims()), NOW), ErrorCode::BadSignature);
+    assert_code(verifier.verify(TestKey::new("k9", 1).sign(&claims()), NOW), ErrorCode::KeyNotFound);
+    assert_code(verifier.verify(key.sign(&claims()), NOW + 3600 + 30), ErrorCode::Expired);
+    assert_code(verifier.verify(key.sign(&claims().replace("\"api\"", "\"other\"")), NOW), ErrorCode::BadAudience);
+    assert_code(verifier.verify("x".repeat(2049), NOW), ErrorCode::TooLarge);
+    assert_code(verifier.verify("a.b", NOW), ErrorCode::Malformed);
+    verifier.verify(key.sign(&claims()), NOW).expect("valid");
+
+    let m = verifier.metrics();
+    assert_eq!(m.verified, 1);
+    assert_eq!(m.rejected_total(), 6);
+    for code in [ErrorCode::BadSignature, ErrorCode::KeyNotFound, ErrorCode::Expired, ErrorCode::TooLarge] {
+        assert_eq!(m.rejected_with(code), 1, "{code}");
+    }
+    assert_eq!((m.cache_hits, m.cache_misses), (0, 0), "no cache configured");
+    assert_eq!(m.keys.key_count, 1);
+    let text = m.to_prometheus();
+    assert!(text.contains("jwtv_verifications_total{result=\"bad_signature\"} 1\n"), "{text}");
+    assert!(text.contains("jwtv_verifications_total{result=\"ok\"} 1\n"));
+}
+
+#[test]
+fn cache_hits_skip_the_signature_but_not_the_time_checks() {
+    let key = TestKey::new("k1", 1);
+    let verifier = Verifier::new(fixed(&[&key]), rules().leeway_secs(0)).with_token_cache(100);
+    let token = key.sign(&claims());
+    assert!(!verifier.verify(&token, NOW).expect("first").from_cache());
+    let again = verifier.verify(&token, NOW + 10).expect("second");
+    assert!(again.from_cache());
+    assert!(again.claims().expect("claims").sub().is_some_and(|s| s == "user-1"));
+    // Past exp the cached entry is refused with the core's code, and dropped.
+    assert_code(verifier.verify(&token, NOW + 3600), ErrorCode::Expired);
+    assert_code(verifier.verify(&token, NOW + 3600), ErrorCode::Expired);
+    let m = verifier.metrics();
+    assert_eq!((m.cache_misses, m.cache_hits), (2, 2), "miss, hit, hit (expired), miss (dropped, verified again)");
+}
+
+#[test]
+fn cached_tokens_without_iat_are_still_time_checked() {
+    // A token without iat: every hit must still compare exp and nbf with now.
+    let key = TestKey::new("k1", 1);
+    let verifier = Verifier::new(fixed(&[&key]), rules().leeway_secs(0)).with_token_cache(100);
+    let token = key.sign(&claims_with(r#""nbf":1700000000,"exp":1700000100"#));
+    verifier.verify(&token, NOW + 50).expect("valid inside its window");
+    assert!(verifier.verify(&token, NOW + 60).expect("hit").from_cache());
+    assert_code(verifier.verify(&token, NOW + 100), ErrorCode::Expired);
+    verifier.verify(&token, NOW + 50).expect("verified again");
+    assert_code(verifier.verify(&token, NOW - 1), ErrorCode::NotYetValid);
+}
+
+#[test]
+fn a_key_leaving_the_file_invalidates_what_it_verified() {
+    let dir = tempdir("rotation");
+    let path = dir.join("jwks.json");
+    let (old, new) = (TestKey::new("old", 1), TestKey::new("new", 2));
+    std::fs::write(&path, jwks(&[&old])).expect("write");
+    let file = FileJwks::open(&path, KeySetOptions::default()).expect("open").with_check_interval(Duration::ZERO);
+    let verifier = Verifier::new(KeySource::File(Arc::new(file)), rules()).with_token_cache(100);
+    let old_token = old.sign(&claims());
+    verifier.verify(&old_token, NOW).expect("old key");
+    assert!(verifier.verify(&old_token, NOW).expect("cached").from_cache());
+
+    // Rotation: the new key comes in, the old one leaves (a different size
+    // guarantees a different file stamp even on coarse clocks).
+    std::fs::write(&path, jwks(&[&new]) + "\n").expect("write");
+    let new_token = new.sign(&claims());
+    let verified = verifier.verify(&new_token, NOW).expect("new key served");
+    assert_eq!(verified.key_set_generation(), 2);
+    assert_code(verifier.verify(&old_token, NOW), ErrorCode::KeyNotFound);
+
+    // A broken file never replaces the good set.
+    std::fs::write(&path, "{ not json").expect("write");
+    verifier.verify(&new_token, NOW).expect("last good set still served");
+    let KeySource::File(file) = verifier.key_source() else { panic!("file source") };
+    assert!(file.last_error().is_some_and(|e| e.contains("strict JSON")), "{:?}", file.last_error());
+    let m = verifier.metrics();
+    assert_eq!((m.keys.fetches.updated, m.keys.fetches.malformed), (1, 1));
+    assert_eq!(m.keys.generation, 2);
+
+    std::fs::remove_file(&path).expect("remove");
+    verifier.verify(&new_token, NOW).expect("a vanished file keeps the last good set");
+    assert_eq!(verifier.metrics().keys.fetches.transport_errors, 1);
+}
+
+#[test]
+fn one_verifier_serves_many_threads() {
+    let key = TestKey::new("k1", 1);
+    let verifier = Arc::new(Verifier::new(fixed(&[&key]), rules()).with_token_cache(1000));
+    let tokens: Vec<String> = (0..20).map(|i| key.sign(&claims().replace("user-1", &format!("user-{i}")))).collect();
+    let tokens = Arc::new(tokens);
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (verifier, tokens) = (Arc::clone(&verifier), Arc::clone(&tokens));
+            std::thread::spawn(move || {
+                for token in tokens.iter().cycle().take(500) {
+                    verifier.verify(token, NOW).expect("valid");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("thread");
+    }
+    let m = verifier.metrics();
+    assert_eq!(m.verified, 2000);
+    assert_eq!(m.cache_hits + m.cache_misses, 2000);
+    assert!(m.cache_misses >= 20 && m.cache_entries == 20, "{m:?}");
+}
+
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("jwtv-jwks-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
