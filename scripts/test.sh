@@ -32,7 +32,7 @@ step "tests (unit, integration, vectors, property tests, doc tests)"
 cargo test --workspace
 
 step "docs build without warnings"
-RUSTDOCFLAGS="-D warnings" cargo doc -p jwtv --no-deps
+RUSTDOCFLAGS="-D warnings" cargo doc -p jwtv -p jwtv-jwks --no-deps
 
 step "no_std: the core without default features, and a no_std consumer"
 cargo build -p jwtv --no-default-features

@@ -1,16 +1,89 @@
 //! Key sets for [`jwtv`]: JWKS documents parsed strictly, fetched and kept
 //! fresh without putting the network on the verify path, and a thread-safe
-//! verifier for servers with a verified-token cache and metrics.
+//! [`Verifier`] for servers with a verified-token cache and metrics.
+//!
+//! The entry point is [`Verifier::verify`]: every check of [`jwtv::Verifier`]
+//! (signature, algorithm pinned to the key, `exp`/`nbf`, issuer, audience, …)
+//! over the keys of a [`KeySource`], with the core's error codes.
+//!
+//! # Three key sources
+//!
+//! A fixed set, parsed once ([`KeySet::parse`], or [`KeySet::from_keys`] for
+//! PEM keys and HMAC secrets):
 //!
 //! ```
 //! use jwtv::{Algorithm, AlgorithmSet};
-//! use jwtv_jwks::{KeySet, KeySetOptions};
+//! use jwtv_jwks::{KeySet, KeySetOptions, KeySource, Rules, Verifier};
 //!
+//! let algorithms = AlgorithmSet::of(&[Algorithm::EdDSA]);
 //! let jwks = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
-//! let set = KeySet::parse(jwks, &KeySetOptions::for_algorithms(AlgorithmSet::of(&[Algorithm::EdDSA])))?;
-//! assert_eq!(set.len(), 1);
+//! let set = KeySet::parse(jwks, &KeySetOptions::for_algorithms(algorithms))?;
+//! let verifier = Verifier::new(KeySource::fixed(set), Rules::new(algorithms).audience("api"));
+//! assert_eq!(verifier.metrics().keys.key_count, 1);
 //! # Ok::<(), jwtv_jwks::JwksError>(())
 //! ```
+//!
+//! A JWKS file, re-read when it changes (a bad new version never replaces a
+//! good one):
+//!
+//! ```
+//! use std::sync::Arc;
+//! use jwtv::{Algorithm, AlgorithmSet};
+//! use jwtv_jwks::{FileJwks, KeySetOptions, KeySource, Rules, Verifier};
+//!
+//! # let dir = std::env::temp_dir().join(format!("jwtv-lib-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! # let path = dir.join("jwks.json");
+//! std::fs::write(&path, r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#)?;
+//! let algorithms = AlgorithmSet::of(&[Algorithm::EdDSA]);
+//! let file = FileJwks::open(&path, KeySetOptions::for_algorithms(algorithms))?;
+//! let verifier = Verifier::new(KeySource::File(Arc::new(file)), Rules::new(algorithms).audience("api"));
+//! assert_eq!(verifier.key_set().map(|set| set.len()), Some(1));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! A JWKS URL, fetched and refreshed by a background thread ([`RemoteJwks`];
+//! the refresh policy itself is the sans-I/O [`Refresher`], for hosts with
+//! their own event loop). Here a one-shot local server stands in for the
+//! identity provider:
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use std::time::Duration;
+//! use jwtv::{Algorithm, AlgorithmSet};
+//! use jwtv_jwks::{KeySetOptions, KeySource, RefreshPolicy, RemoteJwks, Rules, Verifier};
+//!
+//! let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+//! let url = format!("http://{}/.well-known/jwks.json", listener.local_addr()?);
+//! std::thread::spawn(move || -> std::io::Result<()> {
+//!     let (mut conn, _) = listener.accept()?;
+//!     let mut request = [0u8; 1024];
+//!     let _ = conn.read(&mut request)?;
+//!     let body = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+//!     write!(conn, "HTTP/1.1 200 OK\r\nCache-Control: max-age=600\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+//! });
+//!
+//! let algorithms = AlgorithmSet::of(&[Algorithm::EdDSA]);
+//! let remote = RemoteJwks::new(&url, RefreshPolicy::default(), KeySetOptions::for_algorithms(algorithms))?;
+//! let verifier = Verifier::new(KeySource::Remote(remote), Rules::new(algorithms).audience("api"))
+//!     .with_first_fetch_timeout(Duration::from_secs(5));
+//! // The first verification waits (up to the timeout) for the first fetch;
+//! // later ones never wait on the network.
+//! let _ = verifier.verify("not.a.token", 1_700_000_000);
+//! assert_eq!(verifier.key_set().map(|set| set.len()), Some(1));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # One policy file
+//!
+//! [`Config`] reads the JSON policy file that the CLI, the C ABI, Go and the
+//! NGINX module share (reference: `docs/POLICY.md`) and builds the verifier.
+//!
+//! # Metrics
+//!
+//! [`Verifier::metrics`] gives a [`MetricsSnapshot`]: verifications by
+//! outcome code, cache hits and misses, key-set fetches by result, key count
+//! and age; [`MetricsSnapshot::to_prometheus`] renders it.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -45,3 +118,9 @@ pub use remote::{RemoteError, RemoteJwks, ServerDate};
 pub use rules::{MAX_RULE_LIST_LEN, Rules};
 pub use source::{KeySource, StaticKeys};
 pub use verifier::{DEFAULT_FIRST_FETCH_TIMEOUT, Verified, Verifier};
+
+/// The README's examples (core and server) run as doc tests here, where both
+/// crates are in scope.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

@@ -83,11 +83,6 @@ pub use token::{
     DEFAULT_BUFFER_LEN, MAX_SIGNATURE_LEN, UnverifiedToken, VerifiedJws, VerifiedToken, Verifier, buffer_len_for,
 };
 
-/// The README's examples run as doc tests.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeDoctests;
-
 /// The current time in Unix seconds from the system clock (0 if it is before 1970).
 #[cfg(feature = "std")]
 pub fn now() -> u64 {
