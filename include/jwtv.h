@@ -304,6 +304,26 @@ jwtv_status jwtv_verifier_metrics_prometheus(const jwtv_verifier *verifier,
                                              size_t buf_cap,
                                              size_t *len_out);
 
+// Makes a verifier from a policy document in memory (the JSON of a policy
+// file, `docs/POLICY.md`); relative paths in it are relative to `base_dir`
+// (NULL: the current directory). Errors as `jwtv_verifier_new`.
+jwtv_status jwtv_verifier_from_policy_json(const uint8_t *json,
+                                           size_t json_len,
+                                           const char *base_dir,
+                                           jwtv_verifier **out,
+                                           char *err,
+                                           size_t err_cap);
+
+// Checks a policy document without making a verifier: the JSON and every
+// field, key files read and valid, a key URL well formed — nothing fetched,
+// no thread started (for configuration tests such as `nginx -t`).
+// `JWTV_CONFIG_ERROR` with a message in `err`, as `jwtv_verifier_new`.
+jwtv_status jwtv_policy_check(const uint8_t *json,
+                              size_t json_len,
+                              const char *base_dir,
+                              char *err,
+                              size_t err_cap);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -46,6 +46,7 @@ pub use token::{
     jwtv_token_header_string,
 };
 pub use verifier::{
-    JWTV_REJECTION_SLOTS, jwtv_metrics, jwtv_verifier, jwtv_verifier_free, jwtv_verifier_from_policy_file,
-    jwtv_verifier_metrics, jwtv_verifier_metrics_prometheus, jwtv_verifier_new, jwtv_verifier_verify,
+    JWTV_REJECTION_SLOTS, jwtv_metrics, jwtv_policy_check, jwtv_verifier, jwtv_verifier_free,
+    jwtv_verifier_from_policy_file, jwtv_verifier_from_policy_json, jwtv_verifier_metrics,
+    jwtv_verifier_metrics_prometheus, jwtv_verifier_new, jwtv_verifier_verify,
 };

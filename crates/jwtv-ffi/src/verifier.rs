@@ -6,7 +6,7 @@ use std::ffi::c_char;
 use jwtv::ErrorCode;
 use jwtv_jwks::{Config, Verifier};
 
-use crate::boundary::{bytes, copy_out, guard, guard_void, text, write_out};
+use crate::boundary::{bytes, copy_out, guard, guard_void, optional_text, text, write_out};
 use crate::config::jwtv_config;
 use crate::status::jwtv_status;
 use crate::token::jwtv_token;
@@ -260,5 +260,53 @@ pub unsafe extern "C" fn jwtv_verifier_metrics_prometheus(
         let text = verifier.inner.metrics().to_prometheus();
         // SAFETY: buffer contract forwarded.
         unsafe { copy_out(text.as_bytes(), buf, buf_cap, len_out) }
+    })
+}
+
+/// Makes a verifier from a policy document in memory (the JSON of a policy
+/// file, `docs/POLICY.md`); relative paths in it are relative to `base_dir`
+/// (NULL: the current directory). Errors as `jwtv_verifier_new`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_verifier_from_policy_json(
+    json: *const u8,
+    json_len: usize,
+    base_dir: *const c_char,
+    out: *mut *mut jwtv_verifier,
+    err: *mut c_char,
+    err_cap: usize,
+) -> jwtv_status {
+    guard(|| {
+        // SAFETY: forwarded contracts.
+        let (json, base_dir) = unsafe { (bytes(json, json_len)?, optional_text(base_dir)?) };
+        if out.is_null() {
+            return Err(jwtv_status::JWTV_NULL_ARGUMENT);
+        }
+        let built = Config::from_json(json, base_dir.unwrap_or("."))
+            .and_then(|config| config.verifier())
+            .map_err(|e| e.to_string());
+        finish(built, out, err, err_cap)
+    })
+}
+
+/// Checks a policy document without making a verifier: the JSON and every
+/// field, key files read and valid, a key URL well formed — nothing fetched,
+/// no thread started (for configuration tests such as `nginx -t`).
+/// `JWTV_CONFIG_ERROR` with a message in `err`, as `jwtv_verifier_new`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_policy_check(
+    json: *const u8,
+    json_len: usize,
+    base_dir: *const c_char,
+    err: *mut c_char,
+    err_cap: usize,
+) -> jwtv_status {
+    guard(|| {
+        // SAFETY: forwarded contracts.
+        let (json, base_dir) = unsafe { (bytes(json, json_len)?, optional_text(base_dir)?) };
+        let checked = Config::from_json(json, base_dir.unwrap_or(".")).and_then(|config| config.check());
+        match checked {
+            Ok(()) => Ok(()),
+            Err(e) => finish(Err(e.to_string()), std::ptr::null_mut(), err, err_cap),
+        }
     })
 }

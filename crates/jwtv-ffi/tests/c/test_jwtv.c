@@ -294,6 +294,31 @@ static void test_other_key_sources(void) {
     CHECK(strstr(err, "no-such-policy.json") != NULL);
     CHECK_STATUS(jwtv_verifier_from_policy_file(NULL, &verifier, err, sizeof err), JWTV_NULL_ARGUMENT);
 
+    /* A policy document in memory, checked first, paths relative to base_dir. */
+    const char *policy = "{\"keys\":{\"jwks_file\":\"jwks.json\"},\"algorithms\":[\"EdDSA\"],\"audiences\":[\"api\"]}";
+    CHECK_STATUS(jwtv_policy_check((const uint8_t *)policy, strlen(policy), examples, err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_from_policy_json((const uint8_t *)policy, strlen(policy), examples, &verifier, err,
+                                                sizeof err),
+                 JWTV_OK);
+    t = read_example("tokens/valid-eddsa.jwt", &token_len);
+    CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)t, token_len, 0, NULL, NULL, 0), JWTV_OK);
+    free(t);
+    jwtv_verifier_free(verifier);
+    const char *bad_policy = "{\"keys\":{\"jwks_file\":\"jwks.json\"},\"algorithms\":[\"EdDSA\"],\"leeway\":1}";
+    CHECK_STATUS(jwtv_policy_check((const uint8_t *)bad_policy, strlen(bad_policy), examples, err, sizeof err),
+                 JWTV_CONFIG_ERROR);
+    CHECK(strstr(err, "unknown field `leeway`") != NULL);
+    const char *missing_file = "{\"keys\":{\"jwks_file\":\"nope.json\"},\"algorithms\":[\"EdDSA\"]}";
+    CHECK_STATUS(jwtv_policy_check((const uint8_t *)missing_file, strlen(missing_file), examples, err, sizeof err),
+                 JWTV_CONFIG_ERROR);
+    CHECK(strstr(err, "keys.jwks_file") != NULL);
+    const char *url = "{\"keys\":{\"jwks_url\":\"https://issuer.example/jwks\"},\"algorithms\":[\"ES256\"]}";
+    CHECK_STATUS(jwtv_policy_check((const uint8_t *)url, strlen(url), NULL, err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_from_policy_json((const uint8_t *)bad_policy, strlen(bad_policy), examples, &verifier,
+                                                err, sizeof err),
+                 JWTV_CONFIG_ERROR);
+    CHECK_STATUS(jwtv_verifier_from_policy_json(NULL, 5, NULL, &verifier, err, sizeof err), JWTV_NULL_ARGUMENT);
+
     /* A JWKS in memory and an HMAC secret. */
     char *jwks = read_example("hs256-jwks.json", &len);
     CHECK_STATUS(jwtv_config_new(&config), JWTV_OK);
