@@ -44,6 +44,9 @@ bash crates/jwtv/tests/no-std-consumer/run.sh
 step "C ABI: header current, tests under ASan/UBSan and valgrind, install with pkg-config"
 bash crates/jwtv-ffi/tests/c/run.sh
 
+step "NGINX module: build against Debian's nginx-dev, tests with a real nginx"
+bash bindings/nginx/test.sh
+
 step "benches build"
 cargo bench --workspace --no-run
 

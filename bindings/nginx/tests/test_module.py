@@ -1,0 +1,419 @@
+"""Tests of ngx_http_auth_jwtv_module in a real nginx on 127.0.0.1.
+
+Each test group writes a throwaway prefix and configuration, starts nginx
+(master + one worker) with the module loaded, and sends real HTTP requests.
+Protected locations proxy to a second server block that echoes the claim
+headers the configuration forwards. Standard library only.
+
+    NGINX_MODULE=path/to/ngx_http_auth_jwtv_module.so python3 -m unittest bindings/nginx/tests/test_module.py
+"""
+
+import base64
+import hashlib
+import hmac
+import http.server
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLES = ROOT / "examples"
+MODULE = os.environ.get("NGINX_MODULE", "")
+NOW = int(time.time())
+
+# Test secrets, clearly not for use anywhere.
+SECRET_A = b"nginx-test-secret-a-do-not-use-0123456789"
+SECRET_B = b"nginx-test-secret-b-do-not-use-0123456789"
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def hs256(claims: dict, secret: bytes = SECRET_A, kid: str = "a", header: dict | None = None) -> str:
+    head = {"alg": "HS256", "typ": "JWT", "kid": kid, **(header or {})}
+    signing_input = b64(json.dumps(head).encode()) + "." + b64(json.dumps(claims).encode())
+    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return signing_input + "." + b64(signature)
+
+
+def claims(**over) -> dict:
+    c = {"iss": "https://issuer.test", "aud": ["api", "reports"], "sub": "user-1", "iat": NOW - 60, "exp": NOW + 3600}
+    c.update(over)
+    return {k: v for k, v in c.items() if v is not None}
+
+
+def oct_jwks(*keys: tuple[str, bytes]) -> str:
+    return json.dumps({"keys": [{"kty": "oct", "alg": "HS256", "kid": kid, "k": b64(secret)} for kid, secret in keys]})
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Nginx:
+    """One nginx (master + 1 worker) in a throwaway prefix."""
+
+    def __init__(self, http_block: str, files: dict[str, str] | None = None):
+        self.dir = Path(tempfile.mkdtemp(prefix="jwtv-nginx-"))
+        self.dir.chmod(0o755)  # workers drop root privileges and must read the key files
+        self.port, self.backend = free_port(), free_port()
+        for name, text in (files or {}).items():
+            (self.dir / name).write_text(text)
+        (self.dir / "logs").mkdir()
+        conf = f"""
+load_module {MODULE};
+worker_processes 1;
+error_log {self.dir}/logs/error.log info;
+pid {self.dir}/nginx.pid;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    large_client_header_buffers 4 32k;  # room for an over-long token to reach the module
+    client_body_temp_path {self.dir}/body;
+    proxy_temp_path {self.dir}/proxy;
+    fastcgi_temp_path {self.dir}/fastcgi;
+    uwsgi_temp_path {self.dir}/uwsgi;
+    scgi_temp_path {self.dir}/scgi;
+    server {{
+        listen 127.0.0.1:{self.backend};
+        location / {{ return 200 "sub=$http_x_sub aud=$http_x_aud kid=$http_x_kid tenant=$http_x_tenant"; }}
+    }}
+{http_block.replace("@DIR@", str(self.dir)).replace("@PORT@", str(self.port)).replace("@BACKEND@", str(self.backend))}
+}}
+"""
+        self.conf = self.dir / "nginx.conf"
+        self.conf.write_text(conf)
+        self.proc = None
+
+    def test_config(self) -> subprocess.CompletedProcess:
+        return subprocess.run(["nginx", "-p", str(self.dir), "-c", str(self.conf), "-t"], capture_output=True, text=True)
+
+    def start(self) -> "Nginx":
+        checked = self.test_config()
+        if checked.returncode != 0:
+            raise AssertionError(f"nginx -t failed:\n{checked.stderr}")
+        self.proc = subprocess.Popen(
+            ["nginx", "-p", str(self.dir), "-c", str(self.conf), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("nginx did not start")
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def error_log(self) -> str:
+        return (self.dir / "logs" / "error.log").read_text()
+
+    def get(self, path: str = "/", token: str | None = None, headers: dict | None = None):
+        """(status, body, headers) of a GET."""
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", headers=headers or {})
+        if token is not None:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read().decode(), response.headers
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode(), e.headers
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+PROXY = """proxy_set_header X-Sub $jwt_claim_sub; proxy_set_header X-Aud $jwt_claim_aud;
+           proxy_set_header X-Kid $jwt_header_kid; proxy_set_header X-Tenant $jwt_claim_tenant;
+           add_header X-Jwt-Error $jwt_error always;
+           proxy_pass http://127.0.0.1:@BACKEND@;"""
+
+
+@unittest.skipUnless(MODULE, "NGINX_MODULE is not set")
+class Directives(unittest.TestCase):
+    """Inheritance across http/server/location, every rejection class, cookies, off, status."""
+
+    @classmethod
+    def setUpClass(cls):
+        block = f"""
+    auth_jwt_key_file @DIR@/keys.json;        # http level
+    auth_jwt_issuer https://issuer.test;
+    auth_jwt_leeway 0s;
+    server {{
+        listen 127.0.0.1:@PORT@;
+        auth_jwt "api";                          # server level
+        auth_jwt_audience api;
+        auth_jwt_alg HS256;
+        location / {{ {PROXY} }}
+        location /typed {{ auth_jwt_type JWT; auth_jwt_require tenant acme; auth_jwt_require sub; {PROXY} }}
+        location /cookie {{ auth_jwt "cookies" token=$cookie_auth; {PROXY} }}
+        location /public {{
+            auth_jwt off;
+            {PROXY}
+            location /public/private {{ auth_jwt "inner"; {PROXY} }}
+        }}
+        location /es {{ auth_jwt_key_file {EXAMPLES}/jwks.json; auth_jwt_issuer https://issuer.example;
+                        auth_jwt_alg ES256 EdDSA RS256; auth_jwt_cache 100; {PROXY} }}
+        location /metrics {{ auth_jwt off; auth_jwt_status; }}
+    }}
+"""
+        cls.nginx = Nginx(block, {"keys.json": oct_jwks(("a", SECRET_A))}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.nginx.cleanup()
+
+    def assert_rejected(self, token, code, path="/", **kw):
+        status, _, headers = self.nginx.get(path, token, **kw)
+        self.assertEqual(status, 401, code)
+        challenge = headers["WWW-Authenticate"]
+        if code is None:
+            self.assertEqual(challenge, 'Bearer realm="api"')
+        else:
+            self.assertEqual(challenge, f'Bearer realm="api", error="invalid_token", error_description="{code}"')
+            self.assertEqual(headers["X-Jwt-Error"], code)
+
+    def test_valid_token_forwards_claims(self):
+        status, body, _ = self.nginx.get("/", hs256(claims(tenant="acme")))
+        self.assertEqual(status, 200)
+        self.assertEqual(body, 'sub=user-1 aud=["api", "reports"] kid=a tenant=acme')
+
+    def test_every_rejection_class(self):
+        cases = [
+            (hs256(claims(exp=NOW - 10)), "expired"),
+            (hs256(claims(nbf=NOW + 600)), "not_yet_valid"),
+            (hs256(claims(iat=NOW + 600)), "issued_in_future"),
+            (hs256(claims(), secret=SECRET_B), "bad_signature"),
+            (hs256(claims(), kid="unknown"), "key_not_found"),
+            (hs256(claims(iss="https://evil.test")), "bad_issuer"),
+            (hs256(claims(aud="other")), "bad_audience"),
+            (hs256(claims(exp=None)), "missing_claim"),
+            (hs256(claims(exp="soon")), "bad_claim"),
+            (hs256(claims(), header={"crit": ["x-unknown"], "x-unknown": 1}), "unsupported_crit"),
+            (b64(b'{"alg":"none"}') + "." + b64(json.dumps(claims()).encode()) + ".", "malformed"),
+            (b64(b'{"alg":"HS257"}') + "." + b64(json.dumps(claims()).encode()) + ".c2ln", "unsupported_alg"),
+            (b64(b'{"alg":"ES256","kid":"a"}') + "." + b64(json.dumps(claims()).encode()) + ".c2ln", "alg_not_allowed"),
+            ("a" * 20000, "too_large"),
+            ("not a token", "malformed"),
+        ]
+        for token, code in cases:
+            with self.subTest(code=code):
+                self.assert_rejected(token, code)
+
+    def test_missing_token_has_no_error_fields(self):
+        self.assert_rejected(None, None)
+        self.assert_rejected(None, None, headers={"Authorization": "Basic dXNlcjpwYXNz"})
+
+    def test_type_and_required_claims(self):
+        self.assertEqual(self.nginx.get("/typed", hs256(claims(tenant="acme")))[0], 200)
+        self.assert_rejected(hs256(claims(tenant="other")), "bad_claim", "/typed")
+        self.assert_rejected(hs256(claims(tenant="acme"), header={"typ": "at+jwt"}), "bad_type", "/typed")
+        self.assert_rejected(hs256(claims(tenant="acme", sub=None)), "missing_claim", "/typed")
+
+    def test_token_from_a_cookie(self):
+        token = hs256(claims())
+        self.assertEqual(self.nginx.get("/cookie", headers={"Cookie": f"auth={token}"})[0], 200)
+        status, _, headers = self.nginx.get("/cookie", token)  # the header is not read here
+        self.assertEqual((status, headers["WWW-Authenticate"]), (401, 'Bearer realm="cookies"'))
+
+    def test_off_in_a_location_and_on_again_nested(self):
+        self.assertEqual(self.nginx.get("/public/x")[0], 200)
+        status, _, headers = self.nginx.get("/public/private/x")
+        self.assertEqual((status, headers["WWW-Authenticate"]), (401, 'Bearer realm="inner"'))
+        self.assertEqual(self.nginx.get("/public/private/x", hs256(claims()))[0], 200)
+
+    def test_asymmetric_keys_and_cache(self):
+        token = (EXAMPLES / "tokens" / "valid-es256.jwt").read_text().strip()
+        for _ in range(3):
+            status, body, _ = self.nginx.get("/es", token)
+            self.assertEqual((status, body.split()[0]), (200, "sub=user-1234"))
+        self.assert_rejected((EXAMPLES / "tokens" / "expired-es256.jwt").read_text().strip(), "expired", "/es")
+
+    def test_status_endpoint(self):
+        self.nginx.get("/", hs256(claims()))
+        self.nginx.get("/", hs256(claims(exp=NOW - 10)))
+        status, text, headers = self.nginx.get("/metrics")
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["Content-Type"].startswith("text/plain"))
+        samples = dict(line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
+        # /metrics inherits the server's policy: the counters of "/" show.
+        self.assertGreaterEqual(int(samples['jwtv_verifications_total{result="ok"}']), 1)
+        self.assertGreaterEqual(int(samples['jwtv_verifications_total{result="expired"}']), 1)
+        self.assertEqual(samples["jwtv_keys"], "1")
+
+    def test_error_log_is_clean_and_never_holds_a_token(self):
+        token = hs256(claims(exp=NOW - 10))
+        self.nginx.get("/", token)
+        log = self.nginx.error_log()
+        self.assertIn("auth_jwt: token rejected: expired", log)
+        self.assertNotIn(token, log)
+        self.assertNotIn(token.split(".")[2], log)
+        for bad in ("[alert]", "[crit]", "[emerg]", "signal 11", "exited on signal"):
+            self.assertNotIn(bad, log)
+
+
+@unittest.skipUnless(MODULE, "NGINX_MODULE is not set")
+class KeyFileRotation(unittest.TestCase):
+    def test_a_replaced_key_file_takes_effect_without_reload(self):
+        block = f"""
+    server {{
+        listen 127.0.0.1:@PORT@;
+        auth_jwt "api"; auth_jwt_key_file @DIR@/keys.json; auth_jwt_alg HS256; auth_jwt_audience api;
+        location / {{ {PROXY} }}
+    }}
+"""
+        nginx = Nginx(block, {"keys.json": oct_jwks(("a", SECRET_A))}).start()
+        try:
+            old, new = hs256(claims(), SECRET_A, "a"), hs256(claims(), SECRET_B, "b")
+            self.assertEqual(nginx.get("/", old)[0], 200)
+            self.assertEqual(nginx.get("/", new)[0], 401)
+            # Rotation by atomic rename, as deployment tools do.
+            (nginx.dir / "keys.new").write_text(oct_jwks(("b", SECRET_B)))
+            os.replace(nginx.dir / "keys.new", nginx.dir / "keys.json")
+            deadline = time.time() + 5
+            while nginx.get("/", new)[0] != 200 and time.time() < deadline:
+                time.sleep(0.2)
+            self.assertEqual(nginx.get("/", new)[0], 200)
+            status, _, headers = nginx.get("/", old)
+            self.assertEqual(status, 401)
+            self.assertIn('error_description="key_not_found"', headers["WWW-Authenticate"])
+            # A broken file keeps the last good keys.
+            (nginx.dir / "keys.json").write_text("{ not json")
+            time.sleep(1.2)
+            self.assertEqual(nginx.get("/", new)[0], 200)
+        finally:
+            nginx.cleanup()
+
+
+class JwksServer:
+    """A JWKS endpoint on 127.0.0.1 that can be switched, stopped and restarted."""
+
+    def __init__(self, document: str):
+        self.document = document
+        self.requests = 0
+        self.port = free_port()
+        self.server = None
+        self.start()
+
+    def start(self):
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                owner.requests += 1
+                body = owner.document.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Cache-Control", "max-age=1")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@unittest.skipUnless(MODULE, "NGINX_MODULE is not set")
+class RemoteKeys(unittest.TestCase):
+    def test_url_key_set_survives_an_outage_and_picks_up_a_rotated_key(self):
+        jwks = JwksServer(oct_jwks(("a", SECRET_A)))
+        policy = {
+            "keys": {"jwks_url": f"http://127.0.0.1:{jwks.port}/jwks.json"},
+            "algorithms": ["HS256"],
+            "audiences": ["api"],
+            "refresh": {"min_ttl_secs": 1, "default_ttl_secs": 1, "unknown_kid_cooldown_secs": 1,
+                        "backoff_min_ms": 100, "backoff_max_ms": 500, "fetch_timeout_ms": 1000},
+        }
+        block = f"""
+    server {{
+        listen 127.0.0.1:@PORT@;
+        auth_jwt "api"; auth_jwt_policy @DIR@/policy.json;
+        location / {{ {PROXY} }}
+    }}
+"""
+        nginx = Nginx(block, {"policy.json": json.dumps(policy)}).start()
+        try:
+            old, new = hs256(claims(), SECRET_A, "a"), hs256(claims(), SECRET_B, "b")
+            self.assertEqual(nginx.get("/", old)[0], 200)
+            # The key server goes down: the last good keys keep working.
+            jwks.stop()
+            time.sleep(2.5)
+            self.assertEqual(nginx.get("/", old)[0], 200)
+            # It comes back with a rotated key; a token with the new kid gets it in.
+            jwks.document = oct_jwks(("b", SECRET_B))
+            jwks.start()
+            deadline = time.time() + 8
+            while nginx.get("/", new)[0] != 200 and time.time() < deadline:
+                time.sleep(0.3)
+            self.assertEqual(nginx.get("/", new)[0], 200)
+            self.assertEqual(nginx.get("/", old)[0], 401, "the old key left with the old document")
+            self.assertNotIn("[alert]", nginx.error_log())
+        finally:
+            nginx.cleanup()
+            jwks.stop()
+
+
+@unittest.skipUnless(MODULE, "NGINX_MODULE is not set")
+class ConfigTest(unittest.TestCase):
+    """`nginx -t` fails on a bad configuration, with a message that says why."""
+
+    def check(self, location: str, expected: str, files: dict | None = None):
+        block = f"server {{ listen 127.0.0.1:@PORT@; location / {{ {location} proxy_pass http://127.0.0.1:@BACKEND@; }} }}"
+        nginx = Nginx(block, files)
+        try:
+            result = nginx.test_config()
+            self.assertNotEqual(result.returncode, 0, location)
+            self.assertIn(expected, result.stderr)
+        finally:
+            nginx.cleanup()
+
+    def test_bad_configurations(self):
+        keys = {"keys.json": oct_jwks(("a", SECRET_A))}
+        self.check('auth_jwt "api";', "needs a key source")
+        self.check('auth_jwt "api"; auth_jwt_key_file @DIR@/missing.json;', "keys.jwks_file")
+        self.check('auth_jwt "api"; auth_jwt_key_file @DIR@/keys.json; auth_jwt_alg none;', "unknown algorithm `none`", keys)
+        self.check('auth_jwt "api"; auth_jwt_key_file @DIR@/keys.json; auth_jwt_alg ES256;', "no usable key", keys)
+        self.check('auth_jwt "api" cookie=x; auth_jwt_key_file @DIR@/keys.json;', "expected token=$variable", keys)
+        self.check('auth_jwt "api"; auth_jwt_key_url ftp://x/jwks;', "scheme")
+        self.check('auth_jwt "api"; auth_jwt_key_file @DIR@/keys.json; auth_jwt_key_url http://x/;', "one key source", keys)
+        self.check('auth_jwt "api"; auth_jwt_policy @DIR@/keys.json; auth_jwt_alg HS256;', "cannot be combined", keys)
+        self.check('auth_jwt "api"; auth_jwt "again"; auth_jwt_key_file @DIR@/keys.json;', "is duplicate", keys)
+
+    def test_a_good_configuration_passes(self):
+        block = "server { listen 127.0.0.1:@PORT@; auth_jwt \"api\"; auth_jwt_key_file @DIR@/keys.json; location / { } }"
+        nginx = Nginx(block, {"keys.json": oct_jwks(("a", SECRET_A))})
+        try:
+            self.assertEqual(nginx.test_config().returncode, 0)
+        finally:
+            nginx.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()
