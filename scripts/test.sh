@@ -17,6 +17,8 @@ step "tools"
 have cargo || { echo "cargo is required (https://rustup.rs)" >&2; exit 1; }
 have cc || apt_install gcc libc6-dev
 have python3 || apt_install python3
+have valgrind || apt_install valgrind
+have pkg-config || apt_install pkgconf
 if have rustup; then
     rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
     rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
@@ -38,6 +40,9 @@ step "no_std: the core without default features, and a no_std consumer"
 cargo build -p jwtv --no-default-features
 cargo build -p jwtv --no-default-features --features alloc
 bash crates/jwtv/tests/no-std-consumer/run.sh
+
+step "C ABI: header current, tests under ASan/UBSan and valgrind, install with pkg-config"
+bash crates/jwtv-ffi/tests/c/run.sh
 
 step "benches build"
 cargo bench --workspace --no-run

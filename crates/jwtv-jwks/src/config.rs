@@ -351,6 +351,18 @@ impl Config {
             .collect()
     }
 
+    /// Checks that the key source can be set up — key files read and valid, a
+    /// URL well formed — without starting anything (no fetch, no thread): what
+    /// a configuration test (`nginx -t`) needs before worker processes exist.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        match &self.file.keys {
+            KeysConfig::JwksUrl(url) => {
+                crate::remote::validate_url(url).map_err(|e| ConfigError::at("keys.jwks_url", e))
+            }
+            _ => self.key_source().map(drop),
+        }
+    }
+
     /// A server verifier as the file describes it.
     pub fn verifier(&self) -> Result<Verifier, ConfigError> {
         Ok(Verifier::new(self.key_source()?, self.rules())

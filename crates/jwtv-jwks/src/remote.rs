@@ -475,7 +475,7 @@ fn joined(headers: &HeaderMap, name: &str) -> Option<String> {
     (!values.is_empty()).then(|| values.join(", "))
 }
 
-fn validate_url(url: &str) -> Result<(), RemoteError> {
+pub(crate) fn validate_url(url: &str) -> Result<(), RemoteError> {
     if url.is_empty() {
         return Err(RemoteError::InvalidUrl { reason: "empty" });
     }

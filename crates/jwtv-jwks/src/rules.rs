@@ -58,6 +58,13 @@ impl Rules {
         }
     }
 
+    /// These rules with another set of allowed algorithms.
+    #[must_use]
+    pub fn with_algorithms(mut self, algorithms: AlgorithmSet) -> Self {
+        self.algorithms = algorithms;
+        self
+    }
+
     /// Adds an accepted issuer (see [`Policy::issuers`]). Lists longer than
     /// [`MAX_RULE_LIST_LEN`] are cut there; the policy file refuses them.
     #[must_use]
@@ -151,6 +158,12 @@ impl Rules {
     /// The accepted audiences.
     pub fn audiences(&self) -> &[String] {
         &self.audiences
+    }
+
+    /// The name of the claim a [`jwtv::Field`] stands for (including the
+    /// required claims these rules name), for error details.
+    pub fn field_name(&self, field: jwtv::Field) -> Option<String> {
+        self.with_policy(|policy| policy.field_name(field).map(str::to_owned))
     }
 
     /// The largest token accepted, in bytes.

@@ -1,0 +1,242 @@
+//! `jwtv_token`: a verified token's header and claims, read without the
+//! caller allocating — strings are copied into caller buffers, the raw JSON
+//! is lent.
+
+use std::ffi::{CString, c_char};
+use std::sync::LazyLock;
+
+use jwtv::Algorithm;
+use jwtv::json::Value;
+use jwtv_jwks::Verified;
+
+use crate::boundary::{copy_out, guard, guard_void, text, write_out};
+use crate::status::jwtv_status;
+
+/// A verified token. Opaque; made by `jwtv_verifier_verify`, released by
+/// `jwtv_token_free`. Independent of the verifier once made.
+#[allow(non_camel_case_types, reason = "C naming")]
+#[derive(Debug)]
+pub struct jwtv_token {
+    verified: Verified,
+}
+
+impl jwtv_token {
+    pub(crate) fn new(verified: Verified) -> Self {
+        Self { verified }
+    }
+}
+
+/// Algorithm names, NUL-terminated once from the core's own names.
+static ALG_NAMES: LazyLock<Vec<(Algorithm, CString)>> =
+    LazyLock::new(|| Algorithm::ALL.iter().map(|&alg| (alg, CString::new(alg.name()).unwrap_or_default())).collect());
+
+/// # Safety
+/// `token` is NULL or a live pointer from `jwtv_verifier_verify`.
+unsafe fn token_ref<'a>(token: *const jwtv_token) -> Result<&'a jwtv_token, jwtv_status> {
+    // SAFETY: NULL or live per the contract.
+    unsafe { token.as_ref() }.ok_or(jwtv_status::JWTV_NULL_ARGUMENT)
+}
+
+/// Releases a token. NULL is a no-op.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_token_free(token: *mut jwtv_token) {
+    guard_void(|| {
+        if !token.is_null() {
+            // SAFETY: a pointer from jwtv_verifier_verify, released once per the contract.
+            drop(unsafe { Box::from_raw(token) });
+        }
+    });
+}
+
+/// The algorithm that verified the token (`"ES256"`…), a static
+/// NUL-terminated string; NULL when `token` is NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_token_alg(token: *const jwtv_token) -> *const c_char {
+    let mut name = std::ptr::null();
+    let _ = guard(|| {
+        // SAFETY: forwarded contract.
+        let alg = unsafe { token_ref(token) }?.verified.algorithm();
+        if let Some((_, c)) = ALG_NAMES.iter().find(|(a, _)| *a == alg) {
+            name = c.as_ptr();
+        }
+        Ok(())
+    });
+    name
+}
+
+/// Lends the decoded claims JSON: `*json` and `*len` stay valid until the
+/// token is freed. Not NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_token_claims_json(
+    token: *const jwtv_token,
+    json: *mut *const u8,
+    len: *mut usize,
+) -> jwtv_status {
+    // SAFETY: forwarded contracts.
+    unsafe { lend(token, json, len, |v| v.claims_json()) }
+}
+
+/// Lends the decoded header JSON, as `jwtv_token_claims_json`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_token_header_json(
+    token: *const jwtv_token,
+    json: *mut *const u8,
+    len: *mut usize,
+) -> jwtv_status {
+    // SAFETY: forwarded contracts.
+    unsafe { lend(token, json, len, |v| v.header_json()) }
+}
+
+/// # Safety
+/// As the public callers.
+unsafe fn lend(
+    token: *const jwtv_token,
+    json: *mut *const u8,
+    len: *mut usize,
+    part: impl Fn(&Verified) -> &[u8],
+) -> jwtv_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let bytes = part(&unsafe { token_ref(token) }?.verified);
+        if json.is_null() || len.is_null() {
+            return Err(jwtv_status::JWTV_NULL_ARGUMENT);
+        }
+        // SAFETY: both non-NULL and writable per the contract.
+        unsafe {
+            json.write(bytes.as_ptr());
+            len.write(bytes.len());
+        }
+        Ok(())
+    })
+}
+
+/// Copies the string claim `name` (escapes decoded) into `buf`,
+/// NUL-terminated. `*len_out` (when non-NULL) receives its length in bytes.
+/// `JWTV_NOT_FOUND` when absent, `JWTV_WRONG_TYPE` when not a string,
+/// `JWTV_BUFFER_TOO_SMALL` when `buf_cap` is not more than its length.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_token_claim_string(
+    token: *const jwtv_token,
+    name: *const c_char,
+    buf: *mut c_char,
+    buf_cap: usize,
+    len_out: *mut usize,
+) -> jwtv_status {
+    // SAFETY: forwarded contracts.
+    unsafe { member_string(token, name, buf, buf_cap, len_out, Verified::claim) }
+}
+
+/// Copies the string header parameter `name`, as `jwtv_token_claim_string`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_token_header_string(
+    token: *const jwtv_token,
+    name: *const c_char,
+    buf: *mut c_char,
+    buf_cap: usize,
+    len_out: *mut usize,
+) -> jwtv_status {
+    // SAFETY: forwarded contracts.
+    unsafe { member_string(token, name, buf, buf_cap, len_out, Verified::header_field) }
+}
+
+/// # Safety
+/// As the public callers.
+unsafe fn member_string(
+    token: *const jwtv_token,
+    name: *const c_char,
+    buf: *mut c_char,
+    buf_cap: usize,
+    len_out: *mut usize,
+    lookup: for<'v> fn(&'v Verified, &str) -> Option<Value<'v>>,
+) -> jwtv_status {
+    guard(|| {
+        // SAFETY: forwarded contracts.
+        let (token, name) = unsafe { (token_ref(token)?, text(name)?) };
+        let value = lookup(&token.verified, name).ok_or(jwtv_status::JWTV_NOT_FOUND)?;
+        let s: String = value.as_json_str().ok_or(jwtv_status::JWTV_WRONG_TYPE)?.chars().collect();
+        // SAFETY: buffer contract forwarded.
+        unsafe { copy_out(s.as_bytes(), buf, buf_cap, len_out) }
+    })
+}
+
+/// Writes the integer claim `name` to `*out`. `JWTV_NOT_FOUND` when absent,
+/// `JWTV_WRONG_TYPE` when not an integer that fits 64 bits (a date with a
+/// fraction, e.g. `1700000000.5`, gives its whole seconds).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_token_claim_int64(
+    token: *const jwtv_token,
+    name: *const c_char,
+    out: *mut i64,
+) -> jwtv_status {
+    guard(|| {
+        // SAFETY: forwarded contracts.
+        let (token, name) = unsafe { (token_ref(token)?, text(name)?) };
+        let value = token.verified.claim(name).ok_or(jwtv_status::JWTV_NOT_FOUND)?;
+        let Value::Number(raw) = value else { return Err(jwtv_status::JWTV_WRONG_TYPE) };
+        let whole = raw.split_once('.').map_or(raw, |(whole, _)| whole);
+        if whole.contains(['e', 'E']) {
+            return Err(jwtv_status::JWTV_WRONG_TYPE);
+        }
+        let n: i64 = whole.parse().map_err(|_| jwtv_status::JWTV_WRONG_TYPE)?;
+        let n = if n < 0 && whole.len() != raw.len() { n - 1 } else { n }; // floor of negative fractions
+        // SAFETY: NULL or writable per the contract.
+        unsafe { write_out(out, n) }
+    })
+}
+
+/// Copies the JSON text of claim `name`, whatever its type (`"a"`, `42`,
+/// `["x","y"]`, `{…}`), into `buf`, as `jwtv_token_claim_string`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_token_claim_json(
+    token: *const jwtv_token,
+    name: *const c_char,
+    buf: *mut c_char,
+    buf_cap: usize,
+    len_out: *mut usize,
+) -> jwtv_status {
+    guard(|| {
+        // SAFETY: forwarded contracts.
+        let (token, name) = unsafe { (token_ref(token)?, text(name)?) };
+        let value = token.verified.claim(name).ok_or(jwtv_status::JWTV_NOT_FOUND)?;
+        let json = match value {
+            Value::Null => "null".to_owned(),
+            Value::Bool(b) => b.to_string(),
+            Value::Number(raw) | Value::Array(raw) | Value::Object(raw) => raw.to_owned(),
+            Value::String(s) => format!("\"{}\"", s.raw()),
+        };
+        // SAFETY: buffer contract forwarded.
+        unsafe { copy_out(json.as_bytes(), buf, buf_cap, len_out) }
+    })
+}
+
+/// Writes the number of audiences (`aud` as a string counts 1; absent 0).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_token_audience_count(token: *const jwtv_token, count: *mut usize) -> jwtv_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let token = unsafe { token_ref(token) }?;
+        let claims = token.verified.claims().map_err(|_| jwtv_status::JWTV_INTERNAL_ERROR)?;
+        // SAFETY: NULL or writable per the contract.
+        unsafe { write_out(count, claims.audiences().count()) }
+    })
+}
+
+/// Copies audience number `index` (from 0) into `buf`, as
+/// `jwtv_token_claim_string`; `JWTV_NOT_FOUND` past the last.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_token_audience(
+    token: *const jwtv_token,
+    index: usize,
+    buf: *mut c_char,
+    buf_cap: usize,
+    len_out: *mut usize,
+) -> jwtv_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let token = unsafe { token_ref(token) }?;
+        let claims = token.verified.claims().map_err(|_| jwtv_status::JWTV_INTERNAL_ERROR)?;
+        let audience: String = claims.audiences().nth(index).ok_or(jwtv_status::JWTV_NOT_FOUND)?.chars().collect();
+        // SAFETY: buffer contract forwarded.
+        unsafe { copy_out(audience.as_bytes(), buf, buf_cap, len_out) }
+    })
+}

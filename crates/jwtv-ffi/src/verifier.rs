@@ -1,0 +1,312 @@
+//! `jwtv_verifier`: made once from a configuration or a policy file, then
+//! shared by every thread that verifies.
+
+use std::ffi::c_char;
+
+use jwtv::ErrorCode;
+use jwtv_jwks::{Config, Verifier};
+
+use crate::boundary::{bytes, copy_out, guard, guard_void, optional_text, text, write_out};
+use crate::config::jwtv_config;
+use crate::status::jwtv_status;
+use crate::token::jwtv_token;
+
+/// A verifier. Opaque; made by `jwtv_verifier_new` or
+/// `jwtv_verifier_from_policy_file`, released by `jwtv_verifier_free`.
+/// Safe to use from many threads at once (every function takes it `const`).
+#[allow(non_camel_case_types, reason = "C naming")]
+#[derive(Debug)]
+pub struct jwtv_verifier {
+    inner: Verifier,
+}
+
+/// Entries of `jwtv_metrics.rejected`: index `code - 1` for each rejection
+/// code; room is left for codes added later (unused entries stay 0).
+pub const JWTV_REJECTION_SLOTS: usize = 32;
+
+/// A snapshot of a verifier's counters.
+#[allow(non_camel_case_types, reason = "C naming")]
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct jwtv_metrics {
+    /// Tokens verified.
+    pub verified: u64,
+    /// Tokens rejected, at index `code - 1` (e.g. `rejected[JWTV_EXPIRED - 1]`).
+    pub rejected: [u64; JWTV_REJECTION_SLOTS],
+    /// Verifications answered from the verified-token cache.
+    pub cache_hits: u64,
+    /// Verifications that missed the cache (0 without a cache).
+    pub cache_misses: u64,
+    /// Tokens held in the cache.
+    pub cache_entries: u64,
+    /// Usable keys served now.
+    pub key_count: u64,
+    /// Seconds since the key set was loaded, fetched or renewed; `UINT64_MAX` if never.
+    pub key_set_age_secs: u64,
+    /// Generation of the served key set (0: none yet).
+    pub key_set_generation: u64,
+    /// Key-set fetches (or file reloads) that changed the set.
+    pub fetches_updated: u64,
+    /// Fetches that found the set unchanged (200 with the same body, or 304).
+    pub fetches_unchanged: u64,
+    /// Fetches that failed to connect.
+    pub fetches_transport_errors: u64,
+    /// Fetches that timed out.
+    pub fetches_timeouts: u64,
+    /// Fetches answered with another HTTP status.
+    pub fetches_http_errors: u64,
+    /// Fetches whose document was malformed or had no usable key.
+    pub fetches_malformed: u64,
+}
+
+fn finish(
+    built: Result<Verifier, String>,
+    out: *mut *mut jwtv_verifier,
+    err: *mut c_char,
+    err_cap: usize,
+) -> Result<(), jwtv_status> {
+    match built {
+        Ok(inner) => {
+            let verifier = Box::into_raw(Box::new(jwtv_verifier { inner }));
+            // SAFETY: `out` is NULL or writable per the caller's contract.
+            unsafe { write_out(out, verifier) }.inspect_err(|_| {
+                // SAFETY: just made by Box::into_raw and not shared.
+                drop(unsafe { Box::from_raw(verifier) });
+            })
+        }
+        Err(message) => {
+            if !err.is_null() && err_cap > 0 {
+                let message = truncate(message.as_bytes(), err_cap - 1);
+                // SAFETY: `err` holds `err_cap` writable bytes per the contract; the
+                // message fits, so the copy cannot fail.
+                let _ = unsafe { copy_out(message, err, err_cap, std::ptr::null_mut()) };
+            }
+            Err(jwtv_status::JWTV_CONFIG_ERROR)
+        }
+    }
+}
+
+/// At most `max` bytes of `s`, cut at a UTF-8 character boundary.
+fn truncate(s: &[u8], max: usize) -> &[u8] {
+    let mut end = s.len().min(max);
+    while end > 0 && s.get(end).is_some_and(|&b| (b & 0xC0) == 0x80) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or_default()
+}
+
+/// Makes a verifier from a configuration (which stays the caller's: free it
+/// when convenient). On `JWTV_CONFIG_ERROR`, a NUL-terminated message is
+/// written to `err` (when it is non-NULL, truncated to `err_cap - 1` bytes).
+/// A URL key source starts fetching in the background at once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_verifier_new(
+    config: *const jwtv_config,
+    out: *mut *mut jwtv_verifier,
+    err: *mut c_char,
+    err_cap: usize,
+) -> jwtv_status {
+    guard(|| {
+        // SAFETY: NULL or a live config per the contract.
+        let config = unsafe { config.as_ref() }.ok_or(jwtv_status::JWTV_NULL_ARGUMENT)?;
+        if out.is_null() {
+            return Err(jwtv_status::JWTV_NULL_ARGUMENT);
+        }
+        let built = config.build().map(|(source, rules, cache, first_fetch)| {
+            Verifier::new(source, rules).with_token_cache(cache).with_first_fetch_timeout(first_fetch)
+        });
+        finish(built, out, err, err_cap)
+    })
+}
+
+/// Makes a verifier from a policy file (`docs/POLICY.md`). Errors as
+/// `jwtv_verifier_new`; the message names the offending field.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_verifier_from_policy_file(
+    path: *const c_char,
+    out: *mut *mut jwtv_verifier,
+    err: *mut c_char,
+    err_cap: usize,
+) -> jwtv_status {
+    guard(|| {
+        // SAFETY: NULL or a NUL-terminated string per the contract.
+        let path = unsafe { text(path) }?;
+        if out.is_null() {
+            return Err(jwtv_status::JWTV_NULL_ARGUMENT);
+        }
+        let built = Config::from_file(path).and_then(|config| config.verifier()).map_err(|e| e.to_string());
+        finish(built, out, err, err_cap)
+    })
+}
+
+/// Releases a verifier (and stops its background refresh, if any). NULL is a
+/// no-op. No other thread may be using it.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_verifier_free(verifier: *mut jwtv_verifier) {
+    guard_void(|| {
+        if !verifier.is_null() {
+            // SAFETY: a pointer from jwtv_verifier_new, released once per the contract.
+            drop(unsafe { Box::from_raw(verifier) });
+        }
+    });
+}
+
+/// Verifies a compact JWT at `now` (Unix seconds; 0: the system clock).
+///
+/// Returns `JWTV_OK` or the rejection code. On success, when `out` is
+/// non-NULL, `*out` receives the verified token (free it with
+/// `jwtv_token_free`). On rejection, when `detail` is non-NULL, the part or
+/// claim concerned (`"payload"`, `"exp"`, a required claim's name) or an
+/// empty string is written there, NUL-terminated and truncated to
+/// `detail_cap - 1` bytes. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_verifier_verify(
+    verifier: *const jwtv_verifier,
+    token: *const u8,
+    token_len: usize,
+    now: u64,
+    out: *mut *mut jwtv_token,
+    detail: *mut c_char,
+    detail_cap: usize,
+) -> jwtv_status {
+    guard(|| {
+        // SAFETY: NULL or a live verifier per the contract.
+        let verifier = unsafe { verifier.as_ref() }.ok_or(jwtv_status::JWTV_NULL_ARGUMENT)?;
+        // SAFETY: `token_len` readable bytes per the contract.
+        let token = unsafe { bytes(token, token_len) }?;
+        let now = if now == 0 { jwtv::now() } else { now };
+        if !detail.is_null() && detail_cap > 0 {
+            // SAFETY: `detail_cap` writable bytes per the contract.
+            unsafe { detail.write(0) };
+        }
+        match verifier.inner.verify(token, now) {
+            Ok(verified) => {
+                if !out.is_null() {
+                    let token = Box::into_raw(Box::new(jwtv_token::new(verified)));
+                    // SAFETY: non-NULL and writable per the contract.
+                    unsafe { out.write(token) };
+                }
+                Ok(())
+            }
+            Err(e) => {
+                if !detail.is_null() && detail_cap > 0 {
+                    let text = match e.field() {
+                        Some(field) => verifier.inner.rules().field_name(field),
+                        None => e.detail().map(str::to_owned),
+                    };
+                    let text = text.unwrap_or_default();
+                    // SAFETY: `detail_cap` writable bytes; the truncated text fits.
+                    let _ = unsafe {
+                        copy_out(truncate(text.as_bytes(), detail_cap - 1), detail, detail_cap, std::ptr::null_mut())
+                    };
+                }
+                Err(jwtv_status::from(e.code()))
+            }
+        }
+    })
+}
+
+/// Writes a snapshot of the verifier's counters to `*out`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_verifier_metrics(verifier: *const jwtv_verifier, out: *mut jwtv_metrics) -> jwtv_status {
+    guard(|| {
+        // SAFETY: NULL or a live verifier per the contract.
+        let verifier = unsafe { verifier.as_ref() }.ok_or(jwtv_status::JWTV_NULL_ARGUMENT)?;
+        let m = verifier.inner.metrics();
+        let mut rejected = [0u64; JWTV_REJECTION_SLOTS];
+        for code in ErrorCode::ALL {
+            let slot =
+                usize::try_from(code.to_u32()).ok().and_then(|n| n.checked_sub(1)).and_then(|i| rejected.get_mut(i));
+            if let Some(slot) = slot {
+                *slot = m.rejected_with(code);
+            }
+        }
+        let wide = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        let f = m.keys.fetches;
+        let metrics = jwtv_metrics {
+            verified: m.verified,
+            rejected,
+            cache_hits: m.cache_hits,
+            cache_misses: m.cache_misses,
+            cache_entries: wide(m.cache_entries),
+            key_count: wide(m.keys.key_count),
+            key_set_age_secs: m.keys.age_secs.unwrap_or(u64::MAX),
+            key_set_generation: m.keys.generation,
+            fetches_updated: f.updated,
+            fetches_unchanged: f.unchanged,
+            fetches_transport_errors: f.transport_errors,
+            fetches_timeouts: f.timeouts,
+            fetches_http_errors: f.http_errors,
+            fetches_malformed: f.malformed,
+        };
+        // SAFETY: NULL or writable per the contract.
+        unsafe { write_out(out, metrics) }
+    })
+}
+
+/// Writes the counters in Prometheus text format to `buf` (NUL-terminated).
+/// `*len_out` (when non-NULL) receives the text's length without the NUL;
+/// `JWTV_BUFFER_TOO_SMALL` when `buf_cap` is not more than that.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_verifier_metrics_prometheus(
+    verifier: *const jwtv_verifier,
+    buf: *mut c_char,
+    buf_cap: usize,
+    len_out: *mut usize,
+) -> jwtv_status {
+    guard(|| {
+        // SAFETY: NULL or a live verifier per the contract.
+        let verifier = unsafe { verifier.as_ref() }.ok_or(jwtv_status::JWTV_NULL_ARGUMENT)?;
+        let text = verifier.inner.metrics().to_prometheus();
+        // SAFETY: buffer contract forwarded.
+        unsafe { copy_out(text.as_bytes(), buf, buf_cap, len_out) }
+    })
+}
+
+/// Makes a verifier from a policy document in memory (the JSON of a policy
+/// file, `docs/POLICY.md`); relative paths in it are relative to `base_dir`
+/// (NULL: the current directory). Errors as `jwtv_verifier_new`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_verifier_from_policy_json(
+    json: *const u8,
+    json_len: usize,
+    base_dir: *const c_char,
+    out: *mut *mut jwtv_verifier,
+    err: *mut c_char,
+    err_cap: usize,
+) -> jwtv_status {
+    guard(|| {
+        // SAFETY: forwarded contracts.
+        let (json, base_dir) = unsafe { (bytes(json, json_len)?, optional_text(base_dir)?) };
+        if out.is_null() {
+            return Err(jwtv_status::JWTV_NULL_ARGUMENT);
+        }
+        let built = Config::from_json(json, base_dir.unwrap_or("."))
+            .and_then(|config| config.verifier())
+            .map_err(|e| e.to_string());
+        finish(built, out, err, err_cap)
+    })
+}
+
+/// Checks a policy document without making a verifier: the JSON and every
+/// field, key files read and valid, a key URL well formed — nothing fetched,
+/// no thread started (for configuration tests such as `nginx -t`).
+/// `JWTV_CONFIG_ERROR` with a message in `err`, as `jwtv_verifier_new`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_policy_check(
+    json: *const u8,
+    json_len: usize,
+    base_dir: *const c_char,
+    err: *mut c_char,
+    err_cap: usize,
+) -> jwtv_status {
+    guard(|| {
+        // SAFETY: forwarded contracts.
+        let (json, base_dir) = unsafe { (bytes(json, json_len)?, optional_text(base_dir)?) };
+        let checked = Config::from_json(json, base_dir.unwrap_or(".")).and_then(|config| config.check());
+        match checked {
+            Ok(()) => Ok(()),
+            Err(e) => finish(Err(e.to_string()), std::ptr::null_mut(), err, err_cap),
+        }
+    })
+}
