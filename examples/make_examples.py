@@ -1,25 +1,21 @@
 #!/usr/bin/env python3
-"""Regenerates the bundled example keys, JWKS and tokens.
+"""Regenerates the bundled example keys and JWKS, then the tokens (with
+`jwtv sign`, through examples/make_tokens.sh).
 
 Every private key written here is a TEST KEY: it is public in this repository
-and must never protect anything. Needs PyJWT and cryptography
-(`pip install pyjwt cryptography`). Run from the repository root:
+and must never protect anything. Needs cryptography
+(`pip install cryptography`) and cargo. Run from the repository root:
 `python3 examples/make_examples.py`.
 """
 import base64
 import json
 import pathlib
-import time
+import subprocess
 
-import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 ROOT = pathlib.Path(__file__).resolve().parent
-ISS = "https://issuer.example"
-AUD = ["api", "reports"]
-FAR_FUTURE = 4102444800  # 2100-01-01T00:00:00Z
-ISSUED = 1767225600  # 2026-01-01T00:00:00Z
 
 
 def b64u(data: bytes) -> str:
@@ -70,32 +66,11 @@ def main() -> None:
     (ROOT / "jwks.json").write_text(json.dumps({"keys": jwks}, indent=2) + "\n")
     (ROOT / "hs256-jwks.json").write_text(json.dumps({"keys": hs_jwks}, indent=2) + "\n")
 
-    def claims(**over):
-        c = {"iss": ISS, "sub": "user-1234", "aud": AUD, "iat": ISSUED, "nbf": ISSUED,
-             "exp": FAR_FUTURE, "jti": "example-0001", "scope": "read write", "tenant": "acme"}
-        c.update(over)
-        return c
+    # A key that is in no key set: it signs the wrong-key and unknown-kid tokens.
+    write_private("test-other-es256.pem", ec.generate_private_key(ec.SECP256R1()))
+    (ROOT / "keys" / "test-other-es256.pub.pem").unlink()
 
-    def sign(alg, body, key=None, kid=None):
-        kid = kid or "test-" + alg.lower()
-        return jwt.encode(body, key if key is not None else keys[alg], algorithm=alg,
-                          headers={"kid": kid, "typ": "JWT"})
-
-    tokens = {
-        "valid-es256": sign("ES256", claims()),
-        "valid-eddsa": sign("EdDSA", claims()),
-        "valid-rs256": sign("RS256", claims()),
-        "valid-hs256": sign("HS256", claims()),
-        "expired-es256": sign("ES256", claims(iat=ISSUED - 7200, nbf=ISSUED - 7200, exp=ISSUED - 3600)),
-        "wrong-aud-es256": sign("ES256", claims(aud="someone-else")),
-        "wrong-key-es256": sign("ES256", claims(), key=ec.generate_private_key(ec.SECP256R1())),
-    }
-    header = b64u(json.dumps({"alg": "none", "typ": "JWT"}, separators=(",", ":")).encode())
-    payload = b64u(json.dumps(claims(), separators=(",", ":")).encode())
-    tokens["alg-none"] = f"{header}.{payload}."
-    for name, token in tokens.items():
-        (ROOT / "tokens" / f"{name}.jwt").write_text(token + "\n")
-
+    subprocess.run(["bash", str(ROOT / "make_tokens.sh")], check=True)
 
 if __name__ == "__main__":
     main()

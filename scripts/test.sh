@@ -51,6 +51,6 @@ step "benches build"
 cargo bench --workspace --no-run
 
 step "main job on the bundled examples"
-cargo run --release -p jwtv --example verify_examples
+cargo run --release -p jwtv-cli -- verify examples/tokens/valid-es256.jwt --policy examples/policy.json
 
 printf '\nall checks passed\n'

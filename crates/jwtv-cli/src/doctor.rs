@@ -1,0 +1,465 @@
+//! `jwtv doctor`: the runbook, in order, on one token. Each step says ✔ or ✘,
+//! why in one line, and what to do; the first failing step is the answer.
+//! The verdict is always the core verifier's.
+
+use core::fmt::Write as _;
+
+use clap::Args;
+use jwtv::{Algorithm, Error, ErrorCode, Header, buffer_len_for};
+use serde_json::json;
+
+use crate::explain::{self, Context, date_claim};
+use crate::human::{Style, quoted_list, relative, span, token_label, utc};
+use crate::input::{Lenient, Segment, read_token};
+use crate::inspect::structural_problems;
+use crate::setup::{Loaded, Origin, Setup};
+use crate::verify::{Verdict, verify_token};
+use crate::{EXIT_OK, EXIT_REJECTED, Outcome, PolicyArgs};
+
+#[derive(Debug, Args)]
+pub(crate) struct DoctorArgs {
+    /// The token, a file holding it, or `-` for stdin.
+    #[arg(value_name = "TOKEN")]
+    token: String,
+    #[command(flatten)]
+    policy: PolicyArgs,
+    /// Print one JSON object: {"valid", "code", "first_failing_step", "steps": [{"step", "name", "status", "summary", "notes", "todo"}]}.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The skew between this host and the key server that deserves a warning.
+const SKEW_WARN_MS: i64 = 5_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Status {
+    Pass,
+    Fail,
+    Skipped,
+}
+
+#[derive(Debug)]
+struct Step {
+    name: &'static str,
+    status: Status,
+    summary: String,
+    notes: Vec<String>,
+    todo: Option<String>,
+}
+
+impl Step {
+    fn pass(name: &'static str, summary: impl Into<String>) -> Self {
+        Self { name, status: Status::Pass, summary: summary.into(), notes: Vec::new(), todo: None }
+    }
+
+    fn fail(name: &'static str, summary: impl Into<String>, todo: impl Into<String>) -> Self {
+        Self { name, status: Status::Fail, summary: summary.into(), notes: Vec::new(), todo: Some(todo.into()) }
+    }
+
+    fn skipped(name: &'static str, why: &str) -> Self {
+        Self { name, status: Status::Skipped, summary: format!("not checked: {why}"), notes: Vec::new(), todo: None }
+    }
+
+    fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+}
+
+/// The core's checks of header and claims (without signature), by code.
+fn claim_failures(setup: &Setup, lenient: &Lenient) -> Option<Vec<(Error, Option<String>)>> {
+    let header = Header::from_json(lenient.header_bytes()?).ok()?;
+    let claims = jwtv::Claims::from_json(lenient.claims_bytes()?).ok()?;
+    Some(setup.with_policy(|policy| {
+        policy
+            .check_all(&header, &claims, setup.now)
+            .as_slice()
+            .iter()
+            .map(|e| (*e, e.detail().or_else(|| e.field().and_then(|f| policy.field_name(f))).map(str::to_owned)))
+            .collect()
+    }))
+}
+
+/// The signature-only verdict: structure, alg, crit, key selection, signature.
+fn signature_check(setup: &Setup, loaded: &Loaded, token: &str) -> Result<(), Error> {
+    let len = token.len().min(setup.max_token_len.saturating_add(4));
+    let mut buf = vec![0u8; buffer_len_for(len).max(64)];
+    setup.with_policy(|policy| loaded.set.verifier(*policy).verify_jws(token, &mut buf).map(|_| ()))
+}
+
+fn step_token(token: &str, lenient: &Lenient, setup: &Setup) -> Step {
+    let name = "token";
+    if token.is_empty() {
+        return Step::fail(
+            name,
+            "no token: the input is empty",
+            "check that the client sends `Authorization: Bearer <token>` and that a proxy does not strip it",
+        );
+    }
+    if token.len() > setup.max_token_len {
+        return Step::fail(
+            name,
+            format!("{} bytes, over the limit of {}", token.len(), setup.max_token_len),
+            explain::todo(ErrorCode::TooLarge),
+        );
+    }
+    match lenient.segments {
+        3 => Step::pass(name, format!("looks like a signed JWT (JWS): 3 segments, {}", token_label(token))),
+        5 => Step::fail(
+            name,
+            "an encrypted token (JWE, 5 segments): jwtv verifies signed tokens (JWS) only",
+            "this API expects signed access tokens: check the client's token type or the issuer's encryption setting",
+        ),
+        1 => Step::fail(
+            name,
+            "an opaque token (no dots): not a JWT",
+            "opaque tokens are checked at the issuer (token introspection, RFC 7662), not with a key set; or the client sent a session id",
+        ),
+        n => Step::fail(
+            name,
+            format!("{n} segments: not a compact JWS (header.payload.signature)"),
+            "the token was truncated or joined when copied: check quoting and length limits on the way",
+        ),
+    }
+}
+
+fn step_structure(token: &str, lenient: &Lenient, problems: &[String]) -> Step {
+    let name = "structure";
+    if problems.is_empty() {
+        let sig = match lenient.signature {
+            Some(Segment::Bytes(n)) => format!("; signature {n} bytes"),
+            _ => String::new(),
+        };
+        let alg = lenient.alg().unwrap_or("?");
+        let kid = lenient.kid().map_or("no kid".to_owned(), |k| format!("kid {k:?}"));
+        return Step::pass(name, format!("header and claims are base64url JSON objects (alg {alg:?}, {kid}){sig}"));
+    }
+    let todo = if matches!(lenient.signature, Some(Segment::Empty)) {
+        "an unsigned token is never accepted: if the issuer sends alg none, fix its signing configuration; otherwise treat it as a forgery attempt"
+    } else {
+        explain::todo(ErrorCode::Malformed)
+    };
+    let mut step = Step::fail(name, problems.first().cloned().unwrap_or_default(), todo);
+    for problem in problems.iter().skip(1) {
+        step = step.note(problem.clone());
+    }
+    if lenient.segments == 3 && token.contains(char::is_whitespace) {
+        step = step.note("the token contains whitespace: it was wrapped or pasted with line breaks");
+    }
+    step
+}
+
+fn step_algorithm(setup: &Setup, lenient: &Lenient, sig: Result<(), Error>, ctx: &Context<'_>) -> Step {
+    let name = "algorithm";
+    let alg = lenient.alg().unwrap_or("?");
+    match sig {
+        Err(e @ (Error::UnsupportedAlg | Error::AlgNotAllowed)) => {
+            Step::fail(name, explain::reason(e, None, ctx), explain::todo(e.code()))
+        }
+        _ => match Algorithm::from_name(alg) {
+            Some(a) if !setup.algorithms.contains(a) => Step::fail(
+                name,
+                explain::reason(Error::AlgNotAllowed, None, ctx),
+                explain::todo(ErrorCode::AlgNotAllowed),
+            ),
+            Some(a) => Step::pass(name, format!("{a} is allowed ({})", setup.algorithm_names())),
+            None => Step::fail(
+                name,
+                explain::reason(Error::UnsupportedAlg, None, ctx),
+                explain::todo(ErrorCode::UnsupportedAlg),
+            ),
+        },
+    }
+}
+
+fn key_set_notes(mut step: Step, loaded: &Loaded) -> Step {
+    let set = &loaded.set;
+    let mut source =
+        format!("key set: {} ({}, {} usable)", loaded.origin.describe(), plural(set.entries().len(), "key"), set.len());
+    if let Origin::Url(report) = &loaded.origin {
+        let cache = report.cache_secs.map(|s| format!(", cache lifetime {}", span(s))).unwrap_or_default();
+        let _ = write!(source, "; HTTP 200 in {} ms{cache}", report.latency.as_millis());
+    }
+    step = step.note(source);
+    for info in set.skipped() {
+        let kid = info.kid.as_deref().map_or("(no kid)".to_owned(), |k| format!("{k:?}"));
+        let why = info.skip_reason().map(|r| r.to_string()).unwrap_or_default();
+        step = step.note(format!("skipped key #{} {kid}: {why}", info.index));
+    }
+    step
+}
+
+fn step_key(
+    lenient: &Lenient,
+    loaded: Result<&Loaded, &crate::setup::KeyLoadError>,
+    sig: Result<(), Error>,
+    ctx: &Context<'_>,
+) -> Step {
+    let name = "signing key";
+    let loaded = match loaded {
+        Err(e) => {
+            let mut step = Step::fail(
+                name,
+                format!("the key set cannot be loaded: {}", e.message),
+                "check the JWKS location (URL, network, proxy, the issuer's status page); verifiers serve no key until it loads",
+            );
+            if let Some(report) = &e.remote {
+                step = step.note(format!(
+                    "{} fetch(es): {} transport error(s), {} timeout(s), {} HTTP error(s), {} unreadable",
+                    report.fetches.total(),
+                    report.fetches.transport_errors,
+                    report.fetches.timeouts,
+                    report.fetches.http_errors,
+                    report.fetches.malformed
+                ));
+            }
+            return step;
+        }
+        Ok(loaded) => loaded,
+    };
+    let step = match sig {
+        Err(e @ (Error::KeyNotFound | Error::BadSignature)) => {
+            Step::fail(name, explain::reason(e, None, ctx), explain::todo(e.code()))
+        }
+        Err(Error::UnsupportedAlg | Error::AlgNotAllowed) => {
+            Step::skipped(name, "no key is used for this algorithm (step 3)")
+        }
+        Err(_) => Step::skipped(name, "the token cannot be decoded"),
+        Ok(()) => {
+            let kid = lenient.kid();
+            let info = loaded.set.entries().iter().find(|i| i.is_usable() && kid.is_some() && i.kid.as_deref() == kid);
+            let which = match (kid, info) {
+                (Some(kid), Some(info)) => {
+                    let kty =
+                        [info.kty.as_deref(), info.crv.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+                    format!("kid {kid:?} is in the key set ({kty})")
+                }
+                (Some(kid), None) => format!("kid {kid:?} selected a key"),
+                (None, _) => "no kid: the one key for this algorithm was used".to_owned(),
+            };
+            Step::pass(name, format!("{which}; the signature verifies"))
+        }
+    };
+    key_set_notes(step, loaded)
+}
+
+fn step_time(
+    setup: &Setup,
+    lenient: &Lenient,
+    failures: &[(Error, Option<String>)],
+    loaded: Option<&Loaded>,
+    ctx: &Context<'_>,
+) -> Step {
+    let name = "time";
+    let now = i64::try_from(setup.now).unwrap_or(i64::MAX);
+    let is_time = |e: &Error| {
+        matches!(e, Error::Expired | Error::NotYetValid | Error::IssuedInFuture | Error::TooOld)
+            || matches!(e, Error::MissingClaim(_) | Error::BadClaim(_))
+                && matches!(e.detail(), Some("exp" | "nbf" | "iat"))
+    };
+    let dates: Vec<(&str, String)> = ["exp", "nbf", "iat"]
+        .into_iter()
+        .filter_map(|n| date_claim(lenient, n).map(|t| (n, format!("{n} {}, {}", utc(t), relative(t, now)))))
+        .collect();
+    let failure = failures.iter().find(|(e, _)| is_time(e));
+    let shown = match failure {
+        Some((Error::Expired, _)) => Some("exp"),
+        Some((Error::NotYetValid, _)) => Some("nbf"),
+        Some((Error::IssuedInFuture | Error::TooOld, _)) => Some("iat"),
+        Some((_, detail)) => detail.as_deref(),
+        None => dates.first().map(|(n, _)| *n),
+    };
+    let mut step = match failure {
+        Some((e, detail)) => Step::fail(name, explain::reason(*e, detail.as_deref(), ctx), explain::todo(e.code())),
+        None => {
+            let first = dates.first().map_or("no dates", |(_, d)| d.as_str());
+            Step::pass(name, format!("valid at this time: {first}; leeway {} s", setup.leeway))
+        }
+    };
+    for (_, date) in dates.iter().filter(|(n, _)| Some(*n) != shown) {
+        step = step.note(date.clone());
+    }
+    let clock = if setup.now_given { "given by --now" } else { "this host's clock" };
+    step = step.note(format!("now {} ({clock})", utc(now)));
+    match loaded.map(|l| &l.origin) {
+        Some(Origin::Url(report)) => match report.skew_ms {
+            Some(skew) if skew.abs() > SKEW_WARN_MS => {
+                let dir = if skew > 0 { "ahead of" } else { "behind" };
+                let secs = skew.unsigned_abs() / 1000;
+                step = step.note(format!(
+                    "the key server's clock is {} {dir} this host's: check time synchronization (chronyc tracking, timedatectl)",
+                    span(secs)
+                ));
+                if step.status == Status::Pass {
+                    step.todo =
+                        Some("check time synchronization on this host (chronyc tracking, timedatectl)".to_owned());
+                }
+            }
+            Some(skew) => {
+                step =
+                    step.note(format!("this host's clock agrees with the key server's Date within {} ms", skew.abs()));
+            }
+            None => step = step.note("the key server sent no Date header: clock skew not estimated"),
+        },
+        _ => step = step.note("key set from a file: no server clock to compare with"),
+    }
+    step
+}
+
+fn step_claims(setup: &Setup, lenient: &Lenient, failures: &[(Error, Option<String>)], ctx: &Context<'_>) -> Step {
+    let name = "claims";
+    let other: Vec<&(Error, Option<String>)> = failures
+        .iter()
+        .filter(|(e, _)| {
+            !matches!(e, Error::Expired | Error::NotYetValid | Error::IssuedInFuture | Error::TooOld)
+                && !matches!(e.detail(), Some("exp" | "nbf" | "iat"))
+        })
+        .collect();
+    if let Some((first, detail)) = other.first() {
+        let mut step = Step::fail(name, explain::reason(*first, detail.as_deref(), ctx), explain::todo(first.code()));
+        for (e, detail) in other.iter().skip(1) {
+            step = step.note(format!("also {}: {}", e.code(), explain::reason(*e, detail.as_deref(), ctx)));
+        }
+        return step;
+    }
+    let claims = lenient.claims_json();
+    let get = |n: &str| claims.and_then(|c| c.get(n)).map_or("absent".to_owned(), ToString::to_string);
+    let mut parts = Vec::new();
+    parts.push(if setup.issuers.is_empty() { "iss not checked".to_owned() } else { format!("iss {}", get("iss")) });
+    parts.push(if setup.audiences.is_empty() { "no aud".to_owned() } else { format!("aud {}", get("aud")) });
+    if let Some(typ) = &setup.typ {
+        parts.push(format!("typ {typ:?}"));
+    }
+    if !setup.required.is_empty() {
+        parts.push(format!("required {} present", quoted_list(&setup.required)));
+    }
+    Step::pass(name, format!("as the policy asks: {}", parts.join(", ")))
+}
+
+pub(crate) fn run(args: &DoctorArgs) -> Outcome {
+    let input = read_token(&args.token)?;
+    let token = input.token.as_str();
+    let setup = Setup::from_args(&args.policy)?;
+    let lenient = Lenient::decode(token);
+    let loaded = setup.load_keys();
+    let ctx = Context { setup: &setup, token, lenient: &lenient, keys: loaded.as_ref().ok().map(|l| l.set.as_ref()) };
+
+    let mut steps = Vec::new();
+    let first = step_token(token, &lenient, &setup);
+    let token_ok = first.status == Status::Pass;
+    steps.push(first);
+    let problems = if token_ok { structural_problems(token, &lenient) } else { Vec::new() };
+    let decoded = token_ok && problems.is_empty();
+    let verdict = match &loaded {
+        Ok(l) => verify_token(&setup, &l.set, token),
+        Err(_) if !decoded => Verdict::Rejected { error: Error::Malformed(jwtv::Part::Token), detail: None },
+        Err(_) => Verdict::Rejected { error: Error::KeyNotFound, detail: None },
+    };
+    if token_ok {
+        steps.push(step_structure(token, &lenient, &problems));
+    } else {
+        steps.push(Step::skipped("structure", "there is no JWT to decode"));
+    }
+    let sig = match &loaded {
+        Ok(l) if decoded => signature_check(&setup, l, token),
+        _ => Err(Error::Malformed(jwtv::Part::Token)),
+    };
+    let mut sig_for_steps = sig;
+    if let Err(Error::UnsupportedCrit) = sig {
+        if let Some(step) = steps.last_mut() {
+            *step = Step::fail(
+                "structure",
+                explain::reason(Error::UnsupportedCrit, None, &ctx),
+                explain::todo(ErrorCode::UnsupportedCrit),
+            );
+        }
+        sig_for_steps = Err(Error::Malformed(jwtv::Part::Header));
+    }
+    if decoded {
+        steps.push(step_algorithm(&setup, &lenient, sig_for_steps, &ctx));
+        steps.push(step_key(&lenient, loaded.as_ref(), sig_for_steps, &ctx));
+        let failures = claim_failures(&setup, &lenient).unwrap_or_default();
+        let unverified = if sig_for_steps.is_ok() { "" } else { " (claims read without a valid signature)" };
+        let mut time = step_time(&setup, &lenient, &failures, loaded.as_ref().ok(), &ctx);
+        let mut claims = step_claims(&setup, &lenient, &failures, &ctx);
+        if !unverified.is_empty() {
+            time.summary.push_str(unverified);
+            claims.summary.push_str(unverified);
+        }
+        steps.push(time);
+        steps.push(claims);
+    } else {
+        for name in ["algorithm", "signing key", "time", "claims"] {
+            steps.push(Step::skipped(name, "the token cannot be decoded"));
+        }
+    }
+
+    let failing = steps.iter().position(|s| s.status == Status::Fail);
+    let (valid, code) = match &verdict {
+        Verdict::Valid { .. } => (true, None),
+        Verdict::Rejected { error, .. } => (false, Some(error.code())),
+    };
+    let mut out = String::new();
+    if args.json {
+        let steps_json: Vec<_> = steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let status = match s.status {
+                    Status::Pass => "pass",
+                    Status::Fail => "fail",
+                    Status::Skipped => "skipped",
+                };
+                json!({"step": i + 1, "name": s.name, "status": status, "summary": s.summary, "notes": s.notes, "todo": s.todo})
+            })
+            .collect();
+        let doc = json!({
+            "valid": valid,
+            "code": code.map(ErrorCode::as_str),
+            "first_failing_step": failing.map(|i| i + 1),
+            "steps": steps_json,
+        });
+        let _ = writeln!(out, "{doc}");
+    } else {
+        let style = Style::detect();
+        let _ = writeln!(out, "jwtv doctor: {} from {}", token_label(token), input.source);
+        for (i, step) in steps.iter().enumerate() {
+            let mark = match step.status {
+                Status::Pass => style.green("✔"),
+                Status::Fail => style.red("✘"),
+                Status::Skipped => "·".to_owned(),
+            };
+            let _ = writeln!(out, "{mark} {} {:<12}{}", i + 1, step.name, step.summary);
+            for note in &step.notes {
+                let _ = writeln!(out, "{:16}{note}", "");
+            }
+            if let Some(todo) = &step.todo {
+                let _ = writeln!(out, "{:16}→ {todo}", "");
+            }
+        }
+        match (&verdict, failing) {
+            (Verdict::Valid { .. }, _) => {
+                let _ = writeln!(
+                    out,
+                    "{} 7 {:<12}{}",
+                    style.green("✔"),
+                    "verdict",
+                    style.bold("valid: every check passed")
+                );
+            }
+            (Verdict::Rejected { error, .. }, failing) => {
+                let code = error.code();
+                let at =
+                    failing.and_then(|i| steps.get(i).map(|s| format!("; first failing step: {} ({})", i + 1, s.name)));
+                let line = format!("rejected: {} ({}){}", code.as_str(), code.message(), at.unwrap_or_default());
+                let _ = writeln!(out, "{} 7 {:<12}{}", style.red("✘"), "verdict", style.bold(&line));
+            }
+        }
+    }
+    Ok((if valid { EXIT_OK } else { EXIT_REJECTED }, out))
+}
+
+/// `1 key`, `3 keys`.
+pub(crate) fn plural(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}

@@ -1,0 +1,237 @@
+//! Plain-language reasons for the core's error codes, with the values of the
+//! token at hand, and what to do about each. Shared by `verify` and `doctor`.
+
+use jwtv::{Claims, Error, ErrorCode, Part};
+use jwtv_jwks::KeySet;
+
+use crate::human::{quoted_list, relative, utc};
+use crate::input::{Lenient, Segment};
+use crate::setup::Setup;
+
+/// What a reason is built from.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Context<'a> {
+    pub(crate) setup: &'a Setup,
+    pub(crate) token: &'a str,
+    pub(crate) lenient: &'a Lenient,
+    pub(crate) keys: Option<&'a KeySet>,
+}
+
+/// A date claim of the token, as the core reads it (floor of a fractional date).
+pub(crate) fn date_claim(lenient: &Lenient, name: &str) -> Option<i64> {
+    let claims = Claims::from_json(lenient.claims_bytes()?).ok()?;
+    let date = match name {
+        "exp" => claims.exp(),
+        "nbf" => claims.nbf(),
+        "iat" => claims.iat(),
+        _ => None,
+    }?;
+    Some(date.floor())
+}
+
+fn now(ctx: &Context<'_>) -> i64 {
+    i64::try_from(ctx.setup.now).unwrap_or(i64::MAX)
+}
+
+fn when(ctx: &Context<'_>, name: &str) -> String {
+    match date_claim(ctx.lenient, name) {
+        Some(t) => format!("{name} is {} ({})", utc(t), relative(t, now(ctx))),
+        None => format!("{name} is not a usable date"),
+    }
+}
+
+fn claim_text(ctx: &Context<'_>, name: &str) -> String {
+    match ctx.lenient.claims_json().and_then(|c| c.get(name)) {
+        Some(value) => value.to_string(),
+        None => "absent".to_owned(),
+    }
+}
+
+/// Describes a malformed segment.
+pub(crate) fn segment_problem(name: &str, segment: Option<&Segment>) -> Option<String> {
+    match segment? {
+        Segment::Json(..) | Segment::Bytes(_) => None,
+        Segment::Empty => Some(format!("the {name} segment is empty")),
+        Segment::NotBase64(why) => Some(format!("the {name} segment {why}")),
+        Segment::NotJson(why) => Some(format!("the {name} {why}")),
+    }
+}
+
+/// Why the token's shape is wrong, in words.
+pub(crate) fn shape_problem(token: &str, lenient: &Lenient) -> String {
+    match lenient.segments {
+        _ if token.is_empty() => "there is no token (empty input)".to_owned(),
+        1 => "one segment, no dots: an opaque token, not a JWT (introspect it at the issuer, RFC 7662)".to_owned(),
+        5 => "five segments: an encrypted token (JWE); jwtv verifies signed tokens (JWS) only".to_owned(),
+        3 => {
+            let empty: Vec<&str> =
+                [("header", &lenient.header), ("payload", &lenient.payload), ("signature", &lenient.signature)]
+                    .iter()
+                    .filter(|(_, s)| matches!(s, Some(Segment::Empty)))
+                    .map(|(name, _)| *name)
+                    .collect();
+            if empty == ["signature"] {
+                let alg = lenient.alg().map(|a| format!(" (header alg {a:?})")).unwrap_or_default();
+                format!("the signature segment is empty: an unsigned token{alg}, never accepted")
+            } else if empty.is_empty() {
+                "three segments".to_owned()
+            } else {
+                format!("empty segment: {}", empty.join(", "))
+            }
+        }
+        n => format!("{n} segments; a signed JWT has exactly three (header.payload.signature)"),
+    }
+}
+
+/// The reason for `error`, with the token's values.
+pub(crate) fn reason(error: Error, detail: Option<&str>, ctx: &Context<'_>) -> String {
+    let setup = ctx.setup;
+    let lenient = ctx.lenient;
+    let alg = lenient.alg().unwrap_or("?");
+    match error {
+        Error::Malformed(Part::Token) => shape_problem(ctx.token, lenient),
+        Error::Malformed(part) => {
+            let segment = match part {
+                Part::Header => lenient.header.as_ref(),
+                Part::Payload => lenient.payload.as_ref(),
+                _ => lenient.signature.as_ref(),
+            };
+            segment_problem(part.as_str(), segment).unwrap_or_else(|| {
+                format!("the {} is not strict JSON (duplicate member names, bad escapes or numbers)", part.as_str())
+            })
+        }
+        Error::TooLarge => format!("the token is {} bytes; the limit is {}", ctx.token.len(), setup.max_token_len),
+        Error::UnsupportedAlg if alg.eq_ignore_ascii_case("none") => {
+            "alg is \"none\": an unsigned token, never accepted".to_owned()
+        }
+        Error::UnsupportedAlg => format!("alg {alg:?} is not an algorithm jwtv verifies"),
+        Error::AlgNotAllowed => alg_not_allowed(ctx, alg),
+        Error::KeyNotFound => key_not_found(ctx, alg),
+        Error::BadSignature => {
+            let kid = lenient.kid().map(|k| format!(" (kid {k:?})")).unwrap_or_default();
+            format!(
+                "the signature does not verify with the key{kid}: signed by another key with the same kid \
+                 (another environment, a rotated-out key) or altered"
+            )
+        }
+        Error::Expired => format!("{}; leeway {} s", when(ctx, "exp"), setup.leeway),
+        Error::NotYetValid => format!("{}; leeway {} s", when(ctx, "nbf"), setup.leeway),
+        Error::IssuedInFuture => format!("{}; leeway {} s", when(ctx, "iat"), setup.leeway),
+        Error::TooOld => format!("{}: older than the maximum age", when(ctx, "iat")),
+        Error::BadIssuer => {
+            format!("iss is {}; accepted: {}", claim_text(ctx, "iss"), quoted_list(&setup.issuers))
+        }
+        Error::BadAudience if setup.audiences.is_empty() => format!(
+            "aud is {}, but no audience is configured: a token with an aud is refused (pass --aud)",
+            claim_text(ctx, "aud")
+        ),
+        Error::BadAudience => {
+            format!("aud is {}; accepted: {}", claim_text(ctx, "aud"), quoted_list(&setup.audiences))
+        }
+        Error::BadType => {
+            let typ = lenient.header_json().and_then(|h| h.get("typ")).map_or("absent".to_owned(), ToString::to_string);
+            format!("header typ is {typ}; required: {:?}", setup.typ.as_deref().unwrap_or(""))
+        }
+        Error::MissingClaim(_) => format!("the token has no {:?}, which is required", detail.unwrap_or("?")),
+        Error::BadClaim(_) => {
+            let name = detail.unwrap_or("?");
+            let header = lenient.header_json().and_then(|h| h.get(name));
+            let value = header.map_or_else(|| claim_text(ctx, name), ToString::to_string);
+            format!("{name:?} has the wrong type or value: {value}")
+        }
+        Error::UnsupportedCrit => {
+            let crit = lenient.header_json().and_then(|h| h.get("crit")).map_or("b64".to_owned(), ToString::to_string);
+            format!("the header requires extensions this verifier does not process: crit {crit}")
+        }
+        _ => error.message().to_owned(),
+    }
+}
+
+fn alg_not_allowed(ctx: &Context<'_>, alg: &str) -> String {
+    let allowed = jwtv::Algorithm::from_name(alg).is_some_and(|a| ctx.setup.algorithms.contains(a));
+    if !allowed {
+        return format!("alg {alg:?} is not among the allowed algorithms ({})", ctx.setup.algorithm_names());
+    }
+    let kid = ctx.lenient.kid();
+    let pinned: Vec<String> = ctx
+        .keys
+        .map(|set| {
+            set.entries()
+                .iter()
+                .filter(|info| info.is_usable() && (kid.is_none() || info.kid.as_deref() == kid))
+                .filter_map(|info| info.algorithm.map(|a| a.name().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    match kid {
+        Some(kid) => format!(
+            "the key {kid:?} is pinned to {}, but the token says {alg:?} (a key is never used with another algorithm)",
+            pinned.join(", ")
+        ),
+        None => format!("no key of the set is for {alg:?} (the keys are for {})", pinned.join(", ")),
+    }
+}
+
+fn key_not_found(ctx: &Context<'_>, alg: &str) -> String {
+    let Some(set) = ctx.keys else {
+        return "no key set could be loaded".to_owned();
+    };
+    let kids: Vec<&str> = set.entries().iter().filter(|i| i.is_usable()).filter_map(|i| i.kid.as_deref()).collect();
+    match ctx.lenient.kid() {
+        Some(kid) => {
+            if let Some(skipped) = set.entries().iter().find(|i| i.kid.as_deref() == Some(kid) && !i.is_usable()) {
+                let why = skipped.skip_reason().map(|r| r.to_string()).unwrap_or_default();
+                return format!("the key set has kid {kid:?} but does not use it: {why}");
+            }
+            format!("no key has kid {kid:?}; the key set has {}", quoted_list(&kids))
+        }
+        None => format!("the token has no kid, and not exactly one key of the set is for {alg:?}"),
+    }
+}
+
+/// What to do about a rejection with this code.
+pub(crate) fn todo(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::Malformed => {
+            "the caller is not sending a JWT: check how the client builds the Authorization header (truncation, quoting, a session id or a JWE instead)"
+        }
+        ErrorCode::TooLarge => {
+            "find out why the token is so big (too many claims or groups); raise max_token_len only if that is intended"
+        }
+        ErrorCode::UnsupportedAlg => {
+            "the issuer signs with an algorithm jwtv does not verify, or the token is forged (alg none): reject it and check the issuer's signing configuration"
+        }
+        ErrorCode::AlgNotAllowed => {
+            "compare the issuer's signing algorithm with the policy's algorithms and the key's alg; a mismatch can also be an attack (algorithm confusion)"
+        }
+        ErrorCode::KeyNotFound => {
+            "compare the token's kid with the published JWKS (`jwtv keys URL`): after a key rotation, wait for or force the verifiers' refresh; a kid in neither means another issuer or environment"
+        }
+        ErrorCode::BadSignature => {
+            "make sure the token comes from this environment's issuer; if the issuer rotated keys without changing the kid, that is its bug; never skip the check"
+        }
+        ErrorCode::Expired => {
+            "the client must refresh the token; if fresh tokens arrive expired, check time synchronization on the issuer and on this host"
+        }
+        ErrorCode::NotYetValid | ErrorCode::IssuedInFuture => {
+            "a clock is ahead or behind: check time synchronization (chronyc tracking, timedatectl) on the issuer and on this host"
+        }
+        ErrorCode::TooOld => "the client must get a new token (re-authenticate)",
+        ErrorCode::BadIssuer => {
+            "the token comes from another issuer (environment, tenant, a trailing slash?): fix the client's login URL, or add the issuer if it is legitimate"
+        }
+        ErrorCode::BadAudience => {
+            "the token was issued for another API: the client must request this API's audience (scope/resource), or add the audience if this API really serves it"
+        }
+        ErrorCode::BadType => {
+            "the token is of another kind (an ID token or a refresh token?): the client must send an access token"
+        }
+        ErrorCode::MissingClaim | ErrorCode::BadClaim => {
+            "the issuer must include the claim with the right type: check its token configuration (claim mappings, scopes)"
+        }
+        ErrorCode::UnsupportedCrit => {
+            "the issuer marks extensions as critical that this verifier does not process: configure understood_crit only if you really process them"
+        }
+        _ => "see docs/RUNBOOK.md",
+    }
+}

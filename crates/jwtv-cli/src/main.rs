@@ -1,0 +1,136 @@
+//! `jwtv`: inspect, verify and diagnose JWTs on the command line, list the
+//! keys of a JWKS, and sign test tokens. The runbook (`docs/RUNBOOK.md`) is
+//! written in these commands.
+//!
+//! Exit codes: 0 valid (or done), 1 rejected, 2 usage error or unreadable input.
+
+#![forbid(unsafe_code)]
+#![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc, reason = "a std binary")]
+
+mod doctor;
+mod explain;
+mod human;
+mod input;
+mod inspect;
+mod keys;
+mod setup;
+mod sign;
+mod verify;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// The exit code of a valid token (or a command that did its job).
+pub(crate) const EXIT_OK: u8 = 0;
+/// The exit code of a rejected token (or a key set without a usable key).
+pub(crate) const EXIT_REJECTED: u8 = 1;
+/// The exit code of a usage error or of input that cannot be read.
+pub(crate) const EXIT_USAGE: u8 = 2;
+
+/// What a command prints on stdout, and its exit code.
+pub(crate) type Outcome = Result<(u8, String), CliError>;
+
+/// A failure that is not a verdict on the token: bad arguments, a file that
+/// cannot be read, a key set that cannot be fetched. Exit code 2.
+#[derive(Debug)]
+pub(crate) struct CliError(pub(crate) String);
+
+impl CliError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "jwtv",
+    version,
+    about = "Inspect, verify and diagnose JWTs; list JWKS keys; sign test tokens",
+    long_about = "Inspect, verify and diagnose JWTs; list JWKS keys; sign test tokens.\n\n\
+                  A TOKEN is given as the token itself, as a file holding it, or as `-` for stdin\n\
+                  (an `Authorization: Bearer` prefix is removed). Tokens and signatures are never\n\
+                  printed whole.\n\n\
+                  Exit codes: 0 valid, 1 rejected, 2 usage error or unreadable input.\n\
+                  docs/RUNBOOK.md walks through a token incident with these commands."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decode a token WITHOUT verifying it: header, claims, times, structural problems.
+    Inspect(inspect::InspectArgs),
+    /// Verify a token: exit 0 and the claims when valid, exit 1 and the error code when rejected.
+    Verify(verify::VerifyArgs),
+    /// Walk through every check in order and say which one fails and what to do.
+    Doctor(doctor::DoctorArgs),
+    /// List the keys of a JWKS (file or URL) with thumbprints and warnings.
+    Keys(keys::KeysArgs),
+    /// TESTING AID: mint a signed token with a test key (staging, auth-flow tests).
+    Sign(sign::SignArgs),
+}
+
+/// The rules a token is checked against: a policy file and/or flags.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct PolicyArgs {
+    /// The key set: a JWKS file or an http(s) URL. Overrides the policy file's keys.
+    #[arg(long, value_name = "FILE|URL")]
+    pub(crate) jwks: Option<String>,
+    /// A policy file (docs/POLICY.md). Flags given with it override (--alg, --typ,
+    /// --leeway, --jwks) or add to (--iss, --aud, --require) what the file says.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) policy: Option<std::path::PathBuf>,
+    /// An accepted algorithm (repeatable). Default: the policy file's, or every
+    /// algorithm jwtv verifies (each key is pinned to one).
+    #[arg(long = "alg", value_name = "ALG", value_parser = setup::parse_alg)]
+    pub(crate) algs: Vec<jwtv::Algorithm>,
+    /// An accepted issuer (repeatable).
+    #[arg(long = "iss", value_name = "ISS")]
+    pub(crate) issuers: Vec<String>,
+    /// An accepted audience (repeatable). Without any, a token with `aud` is refused.
+    #[arg(long = "aud", value_name = "AUD")]
+    pub(crate) audiences: Vec<String>,
+    /// Clock-skew allowance for exp, nbf and iat, in seconds [default: 30].
+    #[arg(long, value_name = "SECS")]
+    pub(crate) leeway: Option<u64>,
+    /// The time to check against, in Unix seconds (default: the system clock).
+    #[arg(long, value_name = "UNIX")]
+    pub(crate) now: Option<u64>,
+    /// The required header `typ` (case-insensitive, `application/` optional).
+    #[arg(long, value_name = "TYP")]
+    pub(crate) typ: Option<String>,
+    /// A claim that must be present (repeatable).
+    #[arg(long = "require", value_name = "CLAIM")]
+    pub(crate) required: Vec<String>,
+    /// How long to wait for a JWKS URL, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 5)]
+    pub(crate) timeout: u64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Inspect(args) => inspect::run(&args),
+        Command::Verify(args) => verify::run(&args),
+        Command::Doctor(args) => doctor::run(&args),
+        Command::Keys(args) => keys::run(&args),
+        Command::Sign(args) => sign::run(&args),
+    };
+    match result {
+        Ok((code, text)) => {
+            // A closed pipe (`| head`) is not an error worth a message.
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(text.as_bytes());
+            let _ = stdout.flush();
+            ExitCode::from(code)
+        }
+        Err(CliError(message)) => {
+            let _ = writeln!(std::io::stderr(), "jwtv: error: {message}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! From the command line to the rules and keys a token is checked against.
+//!
+//! Without `--policy`, the flags are the whole policy. With it, the file is
+//! read by `jwtv_jwks::Config` (docs/POLICY.md) and the flags change it:
+//! `--alg`, `--typ`, `--leeway` and `--jwks` replace the file's values;
+//! `--iss`, `--aud` and `--require` add to the file's lists.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jwtv::{Algorithm, AlgorithmSet, DEFAULT_LEEWAY_SECS, Policy};
+use jwtv_jwks::{
+    Config, FetchCounts, FetchFailure, KeySet, KeySetOptions, KeySource, RefreshPolicy, RemoteJwks, Rules,
+};
+
+use crate::input::read_file;
+use crate::{CliError, PolicyArgs};
+
+/// Parses an algorithm name for clap (`none` and unknown names are refused).
+pub(crate) fn parse_alg(name: &str) -> Result<Algorithm, String> {
+    Algorithm::from_name(name).ok_or_else(|| {
+        let supported: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
+        let none = if name.eq_ignore_ascii_case("none") { " (`none` is never accepted)" } else { "" };
+        format!("unknown algorithm `{name}`{none}; supported: {}", supported.join(", "))
+    })
+}
+
+/// Where the keys come from.
+#[derive(Debug)]
+enum KeysFrom {
+    /// `--jwks`: a file path or an http(s) URL.
+    Jwks(String),
+    /// The policy file's `keys`.
+    Policy(Box<Config>),
+}
+
+/// The rules and the key source of one run.
+#[derive(Debug)]
+pub(crate) struct Setup {
+    rules: Rules,
+    pub(crate) algorithms: AlgorithmSet,
+    pub(crate) leeway: u64,
+    pub(crate) typ: Option<String>,
+    pub(crate) required: Vec<String>,
+    pub(crate) issuers: Vec<String>,
+    pub(crate) audiences: Vec<String>,
+    pub(crate) max_token_len: usize,
+    pub(crate) now: u64,
+    pub(crate) now_given: bool,
+    keys: KeysFrom,
+    key_options: KeySetOptions,
+    refresh: RefreshPolicy,
+    timeout: Duration,
+}
+
+impl Setup {
+    pub(crate) fn from_args(args: &PolicyArgs) -> Result<Self, CliError> {
+        let now = args.now.unwrap_or_else(jwtv::now);
+        let (mut rules, file_algorithms, mut leeway, mut typ, mut required, key_options, refresh, keys) =
+            match &args.policy {
+                Some(path) => {
+                    let shown = path.display();
+                    let config = Config::from_file(path).map_err(|e| CliError::new(format!("policy {shown}: {e}")))?;
+                    let extra = PolicyExtras::read(path);
+                    let keys = match &args.jwks {
+                        Some(jwks) => KeysFrom::Jwks(jwks.clone()),
+                        None => KeysFrom::Policy(Box::new(config.clone())),
+                    };
+                    (
+                        config.rules(),
+                        config.algorithms(),
+                        extra.leeway,
+                        extra.typ,
+                        extra.required,
+                        config.key_set_options(),
+                        config.refresh_policy(),
+                        keys,
+                    )
+                }
+                None => {
+                    let jwks = args.jwks.clone().ok_or_else(|| {
+                        CliError::new("name the keys: --jwks FILE|URL, or a policy file with --policy FILE")
+                    })?;
+                    let all = AlgorithmSet::ALL;
+                    (
+                        Rules::new(all),
+                        all,
+                        DEFAULT_LEEWAY_SECS,
+                        None,
+                        Vec::new(),
+                        KeySetOptions::for_algorithms(all),
+                        RefreshPolicy::default(),
+                        KeysFrom::Jwks(jwks),
+                    )
+                }
+            };
+        let algorithms = if args.algs.is_empty() { file_algorithms } else { AlgorithmSet::of(&args.algs) };
+        let mut key_options = key_options;
+        key_options.algorithms = algorithms;
+        for issuer in &args.issuers {
+            rules = rules.issuer(issuer);
+        }
+        for audience in &args.audiences {
+            rules = rules.audience(audience);
+        }
+        for claim in &args.required {
+            rules = rules.require_claim(claim);
+            required.push(claim.clone());
+        }
+        if let Some(secs) = args.leeway {
+            rules = rules.leeway_secs(secs);
+            leeway = secs;
+        }
+        if let Some(t) = &args.typ {
+            rules = rules.typ(t);
+            typ = Some(t.clone());
+        }
+        Ok(Self {
+            issuers: rules.issuers().to_vec(),
+            audiences: rules.audiences().to_vec(),
+            max_token_len: rules.token_len_limit(),
+            rules,
+            algorithms,
+            leeway,
+            typ,
+            required,
+            now,
+            now_given: args.now.is_some(),
+            keys,
+            key_options,
+            refresh,
+            timeout: Duration::from_secs(args.timeout),
+        })
+    }
+
+    /// Lends the rules to the core as a [`Policy`].
+    pub(crate) fn with_policy<R>(&self, f: impl FnOnce(&Policy<'_>) -> R) -> R {
+        let algorithms = self.algorithms;
+        self.rules.with_policy(|policy| f(&policy.algorithms(algorithms)))
+    }
+
+    /// The allowed algorithms, for messages.
+    pub(crate) fn algorithm_names(&self) -> String {
+        let names: Vec<&str> = self.algorithms.iter().map(|a| a.name()).collect();
+        if self.algorithms == AlgorithmSet::ALL { "any supported".to_owned() } else { names.join(", ") }
+    }
+
+    /// Loads (or fetches) the key set.
+    pub(crate) fn load_keys(&self) -> Result<Loaded, KeyLoadError> {
+        match &self.keys {
+            KeysFrom::Jwks(location) if is_url(location) => {
+                let remote = RemoteJwks::new(location, self.refresh, self.key_options)
+                    .map_err(|e| KeyLoadError::plain(e.to_string()))?;
+                fetch(location, remote, self.timeout)
+            }
+            KeysFrom::Jwks(path) => {
+                let bytes = read_file(path).map_err(|e| KeyLoadError::plain(e.0))?;
+                let set = KeySet::parse(&bytes, &self.key_options)
+                    .map_err(|e| KeyLoadError::plain(format!("{path}: {e}")))?;
+                Ok(Loaded { set: Arc::new(set), origin: Origin::File(path.clone()) })
+            }
+            KeysFrom::Policy(config) => {
+                let source = config.key_source().map_err(|e| KeyLoadError::plain(e.to_string()))?;
+                match source {
+                    KeySource::Remote(remote) => {
+                        let url = remote.url().to_owned();
+                        fetch(&url, remote, self.timeout)
+                    }
+                    KeySource::File(file) => {
+                        let (set, _) = file.current();
+                        Ok(Loaded { set, origin: Origin::File(file.path().display().to_string()) })
+                    }
+                    other => match other.current(self.timeout) {
+                        Some((set, _)) => Ok(Loaded { set, origin: Origin::Inline }),
+                        None => Err(KeyLoadError::plain("no key set".to_owned())),
+                    },
+                }
+            }
+        }
+    }
+}
+
+/// Values of the policy file that [`Rules`] does not show, for messages. The
+/// file was already read strictly by [`Config`]; this only looks at it.
+struct PolicyExtras {
+    leeway: u64,
+    typ: Option<String>,
+    required: Vec<String>,
+}
+
+impl PolicyExtras {
+    fn read(path: &std::path::Path) -> Self {
+        let value: serde_json::Value =
+            std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+        let strings = |name: &str| -> Vec<String> {
+            value
+                .get(name)
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s.as_str())
+                .map(str::to_owned)
+                .collect()
+        };
+        let mut required = strings("required_claims");
+        if let Some(values) = value.get("required_claim_values").and_then(|v| v.as_object()) {
+            required.extend(values.keys().cloned());
+        }
+        Self {
+            leeway: value.get("leeway_secs").and_then(serde_json::Value::as_u64).unwrap_or(DEFAULT_LEEWAY_SECS),
+            typ: value.get("typ").and_then(|v| v.as_str()).map(str::to_owned),
+            required,
+        }
+    }
+}
+
+pub(crate) fn is_url(location: &str) -> bool {
+    let lower = location.to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+/// A loaded key set and where it came from.
+#[derive(Debug)]
+pub(crate) struct Loaded {
+    pub(crate) set: Arc<KeySet>,
+    pub(crate) origin: Origin,
+}
+
+/// Where a key set came from, with what the doctor reports about it.
+#[derive(Debug)]
+pub(crate) enum Origin {
+    File(String),
+    Url(RemoteReport),
+    Inline,
+}
+
+/// What one fetch of a JWKS URL showed.
+#[derive(Debug)]
+pub(crate) struct RemoteReport {
+    pub(crate) url: String,
+    pub(crate) latency: Duration,
+    pub(crate) cache_secs: Option<u64>,
+    pub(crate) fetches: FetchCounts,
+    pub(crate) last_failure: Option<FetchFailure>,
+    pub(crate) skew_ms: Option<i64>,
+}
+
+impl Origin {
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Self::File(path) => format!("file {path}"),
+            Self::Url(report) => report.url.clone(),
+            Self::Inline => "the policy file".to_owned(),
+        }
+    }
+}
+
+/// A key set that could not be loaded.
+#[derive(Debug)]
+pub(crate) struct KeyLoadError {
+    pub(crate) message: String,
+    pub(crate) remote: Option<Box<RemoteReport>>,
+}
+
+impl KeyLoadError {
+    fn plain(message: String) -> Self {
+        Self { message, remote: None }
+    }
+}
+
+/// Waits for the first fetch of `remote` (success, failure or `timeout`).
+fn fetch(url: &str, remote: RemoteJwks, timeout: Duration) -> Result<Loaded, KeyLoadError> {
+    let started = Instant::now();
+    let ready = loop {
+        if let Some(found) = remote.wait_ready(Duration::from_millis(20)) {
+            break Some(found);
+        }
+        let status = remote.status();
+        if status.fetches.total() > 0 || started.elapsed() >= timeout {
+            break None;
+        }
+    };
+    let elapsed = started.elapsed();
+    let status = remote.status();
+    let date = remote.last_server_date();
+    let report = RemoteReport {
+        url: url.to_owned(),
+        latency: date.map_or(elapsed, |d| d.round_trip),
+        cache_secs: status.fresh_until.zip(status.fetched_at).map(|(until, at)| until.saturating_sub(at) / 1000),
+        fetches: status.fetches,
+        last_failure: status.last_failure,
+        skew_ms: date.map(|d| d.estimated_skew_ms()),
+    };
+    match ready {
+        Some((set, _)) => Ok(Loaded { set, origin: Origin::Url(report) }),
+        None => {
+            let why = match report.last_failure {
+                Some(failure) => failure.to_string(),
+                None => format!("no answer within {} s", timeout.as_secs()),
+            };
+            Err(KeyLoadError { message: format!("cannot fetch {url}: {why}"), remote: Some(Box::new(report)) })
+        }
+    }
+}

@@ -1,0 +1,554 @@
+//! The `jwtv` binary, run as a user runs it: every subcommand, every exit
+//! code, the `--json` schemas, stdin, a key set served from 127.0.0.1,
+//! unreadable files and garbage tokens (never a panic, always a message).
+
+#![allow(clippy::std_instead_of_alloc, clippy::std_instead_of_core, reason = "a test harness on std")]
+
+#[path = "support/http_server.rs"]
+#[allow(dead_code, reason = "a shared test server; not every helper is used here")]
+mod http_server;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use http_server::{Answer, TestServer};
+use serde_json::Value;
+
+/// 2026-01-01T01:00:00Z: the example tokens were issued an hour before.
+const NOW: &str = "1767229200";
+const CODES: [&str; 16] = [
+    "malformed",
+    "too_large",
+    "unsupported_alg",
+    "alg_not_allowed",
+    "key_not_found",
+    "bad_signature",
+    "expired",
+    "not_yet_valid",
+    "issued_in_future",
+    "too_old",
+    "bad_issuer",
+    "bad_audience",
+    "bad_type",
+    "missing_claim",
+    "bad_claim",
+    "unsupported_crit",
+];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn jwtv_with_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jwtv"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("NO_COLOR")
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run jwtv");
+    if let Some(input) = stdin {
+        child.stdin.take().expect("stdin").write_all(input).expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("wait for jwtv");
+    let run = Run {
+        code: out.status.code().expect("exit code"),
+        stdout: String::from_utf8(out.stdout).expect("UTF-8 stdout"),
+        stderr: String::from_utf8(out.stderr).expect("UTF-8 stderr"),
+    };
+    assert!(!run.stderr.contains("panicked") && !run.stderr.contains("RUST_BACKTRACE"), "{args:?}: {run:?}");
+    assert!(!run.stdout.contains('\x1b') && !run.stderr.contains('\x1b'), "colour outside a terminal: {run:?}");
+    run
+}
+
+fn jwtv(args: &[&str]) -> Run {
+    jwtv_with_stdin(args, None)
+}
+
+fn token(name: &str) -> String {
+    std::fs::read_to_string(root().join("examples/tokens").join(format!("{name}.jwt"))).expect("example token")
+}
+
+fn json(text: &str) -> Value {
+    let mut lines = text.lines();
+    let value = serde_json::from_str(lines.next().expect("a line")).expect("JSON");
+    assert_eq!(lines.next(), None, "exactly one JSON object: {text}");
+    value
+}
+
+/// No command but `sign` prints a whole token or signature.
+fn assert_not_leaked(run: &Run, token: &str) {
+    let token = token.trim();
+    let signature = token.rsplit('.').next().unwrap_or_default();
+    for text in [&run.stdout, &run.stderr] {
+        assert!(!text.contains(token), "whole token printed: {text}");
+        if signature.len() > 12 {
+            assert!(!text.contains(signature), "signature printed: {text}");
+        }
+    }
+}
+
+const POLICY: [&str; 4] = ["--policy", "examples/policy.json", "--now", NOW];
+
+#[test]
+fn verify_valid_tokens_exit_0_with_the_claims() {
+    for name in ["valid-es256", "valid-eddsa", "valid-rs256"] {
+        let path = format!("examples/tokens/{name}.jwt");
+        let run = jwtv(&[&["verify", path.as_str()][..], &POLICY].concat());
+        assert_eq!(run.code, 0, "{name}: {run:?}");
+        assert!(run.stdout.starts_with("valid: "), "{run:?}");
+        assert!(run.stdout.contains("\"sub\": \"user-1234\""), "{run:?}");
+        assert_not_leaked(&run, &token(name));
+    }
+    let hs = jwtv(&[
+        "verify",
+        "examples/tokens/valid-hs256.jwt",
+        "--jwks",
+        "examples/hs256-jwks.json",
+        "--aud",
+        "api",
+        "--now",
+        NOW,
+    ]);
+    assert_eq!(hs.code, 0, "{hs:?}");
+}
+
+#[test]
+fn verify_rejections_exit_1_with_the_core_codes() {
+    let cases = [
+        ("expired-es256", "expired"),
+        ("wrong-aud-es256", "bad_audience"),
+        ("wrong-key-es256", "bad_signature"),
+        ("unknown-kid-es256", "key_not_found"),
+        ("alg-none", "malformed"),
+        ("valid-hs256", "alg_not_allowed"),
+    ];
+    for (name, code) in cases {
+        let path = format!("examples/tokens/{name}.jwt");
+        let run = jwtv(&[&["verify", path.as_str()][..], &POLICY].concat());
+        assert_eq!(run.code, 1, "{name}: {run:?}");
+        assert!(run.stdout.starts_with(&format!("rejected: {code} (")), "{name}: {run:?}");
+        assert!(run.stdout.contains("reason: ") && run.stdout.contains("what to do: "), "{run:?}");
+        assert_not_leaked(&run, &token(name));
+
+        let run = jwtv(&[&["verify", path.as_str(), "--json"][..], &POLICY].concat());
+        assert_eq!(run.code, 1);
+        let doc = json(&run.stdout);
+        let object = doc.as_object().expect("an object");
+        assert_eq!(object.keys().collect::<Vec<_>>(), ["error", "valid"]);
+        assert_eq!(doc["valid"], false);
+        let error = doc["error"].as_object().expect("error object");
+        assert_eq!(error.keys().collect::<Vec<_>>(), ["code", "detail", "message"]);
+        assert_eq!(doc["error"]["code"], code);
+        assert!(CODES.contains(&code));
+        assert!(doc["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(doc["error"]["detail"].is_null() || doc["error"]["detail"].is_string());
+    }
+}
+
+#[test]
+fn verify_json_schema_of_a_valid_token() {
+    let run = jwtv(&["verify", "examples/tokens/valid-es256.jwt", "--json", "--policy", "examples/policy.json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let doc = json(&run.stdout);
+    assert_eq!(doc.as_object().expect("object").len(), 3);
+    assert_eq!(doc["valid"], true);
+    assert_eq!(doc["header"]["alg"], "ES256");
+    assert_eq!(doc["header"]["kid"], "test-es256");
+    assert_eq!(doc["claims"]["aud"], serde_json::json!(["api", "reports"]));
+    assert!(run.stdout.starts_with("{\"valid\":true,"), "{}", run.stdout);
+}
+
+#[test]
+fn verify_flags_without_a_policy_file() {
+    let base = ["verify", "examples/tokens/valid-es256.jwt", "--jwks", "examples/jwks.json", "--now", NOW];
+    let ok = jwtv(
+        &[&base[..], &["--iss", "https://issuer.example", "--aud", "api", "--typ", "JWT", "--require", "tenant"]]
+            .concat(),
+    );
+    assert_eq!(ok.code, 0, "{ok:?}");
+    let cases: [(&[&str], &str, Option<&str>); 5] = [
+        (&[], "bad_audience", None),
+        (&["--aud", "api", "--iss", "https://other.example"], "bad_issuer", None),
+        (&["--aud", "api", "--typ", "at+jwt"], "bad_type", None),
+        (&["--aud", "api", "--require", "email"], "missing_claim", Some("email")),
+        (&["--aud", "api", "--alg", "EdDSA"], "alg_not_allowed", None),
+    ];
+    for (extra, code, detail) in cases {
+        let run = jwtv(&[&base[..], extra, &["--json"]].concat());
+        assert_eq!(run.code, 1, "{extra:?}: {run:?}");
+        let doc = json(&run.stdout);
+        assert_eq!(doc["error"]["code"], code, "{extra:?}");
+        if let Some(detail) = detail {
+            assert_eq!(doc["error"]["detail"], detail);
+        }
+    }
+    let later = jwtv(&[
+        "verify",
+        "examples/tokens/valid-es256.jwt",
+        "--jwks",
+        "examples/jwks.json",
+        "--aud",
+        "api",
+        "--now",
+        "5000000000",
+    ]);
+    assert_eq!((later.code, later.stdout.starts_with("rejected: expired")), (1, true), "{later:?}");
+    // Leeway: two hours late, forgiven by a leeway a little longer.
+    let late = ["verify", "examples/tokens/expired-es256.jwt", "--policy", "examples/policy.json", "--now", NOW];
+    assert_eq!(jwtv(&late).code, 1);
+    assert_eq!(jwtv(&[&late[..], &["--leeway", "7300"]].concat()).code, 0);
+}
+
+#[test]
+fn tokens_come_from_arguments_files_and_stdin() {
+    let text = token("valid-es256");
+    let literal = jwtv(&[&["verify", text.trim()][..], &POLICY].concat());
+    assert_eq!(literal.code, 0, "{literal:?}");
+    assert_not_leaked(&literal, &text);
+    let piped = jwtv_with_stdin(&[&["verify", "-"][..], &POLICY].concat(), Some(text.as_bytes()));
+    assert_eq!(piped.code, 0, "{piped:?}");
+    let bearer = format!("Authorization: Bearer {text}");
+    let run = jwtv_with_stdin(&[&["doctor", "-"][..], &POLICY].concat(), Some(bearer.as_bytes()));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("from stdin"), "{run:?}");
+    let inspect = jwtv_with_stdin(&["inspect", "-", "--now", NOW], Some(text.as_bytes()));
+    assert_eq!(inspect.code, 0, "{inspect:?}");
+    let empty = jwtv_with_stdin(&[&["doctor", "-"][..], &POLICY].concat(), Some(b""));
+    assert_eq!(empty.code, 1, "{empty:?}");
+    assert!(empty.stdout.contains("✘ 1 token") && empty.stdout.contains("no token"), "{empty:?}");
+}
+
+#[test]
+fn usage_errors_and_unreadable_input_exit_2() {
+    let dir = std::env::temp_dir().join(format!("jwtv-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let binary = dir.join("binary.jwt");
+    std::fs::write(&binary, [0xff, 0xfe, 0x00, 0x80]).expect("write");
+    let bad_policy = dir.join("policy.json");
+    std::fs::write(&bad_policy, r#"{"keys":{"jwks_file":"x.json"},"algorithms":["none"]}"#).expect("write");
+    let (binary, bad_policy, dir_str) =
+        (binary.to_str().expect("path"), bad_policy.to_str().expect("path"), dir.to_str().expect("path"));
+    let valid = "examples/tokens/valid-es256.jwt";
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec![], "Usage"),
+        (vec!["frobnicate"], "unrecognized subcommand"),
+        (vec!["verify"], "TOKEN"),
+        (vec!["verify", valid], "--jwks"),
+        (vec!["verify", valid, "--jwks", "examples/jwks.json", "--alg", "none"], "never accepted"),
+        (vec!["verify", valid, "--jwks", "examples/jwks.json", "--leeway", "soon"], "invalid value"),
+        (vec!["verify", valid, "--jwks", "examples/jwks.json", "--bogus"], "unexpected argument"),
+        (
+            vec!["verify", "examples/tokens/missing.jwt", "--jwks", "examples/jwks.json"],
+            "cannot read examples/tokens/missing.jwt",
+        ),
+        (vec!["verify", dir_str, "--jwks", "examples/jwks.json"], "cannot read"),
+        (vec!["verify", binary, "--jwks", "examples/jwks.json"], "not UTF-8"),
+        (vec!["verify", valid, "--jwks", "examples/missing.json"], "cannot read examples/missing.json"),
+        (vec!["verify", valid, "--jwks", "examples/policy.json"], "no \"keys\" array"),
+        (vec!["verify", valid, "--policy", bad_policy], "algorithms[0]"),
+        (vec!["verify", valid, "--policy", "examples/nope.json"], "policy examples/nope.json"),
+        (vec!["doctor", valid, "--policy", "examples/nope.json"], "policy examples/nope.json"),
+        (vec!["inspect", "examples/tokens/missing.jwt"], "cannot read"),
+        (vec!["keys", "examples/missing.json"], "cannot read"),
+        (vec!["keys", "ftp://example.com/jwks.json"], "cannot read ftp://example.com/jwks.json"),
+        (vec!["sign", "--alg", "ES256", "--key", "examples/keys/test-es256.pub.pem"], "public key cannot sign"),
+        (vec!["sign", "--alg", "HS512", "--key", "examples/keys/test-hs256.secret"], "needs at least 64"),
+        (vec!["sign", "--alg", "ES384", "--key", "examples/keys/test-es256.pem"], "does not fit ES384"),
+        (vec!["sign", "--alg", "ES256", "--key", "examples/keys/test-es256.pem", "--claims", "[1]"], "JSON object"),
+        (vec!["sign", "--alg", "ES256", "--key", "examples/keys/test-es256.pem", "--ttl", "1w"], "unknown unit"),
+        (vec!["sign", "--alg", "RS256", "--key", "examples/missing.pem"], "cannot read"),
+    ];
+    for (args, needle) in cases {
+        let run = jwtv(&args);
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        assert!(run.stdout.is_empty(), "{args:?}: nothing on stdout: {run:?}");
+        assert!(run.stderr.contains(needle), "{args:?}: {:?} lacks {needle:?}", run.stderr);
+    }
+    let help = jwtv(&["--help"]);
+    assert_eq!(help.code, 0);
+    for command in ["inspect", "verify", "doctor", "keys", "sign"] {
+        assert!(help.stdout.contains(command), "{help:?}");
+        let run = jwtv(&[command, "--help"]);
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+    assert!(jwtv(&["sign", "--help"]).stdout.contains("TESTING AID"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn garbage_tokens_get_a_clear_message_and_no_panic() {
+    let long = "a".repeat(20_000);
+    let long_jws = format!("{}.{}.{}", "e".repeat(8000), "e".repeat(8000), "e".repeat(8000));
+    let garbage = [
+        "hello",
+        "a.b",
+        "a.b.c",
+        "....",
+        "a.b.c.d.e",
+        "eyJhbGciOiJFUzI1NiJ9.e30.",
+        "eyJhbGciOiJFUzI1NiJ9==.e30.AAAA",
+        "eyJhbGciOiJFUzI1NiJ9.e30.AA AA",
+        "eyJhbGciOiJFUzI1NiJ9.bm90IGpzb24.AAAA",
+        "W10.W10.AAAA",
+        "e30.e30.AAAA",
+        "eyJhbGciOjF9.e30.AAAA",
+        "eyJhbGciOiJFUzUxMiJ9.e30.AAAA",
+        "eyJhbGciOiJFUzI1NiIsImNyaXQiOlsieCJdLCJ4IjoxfQ.e30.AAAA",
+        "eyJhbGciOiJFUzI1NiIsImFsZyI6Im5vbmUifQ.e30.AAAA",
+        "eyJhbGciOiJFUzI1NiJ9.eyJleHAiOiJzb29uIn0.AAAA",
+        "\u{1F600}.\u{1F600}.\u{1F600}",
+        long.as_str(),
+        long_jws.as_str(),
+    ];
+    for bad in garbage {
+        let verify = jwtv(&["verify", bad, "--jwks", "examples/jwks.json", "--now", NOW]);
+        assert_eq!(verify.code, 1, "{bad}: {verify:?}");
+        assert!(verify.stdout.starts_with("rejected: "), "{verify:?}");
+        let code =
+            json(&jwtv(&["verify", bad, "--jwks", "examples/jwks.json", "--json"]).stdout)["error"]["code"].clone();
+        assert!(CODES.contains(&code.as_str().expect("code")), "{code}");
+        let doctor = jwtv(&["doctor", bad, "--jwks", "examples/jwks.json", "--now", NOW]);
+        assert_eq!(doctor.code, 1, "{bad}: {doctor:?}");
+        assert!(doctor.stdout.contains("✘ 7 verdict     rejected: "), "{doctor:?}");
+        assert!(
+            doctor.stdout.contains("; first failing step: "),
+            "{bad}: the failing step is named: {}",
+            doctor.stdout
+        );
+        let inspect = jwtv(&["inspect", bad, "--now", NOW]);
+        assert!(inspect.code == 0 || inspect.code == 1, "{inspect:?}");
+        assert!(inspect.stdout.contains("UNVERIFIED"), "{inspect:?}");
+        for run in [&verify, &doctor, &inspect] {
+            if bad.chars().count() > 12 {
+                assert!(!run.stdout.contains(bad), "{bad} printed whole");
+            }
+        }
+    }
+}
+
+#[test]
+fn inspect_shows_header_claims_and_times_unverified() {
+    let run = jwtv(&["inspect", "examples/tokens/expired-es256.jwt", "--now", NOW]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.starts_with("UNVERIFIED"), "{run:?}");
+    assert!(run.stdout.contains("  exp  2025-12-31 23:00:00 UTC  2 h ago"), "{}", run.stdout);
+    assert!(run.stdout.contains("expired 2 h ago (exp)"), "{}", run.stdout);
+    assert!(run.stdout.contains("signature: 64 bytes (not shown)"), "{}", run.stdout);
+    assert_not_leaked(&run, &token("expired-es256"));
+
+    let none = jwtv(&["inspect", "examples/tokens/alg-none.jwt", "--now", NOW, "--json"]);
+    assert_eq!(none.code, 1, "{none:?}");
+    let doc = json(&none.stdout);
+    let keys: Vec<&String> = doc.as_object().expect("object").keys().collect();
+    assert_eq!(keys, ["claims", "header", "problems", "signature_bytes", "times", "verified"]);
+    assert_eq!(doc["verified"], false);
+    assert_eq!(doc["header"]["alg"], "none");
+    assert_eq!(doc["times"]["exp"]["unix"], 4_102_444_800_u64);
+    assert_eq!(doc["times"]["exp"]["utc"], "2100-01-01 00:00:00 UTC");
+    assert!(doc["problems"][0].as_str().expect("problem").contains("unsigned"), "{doc}");
+}
+
+#[test]
+fn doctor_names_the_failing_step() {
+    let cases = [
+        ("valid-es256", 0, "✔ 7 verdict     valid: every check passed"),
+        ("expired-es256", 1, "✘ 5 time        exp is 2025-12-31 23:00:00 UTC (2 h ago); leeway 30 s"),
+        ("unknown-kid-es256", 1, "✘ 4 signing key no key has kid \"test-es256-2027\""),
+        ("wrong-key-es256", 1, "✘ 4 signing key the signature does not verify"),
+        ("wrong-aud-es256", 1, "✘ 6 claims      aud is \"someone-else\"; accepted: \"api\""),
+        ("alg-none", 1, "✘ 2 structure   the signature segment is empty: an unsigned token"),
+        ("valid-hs256", 1, "✘ 3 algorithm   alg \"HS256\" is not among the allowed algorithms"),
+    ];
+    for (name, code, line) in cases {
+        let path = format!("examples/tokens/{name}.jwt");
+        let run = jwtv(&[&["doctor", path.as_str()][..], &POLICY].concat());
+        assert_eq!(run.code, code, "{name}: {run:?}");
+        assert!(run.stdout.contains(line), "{name}: {line:?} not in\n{}", run.stdout);
+        assert_not_leaked(&run, &token(name));
+
+        let run = jwtv(&[&["doctor", path.as_str(), "--json"][..], &POLICY].concat());
+        let doc = json(&run.stdout);
+        assert_eq!(doc["valid"], code == 0);
+        assert_eq!(doc["steps"].as_array().expect("steps").len(), 6);
+        if code == 1 {
+            let step = doc["first_failing_step"].as_u64().expect("a failing step");
+            assert_eq!(doc["steps"][usize::try_from(step - 1).expect("index")]["status"], "fail");
+            assert!(CODES.contains(&doc["code"].as_str().expect("code")));
+        }
+    }
+    let jwe = jwtv(&["doctor", "eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d", "--jwks", "examples/jwks.json"]);
+    assert!(jwe.stdout.contains("✘ 1 token       an encrypted token (JWE"), "{}", jwe.stdout);
+    let opaque = jwtv(&["doctor", "2YotnFZFEjr1zCsicMWpAA", "--jwks", "examples/jwks.json"]);
+    assert!(opaque.stdout.contains("✘ 1 token       an opaque token"), "{}", opaque.stdout);
+}
+
+#[test]
+fn keys_lists_thumbprints_and_warnings() {
+    let run = jwtv(&["keys", "examples/jwks.json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.starts_with("file examples/jwks.json: 3 keys, 3 usable"), "{run:?}");
+    assert!(
+        run.stdout.contains("#0 kid \"test-es256\"  EC P-256  alg ES256  use sig  256 bits  usable"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("#2 kid \"test-rs256\"  RSA  alg RS256  use sig  2048 bits  usable"), "{}", run.stdout);
+    assert_eq!(run.stdout.matches("   thumbprint ").count(), 3);
+
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("examples/jwks.json")).expect("jwks")).expect("JSON");
+    let [es, ed, rs] = [&doc["keys"][0], &doc["keys"][1], &doc["keys"][2]];
+    let mut no_kid = es.clone();
+    no_kid.as_object_mut().expect("object").remove("kid");
+    no_kid.as_object_mut().expect("object").remove("alg");
+    let mut dup_a = ed.clone();
+    dup_a["kid"] = "dup".into();
+    let mut dup_b = rs.clone();
+    dup_b["kid"] = "dup".into();
+    let mut enc = rs.clone();
+    enc["use"] = "enc".into();
+    enc["kid"] = "enc-key".into();
+    let weak =
+        serde_json::json!({"kty": "RSA", "alg": "RS256", "kid": "weak", "n": "w".repeat(171) + "Q", "e": "AQAB"});
+    let set = serde_json::json!({"keys": [no_kid, dup_a, dup_b, enc, weak]});
+    let dir = std::env::temp_dir().join(format!("jwtv-cli-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("jwks.json");
+    std::fs::write(&path, set.to_string()).expect("write");
+    let path = path.to_str().expect("path");
+
+    let run = jwtv(&["keys", path]);
+    assert_eq!(run.code, 0, "{run:?}");
+    for warning in ["no kid", "no alg", "duplicate kid", "not for signatures", "weak key"] {
+        assert!(run.stdout.contains(&format!("warning: {warning}")), "{warning} missing:\n{}", run.stdout);
+    }
+    let run = jwtv(&["keys", path, "--json"]);
+    let doc = json(&run.stdout);
+    assert_eq!(doc["usable"], 1);
+    let first = &doc["keys"][0];
+    for field in ["kid", "kty", "crv", "alg", "use", "bits", "thumbprint", "usable", "skip_reason", "warnings"] {
+        assert!(first.get(field).is_some(), "{field} missing in {first}");
+    }
+    assert_eq!(doc["keys"][3]["skip_reason"], "not_for_signatures");
+
+    std::fs::write(dir.join("empty.json"), r#"{"keys":[]}"#).expect("write");
+    let empty = jwtv(&["keys", dir.join("empty.json").to_str().expect("path")]);
+    assert_eq!(empty.code, 1, "no usable key: {empty:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_key_set_served_over_http() {
+    let jwks = std::fs::read(root().join("examples/jwks.json")).expect("jwks");
+    let server = TestServer::start(move |request| {
+        if request.path == "/jwks.json" {
+            Answer::ok(jwks.clone(), &[("Cache-Control", "max-age=600"), ("Date", "Thu, 01 Jan 2026 00:00:00 GMT")])
+        } else {
+            Answer::status(404, &[])
+        }
+    });
+    let url = server.url("/jwks.json");
+
+    let keys = jwtv(&["keys", &url]);
+    assert_eq!(keys.code, 0, "{keys:?}");
+    assert!(keys.stdout.starts_with(&format!("{url}: 3 keys, 3 usable")), "{keys:?}");
+    assert!(keys.stdout.contains("cache lifetime 600 s"), "{}", keys.stdout);
+
+    let verify = jwtv(&["verify", "examples/tokens/valid-es256.jwt", "--jwks", &url, "--aud", "api", "--now", NOW]);
+    assert_eq!(verify.code, 0, "{verify:?}");
+
+    let doctor =
+        jwtv(&["doctor", "examples/tokens/expired-es256.jwt", "--policy", "examples/policy.json", "--jwks", &url]);
+    assert_eq!(doctor.code, 1, "{doctor:?}");
+    assert!(doctor.stdout.contains(&format!("key set: {url} (3 keys, 3 usable); HTTP 200 in ")), "{}", doctor.stdout);
+    assert!(doctor.stdout.contains("cache lifetime 10 min"), "{}", doctor.stdout);
+    // The server's Date is 2026-01-01: far behind this host's clock.
+    assert!(doctor.stdout.contains("behind this host's: check time synchronization"), "{}", doctor.stdout);
+
+    let missing = server.url("/missing.json");
+    let keys = jwtv(&["keys", &missing]);
+    assert_eq!(keys.code, 2, "{keys:?}");
+    assert!(keys.stderr.contains("HTTP status 404"), "{keys:?}");
+    let verify = jwtv(&["verify", "examples/tokens/valid-es256.jwt", "--jwks", &missing]);
+    assert_eq!(verify.code, 2, "{verify:?}");
+    let doctor = jwtv(&["doctor", "examples/tokens/valid-es256.jwt", "--jwks", &missing, "--aud", "api"]);
+    assert_eq!(doctor.code, 1, "{doctor:?}");
+    assert!(doctor.stdout.contains("✘ 4 signing key the key set cannot be loaded: cannot fetch"), "{}", doctor.stdout);
+    assert!(doctor.stdout.contains("rejected: key_not_found"), "{}", doctor.stdout);
+}
+
+#[test]
+fn sign_makes_tokens_the_verifier_accepts() {
+    let cases = [
+        ("examples/keys/test-es256.pem", "ES256", "test-es256", "examples/jwks.json"),
+        ("examples/keys/test-eddsa.pem", "EdDSA", "test-eddsa", "examples/jwks.json"),
+        ("examples/keys/test-rs256.pem", "RS256", "test-rs256", "examples/jwks.json"),
+        ("examples/keys/test-hs256.secret", "HS256", "test-hs256", "examples/hs256-jwks.json"),
+        ("examples/hs256-jwks.json", "HS256", "test-hs256", "examples/hs256-jwks.json"),
+    ];
+    for (key, alg, kid, jwks) in cases {
+        let signed = jwtv(&[
+            "sign",
+            "--key",
+            key,
+            "--alg",
+            alg,
+            "--kid",
+            kid,
+            "--iss",
+            "https://i",
+            "--sub",
+            "s",
+            "--aud",
+            "api",
+            "--ttl",
+            "1h",
+            "--now",
+            NOW,
+        ]);
+        assert_eq!(signed.code, 0, "{key}: {signed:?}");
+        let token = signed.stdout.trim();
+        assert_eq!(token.split('.').count(), 3);
+        let run =
+            jwtv(&["verify", token, "--jwks", jwks, "--iss", "https://i", "--aud", "api", "--now", NOW, "--json"]);
+        assert_eq!(run.code, 0, "{key}: {run:?}");
+        let doc = json(&run.stdout);
+        assert_eq!(doc["header"]["kid"], kid);
+        assert_eq!(doc["header"]["typ"], "JWT");
+        assert_eq!(doc["claims"]["iat"], 1_767_229_200_u64);
+        assert_eq!(doc["claims"]["exp"], 1_767_232_800_u64);
+        assert_eq!(doc["claims"]["aud"], "api");
+    }
+    // PS256 with the RSA test key, checked against its public PEM through a policy file.
+    let dir = std::env::temp_dir().join(format!("jwtv-cli-sign-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let policy = dir.join("policy.json");
+    let pem = root().join("examples/keys/test-rs256.pub.pem");
+    let doc = serde_json::json!({"keys": {"pem_files": [{"path": pem, "alg": "PS256"}]}, "algorithms": ["PS256"]});
+    std::fs::write(&policy, doc.to_string()).expect("write");
+    let signed = jwtv(&[
+        "sign",
+        "--key",
+        "examples/keys/test-rs256.pem",
+        "--alg",
+        "PS256",
+        "--claims",
+        r#"{"exp": 4102444800, "x": [1]}"#,
+    ]);
+    assert_eq!(signed.code, 0, "{signed:?}");
+    let run = jwtv(&["verify", signed.stdout.trim(), "--policy", policy.to_str().expect("path"), "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(json(&run.stdout)["claims"]["x"], serde_json::json!([1]));
+    let _ = std::fs::remove_dir_all(&dir);
+}
