@@ -23,9 +23,9 @@ type Token struct {
 	claims []byte // the decoded claims JSON
 	header []byte // the decoded header JSON
 
-	once         sync.Once
-	parsedClaims map[string]any // decoded with json.Number
-	parsedHeader map[string]any
+	// Decoded on first use, with json.Number for numbers.
+	claimsOnce, headerOnce     sync.Once
+	parsedClaims, parsedHeader map[string]any
 }
 
 func newToken(t *C.jwtv_token) (*Token, error) {
@@ -67,11 +67,14 @@ func decodeObject(data []byte) map[string]any {
 	return m
 }
 
-func (t *Token) parse() {
-	t.once.Do(func() {
-		t.parsedClaims = decodeObject(t.claims)
-		t.parsedHeader = decodeObject(t.header)
-	})
+func (t *Token) claimsMap() map[string]any {
+	t.claimsOnce.Do(func() { t.parsedClaims = decodeObject(t.claims) })
+	return t.parsedClaims
+}
+
+func (t *Token) headerMap() map[string]any {
+	t.headerOnce.Do(func() { t.parsedHeader = decodeObject(t.header) })
+	return t.parsedHeader
 }
 
 // Claims returns the claims as a new map, decoded by encoding/json (numbers
@@ -110,23 +113,20 @@ func (t *Token) Algorithm() string { return t.alg }
 
 // KeyID is the header "kid", or "".
 func (t *Token) KeyID() string {
-	t.parse()
-	s, _ := t.parsedHeader["kid"].(string)
+	s, _ := t.headerMap()["kid"].(string)
 	return s
 }
 
 // Type is the header "typ", or "".
 func (t *Token) Type() string {
-	t.parse()
-	s, _ := t.parsedHeader["typ"].(string)
+	s, _ := t.headerMap()["typ"].(string)
 	return s
 }
 
 // ClaimString returns the string claim name; false when it is absent or not
 // a string.
 func (t *Token) ClaimString(name string) (string, bool) {
-	t.parse()
-	s, ok := t.parsedClaims[name].(string)
+	s, ok := t.claimsMap()[name].(string)
 	return s, ok
 }
 
@@ -134,8 +134,7 @@ func (t *Token) ClaimString(name string) (string, bool) {
 // number, or out of the int64 range. A number with a fraction gives its
 // whole part (as libjwtv reads dates: 1700000000.5 is 1700000000).
 func (t *Token) ClaimInt(name string) (int64, bool) {
-	t.parse()
-	n, ok := t.parsedClaims[name].(json.Number)
+	n, ok := t.claimsMap()[name].(json.Number)
 	if !ok {
 		return 0, false
 	}
@@ -170,8 +169,7 @@ func (t *Token) ID() string {
 // Audiences is the "aud" claim as a list: one element for a string, nil when
 // absent.
 func (t *Token) Audiences() []string {
-	t.parse()
-	switch aud := t.parsedClaims["aud"].(type) {
+	switch aud := t.claimsMap()["aud"].(type) {
 	case string:
 		return []string{aud}
 	case []any:
