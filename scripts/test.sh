@@ -44,6 +44,9 @@ bash crates/jwtv/tests/no-std-consumer/run.sh
 step "C ABI: header current, tests under ASan/UBSan and valgrind, install with pkg-config"
 bash crates/jwtv-ffi/tests/c/run.sh
 
+step "Go binding: go vet, go test (and -race) over libjwtv.a"
+bash bindings/go/test.sh
+
 step "benches build"
 cargo bench --workspace --no-run
 
