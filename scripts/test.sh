@@ -47,6 +47,9 @@ bash crates/jwtv-ffi/tests/c/run.sh
 step "NGINX module: build against Debian's nginx-dev, tests with a real nginx"
 bash bindings/nginx/test.sh
 
+step "Go binding: go vet, go test (and -race) over libjwtv.a"
+bash bindings/go/test.sh
+
 step "benches build"
 cargo bench --workspace --no-run
 

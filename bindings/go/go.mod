@@ -1,0 +1,3 @@
+module github.com/jwtv/jwtv/bindings/go
+
+go 1.19

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Builds libjwtv (release) and checks the Go binding: gofmt, go vet, go test,
+# go test -race, the benchmarks run once (so they keep compiling), and that the
+# test binary links libjwtv statically. Installs Go (Debian's golang-go) and a
+# C compiler when missing. Run from anywhere: bash bindings/go/test.sh
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cd "$root"
+
+have() { command -v "$1" >/dev/null 2>&1; }
+apt_install() {
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@"
+}
+
+have cc || apt_install gcc libc6-dev
+have go || apt_install golang-go
+go version
+
+echo "-- libjwtv (cargo build --release -p jwtv-ffi)"
+cargo build --release -p jwtv-ffi
+target="${CARGO_TARGET_DIR:-$root/target}"
+case "$target" in /*) ;; *) target="$root/$target" ;; esac
+# cgo.go looks in target/release; this also covers another CARGO_TARGET_DIR.
+export CGO_LDFLAGS="-L$target/release ${CGO_LDFLAGS:--g -O2}"
+export CGO_ENABLED=1
+# Go needs a cache folder; CI may run without HOME.
+if [ -z "${HOME:-}" ] && [ -z "${GOCACHE:-}" ]; then
+    export GOCACHE="${TMPDIR:-/tmp}/jwtv-go-cache" GOPATH="${TMPDIR:-/tmp}/jwtv-go-path"
+fi
+
+cd "$here"
+echo "-- gofmt"
+unformatted="$(gofmt -l .)"
+if [ -n "$unformatted" ]; then
+    echo "not gofmt-formatted: $unformatted" >&2
+    exit 1
+fi
+
+echo "-- go vet"
+go vet ./...
+
+echo "-- go test"
+go test -count=1 ./...
+
+echo "-- libjwtv is linked statically"
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+go test -c -o "$out/jwtv.test" .
+if ldd "$out/jwtv.test" | grep -q libjwtv; then
+    echo "the test binary loads libjwtv.so:" >&2
+    ldd "$out/jwtv.test" >&2
+    exit 1
+fi
+
+case "$(go env GOOS)/$(go env GOARCH)" in
+linux/amd64 | linux/arm64 | linux/ppc64le | linux/s390x)
+    echo "-- go test -race"
+    go test -race -count=1 ./...
+    ;;
+*) echo "-- go test -race: not supported on $(go env GOOS)/$(go env GOARCH), skipped" ;;
+esac
+
+echo "-- benchmarks, once each (go test -bench . -benchtime=1x)"
+go test -count=1 -run '^$' -bench . -benchtime=1x ./... >/dev/null
+
+echo "Go binding checks passed"

@@ -1,0 +1,358 @@
+package jwtv_test
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	jwtv "github.com/jwtv/jwtv/bindings/go"
+)
+
+// The example tokens against every way of giving keys.
+func TestExamples(t *testing.T) {
+	pem := func(name string) []byte { return example(t, filepath.Join("keys", name)) }
+	secret := []byte(strings.TrimSuffix(string(example(t, "keys/test-hs256.secret")), "\n"))
+	rules := exampleConfig()
+	withKeys := func(edit func(c *jwtv.Config)) jwtv.Config {
+		c := rules
+		c.JWKSFile = ""
+		edit(&c)
+		return c
+	}
+	configs := map[string]struct {
+		cfg    jwtv.Config
+		tokens []string
+	}{
+		"JWKSFile": {rules, []string{"valid-es256", "valid-eddsa", "valid-rs256"}},
+		"JWKS": {withKeys(func(c *jwtv.Config) { c.JWKS = example(t, "jwks.json") }),
+			[]string{"valid-es256", "valid-eddsa", "valid-rs256"}},
+		"PEMKeys": {withKeys(func(c *jwtv.Config) {
+			c.PEMKeys = []jwtv.PEMKey{
+				{PEM: pem("test-es256.pub.pem"), Algorithm: "ES256", KeyID: "test-es256"},
+				{PEM: pem("test-eddsa.pub.pem"), Algorithm: "EdDSA", KeyID: "test-eddsa"},
+				{PEM: pem("test-rs256.pub.pem"), Algorithm: "RS256", KeyID: "test-rs256"},
+			}
+		}), []string{"valid-es256", "valid-eddsa", "valid-rs256"}},
+		"HMACSecrets": {withKeys(func(c *jwtv.Config) {
+			c.HMACSecrets = []jwtv.HMACSecret{{Secret: secret, Algorithm: "HS256", KeyID: "test-hs256"}}
+			c.Algorithms = []string{"HS256"}
+		}), []string{"valid-hs256"}},
+		"HS256 JWKS": {withKeys(func(c *jwtv.Config) {
+			c.JWKS = example(t, "hs256-jwks.json")
+			c.Algorithms = []string{"HS256"}
+		}), []string{"valid-hs256"}},
+		"PolicyFile": {jwtv.Config{PolicyFile: filepath.Join(examples, "policy.json")},
+			[]string{"valid-es256", "valid-eddsa", "valid-rs256"}},
+	}
+	for name, c := range configs {
+		t.Run(name, func(t *testing.T) {
+			v := newVerifier(t, c.cfg)
+			for _, name := range c.tokens {
+				tok, err := v.Verify(exampleToken(t, name))
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				wantAlg := map[string]string{"valid-es256": "ES256", "valid-eddsa": "EdDSA", "valid-rs256": "RS256", "valid-hs256": "HS256"}[name]
+				if tok.Algorithm() != wantAlg || tok.KeyID() != "test-"+strings.ToLower(wantAlg) {
+					t.Errorf("%s: alg %q kid %q", name, tok.Algorithm(), tok.KeyID())
+				}
+				if tok.Subject() != exampleSub || tok.Issuer() != exampleIssuer {
+					t.Errorf("%s: sub %q iss %q", name, tok.Subject(), tok.Issuer())
+				}
+			}
+			for name, want := range map[string]error{
+				"expired-es256":   jwtv.ErrExpired,
+				"wrong-aud-es256": jwtv.ErrBadAudience,
+				"wrong-key-es256": jwtv.ErrBadSignature,
+				"alg-none":        jwtv.ErrMalformed, // its signature segment is empty
+			} {
+				if c.tokens[0] != "valid-es256" {
+					break
+				}
+				if _, err := v.Verify(exampleToken(t, name)); !errors.Is(err, want) {
+					t.Errorf("%s: got %v, want %v", name, err, want)
+				}
+			}
+		})
+	}
+}
+
+func TestTokenAccessors(t *testing.T) {
+	v := newVerifier(t, exampleConfig())
+	tok, err := v.Verify(exampleToken(t, "valid-es256"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tok.Audiences(); !reflect.DeepEqual(got, []string{"api", "reports"}) {
+		t.Errorf("Audiences() = %q", got)
+	}
+	if got := tok.ExpiresAt(); !got.Equal(time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("ExpiresAt() = %v", got)
+	}
+	if got := tok.IssuedAt(); !got.Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("IssuedAt() = %v", got)
+	}
+	if !tok.NotBefore().Equal(tok.IssuedAt()) {
+		t.Errorf("NotBefore() = %v", tok.NotBefore())
+	}
+	if s, ok := tok.ClaimString("scope"); !ok || s != "read write" {
+		t.Errorf("ClaimString(scope) = %q, %v", s, ok)
+	}
+	if _, ok := tok.ClaimString("exp"); ok {
+		t.Error("ClaimString(exp) gave a string")
+	}
+	if _, ok := tok.ClaimString("nope"); ok {
+		t.Error("ClaimString(nope) found it")
+	}
+	if n, ok := tok.ClaimInt("exp"); !ok || n != 4102444800 {
+		t.Errorf("ClaimInt(exp) = %d, %v", n, ok)
+	}
+	if _, ok := tok.ClaimInt("sub"); ok {
+		t.Error("ClaimInt(sub) gave a number")
+	}
+	if tok.ID() != "example-0001" || tok.Type() != "JWT" {
+		t.Errorf("ID %q Type %q", tok.ID(), tok.Type())
+	}
+	claims := tok.Claims()
+	if claims["sub"] != exampleSub || claims["tenant"] != "acme" || claims["exp"] != float64(4102444800) {
+		t.Errorf("Claims() = %v", claims)
+	}
+	claims["sub"] = "changed" // a new map each time
+	if tok.Claims()["sub"] != exampleSub || tok.Subject() != exampleSub {
+		t.Error("changing Claims() changed the token")
+	}
+	header := tok.Header()
+	if !reflect.DeepEqual(header, map[string]any{"alg": "ES256", "kid": "test-es256", "typ": "JWT"}) {
+		t.Errorf("Header() = %v", header)
+	}
+	var decoded struct {
+		Subject  string   `json:"sub"`
+		Audience []string `json:"aud"`
+		Exp      int64    `json:"exp"`
+	}
+	if err := tok.Decode(&decoded); err != nil || decoded.Subject != exampleSub || decoded.Exp != 4102444800 || len(decoded.Audience) != 2 {
+		t.Errorf("Decode: %+v, %v", decoded, err)
+	}
+	if !strings.Contains(string(tok.ClaimsJSON()), `"jti":"example-0001"`) || !strings.Contains(string(tok.HeaderJSON()), `"ES256"`) {
+		t.Errorf("ClaimsJSON %s HeaderJSON %s", tok.ClaimsJSON(), tok.HeaderJSON())
+	}
+
+	// The token outlives its verifier.
+	v.Close()
+	if tok.Subject() != exampleSub {
+		t.Error("token changed after Close")
+	}
+}
+
+func TestClaimIntExact(t *testing.T) {
+	v := newVerifier(t, strictConfig())
+	c := goodClaims()
+	c["aud"] = "api"
+	c["frac"] = 1700000000.5
+	c["big"] = 1e300
+	tok, err := v.VerifyAt(signHS256(testSecret, goodHeader("HS256", "hs"), c), testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := tok.ClaimInt("n"); !ok || n != 9007199254740993 {
+		t.Errorf("ClaimInt(n) = %d, %v", n, ok)
+	}
+	if n, ok := tok.ClaimInt("frac"); !ok || n != 1700000000 {
+		t.Errorf("ClaimInt(frac) = %d, %v", n, ok)
+	}
+	if _, ok := tok.ClaimInt("big"); ok {
+		t.Error("ClaimInt(big) fitted in int64")
+	}
+	if got := tok.Audiences(); !reflect.DeepEqual(got, []string{"api"}) {
+		t.Errorf("Audiences() of a string aud = %q", got)
+	}
+}
+
+func TestVerifyAtAndLeeway(t *testing.T) {
+	cfg := strictConfig()
+	token := signHS256(testSecret, goodHeader("HS256", "hs"), goodClaims())
+	exp := testNow.Add(time.Hour)
+
+	strict := newVerifier(t, cfg)
+	if _, err := strict.VerifyAt(token, exp.Add(-time.Second)); err != nil {
+		t.Errorf("a second before exp: %v", err)
+	}
+	if _, err := strict.VerifyAt(token, exp.Add(time.Second)); !errors.Is(err, jwtv.ErrExpired) {
+		t.Errorf("a second after exp: %v", err)
+	}
+	cfg.Leeway = 90 * time.Second
+	lenient := newVerifier(t, cfg)
+	if _, err := lenient.VerifyAt(token, exp.Add(80*time.Second)); err != nil {
+		t.Errorf("within the leeway: %v", err)
+	}
+	if _, err := lenient.VerifyAt(token, exp.Add(100*time.Second)); !errors.Is(err, jwtv.ErrExpired) {
+		t.Errorf("past the leeway: %v", err)
+	}
+	if _, err := strict.VerifyAt(token, time.Unix(-5, 0)); !errors.Is(err, jwtv.ErrInvalidArgument) {
+		t.Errorf("before 1970: %v", err)
+	}
+	// The system clock (2026 or later) is before the token's nbf (2030).
+	if _, err := strict.Verify(token); !errors.Is(err, jwtv.ErrNotYetValid) && !errors.Is(err, jwtv.ErrExpired) {
+		t.Errorf("Verify against the system clock: %v", err)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	cfg := exampleConfig()
+	cfg.TokenCacheSize = 100
+	v := newVerifier(t, cfg)
+	valid := exampleToken(t, "valid-es256")
+	for i := 0; i < 3; i++ {
+		if _, err := v.Verify(valid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v.Verify(exampleToken(t, "expired-es256"))
+	v.Verify(exampleToken(t, "wrong-aud-es256"))
+	v.Verify("garbage")
+	m := v.Metrics()
+	if m.Verified != 3 || m.TotalRejected() != 3 || m.Rejected[jwtv.CodeExpired] != 1 ||
+		m.Rejected[jwtv.CodeBadAudience] != 1 || m.Rejected[jwtv.CodeMalformed] != 1 {
+		t.Errorf("counts: %+v", m)
+	}
+	if m.CacheHits < 2 || m.CacheEntries < 1 || m.KeyCount != 3 || !m.KeySetLoaded || m.KeySetGeneration == 0 {
+		t.Errorf("cache and keys: %+v", m)
+	}
+	text := v.MetricsPrometheus()
+	for _, want := range []string{"# TYPE", "jwtv_", `"expired"`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("Prometheus text lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+func TestCloseAndUseAfterClose(t *testing.T) {
+	v, err := jwtv.NewVerifier(exampleConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid := exampleToken(t, "valid-es256")
+	if _, err := v.Verify(valid); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if tok, err := v.Verify(valid); tok != nil || !errors.Is(err, jwtv.ErrClosed) {
+		t.Errorf("Verify after Close: %v, %v", tok, err)
+	}
+	if _, err := v.VerifyAt(valid, testNow); !errors.Is(err, jwtv.ErrClosed) {
+		t.Errorf("VerifyAt after Close: %v", err)
+	}
+	if m := v.Metrics(); !reflect.DeepEqual(m, jwtv.Metrics{}) {
+		t.Errorf("Metrics after Close: %+v", m)
+	}
+	if text := v.MetricsPrometheus(); text != "" {
+		t.Errorf("MetricsPrometheus after Close: %q", text)
+	}
+}
+
+// Many goroutines on one verifier, with and without the token cache.
+func TestConcurrentVerify(t *testing.T) {
+	for _, cache := range []int{0, 64} {
+		t.Run(fmt.Sprintf("cache=%d", cache), func(t *testing.T) {
+			cfg := exampleConfig()
+			cfg.TokenCacheSize = cache
+			v := newVerifier(t, cfg)
+			tokens := map[string]error{
+				exampleToken(t, "valid-es256"):     nil,
+				exampleToken(t, "valid-eddsa"):     nil,
+				exampleToken(t, "valid-rs256"):     nil,
+				exampleToken(t, "expired-es256"):   jwtv.ErrExpired,
+				exampleToken(t, "wrong-key-es256"): jwtv.ErrBadSignature,
+			}
+			const goroutines, rounds = 16, 20
+			var wg sync.WaitGroup
+			errs := make(chan error, goroutines)
+			for g := 0; g < goroutines; g++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; i < rounds; i++ {
+						for token, want := range tokens {
+							tok, err := v.Verify(token)
+							if !errors.Is(err, want) || (want == nil) != (tok != nil) {
+								errs <- fmt.Errorf("got (%v, %v), want %v", tok, err, want)
+								return
+							}
+							if tok != nil && tok.Subject() != exampleSub {
+								errs <- fmt.Errorf("sub %q", tok.Subject())
+								return
+							}
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			m := v.Metrics()
+			if m.Verified != goroutines*rounds*3 || m.TotalRejected() != goroutines*rounds*2 {
+				t.Errorf("metrics: verified %d, rejected %d", m.Verified, m.TotalRejected())
+			}
+		})
+	}
+}
+
+// Close while other goroutines verify: they get results or ErrClosed, and
+// nothing crashes.
+func TestCloseWhileVerifying(t *testing.T) {
+	v, err := jwtv.NewVerifier(exampleConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid := exampleToken(t, "valid-eddsa")
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for i := 0; i < 200; i++ {
+				if _, err := v.Verify(valid); errors.Is(err, jwtv.ErrClosed) {
+					return
+				} else if err != nil {
+					t.Errorf("Verify: %v", err)
+					return
+				}
+				v.Metrics()
+			}
+		}()
+	}
+	close(start)
+	time.Sleep(time.Millisecond)
+	v.Close()
+	wg.Wait()
+	if _, err := v.Verify(valid); !errors.Is(err, jwtv.ErrClosed) {
+		t.Errorf("after Close: %v", err)
+	}
+}
+
+// The finalizer frees verifiers that are dropped without Close.
+func TestFinalizer(t *testing.T) {
+	for i := 0; i < 20; i++ {
+		if _, err := jwtv.NewVerifier(strictConfig()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		runtime.GC()
+	}
+}
