@@ -50,6 +50,9 @@ bash bindings/nginx/test.sh
 step "Go binding: go vet, go test (and -race) over libjwtv.a"
 bash bindings/go/test.sh
 
+step "fuzzing: every cargo-fuzz target for 30 s from the committed seeds (nightly)"
+bash fuzz/ci.sh
+
 step "benches build"
 cargo bench --workspace --no-run
 
