@@ -33,18 +33,18 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 echo "building the fuzz targets (address sanitizer)"
-cargo +nightly fuzz build --locked
+cargo +nightly fuzz build
 
 for target in "${targets[@]}"; do
     echo "fuzzing $target for ${seconds}s"
     mkdir -p "$work/$target"
-    if ! cargo +nightly fuzz run --locked "$target" "$work/$target" "corpus/$target" -- \
+    if ! cargo +nightly fuzz run "$target" "$work/$target" "corpus/$target" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -dict="$(dict_of "$target")" \
         -print_final_stats=1 >"$work/$target.log" 2>&1; then
         tail -n 60 "$work/$target.log" >&2
         echo "fuzz target $target failed; the input is in fuzz/artifacts/$target/" >&2
         exit 1
     fi
-    grep -E '^(#[0-9]+ +DONE|Done [0-9]+ runs)' "$work/$target.log" || tail -n 3 "$work/$target.log"
+    grep -E '^(#[0-9]+[[:space:]]+DONE|Done [0-9]+ runs)' "$work/$target.log" || tail -n 3 "$work/$target.log"
 done
 echo "fuzz: every target ran ${seconds}s without a finding"

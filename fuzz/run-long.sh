@@ -22,7 +22,7 @@ parallel="${PARALLEL:-2}"
 nice_level="${NICE:-0}"
 
 cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
-nice -n "$nice_level" cargo +nightly fuzz build --locked
+nice -n "$nice_level" cargo +nightly fuzz build
 
 dict_of() {
     case "$1" in
@@ -34,7 +34,7 @@ dict_of() {
 mkdir -p work/logs
 cmin() { # minimize a working corpus in place (keeps it when empty)
     if [ -n "$(ls -A "work/$1" 2>/dev/null)" ]; then
-        nice -n "$nice_level" cargo +nightly fuzz cmin --locked "$1" "work/$1" >>"work/logs/$1.cmin.log" 2>&1
+        nice -n "$nice_level" cargo +nightly fuzz cmin "$1" "work/$1" >>"work/logs/$1.cmin.log" 2>&1
     fi
 }
 
@@ -44,7 +44,7 @@ run_one() {
     cmin "$target"
     start=$(date +%s)
     local status=0
-    nice -n "$nice_level" cargo +nightly fuzz run --locked "$target" "work/$target" "corpus/$target" -- \
+    nice -n "$nice_level" cargo +nightly fuzz run "$target" "work/$target" "corpus/$target" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -dict="$(dict_of "$target")" \
         -print_final_stats=1 >"$log" 2>&1 || status=$?
     end=$(date +%s)
