@@ -39,7 +39,7 @@ for target in "${targets[@]}"; do
     echo "fuzzing $target for ${seconds}s"
     mkdir -p "$work/$target"
     if ! cargo +nightly fuzz run "$target" "$work/$target" "corpus/$target" -- \
-        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -dict="$(dict_of "$target")" \
+        -max_total_time="$seconds" -timeout=60 -rss_limit_mb=2048 -dict="$(dict_of "$target")" \
         -print_final_stats=1 >"$work/$target.log" 2>&1; then
         tail -n 60 "$work/$target.log" >&2
         echo "fuzz target $target failed; the input is in fuzz/artifacts/$target/" >&2

@@ -38,22 +38,30 @@ cmin() { # minimize a working corpus in place (keeps it when empty)
     fi
 }
 
-run_one() {
-    local target="$1" log="work/logs/$1.log" start end
+run_one() { # one libFuzzer process (one core) for the target's whole time
+    local target="$1" log="work/logs/$1.log" start now status=0 segment=0 execs=0 n
     mkdir -p "work/$target"
     cmin "$target"
+    : >"$log"
     start=$(date +%s)
-    local status=0
-    nice -n "$nice_level" cargo +nightly fuzz run "$target" "work/$target" "corpus/$target" -- \
-        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -dict="$(dict_of "$target")" \
-        -print_final_stats=1 >"$log" 2>&1 || status=$?
-    end=$(date +%s)
+    now=$start
+    # A finding ends a libFuzzer run: its input is kept in artifacts/ and the
+    # run resumes from the same corpus for the time left.
+    while [ $((now - start)) -lt "$seconds" ]; do
+        segment=$((segment + 1))
+        echo "== segment $segment" >>"$log"
+        nice -n "$nice_level" cargo +nightly fuzz run "$target" "work/$target" "corpus/$target" -- \
+            -max_total_time=$((seconds - (now - start))) -timeout=60 -rss_limit_mb=2048 \
+            -dict="$(dict_of "$target")" -print_final_stats=1 >>"$log" 2>&1 || status=$?
+        n=$(grep -E '^stat::number_of_executed_units' "$log" | tail -n 1 | awk '{print $2}')
+        execs=$((execs + ${n:-0}))
+        now=$(date +%s)
+    done
     cmin "$target"
-    local last execs
+    local last
     last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
-    execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}')
-    printf '%s\tstatus=%s\texecs=%s\tseconds=%s\tcorpus=%s\tlast: %s\n' "$target" "$status" "${execs:-?}" \
-        "$((end - start))" "$(ls "work/$target" | wc -l)" "$last" | tee -a work/summary.txt
+    printf '%s\tstatus=%s\tsegments=%s\texecs=%s\tseconds=%s\tcorpus=%s\tlast: %s\n' "$target" "$status" \
+        "$segment" "$execs" "$((now - start))" "$(ls "work/$target" | wc -l)" "$last" | tee -a work/summary.txt
     return "$status"
 }
 
