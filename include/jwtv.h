@@ -234,8 +234,9 @@ jwtv_status jwtv_token_header_string(const jwtv_token *token,
                                      size_t *len_out);
 
 // Writes the integer claim `name` to `*out`. `JWTV_NOT_FOUND` when absent,
-// `JWTV_WRONG_TYPE` when not an integer that fits 64 bits (a date with a
-// fraction, e.g. `1700000000.5`, gives its whole seconds).
+// `JWTV_WRONG_TYPE` when not a number, when written with an exponent
+// (`1.7e9`) or beyond 64 bits. A number with a fraction gives its whole
+// seconds, rounded down: `1700000000.5` gives 1700000000, `-0.5` gives -1.
 jwtv_status jwtv_token_claim_int64(const jwtv_token *token, const char *name, int64_t *out);
 
 // Copies the JSON text of claim `name`, whatever its type (`"a"`, `42`,

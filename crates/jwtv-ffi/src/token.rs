@@ -160,8 +160,9 @@ unsafe fn member_string(
 }
 
 /// Writes the integer claim `name` to `*out`. `JWTV_NOT_FOUND` when absent,
-/// `JWTV_WRONG_TYPE` when not an integer that fits 64 bits (a date with a
-/// fraction, e.g. `1700000000.5`, gives its whole seconds).
+/// `JWTV_WRONG_TYPE` when not a number, when written with an exponent
+/// (`1.7e9`) or beyond 64 bits. A number with a fraction gives its whole
+/// seconds, rounded down: `1700000000.5` gives 1700000000, `-0.5` gives -1.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn jwtv_token_claim_int64(
     token: *const jwtv_token,
@@ -173,15 +174,35 @@ pub unsafe extern "C" fn jwtv_token_claim_int64(
         let (token, name) = unsafe { (token_ref(token)?, text(name)?) };
         let value = token.verified.claim(name).ok_or(jwtv_status::JWTV_NOT_FOUND)?;
         let Value::Number(raw) = value else { return Err(jwtv_status::JWTV_WRONG_TYPE) };
-        let whole = raw.split_once('.').map_or(raw, |(whole, _)| whole);
-        if whole.contains(['e', 'E']) {
-            return Err(jwtv_status::JWTV_WRONG_TYPE);
-        }
-        let n: i64 = whole.parse().map_err(|_| jwtv_status::JWTV_WRONG_TYPE)?;
-        let n = if n < 0 && whole.len() != raw.len() { n - 1 } else { n }; // floor of negative fractions
+        let n = whole_seconds(raw).ok_or(jwtv_status::JWTV_WRONG_TYPE)?;
         // SAFETY: NULL or writable per the contract.
         unsafe { write_out(out, n) }
     })
+}
+
+/// The integer part of a JSON number (grammar already validated) as C
+/// `int64_t`, rounded down (`-1.5` is -2, `-0.5` is -1, `-1.0` is -1); `None`
+/// with an exponent or beyond 64 bits.
+fn whole_seconds(raw: &str) -> Option<i64> {
+    if raw.contains(['e', 'E']) {
+        return None;
+    }
+    let (negative, unsigned) = match raw.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, raw),
+    };
+    let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    // At most 19 digits fit an i64; more cannot, and i128 holds 20 without overflow.
+    if whole.len() > 20 {
+        return None;
+    }
+    let magnitude: i128 = whole.parse().ok()?;
+    let floor = match (negative, fraction.bytes().any(|d| d != b'0')) {
+        (false, _) => magnitude,
+        (true, false) => -magnitude,
+        (true, true) => -magnitude - 1,
+    };
+    i64::try_from(floor).ok()
 }
 
 /// Copies the JSON text of claim `name`, whatever its type (`"a"`, `42`,
@@ -239,4 +260,36 @@ pub unsafe extern "C" fn jwtv_token_audience(
         // SAFETY: buffer contract forwarded.
         unsafe { copy_out(audience.as_bytes(), buf, buf_cap, len_out) }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::whole_seconds;
+
+    #[test]
+    fn whole_seconds_round_down_and_refuse_exponents() {
+        let cases = [
+            ("0", Some(0)),
+            ("-0", Some(0)),
+            ("1700000000", Some(1_700_000_000)),
+            ("1700000000.5", Some(1_700_000_000)),
+            ("-1.5", Some(-2)),
+            ("-2.25", Some(-3)),
+            // Regressions found by the ffi fuzz target: -1.0 gave -2, -0.5 gave 0,
+            // 1.5e3 gave 1, and the floor of i64::MIN - 0.5 overflowed.
+            ("-1.0", Some(-1)),
+            ("-1.000", Some(-1)),
+            ("-0.5", Some(-1)),
+            ("1.5e3", None),
+            ("17E8", None),
+            ("-9223372036854775808.5", None),
+            ("-9223372036854775808", Some(i64::MIN)),
+            ("9223372036854775807.9", Some(i64::MAX)),
+            ("9223372036854775808", None),
+            ("123456789012345678901234567890", None),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(whole_seconds(raw), want, "{raw}");
+        }
+    }
 }

@@ -422,11 +422,62 @@ static void test_threads(void) {
     jwtv_verifier_free(verifier);
 }
 
+/* jwtv_token_claim_int64 rounds every number down and refuses exponents.
+ * Regression (found by the ffi fuzz target's claim_int64 check): a negative
+ * number with a zero fraction was one too low (-1.0 gave -2), a negative
+ * fraction above -1 was not rounded down (-0.5 gave 0), an exponent after a
+ * fraction was ignored (1.5e3 gave 1), and the floor of
+ * -9223372036854775808.5 overflowed. The token is HS256-signed with
+ * examples/keys/test-hs256.secret; its claims:
+ * {"iss":"https://issuer.example","aud":"api","sub":"user-1","exp":4102444800,
+ *  "a":-1.0,"b":-0.5,"c":1.5e3,"d":-9223372036854775808.5,
+ *  "e":-9223372036854775808,"f":9223372036854775807.9,"g":-2.25} */
+static void test_claim_int64_rounding(void) {
+    static const char token_text[] =
+        "eyJhbGciOiJIUzI1NiIsImtpZCI6InRlc3QtaHMyNTYifQ."
+        "eyJpc3MiOiJodHRwczovL2lzc3Vlci5leGFtcGxlIiwiYXVkIjoiYXBpIiwic3ViIjoidXNlci0xIiwiZXhwIjo0MTAyNDQ0ODAwLCJh"
+        "IjotMS4wLCJiIjotMC41LCJjIjoxLjVlMywiZCI6LTkyMjMzNzIwMzY4NTQ3NzU4MDguNSwiZSI6LTkyMjMzNzIwMzY4NTQ3NzU4MDgs"
+        "ImYiOjkyMjMzNzIwMzY4NTQ3NzU4MDcuOSwiZyI6LTIuMjV9."
+        "h5H5F1W5a2lzP5W2O-7dpkGx_I9gg2pWHUBqJQafsy4";
+    jwtv_config *config = NULL;
+    jwtv_verifier *verifier = NULL;
+    jwtv_token *token = NULL;
+    size_t secret_len = 0;
+    char *secret = read_example("keys/test-hs256.secret", &secret_len);
+    CHECK_STATUS(jwtv_config_new(&config), JWTV_OK);
+    CHECK_STATUS(jwtv_config_add_algorithm(config, "HS256"), JWTV_OK);
+    CHECK_STATUS(jwtv_config_add_hmac_secret(config, (const uint8_t *)secret, secret_len, "HS256", "test-hs256"), JWTV_OK);
+    CHECK_STATUS(jwtv_config_add_issuer(config, "https://issuer.example"), JWTV_OK);
+    CHECK_STATUS(jwtv_config_add_audience(config, "api"), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_new(config, &verifier, NULL, 0), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)token_text, strlen(token_text), 1800000000, &token,
+                                      NULL, 0),
+                 JWTV_OK);
+    int64_t n = 0;
+    CHECK_STATUS(jwtv_token_claim_int64(token, "a", &n), JWTV_OK);
+    CHECK(n == -1);
+    CHECK_STATUS(jwtv_token_claim_int64(token, "b", &n), JWTV_OK);
+    CHECK(n == -1);
+    CHECK_STATUS(jwtv_token_claim_int64(token, "c", &n), JWTV_WRONG_TYPE);
+    CHECK_STATUS(jwtv_token_claim_int64(token, "d", &n), JWTV_WRONG_TYPE);
+    CHECK_STATUS(jwtv_token_claim_int64(token, "e", &n), JWTV_OK);
+    CHECK(n == INT64_MIN);
+    CHECK_STATUS(jwtv_token_claim_int64(token, "f", &n), JWTV_OK);
+    CHECK(n == INT64_MAX);
+    CHECK_STATUS(jwtv_token_claim_int64(token, "g", &n), JWTV_OK);
+    CHECK(n == -3);
+    jwtv_token_free(token);
+    jwtv_verifier_free(verifier);
+    jwtv_config_free(config);
+    free(secret);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1) examples = argv[1];
     test_error_names();
     test_config_arguments();
     test_verify_and_read_claims();
+    test_claim_int64_rounding();
     test_other_key_sources();
     test_threads();
     if (failures) {
