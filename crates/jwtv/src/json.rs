@@ -246,7 +246,7 @@ impl<'a> Iterator for Elements<'a> {
             s.skip_ws();
         }
         self.first = false;
-        let value = s.value(MAX_DEPTH);
+        let value = s.value_inline_string(MAX_DEPTH);
         if value.is_err() {
             self.done = true;
         }
@@ -406,20 +406,24 @@ impl<'a> Scanner<'a> {
         Self { text, pos: 0 }
     }
 
+    #[inline]
     fn bytes(&self) -> &'a [u8] {
         self.text.as_bytes()
     }
 
+    #[inline]
     fn peek(&self) -> Option<u8> {
         self.bytes().get(self.pos).copied()
     }
 
+    #[inline]
     fn next_byte(&mut self) -> Option<u8> {
         let b = self.peek()?;
         self.pos += 1;
         Some(b)
     }
 
+    #[inline]
     fn expect(&mut self, want: u8) -> Result<()> {
         if self.next_byte() == Some(want) { Ok(()) } else { Err(InvalidJson) }
     }
@@ -429,12 +433,14 @@ impl<'a> Scanner<'a> {
         if self.pos == self.bytes().len() { Ok(()) } else { Err(InvalidJson) }
     }
 
+    #[inline]
     fn skip_ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.pos += 1;
         }
     }
 
+    #[inline]
     fn slice(&self, start: usize, end: usize) -> Result<&'a str> {
         self.text.get(start..end).ok_or(InvalidJson)
     }
@@ -463,6 +469,18 @@ impl<'a> Scanner<'a> {
                 self.number()?;
                 self.slice(start, self.pos).map(Value::Number)
             }
+        }
+    }
+
+    /// [`Scanner::value`], with the string case (most values in tokens) read
+    /// in the caller rather than through a call.
+    #[inline(always)]
+    fn value_inline_string(&mut self, depth: usize) -> Result<Value<'a>> {
+        if self.peek() == Some(b'"') {
+            self.pos += 1;
+            self.string_body().map(Value::String)
+        } else {
+            self.value(depth)
         }
     }
 
@@ -569,11 +587,27 @@ impl<'a> Scanner<'a> {
     }
 
     /// Reads a string body after its opening quote, through the closing quote.
+    ///
+    /// Inlined for the usual string without escapes; the first `\\` or
+    /// control byte continues in [`Scanner::escaped_string_body`].
+    #[inline(always)]
     fn string_body(&mut self) -> Result<JsonStr<'a>> {
         let start = self.pos;
+        self.skip_string_bytes();
+        if self.peek() == Some(b'"') {
+            let raw = self.slice(start, self.pos)?;
+            self.pos += 1;
+            return Ok(JsonStr { raw, escaped: false });
+        }
+        self.escaped_string_body(start)
+    }
+
+    /// The rest of a string that stopped at something other than its closing
+    /// quote: escapes (checked one by one), a raw control character or the end.
+    #[inline(never)]
+    fn escaped_string_body(&mut self, start: usize) -> Result<JsonStr<'a>> {
         let mut escaped = false;
         loop {
-            self.skip_string_bytes();
             match self.next_byte().ok_or(InvalidJson)? {
                 b'"' => {
                     let raw = self.slice(start, self.pos - 1)?;
@@ -585,6 +619,7 @@ impl<'a> Scanner<'a> {
                 }
                 _ => return Err(InvalidJson), // raw control character
             }
+            self.skip_string_bytes();
         }
     }
 
@@ -592,22 +627,26 @@ impl<'a> Scanner<'a> {
     /// Non-ASCII bytes are already valid UTF-8.
     #[inline]
     fn skip_string_bytes(&mut self) {
+        let rest = self.bytes().get(self.pos..).unwrap_or_default();
         // Eight bytes at a time; the lowest flagged byte is the stop byte (see `string_stops`).
-        while let Some(chunk) = self.bytes().get(self.pos..).and_then(<[u8]>::first_chunk::<8>) {
-            let stops = string_stops(u64::from_le_bytes(*chunk));
+        let mut words = rest.chunks_exact(8);
+        let mut skipped = 0usize;
+        for word in &mut words {
+            let stops = word.first_chunk::<8>().map_or(0, |w| string_stops(u64::from_le_bytes(*w)));
             if stops != 0 {
-                self.pos += usize::try_from(stops.trailing_zeros() / 8).unwrap_or(0);
+                self.pos += skipped + usize::try_from(stops.trailing_zeros() / 8).unwrap_or(0);
                 return;
             }
-            self.pos += 8;
+            skipped += 8;
         }
         // The last few bytes of the input, one at a time.
-        while let Some(&b) = self.bytes().get(self.pos) {
+        for &b in words.remainder() {
             if STRING_STOP.get(usize::from(b)).copied().unwrap_or(true) {
-                return;
+                break;
             }
-            self.pos += 1;
+            skipped += 1;
         }
+        self.pos += skipped;
     }
 
     /// Checks one escape sequence after its backslash.
@@ -641,11 +680,10 @@ impl<'a> Scanner<'a> {
     }
 
     fn digits(&mut self) -> usize {
-        let start = self.pos;
-        while let Some(b'0'..=b'9') = self.peek() {
-            self.pos += 1;
-        }
-        self.pos - start
+        let rest = self.bytes().get(self.pos..).unwrap_or_default();
+        let count = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        self.pos += count;
+        count
     }
 
     /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
@@ -773,6 +811,41 @@ mod tests {
             for bad in ["\u{1}", "\u{1f}", r"\x", r#"" "#] {
                 assert_eq!(raw_len(&std::format!(r#"{{"k":"{body}{bad}{body}"}}"#)), Err(InvalidJson), "{len} {bad:?}");
             }
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_rejected_in_names_values_and_arrays() {
+        let bad: [&[u8]; 9] = [
+            b"\xff",             // never valid
+            b"\xc3",             // truncated sequence
+            b"\xc0\xaf",         // overlong '/'
+            b"\xe0\x80\xaf",     // overlong '/', three bytes
+            b"\xf0\x80\x80\xaf", // overlong '/', four bytes
+            b"\xed\xa0\x80",     // UTF-16 surrogate U+D800 encoded as UTF-8
+            b"\xed\xbf\xbf",     // surrogate U+DFFF
+            b"\xf4\x90\x80\x80", // U+110000, past the last code point
+            b"\x80",             // lone continuation byte
+        ];
+        for bytes in bad {
+            for (before, after) in [
+                (&br#"{""#[..], &br#"":1}"#[..]),
+                (br#"{"k":""#, br#""}"#),
+                (br#"{"k":"abcdefghij"#, br#"klmnopqrstuvwxyz"}"#),
+                (br#"{"k":[""#, br#""]}"#),
+                (br#"{"k":["a",""#, br#"","b"]}"#),
+                (br#"{"k":{""#, br#"":1}}"#),
+                (br#"{"k":"#, b"}"),
+            ] {
+                let json = [before, bytes, after].concat();
+                assert_eq!(parse_object(&json, |_, _| ()), Err(InvalidJson), "{json:x?}");
+                assert_eq!(validate(&json), Err(InvalidJson), "{json:x?}");
+            }
+        }
+        // The largest code point and the ones next to the surrogates are fine.
+        for good in [&b"\xf4\x8f\xbf\xbf"[..], b"\xed\x9f\xbf", b"\xee\x80\x80", b"\xc2\x80"] {
+            let json = [&br#"{"k":[""#[..], good, br#""],""#, good, br#"":1}"#].concat();
+            assert_eq!(parse_object(&json, |_, _| ()), Ok(()), "{json:x?}");
         }
     }
 
