@@ -27,12 +27,26 @@ impl NumericDate {
     /// Parses a JSON number (grammar already validated) exactly, without floats.
     ///
     /// `None` when the value does not fit an `i64` number of seconds.
+    #[inline]
     pub(crate) fn from_json_number(raw: &str) -> Option<Self> {
         // Fast path: the usual plain integer of at most 18 digits cannot overflow.
-        if !raw.is_empty() && raw.len() <= 18 && raw.bytes().all(|b| b.is_ascii_digit()) {
-            let floor = raw.bytes().fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
-            return Some(Self { floor, fractional: false });
+        if !raw.is_empty() && raw.len() <= 18 {
+            // One branch-free pass; a non-digit spoils `plain` (and only then
+            // can the accumulator wrap: 18 digits stay below 10^18).
+            let (floor, plain) = raw.bytes().fold((0i64, true), |(n, plain), b| {
+                let d = b.wrapping_sub(b'0');
+                (n.wrapping_mul(10).wrapping_add(i64::from(d)), plain & (d <= 9))
+            });
+            if plain {
+                return Some(Self { floor, fractional: false });
+            }
         }
+        Self::from_general_json_number(raw)
+    }
+
+    /// [`NumericDate::from_json_number`] for signs, fractions, exponents and long digit runs.
+    #[inline(never)]
+    fn from_general_json_number(raw: &str) -> Option<Self> {
         let (negative, unsigned) = match raw.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, raw),
@@ -265,6 +279,7 @@ impl<'a> Claims<'a> {
     }
 }
 
+#[inline]
 fn date(value: Option<Value<'_>>) -> Option<NumericDate> {
     match value? {
         Value::Number(raw) => NumericDate::from_json_number(raw),
@@ -298,6 +313,13 @@ mod tests {
         assert_eq!(nd("1e19"), None);
         assert_eq!(nd("1e999999999999"), None);
         assert_eq!(nd("1e-999999999"), Some((0, 1)));
+        // Either side of the one-pass integer path (at most 18 digits).
+        assert_eq!(nd("7"), Some((7, 7)));
+        assert_eq!(nd("999999999999999999"), Some((999_999_999_999_999_999, 999_999_999_999_999_999)));
+        assert_eq!(nd("1000000000000000000"), Some((1_000_000_000_000_000_000, 1_000_000_000_000_000_000)));
+        assert_eq!(nd("-7"), Some((-7, -7)));
+        assert_eq!(nd("99999999999999999.5"), Some((99_999_999_999_999_999, 100_000_000_000_000_000)));
+        assert_eq!(nd("99999999999999999e1"), Some((999_999_999_999_999_990, 999_999_999_999_999_990)));
     }
 
     #[test]
