@@ -134,7 +134,8 @@ pub(crate) struct Registered<'a> {
 }
 
 impl<'a> Registered<'a> {
-    fn record_as(&mut self, name: &str, value: Value<'a>) {
+    #[inline]
+    fn record_as(&mut self, name: &str, value: Value<'a>, string_array: bool) {
         // Every registered name has three bytes: one length test and a
         // fixed-size compare, not a string comparison per name.
         let Ok(name) = <[u8; 3]>::try_from(name.as_bytes()) else { return };
@@ -148,9 +149,10 @@ impl<'a> Registered<'a> {
             b"sub" => self.sub = string(),
             b"jti" => self.jti = string(),
             b"aud" => {
+                // The reader knows whether an array held strings only.
                 let strings = match value {
                     Value::String(_) => true,
-                    Value::Array(_) => value.as_array().into_iter().flatten().all(|v| v.as_json_str().is_some()),
+                    Value::Array(_) => string_array,
                     _ => false,
                 };
                 self.aud = if strings { Slot::Good(value) } else { Slot::Bad };
@@ -159,14 +161,15 @@ impl<'a> Registered<'a> {
         }
     }
 
-    fn record(&mut self, name: JsonStr<'a>, value: Value<'a>) {
+    #[inline]
+    fn record(&mut self, name: JsonStr<'a>, value: Value<'a>, string_array: bool) {
         match name.as_str() {
-            Some(plain) => self.record_as(plain, value),
+            Some(plain) => self.record_as(plain, value, string_array),
             None => {
                 // An escaped name: decode it (registered names are 3 ASCII bytes).
                 let mut buf = [0u8; 3];
                 if let Some(decoded) = name.decode_into(&mut buf) {
-                    self.record_as(decoded, value);
+                    self.record_as(decoded, value, string_array);
                 }
             }
         }
@@ -187,8 +190,8 @@ impl<'a> Claims<'a> {
     /// Parses a claims object, calling `other` for each member (registered or not).
     pub(crate) fn parse(raw: &'a [u8], mut other: impl FnMut(JsonStr<'a>, Value<'a>)) -> Result<Self, Error> {
         let mut registered = Registered::default();
-        json::parse_object(raw, |name, value| {
-            registered.record(name, value);
+        json::parse_object_shaped(raw, |name, value, string_array| {
+            registered.record(name, value, string_array);
             other(name, value);
         })
         .map_err(|_| Error::Malformed(Part::Payload))?;
@@ -246,10 +249,11 @@ impl<'a> Claims<'a> {
 
     /// The audiences: `aud` as a single string or each string of an array.
     pub fn audiences(&self) -> impl Iterator<Item = JsonStr<'a>> + 'a {
-        let aud = self.registered.aud.good();
-        let single = aud.and_then(|v| v.as_json_str());
-        let many = aud.and_then(|v| v.as_array()).into_iter().flatten().filter_map(|v| v.as_json_str());
-        single.into_iter().chain(many)
+        match self.registered.aud.good() {
+            Some(Value::String(one)) => Audiences::One(one),
+            Some(many @ Value::Array(_)) => many.as_array().map_or(Audiences::Done, Audiences::Many),
+            _ => Audiences::Done,
+        }
     }
 
     /// Any claim by name (escapes decoded before comparing).
@@ -276,6 +280,29 @@ impl<'a> Claims<'a> {
         scratch: &mut [u8],
     ) -> Result<T, serde_json_core::de::Error> {
         serde_json_core::from_slice_escaped(self.raw, scratch).map(|(value, _)| value)
+    }
+}
+
+/// The strings of `aud`: one, or each of an array (typed as strings when parsed).
+enum Audiences<'a> {
+    Done,
+    One(JsonStr<'a>),
+    Many(json::Elements<'a>),
+}
+
+impl<'a> Iterator for Audiences<'a> {
+    type Item = JsonStr<'a>;
+
+    fn next(&mut self) -> Option<JsonStr<'a>> {
+        match self {
+            Self::Done => None,
+            Self::One(one) => {
+                let one = *one;
+                *self = Self::Done;
+                Some(one)
+            }
+            Self::Many(elements) => elements.find_map(|v| v.as_json_str()),
+        }
     }
 }
 
@@ -350,6 +377,17 @@ mod tests {
         assert!(claims.audiences().nth(1).unwrap() == "b");
         assert!(claims.get("tenant").unwrap().as_json_str().unwrap() == "acme");
         assert!(claims.get("missing").is_none());
+        for (json, want) in [
+            (&br#"{"aud":[]}"#[..], &[][..]),
+            (br#"{"aud":[ "a" ,"b\u0063" ]}"#, &["a", "bc"]),
+            (br#"{"aud":"x"}"#, &["x"]),
+            (br#"{"aud":["x",1]}"#, &[]),
+            (br#"{"aud":1}"#, &[]),
+            (br#"{}"#, &[]),
+        ] {
+            let claims = Claims::parse(json, |_, _| ()).unwrap();
+            assert!(claims.audiences().eq(want.iter().copied()), "{json:?}");
+        }
         let single = Claims::parse(br#"{"aud":"only"}"#, |_, _| ()).unwrap();
         assert!(single.audiences().eq(["only"].into_iter().map(|_| single.audiences().next().unwrap())));
     }

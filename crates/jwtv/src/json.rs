@@ -270,6 +270,16 @@ pub fn validate(src: &[u8]) -> Result<()> {
 /// after `Ok`. Duplicate names (after decoding escapes) are an error, as are
 /// more than [`MAX_MEMBERS`] members.
 pub fn parse_object<'a>(src: &'a [u8], mut visit: impl FnMut(JsonStr<'a>, Value<'a>)) -> Result<()> {
+    parse_object_shaped(src, |name, value, _| visit(name, value))
+}
+
+/// [`parse_object`], telling the visitor also whether each value is an array
+/// whose elements are all strings (known from reading it, so callers need not
+/// walk the array again to type it).
+pub(crate) fn parse_object_shaped<'a>(
+    src: &'a [u8],
+    mut visit: impl FnMut(JsonStr<'a>, Value<'a>, bool),
+) -> Result<()> {
     let text = core::str::from_utf8(src).map_err(|_| InvalidJson)?;
     let mut s = Scanner::new(text);
     let mut names: heapless::Vec<JsonStr<'a>, MAX_MEMBERS> = heapless::Vec::new();
@@ -293,8 +303,9 @@ pub fn parse_object<'a>(src: &'a [u8], mut visit: impl FnMut(JsonStr<'a>, Value<
         s.skip_ws();
         s.expect(b':')?;
         s.skip_ws();
+        s.string_array = false;
         let value = s.value(MAX_DEPTH - 1)?;
-        visit(name, value);
+        visit(name, value, s.string_array);
         s.skip_ws();
         match s.next_byte() {
             Some(b',') => continue,
@@ -399,11 +410,13 @@ enum Expect {
 struct Scanner<'a> {
     text: &'a str,
     pos: usize,
+    /// Whether the last value read was an array of strings only.
+    string_array: bool,
 }
 
 impl<'a> Scanner<'a> {
     fn new(text: &'a str) -> Self {
-        Self { text, pos: 0 }
+        Self { text, pos: 0, string_array: false }
     }
 
     #[inline]
@@ -459,7 +472,11 @@ impl<'a> Scanner<'a> {
                 self.slice(start, self.pos).map(Value::Object)
             }
             b'[' => {
-                self.container(depth)?;
+                self.string_array = depth > 0 && self.flat_string_array();
+                if !self.string_array {
+                    self.pos = start;
+                    self.container(depth)?;
+                }
                 self.slice(start, self.pos).map(Value::Array)
             }
             b't' => self.literal("true", Value::Bool(true)),
@@ -504,6 +521,35 @@ impl<'a> Scanner<'a> {
             Ok(value)
         } else {
             Err(InvalidJson)
+        }
+    }
+
+    /// Reads an array at the current `[` whose elements are all strings, the
+    /// usual shape of `aud`, `crit` and role lists, without the general
+    /// container loop. `false` at anything else (another element type, an
+    /// invalid string, the end): the caller then rewinds and reads the array
+    /// with [`Scanner::container`], which accepts and rejects as always.
+    fn flat_string_array(&mut self) -> bool {
+        self.pos += 1; // '['
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return true;
+        }
+        loop {
+            if self.peek() != Some(b'"') {
+                return false;
+            }
+            self.pos += 1;
+            if self.string_body().is_err() {
+                return false;
+            }
+            self.skip_ws();
+            match self.next_byte() {
+                Some(b',') => self.skip_ws(),
+                Some(b']') => return true,
+                _ => return false,
+            }
         }
     }
 
@@ -812,6 +858,55 @@ mod tests {
                 assert_eq!(raw_len(&std::format!(r#"{{"k":"{body}{bad}{body}"}}"#)), Err(InvalidJson), "{len} {bad:?}");
             }
         }
+    }
+
+    #[test]
+    fn string_arrays_are_typed_while_read_and_still_validated() {
+        // Arrays the fast path reads, arrays it hands to the container loop,
+        // and broken ones: acceptance is unchanged and the flag says exactly
+        // whether every element is a string.
+        let arrays = [
+            r#"[]"#,
+            r#"[ ]"#,
+            r#"["a"]"#,
+            r#"[ "a" , "b" ,"c\n", "\u00e9\ud83d\ude00", "é" ]"#,
+            "[\n\t\"a\"\r\n]",
+            r#"["a",1]"#,
+            r#"[1,"a"]"#,
+            r#"["a",["b"]]"#,
+            r#"[["a"]]"#,
+            r#"["a",{"b":"c"}]"#,
+            r#"["a",null,true]"#,
+            r#"["a",]"#,
+            r#"[,"a"]"#,
+            r#"["a" "b"]"#,
+            r#"["a":"b"]"#,
+            r#"["a"}"#,
+            r#"["a""#,
+            r#"["a"#,
+            r#"["\x"]"#,
+            r#"["\ud800"]"#,
+            "[\"\u{1}\"]",
+            r#"["a"],"#,
+        ];
+        for array in arrays {
+            let json = std::format!(r#"{{"k":{array}}}"#);
+            let mut flag = None;
+            let got = parse_object_shaped(json.as_bytes(), |_, v, strings| {
+                let all = v.as_array().is_some_and(|mut e| e.all(|v| v.as_json_str().is_some()));
+                assert_eq!(strings, all, "{array}");
+                flag = Some(strings);
+            });
+            assert_eq!(got.is_ok(), validate(array.as_bytes()).is_ok(), "{array}");
+            assert_eq!(got, parse_object(json.as_bytes(), |_, _| ()), "{array}");
+            assert!(got.is_err() || flag.is_some(), "{array}");
+        }
+        // Strings, numbers and objects are never flagged; nor is an array
+        // after one (the flag is per member).
+        let json = br#"{"a":["x"],"b":"x","c":1,"d":{"e":["x"]},"f":[1],"g":["y"]}"#;
+        let mut flags = std::vec::Vec::new();
+        parse_object_shaped(json, |_, _, strings| flags.push(strings)).unwrap();
+        assert_eq!(flags, [true, false, false, false, false, true]);
     }
 
     #[test]
