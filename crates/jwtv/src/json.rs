@@ -295,10 +295,9 @@ pub(crate) fn parse_object_shaped<'a>(
         s.skip_ws();
         s.expect(b'"')?;
         let name = s.string_body()?;
-        if seen.may_contain(name) && names.contains(&name) {
+        if seen.insert(name) && names.contains(&name) {
             return Err(InvalidJson);
         }
-        seen.insert(name);
         names.push(name).map_err(|_| InvalidJson)?;
         s.skip_ws();
         s.expect(b':')?;
@@ -315,38 +314,55 @@ pub(crate) fn parse_object_shaped<'a>(
     }
 }
 
-/// A 64-bit Bloom filter over the member names read so far, so that the exact
-/// duplicate search runs only when a name may repeat one.
+/// A 256-bit Bloom filter with two probes over the member names read so far,
+/// so that the exact duplicate search runs only when a name may repeat one.
 ///
-/// Unescaped names set one bit chosen from their bytes (raw equals decoded
-/// for them). Any escaped name turns the filter off: its decoded text can
-/// equal a name spelled differently, so every later name gets the exact search.
+/// Each unescaped name sets two bits hashed from its length and its first two
+/// and last two bytes (raw equals decoded for them). A false hit costs a walk
+/// over every earlier name, so the filter is sized for claim sets of a few
+/// dozen names to make one rare. Any escaped name turns the filter off: its
+/// decoded text can equal a name spelled differently, so every later name
+/// gets the exact search.
 #[derive(Default)]
 struct NameFilter {
-    bits: u64,
+    bits: [u64; 4],
     escaped: bool,
 }
 
 impl NameFilter {
-    fn bit(name: &str) -> u64 {
+    /// The two bit positions (0 to 255) of `name`; equal names get equal ones.
+    #[inline]
+    fn probes(name: &str) -> [usize; 2] {
         let bytes = name.as_bytes();
-        let (first, last) = (bytes.first().copied().unwrap_or(0), bytes.last().copied().unwrap_or(0));
-        let mix = usize::from(first).wrapping_mul(31) ^ usize::from(last).wrapping_mul(7) ^ name.len();
-        1 << (mix % 64)
+        let (head, tail) = match (bytes.first_chunk::<2>(), bytes.last_chunk::<2>()) {
+            (Some(head), Some(tail)) => (u16::from_le_bytes(*head), u16::from_le_bytes(*tail)),
+            _ => (u16::from(bytes.first().copied().unwrap_or(0)), 0),
+        };
+        let key = u64::from(head) | u64::from(tail) << 16 | u64::try_from(bytes.len()).unwrap_or(u64::MAX) << 32;
+        let [.., second, first] = key.wrapping_mul(0x9E37_79B9_7F4A_7C15).to_le_bytes();
+        [usize::from(first), usize::from(second)]
     }
 
-    /// `false` only when `name` certainly equals no name inserted so far.
-    fn may_contain(&self, name: JsonStr<'_>) -> bool {
+    /// Records `name`; `false` only when it certainly equals no name recorded before.
+    #[inline]
+    fn insert(&mut self, name: JsonStr<'_>) -> bool {
         match name.as_str() {
-            Some(plain) if !self.escaped => self.bits & Self::bit(plain) != 0,
-            _ => true,
-        }
-    }
-
-    fn insert(&mut self, name: JsonStr<'_>) {
-        match name.as_str() {
-            Some(plain) => self.bits |= Self::bit(plain),
-            None => self.escaped = true,
+            Some(plain) if !self.escaped => {
+                let mut seen = true;
+                for bit in Self::probes(plain) {
+                    if let Some(word) = self.bits.get_mut(bit / 64) {
+                        let mask = 1u64 << (bit % 64);
+                        seen &= *word & mask != 0;
+                        *word |= mask;
+                    }
+                }
+                seen
+            }
+            Some(_) => true,
+            None => {
+                self.escaped = true;
+                true
+            }
         }
     }
 }
@@ -796,6 +812,11 @@ mod tests {
         assert_eq!(members(r#"{"alg":"a","\u0061lg":"b"}"#), Err(InvalidJson));
         assert_eq!(members(r#"{"a\/b":1,"a/b":2}"#), Err(InvalidJson));
         assert_eq!(members(r#"{"\u0061lg":"a","x":0,"alg":"b"}"#), Err(InvalidJson));
+        // Names of every length the filter hashes differently (none, one byte, more).
+        assert_eq!(members(r#"{"":1,"":2}"#), Err(InvalidJson));
+        assert_eq!(members(r#"{"a":1,"b":1,"a":2}"#), Err(InvalidJson));
+        assert_eq!(members(r#"{"ab":1,"abab":1,"ab":2}"#), Err(InvalidJson));
+        assert!(members(r#"{"":1,"a":1,"ab":1,"aab":1,"abb":1,"ba":1,"é":1,"éé":1}"#).is_ok());
         // Nested duplicates are JSON-valid and left to the application.
         assert!(members(r#"{"a":{"x":1,"x":2}}"#).is_ok());
     }
