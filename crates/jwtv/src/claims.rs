@@ -30,18 +30,10 @@ impl NumericDate {
     #[inline]
     pub(crate) fn from_json_number(raw: &str) -> Option<Self> {
         // Fast path: the usual plain integer of at most 18 digits cannot overflow.
-        if !raw.is_empty() && raw.len() <= 18 {
-            // One branch-free pass; a non-digit spoils `plain` (and only then
-            // can the accumulator wrap: 18 digits stay below 10^18).
-            let (floor, plain) = raw.bytes().fold((0i64, true), |(n, plain), b| {
-                let d = b.wrapping_sub(b'0');
-                (n.wrapping_mul(10).wrapping_add(i64::from(d)), plain & (d <= 9))
-            });
-            if plain {
-                return Some(Self { floor, fractional: false });
-            }
+        match plain_integer(raw.as_bytes()) {
+            Some(floor) => Some(Self { floor, fractional: false }),
+            None => Self::from_general_json_number(raw),
         }
-        Self::from_general_json_number(raw)
     }
 
     /// [`NumericDate::from_json_number`] for signs, fractions, exponents and long digit runs.
@@ -87,6 +79,48 @@ impl NumericDate {
         };
         Some(Self { floor, fractional })
     }
+}
+
+/// The value of 1 to 18 ASCII digits (too few to overflow an `i64`); `None`
+/// for anything else. The first eight digits are read at once: a date in
+/// seconds has ten.
+#[inline]
+fn plain_integer(digits: &[u8]) -> Option<i64> {
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let (mut n, rest) = match digits.split_first_chunk::<8>() {
+        Some((head, rest)) => (eight_digits(*head)?, rest),
+        None => (0, digits),
+    };
+    for &b in rest {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n * 10 + u64::from(d);
+    }
+    i64::try_from(n).ok()
+}
+
+/// The value of eight ASCII digits, most significant first (SWAR: digit
+/// pairs, then quadruples, then the halves are combined in one register);
+/// `None` when a byte is not a digit.
+#[inline]
+fn eight_digits(bytes: [u8; 8]) -> Option<u64> {
+    const HIGH_NIBBLES: u64 = u64::from_le_bytes([0xF0; 8]);
+    const ZEROS: u64 = u64::from_le_bytes([b'0'; 8]);
+    const SIXES: u64 = u64::from_le_bytes([6; 8]);
+    let x = u64::from_le_bytes(bytes);
+    // A byte is a digit when its high nibble is 3 and still is after adding 6
+    // (which cannot carry into the next byte once the first test passed).
+    if x & HIGH_NIBBLES != ZEROS || x.wrapping_add(SIXES) & HIGH_NIBBLES != ZEROS {
+        return None;
+    }
+    let d = x.wrapping_sub(ZEROS); // each byte 0..=9, first digit lowest
+    let d = d.wrapping_mul(10).wrapping_add(d >> 8) & 0x00FF_00FF_00FF_00FF; // pairs, 0..=99
+    let d = d.wrapping_mul(100).wrapping_add(d >> 16) & 0x0000_FFFF_0000_FFFF; // quads, 0..=9999
+    Some(d.wrapping_mul(10_000).wrapping_add(d >> 32) & 0xFFFF_FFFF)
 }
 
 /// A registered claim as found: absent, of the wrong JSON type (or an
@@ -347,6 +381,37 @@ mod tests {
         assert_eq!(nd("-7"), Some((-7, -7)));
         assert_eq!(nd("99999999999999999.5"), Some((99_999_999_999_999_999, 100_000_000_000_000_000)));
         assert_eq!(nd("99999999999999999e1"), Some((999_999_999_999_999_990, 999_999_999_999_999_990)));
+    }
+
+    #[test]
+    fn plain_integers_match_the_standard_parser() {
+        extern crate std;
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for len in 0..=20 {
+            for _ in 0..200 {
+                let digits: std::string::String =
+                    (0..len).map(|_| char::from(b'0' + u8::try_from(next() % 10).unwrap())).collect();
+                let want = (1..=18).contains(&len).then(|| digits.parse::<i64>().unwrap());
+                assert_eq!(plain_integer(digits.as_bytes()), want, "{digits}");
+                // Any one byte that is not a digit, anywhere, is refused.
+                for at in 0..len {
+                    for bad in [b'.', b'e', b'-', b'+', b'/', b':', b' ', 0x00, 0x36 + 0x80, 0xFF] {
+                        let mut bytes = digits.clone().into_bytes();
+                        bytes[at] = bad;
+                        assert_eq!(plain_integer(&bytes), None, "{bytes:?}");
+                    }
+                }
+            }
+        }
+        assert_eq!(plain_integer(b"999999999999999999"), Some(999_999_999_999_999_999));
+        assert_eq!(plain_integer(b"000000000000000000"), Some(0));
+        assert_eq!(plain_integer(b"4102444800"), Some(4_102_444_800));
     }
 
     #[test]
