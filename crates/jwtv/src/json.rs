@@ -282,8 +282,7 @@ pub(crate) fn parse_object_shaped<'a>(
 ) -> Result<()> {
     let text = core::str::from_utf8(src).map_err(|_| InvalidJson)?;
     let mut s = Scanner::new(text);
-    let mut names: heapless::Vec<JsonStr<'a>, MAX_MEMBERS> = heapless::Vec::new();
-    let mut seen = NameFilter::default();
+    let mut names = Names::default();
     s.skip_ws();
     s.expect(b'{')?;
     s.skip_ws();
@@ -295,10 +294,7 @@ pub(crate) fn parse_object_shaped<'a>(
         s.skip_ws();
         s.expect(b'"')?;
         let name = s.string_body()?;
-        if seen.insert(name) && names.contains(&name) {
-            return Err(InvalidJson);
-        }
-        names.push(name).map_err(|_| InvalidJson)?;
+        names.insert(name)?;
         s.skip_ws();
         s.expect(b':')?;
         s.skip_ws();
@@ -311,6 +307,47 @@ pub(crate) fn parse_object_shaped<'a>(
             Some(b'}') => return s.end(),
             _ => return Err(InvalidJson),
         }
+    }
+}
+
+/// The member names read so far, for the duplicate check: a filter that
+/// rules out most repeats cheaply, then an exact search (escapes decoded).
+///
+/// Names are kept as their raw text plus a bit per name telling whether it
+/// has escapes (a [`JsonStr`] is half padding), which keeps the list small.
+#[derive(Default)]
+struct Names<'a> {
+    filter: NameFilter,
+    raw: heapless::Vec<&'a str, MAX_MEMBERS>,
+    /// Bit `i` is set when name `i` has escapes.
+    escaped: u128,
+}
+
+const _: () = assert!(MAX_MEMBERS <= 128, "one bit of `Names::escaped` per member");
+
+impl<'a> Names<'a> {
+    /// Adds `name`; `Err` when it repeats an earlier name or there are too many.
+    #[inline]
+    fn insert(&mut self, name: JsonStr<'a>) -> Result<()> {
+        if self.filter.insert(name) && self.contains(name) {
+            return Err(InvalidJson);
+        }
+        let bit = u32::try_from(self.raw.len()).ok().and_then(|i| 1u128.checked_shl(i)).ok_or(InvalidJson)?;
+        self.raw.push(name.raw).map_err(|_| InvalidJson)?;
+        if name.escaped {
+            self.escaped |= bit;
+        }
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn contains(&self, name: JsonStr<'_>) -> bool {
+        let mut escaped = self.escaped;
+        self.raw.iter().any(|&raw| {
+            let earlier = JsonStr { raw, escaped: escaped & 1 == 1 };
+            escaped >>= 1;
+            earlier == name
+        })
     }
 }
 
@@ -837,6 +874,33 @@ mod tests {
         assert_eq!(parse_object(object(None).as_bytes(), |_, _| ()), Ok(()));
         for name in &names {
             assert_eq!(parse_object(object(Some(name)).as_bytes(), |_, _| ()), Err(InvalidJson), "{name}");
+        }
+    }
+
+    #[test]
+    fn member_limit_and_escaped_names_at_every_position() {
+        use std::string::String;
+        let object = |names: &[String]| {
+            let members: std::vec::Vec<String> = names.iter().map(|n| std::format!("\"{n}\":0")).collect();
+            std::format!("{{{}}}", members.join(","))
+        };
+        let names: std::vec::Vec<String> = (0..MAX_MEMBERS).map(|i| std::format!("n{i}")).collect();
+        assert_eq!(parse_object(object(&names).as_bytes(), |_, _| ()), Ok(()));
+        let mut too_many = names.clone();
+        too_many.push("extra".into());
+        assert_eq!(parse_object(object(&too_many).as_bytes(), |_, _| ()), Err(InvalidJson));
+        // An escaped spelling at any position still matches a later plain one
+        // and the other way round (each name's escape bit is its own).
+        for at in [0, 1, 63, 64, 65, 100, MAX_MEMBERS - 2] {
+            let mut escaped_first = names[..MAX_MEMBERS - 1].to_vec();
+            escaped_first[at] = std::format!("\\u006e{at}");
+            let mut plain_last = escaped_first.clone();
+            plain_last.push(std::format!("n{at}"));
+            assert_eq!(parse_object(object(&escaped_first).as_bytes(), |_, _| ()), Ok(()), "{at}");
+            assert_eq!(parse_object(object(&plain_last).as_bytes(), |_, _| ()), Err(InvalidJson), "{at}");
+            let mut escaped_last = names[..MAX_MEMBERS - 1].to_vec();
+            escaped_last.push(std::format!("\\u006e{at}"));
+            assert_eq!(parse_object(object(&escaped_last).as_bytes(), |_, _| ()), Err(InvalidJson), "{at}");
         }
     }
 
