@@ -33,7 +33,24 @@ pub struct JsonStr<'a> {
     /// The text between the quotes, escapes not decoded.
     raw: &'a str,
     /// Whether `raw` contains at least one backslash escape.
-    escaped: bool,
+    escaped: Escapes,
+}
+
+/// Whether a [`JsonStr`] has escapes, as a full machine word: a `bool` would
+/// leave seven bytes of padding that every copy of a string or a [`Value`]
+/// moves piecemeal, which costs more than it looks in the member loop.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+enum Escapes {
+    None,
+    Some,
+}
+
+impl From<bool> for Escapes {
+    #[inline]
+    fn from(escaped: bool) -> Self {
+        if escaped { Self::Some } else { Self::None }
+    }
 }
 
 impl<'a> JsonStr<'a> {
@@ -44,7 +61,7 @@ impl<'a> JsonStr<'a> {
 
     /// The decoded string without copying, when it contains no escapes.
     pub fn as_str(&self) -> Option<&'a str> {
-        (!self.escaped).then_some(self.raw)
+        (self.escaped == Escapes::None).then_some(self.raw)
     }
 
     /// The decoded characters.
@@ -54,7 +71,7 @@ impl<'a> JsonStr<'a> {
 
     /// The length of the decoded string in UTF-8 bytes.
     pub fn decoded_len(&self) -> usize {
-        if self.escaped { self.chars().map(char::len_utf8).sum() } else { self.raw.len() }
+        if self.escaped == Escapes::Some { self.chars().map(char::len_utf8).sum() } else { self.raw.len() }
     }
 
     /// Copies the decoded string into `buf`; `None` when `buf` is too small.
@@ -334,7 +351,7 @@ impl<'a> Names<'a> {
         }
         let bit = u32::try_from(self.raw.len()).ok().and_then(|i| 1u128.checked_shl(i)).ok_or(InvalidJson)?;
         self.raw.push(name.raw).map_err(|_| InvalidJson)?;
-        if name.escaped {
+        if name.escaped == Escapes::Some {
             self.escaped |= bit;
         }
         Ok(())
@@ -344,7 +361,7 @@ impl<'a> Names<'a> {
     fn contains(&self, name: JsonStr<'_>) -> bool {
         let mut escaped = self.escaped;
         self.raw.iter().any(|&raw| {
-            let earlier = JsonStr { raw, escaped: escaped & 1 == 1 };
+            let earlier = JsonStr { raw, escaped: Escapes::from(escaped & 1 == 1) };
             escaped >>= 1;
             earlier == name
         })
@@ -696,7 +713,7 @@ impl<'a> Scanner<'a> {
         if self.peek() == Some(b'"') {
             let raw = self.slice(start, self.pos)?;
             self.pos += 1;
-            return Ok(JsonStr { raw, escaped: false });
+            return Ok(JsonStr { raw, escaped: Escapes::None });
         }
         self.escaped_string_body(start)
     }
@@ -710,7 +727,7 @@ impl<'a> Scanner<'a> {
             match self.next_byte().ok_or(InvalidJson)? {
                 b'"' => {
                     let raw = self.slice(start, self.pos - 1)?;
-                    return Ok(JsonStr { raw, escaped });
+                    return Ok(JsonStr { raw, escaped: Escapes::from(escaped) });
                 }
                 b'\\' => {
                     escaped = true;
@@ -875,6 +892,15 @@ mod tests {
         for name in &names {
             assert_eq!(parse_object(object(Some(name)).as_bytes(), |_, _| ()), Err(InvalidJson), "{name}");
         }
+    }
+
+    #[test]
+    fn strings_and_values_stay_three_words() {
+        // The escape flag is a word with a niche: no padding, and `Value`
+        // (and `Option`/`Result` around it) keep their tags in that word.
+        assert_eq!(size_of::<JsonStr<'_>>(), 3 * size_of::<usize>());
+        assert_eq!(size_of::<Value<'_>>(), 3 * size_of::<usize>());
+        assert_eq!(size_of::<Result<Value<'_>>>(), 3 * size_of::<usize>());
     }
 
     #[test]
