@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Load benchmark of the module with wrk against 127.0.0.1 (not part of the
 # test command): requests per second for
-#   (a) nginx serving a small file with no authentication,
+#   (a) nginx serving a small file with no authentication (and, for reference,
+#       the same with the HS256 token's Authorization header sent and ignored),
 #   (b) the same behind auth_jwt with an HS256 token,
 #   (c) the same with an ES256 token, without and with the verified-token cache,
 # each for DURATION seconds (default 30), one nginx worker, as ratios to (a).
@@ -73,7 +74,7 @@ run() { # name path token
 }
 
 rss_before="$(worker_rss)"
-results="$( run plain /plain/ ""; run hs256 /hs256/ "$hs"; run es256 /es256/ "$es"; run es256-cached /es256-cached/ "$es" )"
+results="$( run plain /plain/ ""; run plain+header /plain/ "$hs"; run hs256 /hs256/ "$hs"; run es256 /es256/ "$es"; run es256-cached /es256-cached/ "$es" )"
 rss_after="$(worker_rss)"
 
 echo "| case | requests/s | ratio to (a) | non-2xx |"

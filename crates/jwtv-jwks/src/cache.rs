@@ -30,6 +30,7 @@ pub(crate) struct Decoded {
 
 pub(crate) type TokenHash = [u8; 32];
 
+/// SHA-256 of a token (or of any document whose identity is needed).
 pub(crate) fn token_hash(token: &[u8]) -> TokenHash {
     let digest = ring::digest::digest(&ring::digest::SHA256, token);
     let mut out = [0u8; 32];

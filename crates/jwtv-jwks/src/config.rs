@@ -13,6 +13,7 @@ use std::time::Duration;
 use jwtv::{Algorithm, AlgorithmSet, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, VerifyingKey};
 use serde::Deserialize;
 
+use crate::clock::millis;
 use crate::file::FileJwks;
 use crate::keyset::{DEFAULT_MAX_JWKS_BYTES, DEFAULT_MAX_KEYS, KeySet, KeySetOptions};
 use crate::pem::key_from_pem;
@@ -197,9 +198,6 @@ fn default_max_jwks_bytes() -> usize {
 }
 fn default_max_keys() -> usize {
     DEFAULT_MAX_KEYS
-}
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 impl Config {

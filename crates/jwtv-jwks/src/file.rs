@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::clock::millis;
 use crate::keyset::{JwksError, KeySet, KeySetOptions};
 use crate::refresh::FetchCounts;
 
@@ -149,8 +150,8 @@ impl FileJwks {
     }
 
     fn reload_if_changed(&self) {
-        let now_ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let interval = u64::try_from(self.check_interval.as_millis()).unwrap_or(u64::MAX);
+        let now_ms = millis(self.origin.elapsed());
+        let interval = millis(self.check_interval);
         let last = self.last_check_ms.load(Ordering::Relaxed);
         if now_ms < last.saturating_add(interval) && last != 0 {
             return;

@@ -150,7 +150,8 @@ pub struct KeyInfo {
     pub alg_inferred: bool,
     /// Key size in bits (RSA modulus, curve order, HMAC secret).
     pub bits: Option<usize>,
-    /// RFC 7638 SHA-256 thumbprint, base64url (absent when required members are missing).
+    /// RFC 7638 SHA-256 thumbprint, base64url (absent when required members are
+    /// missing, and for shared secrets, whose thumbprint would be a hash of the secret).
     pub thumbprint: Option<String>,
     /// Used, or skipped with a reason.
     pub status: KeyStatus,
@@ -452,7 +453,7 @@ impl Members {
             "RSA" => &[("e", &self.e), ("n", &self.n)],
             "EC" => &[("crv", &self.crv), ("x", &self.x), ("y", &self.y)],
             "OKP" => &[("crv", &self.crv), ("x", &self.x)],
-            "oct" => &[("k", &self.k)],
+            // Not "oct": its thumbprint would be an unsalted hash of the secret.
             _ => return None,
         };
         let members = needed.iter().map(|(name, value)| value.as_deref().map(|v| (*name, v))).collect::<Option<_>>()?;

@@ -42,6 +42,8 @@ use core::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::cache::token_hash;
+use crate::clock::millis;
 use crate::keyset::{JwksError, KeySet, KeySetOptions};
 
 /// Timings of a remote key set. The defaults suit an identity provider's
@@ -316,7 +318,7 @@ impl Refresher {
     }
 
     fn on_document(&mut self, now: u64, response: &FetchResponse<'_>) -> Outcome {
-        let digest = sha256(response.body);
+        let digest = token_hash(response.body);
         let ttl = self.ttl(response.cache_control);
         let etag = response.etag.map(str::to_owned);
         if let Some(served) = self.served.as_mut().filter(|s| s.digest == digest) {
@@ -431,17 +433,6 @@ fn parse_cache_control(value: &str) -> Option<u64> {
         }
     }
     max_age
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn sha256(bytes: &[u8]) -> [u8; 32] {
-    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest.as_ref());
-    out
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ureq::http::{HeaderMap, Uri};
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, SystemClock, millis};
 use crate::keyset::{JwksError, KeySet, KeySetOptions};
 use crate::refresh::{Action, FetchFailure, FetchResponse, RefreshPolicy, RefreshStatus, Refresher};
 
@@ -496,10 +496,6 @@ pub(crate) fn validate_url(url: &str) -> Result<(), RemoteError> {
         Some(host) if !host.is_empty() => Ok(()),
         _ => Err(RemoteError::InvalidUrl { reason: "no host" }),
     }
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Reads an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110 §5.6.7)

@@ -4,8 +4,10 @@ use base64ct::{Base64UrlUnpadded, Encoding as _};
 
 use crate::jwk::Members;
 
-/// The RFC 7638 SHA-256 thumbprint of a JWK, or `None` when a required member
-/// is missing or `kty` is unknown.
+/// The RFC 7638 SHA-256 thumbprint of a public JWK, or `None` when a required
+/// member is missing, `kty` is unknown, or the key is a shared secret (`oct`):
+/// its thumbprint would be an unsalted hash of the secret, and thumbprints are
+/// shown in logs and the CLI.
 ///
 /// The hash input is the required members only, sorted by name, without
 /// whitespace: `{"e":"AQAB","kty":"RSA","n":"…"}`.

@@ -36,6 +36,15 @@ fn thumbprint_matches_rfc_7638() {
 }
 
 #[test]
+fn shared_secrets_have_no_thumbprint() {
+    // A thumbprint of an oct key would be an unsalted SHA-256 of the secret.
+    let set = parse(r#"{"kty":"oct","alg":"HS256","kid":"s","k":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}"#);
+    let entry = set.entries().first().expect("entry");
+    assert!(entry.is_usable());
+    assert_eq!(entry.thumbprint, None);
+}
+
+#[test]
 fn each_skip_reason() {
     let cases: [(String, SkipReason); 14] = [
         ("[]".into(), SkipReason::NotAnObject),

@@ -27,12 +27,18 @@ impl NumericDate {
     /// Parses a JSON number (grammar already validated) exactly, without floats.
     ///
     /// `None` when the value does not fit an `i64` number of seconds.
+    #[inline]
     pub(crate) fn from_json_number(raw: &str) -> Option<Self> {
         // Fast path: the usual plain integer of at most 18 digits cannot overflow.
-        if !raw.is_empty() && raw.len() <= 18 && raw.bytes().all(|b| b.is_ascii_digit()) {
-            let floor = raw.bytes().fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
-            return Some(Self { floor, fractional: false });
+        match plain_integer(raw.as_bytes()) {
+            Some(floor) => Some(Self { floor, fractional: false }),
+            None => Self::from_general_json_number(raw),
         }
+    }
+
+    /// [`NumericDate::from_json_number`] for signs, fractions, exponents and long digit runs.
+    #[inline(never)]
+    fn from_general_json_number(raw: &str) -> Option<Self> {
         let (negative, unsigned) = match raw.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, raw),
@@ -73,6 +79,48 @@ impl NumericDate {
         };
         Some(Self { floor, fractional })
     }
+}
+
+/// The value of 1 to 18 ASCII digits (too few to overflow an `i64`); `None`
+/// for anything else. The first eight digits are read at once: a date in
+/// seconds has ten.
+#[inline]
+fn plain_integer(digits: &[u8]) -> Option<i64> {
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let (mut n, rest) = match digits.split_first_chunk::<8>() {
+        Some((head, rest)) => (eight_digits(*head)?, rest),
+        None => (0, digits),
+    };
+    for &b in rest {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n * 10 + u64::from(d);
+    }
+    i64::try_from(n).ok()
+}
+
+/// The value of eight ASCII digits, most significant first (SWAR: digit
+/// pairs, then quadruples, then the halves are combined in one register);
+/// `None` when a byte is not a digit.
+#[inline]
+fn eight_digits(bytes: [u8; 8]) -> Option<u64> {
+    const HIGH_NIBBLES: u64 = u64::from_le_bytes([0xF0; 8]);
+    const ZEROS: u64 = u64::from_le_bytes([b'0'; 8]);
+    const SIXES: u64 = u64::from_le_bytes([6; 8]);
+    let x = u64::from_le_bytes(bytes);
+    // A byte is a digit when its high nibble is 3 and still is after adding 6
+    // (which cannot carry into the next byte once the first test passed).
+    if x & HIGH_NIBBLES != ZEROS || x.wrapping_add(SIXES) & HIGH_NIBBLES != ZEROS {
+        return None;
+    }
+    let d = x.wrapping_sub(ZEROS); // each byte 0..=9, first digit lowest
+    let d = d.wrapping_mul(10).wrapping_add(d >> 8) & 0x00FF_00FF_00FF_00FF; // pairs, 0..=99
+    let d = d.wrapping_mul(100).wrapping_add(d >> 16) & 0x0000_FFFF_0000_FFFF; // quads, 0..=9999
+    Some(d.wrapping_mul(10_000).wrapping_add(d >> 32) & 0xFFFF_FFFF)
 }
 
 /// A registered claim as found: absent, of the wrong JSON type (or an
@@ -120,7 +168,8 @@ pub(crate) struct Registered<'a> {
 }
 
 impl<'a> Registered<'a> {
-    fn record_as(&mut self, name: &str, value: Value<'a>) {
+    #[inline]
+    fn record_as(&mut self, name: &str, value: Value<'a>, string_array: bool) {
         // Every registered name has three bytes: one length test and a
         // fixed-size compare, not a string comparison per name.
         let Ok(name) = <[u8; 3]>::try_from(name.as_bytes()) else { return };
@@ -134,9 +183,10 @@ impl<'a> Registered<'a> {
             b"sub" => self.sub = string(),
             b"jti" => self.jti = string(),
             b"aud" => {
+                // The reader knows whether an array held strings only.
                 let strings = match value {
                     Value::String(_) => true,
-                    Value::Array(_) => value.as_array().into_iter().flatten().all(|v| v.as_json_str().is_some()),
+                    Value::Array(_) => string_array,
                     _ => false,
                 };
                 self.aud = if strings { Slot::Good(value) } else { Slot::Bad };
@@ -145,14 +195,15 @@ impl<'a> Registered<'a> {
         }
     }
 
-    fn record(&mut self, name: JsonStr<'a>, value: Value<'a>) {
+    #[inline]
+    fn record(&mut self, name: JsonStr<'a>, value: Value<'a>, string_array: bool) {
         match name.as_str() {
-            Some(plain) => self.record_as(plain, value),
+            Some(plain) => self.record_as(plain, value, string_array),
             None => {
                 // An escaped name: decode it (registered names are 3 ASCII bytes).
                 let mut buf = [0u8; 3];
                 if let Some(decoded) = name.decode_into(&mut buf) {
-                    self.record_as(decoded, value);
+                    self.record_as(decoded, value, string_array);
                 }
             }
         }
@@ -173,8 +224,8 @@ impl<'a> Claims<'a> {
     /// Parses a claims object, calling `other` for each member (registered or not).
     pub(crate) fn parse(raw: &'a [u8], mut other: impl FnMut(JsonStr<'a>, Value<'a>)) -> Result<Self, Error> {
         let mut registered = Registered::default();
-        json::parse_object(raw, |name, value| {
-            registered.record(name, value);
+        json::parse_object_shaped(raw, |name, value, string_array| {
+            registered.record(name, value, string_array);
             other(name, value);
         })
         .map_err(|_| Error::Malformed(Part::Payload))?;
@@ -232,10 +283,11 @@ impl<'a> Claims<'a> {
 
     /// The audiences: `aud` as a single string or each string of an array.
     pub fn audiences(&self) -> impl Iterator<Item = JsonStr<'a>> + 'a {
-        let aud = self.registered.aud.good();
-        let single = aud.and_then(|v| v.as_json_str());
-        let many = aud.and_then(|v| v.as_array()).into_iter().flatten().filter_map(|v| v.as_json_str());
-        single.into_iter().chain(many)
+        match self.registered.aud.good() {
+            Some(Value::String(one)) => Audiences::One(one),
+            Some(many @ Value::Array(_)) => many.as_array().map_or(Audiences::Done, Audiences::Many),
+            _ => Audiences::Done,
+        }
     }
 
     /// Any claim by name (escapes decoded before comparing).
@@ -265,6 +317,30 @@ impl<'a> Claims<'a> {
     }
 }
 
+/// The strings of `aud`: one, or each of an array (typed as strings when parsed).
+enum Audiences<'a> {
+    Done,
+    One(JsonStr<'a>),
+    Many(json::Elements<'a>),
+}
+
+impl<'a> Iterator for Audiences<'a> {
+    type Item = JsonStr<'a>;
+
+    fn next(&mut self) -> Option<JsonStr<'a>> {
+        match self {
+            Self::Done => None,
+            Self::One(one) => {
+                let one = *one;
+                *self = Self::Done;
+                Some(one)
+            }
+            Self::Many(elements) => elements.find_map(|v| v.as_json_str()),
+        }
+    }
+}
+
+#[inline]
 fn date(value: Option<Value<'_>>) -> Option<NumericDate> {
     match value? {
         Value::Number(raw) => NumericDate::from_json_number(raw),
@@ -318,6 +394,44 @@ mod tests {
         assert_eq!(nd("1e19"), None);
         assert_eq!(nd("1e999999999999"), None);
         assert_eq!(nd("1e-999999999"), Some((0, 1)));
+        // Either side of the one-pass integer path (at most 18 digits).
+        assert_eq!(nd("7"), Some((7, 7)));
+        assert_eq!(nd("999999999999999999"), Some((999_999_999_999_999_999, 999_999_999_999_999_999)));
+        assert_eq!(nd("1000000000000000000"), Some((1_000_000_000_000_000_000, 1_000_000_000_000_000_000)));
+        assert_eq!(nd("-7"), Some((-7, -7)));
+        assert_eq!(nd("99999999999999999.5"), Some((99_999_999_999_999_999, 100_000_000_000_000_000)));
+        assert_eq!(nd("99999999999999999e1"), Some((999_999_999_999_999_990, 999_999_999_999_999_990)));
+    }
+
+    #[test]
+    fn plain_integers_match_the_standard_parser() {
+        extern crate std;
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for len in 0..=20 {
+            for _ in 0..200 {
+                let digits: std::string::String =
+                    (0..len).map(|_| char::from(b'0' + u8::try_from(next() % 10).unwrap())).collect();
+                let want = (1..=18).contains(&len).then(|| digits.parse::<i64>().unwrap());
+                assert_eq!(plain_integer(digits.as_bytes()), want, "{digits}");
+                // Any one byte that is not a digit, anywhere, is refused.
+                for at in 0..len {
+                    for bad in [b'.', b'e', b'-', b'+', b'/', b':', b' ', 0x00, 0x36 + 0x80, 0xFF] {
+                        let mut bytes = digits.clone().into_bytes();
+                        bytes[at] = bad;
+                        assert_eq!(plain_integer(&bytes), None, "{bytes:?}");
+                    }
+                }
+            }
+        }
+        assert_eq!(plain_integer(b"999999999999999999"), Some(999_999_999_999_999_999));
+        assert_eq!(plain_integer(b"000000000000000000"), Some(0));
+        assert_eq!(plain_integer(b"4102444800"), Some(4_102_444_800));
     }
 
     #[test]
@@ -348,6 +462,17 @@ mod tests {
         assert!(claims.audiences().nth(1).unwrap() == "b");
         assert!(claims.get("tenant").unwrap().as_json_str().unwrap() == "acme");
         assert!(claims.get("missing").is_none());
+        for (json, want) in [
+            (&br#"{"aud":[]}"#[..], &[][..]),
+            (br#"{"aud":[ "a" ,"b\u0063" ]}"#, &["a", "bc"]),
+            (br#"{"aud":"x"}"#, &["x"]),
+            (br#"{"aud":["x",1]}"#, &[]),
+            (br#"{"aud":1}"#, &[]),
+            (br#"{}"#, &[]),
+        ] {
+            let claims = Claims::parse(json, |_, _| ()).unwrap();
+            assert!(claims.audiences().eq(want.iter().copied()), "{json:?}");
+        }
         let single = Claims::parse(br#"{"aud":"only"}"#, |_, _| ()).unwrap();
         assert!(single.audiences().eq(["only"].into_iter().map(|_| single.audiences().next().unwrap())));
     }

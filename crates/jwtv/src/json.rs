@@ -33,7 +33,24 @@ pub struct JsonStr<'a> {
     /// The text between the quotes, escapes not decoded.
     raw: &'a str,
     /// Whether `raw` contains at least one backslash escape.
-    escaped: bool,
+    escaped: Escapes,
+}
+
+/// Whether a [`JsonStr`] has escapes, as a full machine word: a `bool` would
+/// leave seven bytes of padding that every copy of a string or a [`Value`]
+/// moves piecemeal, which costs more than it looks in the member loop.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+enum Escapes {
+    None,
+    Some,
+}
+
+impl From<bool> for Escapes {
+    #[inline]
+    fn from(escaped: bool) -> Self {
+        if escaped { Self::Some } else { Self::None }
+    }
 }
 
 impl<'a> JsonStr<'a> {
@@ -44,7 +61,7 @@ impl<'a> JsonStr<'a> {
 
     /// The decoded string without copying, when it contains no escapes.
     pub fn as_str(&self) -> Option<&'a str> {
-        (!self.escaped).then_some(self.raw)
+        (self.escaped == Escapes::None).then_some(self.raw)
     }
 
     /// The decoded characters.
@@ -54,7 +71,7 @@ impl<'a> JsonStr<'a> {
 
     /// The length of the decoded string in UTF-8 bytes.
     pub fn decoded_len(&self) -> usize {
-        if self.escaped { self.chars().map(char::len_utf8).sum() } else { self.raw.len() }
+        if self.escaped == Escapes::Some { self.chars().map(char::len_utf8).sum() } else { self.raw.len() }
     }
 
     /// Copies the decoded string into `buf`; `None` when `buf` is too small.
@@ -246,7 +263,7 @@ impl<'a> Iterator for Elements<'a> {
             s.skip_ws();
         }
         self.first = false;
-        let value = s.value(MAX_DEPTH);
+        let value = s.value_inline_string(MAX_DEPTH);
         if value.is_err() {
             self.done = true;
         }
@@ -270,10 +287,19 @@ pub fn validate(src: &[u8]) -> Result<()> {
 /// after `Ok`. Duplicate names (after decoding escapes) are an error, as are
 /// more than [`MAX_MEMBERS`] members.
 pub fn parse_object<'a>(src: &'a [u8], mut visit: impl FnMut(JsonStr<'a>, Value<'a>)) -> Result<()> {
+    parse_object_shaped(src, |name, value, _| visit(name, value))
+}
+
+/// [`parse_object`], telling the visitor also whether each value is an array
+/// whose elements are all strings (known from reading it, so callers need not
+/// walk the array again to type it).
+pub(crate) fn parse_object_shaped<'a>(
+    src: &'a [u8],
+    mut visit: impl FnMut(JsonStr<'a>, Value<'a>, bool),
+) -> Result<()> {
     let text = core::str::from_utf8(src).map_err(|_| InvalidJson)?;
     let mut s = Scanner::new(text);
-    let mut names: heapless::Vec<JsonStr<'a>, MAX_MEMBERS> = heapless::Vec::new();
-    let mut seen = NameFilter::default();
+    let mut names = Names::default();
     s.skip_ws();
     s.expect(b'{')?;
     s.skip_ws();
@@ -285,16 +311,13 @@ pub fn parse_object<'a>(src: &'a [u8], mut visit: impl FnMut(JsonStr<'a>, Value<
         s.skip_ws();
         s.expect(b'"')?;
         let name = s.string_body()?;
-        if seen.may_contain(name) && names.contains(&name) {
-            return Err(InvalidJson);
-        }
-        seen.insert(name);
-        names.push(name).map_err(|_| InvalidJson)?;
+        names.insert(name)?;
         s.skip_ws();
         s.expect(b':')?;
         s.skip_ws();
+        s.string_array = false;
         let value = s.value(MAX_DEPTH - 1)?;
-        visit(name, value);
+        visit(name, value, s.string_array);
         s.skip_ws();
         match s.next_byte() {
             Some(b',') => continue,
@@ -304,38 +327,96 @@ pub fn parse_object<'a>(src: &'a [u8], mut visit: impl FnMut(JsonStr<'a>, Value<
     }
 }
 
-/// A 64-bit Bloom filter over the member names read so far, so that the exact
-/// duplicate search runs only when a name may repeat one.
+/// The member names read so far, for the duplicate check: a filter that
+/// rules out most repeats cheaply, then an exact search (escapes decoded).
 ///
-/// Unescaped names set one bit chosen from their bytes (raw equals decoded
-/// for them). Any escaped name turns the filter off: its decoded text can
-/// equal a name spelled differently, so every later name gets the exact search.
+/// Names are kept as their raw text plus a bit per name telling whether it
+/// has escapes (a [`JsonStr`] is half padding), which keeps the list small.
+#[derive(Default)]
+struct Names<'a> {
+    filter: NameFilter,
+    raw: heapless::Vec<&'a str, MAX_MEMBERS>,
+    /// Bit `i` is set when name `i` has escapes.
+    escaped: u128,
+}
+
+const _: () = assert!(MAX_MEMBERS <= 128, "one bit of `Names::escaped` per member");
+
+impl<'a> Names<'a> {
+    /// Adds `name`; `Err` when it repeats an earlier name or there are too many.
+    #[inline]
+    fn insert(&mut self, name: JsonStr<'a>) -> Result<()> {
+        if self.filter.insert(name) && self.contains(name) {
+            return Err(InvalidJson);
+        }
+        let bit = u32::try_from(self.raw.len()).ok().and_then(|i| 1u128.checked_shl(i)).ok_or(InvalidJson)?;
+        self.raw.push(name.raw).map_err(|_| InvalidJson)?;
+        if name.escaped == Escapes::Some {
+            self.escaped |= bit;
+        }
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn contains(&self, name: JsonStr<'_>) -> bool {
+        let mut escaped = self.escaped;
+        self.raw.iter().any(|&raw| {
+            let earlier = JsonStr { raw, escaped: Escapes::from(escaped & 1 == 1) };
+            escaped >>= 1;
+            earlier == name
+        })
+    }
+}
+
+/// A 256-bit Bloom filter with two probes over the member names read so far,
+/// so that the exact duplicate search runs only when a name may repeat one.
+///
+/// Each unescaped name sets two bits hashed from its length and its first two
+/// and last two bytes (raw equals decoded for them). A false hit costs a walk
+/// over every earlier name, so the filter is sized for claim sets of a few
+/// dozen names to make one rare. Any escaped name turns the filter off: its
+/// decoded text can equal a name spelled differently, so every later name
+/// gets the exact search.
 #[derive(Default)]
 struct NameFilter {
-    bits: u64,
+    bits: [u64; 4],
     escaped: bool,
 }
 
 impl NameFilter {
-    fn bit(name: &str) -> u64 {
+    /// The two bit positions (0 to 255) of `name`; equal names get equal ones.
+    #[inline]
+    fn probes(name: &str) -> [usize; 2] {
         let bytes = name.as_bytes();
-        let (first, last) = (bytes.first().copied().unwrap_or(0), bytes.last().copied().unwrap_or(0));
-        let mix = usize::from(first).wrapping_mul(31) ^ usize::from(last).wrapping_mul(7) ^ name.len();
-        1 << (mix % 64)
+        let (head, tail) = match (bytes.first_chunk::<2>(), bytes.last_chunk::<2>()) {
+            (Some(head), Some(tail)) => (u16::from_le_bytes(*head), u16::from_le_bytes(*tail)),
+            _ => (u16::from(bytes.first().copied().unwrap_or(0)), 0),
+        };
+        let key = u64::from(head) | u64::from(tail) << 16 | u64::try_from(bytes.len()).unwrap_or(u64::MAX) << 32;
+        let [.., second, first] = key.wrapping_mul(0x9E37_79B9_7F4A_7C15).to_le_bytes();
+        [usize::from(first), usize::from(second)]
     }
 
-    /// `false` only when `name` certainly equals no name inserted so far.
-    fn may_contain(&self, name: JsonStr<'_>) -> bool {
+    /// Records `name`; `false` only when it certainly equals no name recorded before.
+    #[inline]
+    fn insert(&mut self, name: JsonStr<'_>) -> bool {
         match name.as_str() {
-            Some(plain) if !self.escaped => self.bits & Self::bit(plain) != 0,
-            _ => true,
-        }
-    }
-
-    fn insert(&mut self, name: JsonStr<'_>) {
-        match name.as_str() {
-            Some(plain) => self.bits |= Self::bit(plain),
-            None => self.escaped = true,
+            Some(plain) if !self.escaped => {
+                let mut seen = true;
+                for bit in Self::probes(plain) {
+                    if let Some(word) = self.bits.get_mut(bit / 64) {
+                        let mask = 1u64 << (bit % 64);
+                        seen &= *word & mask != 0;
+                        *word |= mask;
+                    }
+                }
+                seen
+            }
+            Some(_) => true,
+            None => {
+                self.escaped = true;
+                true
+            }
         }
     }
 }
@@ -399,27 +480,33 @@ enum Expect {
 struct Scanner<'a> {
     text: &'a str,
     pos: usize,
+    /// Whether the last value read was an array of strings only.
+    string_array: bool,
 }
 
 impl<'a> Scanner<'a> {
     fn new(text: &'a str) -> Self {
-        Self { text, pos: 0 }
+        Self { text, pos: 0, string_array: false }
     }
 
+    #[inline]
     fn bytes(&self) -> &'a [u8] {
         self.text.as_bytes()
     }
 
+    #[inline]
     fn peek(&self) -> Option<u8> {
         self.bytes().get(self.pos).copied()
     }
 
+    #[inline]
     fn next_byte(&mut self) -> Option<u8> {
         let b = self.peek()?;
         self.pos += 1;
         Some(b)
     }
 
+    #[inline]
     fn expect(&mut self, want: u8) -> Result<()> {
         if self.next_byte() == Some(want) { Ok(()) } else { Err(InvalidJson) }
     }
@@ -429,12 +516,14 @@ impl<'a> Scanner<'a> {
         if self.pos == self.bytes().len() { Ok(()) } else { Err(InvalidJson) }
     }
 
+    #[inline]
     fn skip_ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.pos += 1;
         }
     }
 
+    #[inline]
     fn slice(&self, start: usize, end: usize) -> Result<&'a str> {
         self.text.get(start..end).ok_or(InvalidJson)
     }
@@ -453,7 +542,11 @@ impl<'a> Scanner<'a> {
                 self.slice(start, self.pos).map(Value::Object)
             }
             b'[' => {
-                self.container(depth)?;
+                self.string_array = depth > 0 && self.flat_string_array();
+                if !self.string_array {
+                    self.pos = start;
+                    self.container(depth)?;
+                }
                 self.slice(start, self.pos).map(Value::Array)
             }
             b't' => self.literal("true", Value::Bool(true)),
@@ -463,6 +556,18 @@ impl<'a> Scanner<'a> {
                 self.number()?;
                 self.slice(start, self.pos).map(Value::Number)
             }
+        }
+    }
+
+    /// [`Scanner::value`], with the string case (most values in tokens) read
+    /// in the caller rather than through a call.
+    #[inline(always)]
+    fn value_inline_string(&mut self, depth: usize) -> Result<Value<'a>> {
+        if self.peek() == Some(b'"') {
+            self.pos += 1;
+            self.string_body().map(Value::String)
+        } else {
+            self.value(depth)
         }
     }
 
@@ -486,6 +591,35 @@ impl<'a> Scanner<'a> {
             Ok(value)
         } else {
             Err(InvalidJson)
+        }
+    }
+
+    /// Reads an array at the current `[` whose elements are all strings, the
+    /// usual shape of `aud`, `crit` and role lists, without the general
+    /// container loop. `false` at anything else (another element type, an
+    /// invalid string, the end): the caller then rewinds and reads the array
+    /// with [`Scanner::container`], which accepts and rejects as always.
+    fn flat_string_array(&mut self) -> bool {
+        self.pos += 1; // '['
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return true;
+        }
+        loop {
+            if self.peek() != Some(b'"') {
+                return false;
+            }
+            self.pos += 1;
+            if self.string_body().is_err() {
+                return false;
+            }
+            self.skip_ws();
+            match self.next_byte() {
+                Some(b',') => self.skip_ws(),
+                Some(b']') => return true,
+                _ => return false,
+            }
         }
     }
 
@@ -569,15 +703,31 @@ impl<'a> Scanner<'a> {
     }
 
     /// Reads a string body after its opening quote, through the closing quote.
+    ///
+    /// Inlined for the usual string without escapes; the first `\\` or
+    /// control byte continues in [`Scanner::escaped_string_body`].
+    #[inline(always)]
     fn string_body(&mut self) -> Result<JsonStr<'a>> {
         let start = self.pos;
+        self.skip_string_bytes();
+        if self.peek() == Some(b'"') {
+            let raw = self.slice(start, self.pos)?;
+            self.pos += 1;
+            return Ok(JsonStr { raw, escaped: Escapes::None });
+        }
+        self.escaped_string_body(start)
+    }
+
+    /// The rest of a string that stopped at something other than its closing
+    /// quote: escapes (checked one by one), a raw control character or the end.
+    #[inline(never)]
+    fn escaped_string_body(&mut self, start: usize) -> Result<JsonStr<'a>> {
         let mut escaped = false;
         loop {
-            self.skip_string_bytes();
             match self.next_byte().ok_or(InvalidJson)? {
                 b'"' => {
                     let raw = self.slice(start, self.pos - 1)?;
-                    return Ok(JsonStr { raw, escaped });
+                    return Ok(JsonStr { raw, escaped: Escapes::from(escaped) });
                 }
                 b'\\' => {
                     escaped = true;
@@ -585,6 +735,7 @@ impl<'a> Scanner<'a> {
                 }
                 _ => return Err(InvalidJson), // raw control character
             }
+            self.skip_string_bytes();
         }
     }
 
@@ -592,22 +743,26 @@ impl<'a> Scanner<'a> {
     /// Non-ASCII bytes are already valid UTF-8.
     #[inline]
     fn skip_string_bytes(&mut self) {
+        let rest = self.bytes().get(self.pos..).unwrap_or_default();
         // Eight bytes at a time; the lowest flagged byte is the stop byte (see `string_stops`).
-        while let Some(chunk) = self.bytes().get(self.pos..).and_then(<[u8]>::first_chunk::<8>) {
-            let stops = string_stops(u64::from_le_bytes(*chunk));
+        let mut words = rest.chunks_exact(8);
+        let mut skipped = 0usize;
+        for word in &mut words {
+            let stops = word.first_chunk::<8>().map_or(0, |w| string_stops(u64::from_le_bytes(*w)));
             if stops != 0 {
-                self.pos += usize::try_from(stops.trailing_zeros() / 8).unwrap_or(0);
+                self.pos += skipped + usize::try_from(stops.trailing_zeros() / 8).unwrap_or(0);
                 return;
             }
-            self.pos += 8;
+            skipped += 8;
         }
         // The last few bytes of the input, one at a time.
-        while let Some(&b) = self.bytes().get(self.pos) {
+        for &b in words.remainder() {
             if STRING_STOP.get(usize::from(b)).copied().unwrap_or(true) {
-                return;
+                break;
             }
-            self.pos += 1;
+            skipped += 1;
         }
+        self.pos += skipped;
     }
 
     /// Checks one escape sequence after its backslash.
@@ -641,11 +796,10 @@ impl<'a> Scanner<'a> {
     }
 
     fn digits(&mut self) -> usize {
-        let start = self.pos;
-        while let Some(b'0'..=b'9') = self.peek() {
-            self.pos += 1;
-        }
-        self.pos - start
+        let rest = self.bytes().get(self.pos..).unwrap_or_default();
+        let count = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        self.pos += count;
+        count
     }
 
     /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
@@ -712,6 +866,11 @@ mod tests {
         assert_eq!(members(r#"{"alg":"a","\u0061lg":"b"}"#), Err(InvalidJson));
         assert_eq!(members(r#"{"a\/b":1,"a/b":2}"#), Err(InvalidJson));
         assert_eq!(members(r#"{"\u0061lg":"a","x":0,"alg":"b"}"#), Err(InvalidJson));
+        // Names of every length the filter hashes differently (none, one byte, more).
+        assert_eq!(members(r#"{"":1,"":2}"#), Err(InvalidJson));
+        assert_eq!(members(r#"{"a":1,"b":1,"a":2}"#), Err(InvalidJson));
+        assert_eq!(members(r#"{"ab":1,"abab":1,"ab":2}"#), Err(InvalidJson));
+        assert!(members(r#"{"":1,"a":1,"ab":1,"aab":1,"abb":1,"ba":1,"é":1,"éé":1}"#).is_ok());
         // Nested duplicates are JSON-valid and left to the application.
         assert!(members(r#"{"a":{"x":1,"x":2}}"#).is_ok());
     }
@@ -732,6 +891,42 @@ mod tests {
         assert_eq!(parse_object(object(None).as_bytes(), |_, _| ()), Ok(()));
         for name in &names {
             assert_eq!(parse_object(object(Some(name)).as_bytes(), |_, _| ()), Err(InvalidJson), "{name}");
+        }
+    }
+
+    #[test]
+    fn strings_and_values_stay_three_words() {
+        // The escape flag is a word with a niche: no padding, and `Value`
+        // (and `Option`/`Result` around it) keep their tags in that word.
+        assert_eq!(size_of::<JsonStr<'_>>(), 3 * size_of::<usize>());
+        assert_eq!(size_of::<Value<'_>>(), 3 * size_of::<usize>());
+        assert_eq!(size_of::<Result<Value<'_>>>(), 3 * size_of::<usize>());
+    }
+
+    #[test]
+    fn member_limit_and_escaped_names_at_every_position() {
+        use std::string::String;
+        let object = |names: &[String]| {
+            let members: std::vec::Vec<String> = names.iter().map(|n| std::format!("\"{n}\":0")).collect();
+            std::format!("{{{}}}", members.join(","))
+        };
+        let names: std::vec::Vec<String> = (0..MAX_MEMBERS).map(|i| std::format!("n{i}")).collect();
+        assert_eq!(parse_object(object(&names).as_bytes(), |_, _| ()), Ok(()));
+        let mut too_many = names.clone();
+        too_many.push("extra".into());
+        assert_eq!(parse_object(object(&too_many).as_bytes(), |_, _| ()), Err(InvalidJson));
+        // An escaped spelling at any position still matches a later plain one
+        // and the other way round (each name's escape bit is its own).
+        for at in [0, 1, 63, 64, 65, 100, MAX_MEMBERS - 2] {
+            let mut escaped_first = names[..MAX_MEMBERS - 1].to_vec();
+            escaped_first[at] = std::format!("\\u006e{at}");
+            let mut plain_last = escaped_first.clone();
+            plain_last.push(std::format!("n{at}"));
+            assert_eq!(parse_object(object(&escaped_first).as_bytes(), |_, _| ()), Ok(()), "{at}");
+            assert_eq!(parse_object(object(&plain_last).as_bytes(), |_, _| ()), Err(InvalidJson), "{at}");
+            let mut escaped_last = names[..MAX_MEMBERS - 1].to_vec();
+            escaped_last.push(std::format!("\\u006e{at}"));
+            assert_eq!(parse_object(object(&escaped_last).as_bytes(), |_, _| ()), Err(InvalidJson), "{at}");
         }
     }
 
@@ -773,6 +968,90 @@ mod tests {
             for bad in ["\u{1}", "\u{1f}", r"\x", r#"" "#] {
                 assert_eq!(raw_len(&std::format!(r#"{{"k":"{body}{bad}{body}"}}"#)), Err(InvalidJson), "{len} {bad:?}");
             }
+        }
+    }
+
+    #[test]
+    fn string_arrays_are_typed_while_read_and_still_validated() {
+        // Arrays the fast path reads, arrays it hands to the container loop,
+        // and broken ones: acceptance is unchanged and the flag says exactly
+        // whether every element is a string.
+        let arrays = [
+            r#"[]"#,
+            r#"[ ]"#,
+            r#"["a"]"#,
+            r#"[ "a" , "b" ,"c\n", "\u00e9\ud83d\ude00", "é" ]"#,
+            "[\n\t\"a\"\r\n]",
+            r#"["a",1]"#,
+            r#"[1,"a"]"#,
+            r#"["a",["b"]]"#,
+            r#"[["a"]]"#,
+            r#"["a",{"b":"c"}]"#,
+            r#"["a",null,true]"#,
+            r#"["a",]"#,
+            r#"[,"a"]"#,
+            r#"["a" "b"]"#,
+            r#"["a":"b"]"#,
+            r#"["a"}"#,
+            r#"["a""#,
+            r#"["a"#,
+            r#"["\x"]"#,
+            r#"["\ud800"]"#,
+            "[\"\u{1}\"]",
+            r#"["a"],"#,
+        ];
+        for array in arrays {
+            let json = std::format!(r#"{{"k":{array}}}"#);
+            let mut flag = None;
+            let got = parse_object_shaped(json.as_bytes(), |_, v, strings| {
+                let all = v.as_array().is_some_and(|mut e| e.all(|v| v.as_json_str().is_some()));
+                assert_eq!(strings, all, "{array}");
+                flag = Some(strings);
+            });
+            assert_eq!(got.is_ok(), validate(array.as_bytes()).is_ok(), "{array}");
+            assert_eq!(got, parse_object(json.as_bytes(), |_, _| ()), "{array}");
+            assert!(got.is_err() || flag.is_some(), "{array}");
+        }
+        // Strings, numbers and objects are never flagged; nor is an array
+        // after one (the flag is per member).
+        let json = br#"{"a":["x"],"b":"x","c":1,"d":{"e":["x"]},"f":[1],"g":["y"]}"#;
+        let mut flags = std::vec::Vec::new();
+        parse_object_shaped(json, |_, _, strings| flags.push(strings)).unwrap();
+        assert_eq!(flags, [true, false, false, false, false, true]);
+    }
+
+    #[test]
+    fn invalid_utf8_is_rejected_in_names_values_and_arrays() {
+        let bad: [&[u8]; 9] = [
+            b"\xff",             // never valid
+            b"\xc3",             // truncated sequence
+            b"\xc0\xaf",         // overlong '/'
+            b"\xe0\x80\xaf",     // overlong '/', three bytes
+            b"\xf0\x80\x80\xaf", // overlong '/', four bytes
+            b"\xed\xa0\x80",     // UTF-16 surrogate U+D800 encoded as UTF-8
+            b"\xed\xbf\xbf",     // surrogate U+DFFF
+            b"\xf4\x90\x80\x80", // U+110000, past the last code point
+            b"\x80",             // lone continuation byte
+        ];
+        for bytes in bad {
+            for (before, after) in [
+                (&br#"{""#[..], &br#"":1}"#[..]),
+                (br#"{"k":""#, br#""}"#),
+                (br#"{"k":"abcdefghij"#, br#"klmnopqrstuvwxyz"}"#),
+                (br#"{"k":[""#, br#""]}"#),
+                (br#"{"k":["a",""#, br#"","b"]}"#),
+                (br#"{"k":{""#, br#"":1}}"#),
+                (br#"{"k":"#, b"}"),
+            ] {
+                let json = [before, bytes, after].concat();
+                assert_eq!(parse_object(&json, |_, _| ()), Err(InvalidJson), "{json:x?}");
+                assert_eq!(validate(&json), Err(InvalidJson), "{json:x?}");
+            }
+        }
+        // The largest code point and the ones next to the surrogates are fine.
+        for good in [&b"\xf4\x8f\xbf\xbf"[..], b"\xed\x9f\xbf", b"\xee\x80\x80", b"\xc2\x80"] {
+            let json = [&br#"{"k":[""#[..], good, br#""],""#, good, br#"":1}"#].concat();
+            assert_eq!(parse_object(&json, |_, _| ()), Ok(()), "{json:x?}");
         }
     }
 
