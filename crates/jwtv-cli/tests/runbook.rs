@@ -9,7 +9,7 @@
 
 #![allow(clippy::std_instead_of_alloc, clippy::std_instead_of_core, reason = "a test harness on std")]
 
-#[path = "support/http_server.rs"]
+#[path = "../../jwtv-jwks/tests/support/http_server.rs"]
 #[allow(dead_code, reason = "a shared test server; not every helper is used here")]
 mod http_server;
 
