@@ -50,6 +50,8 @@ pub enum jwtv_status {
     JWTV_BAD_CLAIM = 15,
     /// The header `crit` names an extension that is not understood.
     JWTV_UNSUPPORTED_CRIT = 16,
+    /// The token, its subject or its signing key is on the revocation list.
+    JWTV_REVOKED = 17,
     /// A required pointer argument is NULL.
     JWTV_NULL_ARGUMENT = 100,
     /// A string argument is not valid UTF-8.
@@ -87,6 +89,7 @@ impl From<ErrorCode> for jwtv_status {
             ErrorCode::MissingClaim => Self::JWTV_MISSING_CLAIM,
             ErrorCode::BadClaim => Self::JWTV_BAD_CLAIM,
             ErrorCode::UnsupportedCrit => Self::JWTV_UNSUPPORTED_CRIT,
+            ErrorCode::Revoked => Self::JWTV_REVOKED,
             _ => Self::JWTV_INTERNAL_ERROR,
         }
     }

@@ -25,6 +25,8 @@ pub(crate) struct Decoded {
     pub(crate) alg: Algorithm,
     pub(crate) header: Box<[u8]>,
     pub(crate) claims: Box<[u8]>,
+    /// The `kid` of the key that verified the signature (for revocation checks).
+    pub(crate) key_kid: Option<Box<str>>,
     pub(crate) generation: u64,
 }
 
@@ -133,7 +135,13 @@ mod tests {
     use super::*;
 
     fn entry(generation: u64) -> Arc<Decoded> {
-        Arc::new(Decoded { alg: Algorithm::ES256, header: Box::new([]), claims: Box::new([]), generation })
+        Arc::new(Decoded {
+            alg: Algorithm::ES256,
+            header: Box::new([]),
+            claims: Box::new([]),
+            key_kid: None,
+            generation,
+        })
     }
 
     fn hash(n: u32) -> TokenHash {

@@ -19,6 +19,7 @@ use crate::keyset::{DEFAULT_MAX_JWKS_BYTES, DEFAULT_MAX_KEYS, KeySet, KeySetOpti
 use crate::pem::key_from_pem;
 use crate::refresh::RefreshPolicy;
 use crate::remote::RemoteJwks;
+use crate::revoke::{DEFAULT_REDIS_PREFIX, RedisOptions, Revocations};
 use crate::rules::{MAX_RULE_LIST_LEN, Rules};
 use crate::source::KeySource;
 use crate::verifier::{DEFAULT_FIRST_FETCH_TIMEOUT, Verifier};
@@ -115,6 +116,31 @@ struct PolicyFile {
     jwks_max_keys: usize,
     #[serde(default)]
     refresh: RefreshConfig,
+    #[serde(default)]
+    revocations: Option<RevocationsConfig>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevocationsConfig {
+    /// A file path or a `redis://` URL.
+    source: String,
+    #[serde(default = "default_redis_prefix")]
+    redis_prefix: String,
+    #[serde(default = "default_resync_secs")]
+    resync_secs: u64,
+    #[serde(default = "default_first_sync_timeout_ms")]
+    first_sync_timeout_ms: u64,
+}
+
+fn default_redis_prefix() -> String {
+    DEFAULT_REDIS_PREFIX.to_owned()
+}
+fn default_resync_secs() -> u64 {
+    RedisOptions::default().resync_interval.as_secs()
+}
+fn default_first_sync_timeout_ms() -> u64 {
+    2000
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -349,23 +375,78 @@ impl Config {
             .collect()
     }
 
+    /// Uses `source` (a file path or a `redis://` URL) as the revocation list,
+    /// in place of the file's `revocations.source` (other `revocations`
+    /// settings are kept).
+    #[must_use]
+    pub fn with_revocations_source(mut self, source: impl Into<String>) -> Self {
+        let source = source.into();
+        match &mut self.file.revocations {
+            Some(r) => r.source = source,
+            None => {
+                self.file.revocations = Some(RevocationsConfig {
+                    source,
+                    redis_prefix: default_redis_prefix(),
+                    resync_secs: default_resync_secs(),
+                    first_sync_timeout_ms: default_first_sync_timeout_ms(),
+                });
+            }
+        }
+        self
+    }
+
+    /// The revocation list's source as written (`revocations.source`), if any.
+    pub fn revocations_source(&self) -> Option<&str> {
+        self.file.revocations.as_ref().map(|r| r.source.as_str())
+    }
+
+    /// How a Redis revocation list is synced under this policy.
+    pub fn redis_options(&self) -> RedisOptions {
+        let mut options = RedisOptions::default();
+        if let Some(r) = &self.file.revocations {
+            options.prefix.clone_from(&r.redis_prefix);
+            options.resync_interval = Duration::from_secs(r.resync_secs);
+        }
+        options
+    }
+
+    /// Opens the revocation list the file names (`None` without one); a
+    /// Redis list is waited for up to `revocations.first_sync_timeout_ms`
+    /// (then it keeps syncing in the background).
+    pub fn revocations(&self) -> Result<Option<Revocations>, ConfigError> {
+        let Some(r) = &self.file.revocations else { return Ok(None) };
+        let revocations = Revocations::open(&r.source, &self.base_dir, self.redis_options())
+            .map_err(|e| ConfigError::at("revocations.source", e))?;
+        revocations.wait_synced(Duration::from_millis(r.first_sync_timeout_ms));
+        Ok(Some(revocations))
+    }
+
     /// Checks that the key source can be set up — key files read and valid, a
     /// URL well formed — without starting anything (no fetch, no thread): what
     /// a configuration test (`nginx -t`) needs before worker processes exist.
     pub fn check(&self) -> Result<(), ConfigError> {
         match &self.file.keys {
             KeysConfig::JwksUrl(url) => {
-                crate::remote::validate_url(url).map_err(|e| ConfigError::at("keys.jwks_url", e))
+                crate::remote::validate_url(url).map_err(|e| ConfigError::at("keys.jwks_url", e))?;
             }
-            _ => self.key_source().map(drop),
+            _ => self.key_source().map(drop)?,
         }
+        if let Some(r) = &self.file.revocations {
+            Revocations::check_source(&r.source, &self.base_dir)
+                .map_err(|e| ConfigError::at("revocations.source", e))?;
+        }
+        Ok(())
     }
 
     /// A server verifier as the file describes it.
     pub fn verifier(&self) -> Result<Verifier, ConfigError> {
-        Ok(Verifier::new(self.key_source()?, self.rules())
+        let verifier = Verifier::new(self.key_source()?, self.rules())
             .with_token_cache(self.file.token_cache_size)
-            .with_first_fetch_timeout(Duration::from_millis(self.file.refresh.first_fetch_timeout_ms)))
+            .with_first_fetch_timeout(Duration::from_millis(self.file.refresh.first_fetch_timeout_ms));
+        Ok(match self.revocations()? {
+            Some(revocations) => verifier.with_revocations(revocations),
+            None => verifier,
+        })
     }
 }
 
@@ -395,6 +476,14 @@ fn validate(f: &PolicyFile) -> Result<(), ConfigError> {
     }
     if r.fetch_timeout_ms == 0 {
         return Err(ConfigError::at("refresh.fetch_timeout_ms", "must be positive"));
+    }
+    if let Some(r) = &f.revocations {
+        if r.resync_secs == 0 {
+            return Err(ConfigError::at("revocations.resync_secs", "must be positive"));
+        }
+        if r.redis_prefix.is_empty() || r.redis_prefix.contains(char::is_whitespace) {
+            return Err(ConfigError::at("revocations.redis_prefix", "must be non-empty, without spaces"));
+        }
     }
     if let KeysConfig::PemFiles(files) | KeysConfig::SecretFiles(files) = &f.keys {
         if files.is_empty() {

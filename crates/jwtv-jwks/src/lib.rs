@@ -100,6 +100,7 @@ mod metrics;
 mod pem;
 pub mod refresh;
 mod remote;
+pub mod revoke;
 mod roca;
 mod rules;
 mod source;
@@ -115,6 +116,10 @@ pub use metrics::{KeySetGauges, MetricsSnapshot};
 pub use pem::{PemError, key_from_pem};
 pub use refresh::{Action, FetchCounts, FetchFailure, FetchResponse, Outcome, RefreshPolicy, RefreshStatus, Refresher};
 pub use remote::{RemoteError, RemoteJwks, ServerDate};
+pub use revoke::{
+    DEFAULT_REDIS_PREFIX, JTI_GRACE_SECS, RedisOptions, Revocation, RevocationError, RevocationGauges, RevocationKind,
+    RevocationList, RevocationStatus, Revocations,
+};
 pub use rules::{MAX_RULE_LIST_LEN, Rules};
 pub use source::{KeySource, StaticKeys};
 pub use verifier::{DEFAULT_FIRST_FETCH_TIMEOUT, Verified, Verifier};

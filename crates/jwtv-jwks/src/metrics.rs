@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use jwtv::ErrorCode;
 
 use crate::refresh::FetchCounts;
+use crate::revoke::{RevocationGauges, RevocationKind};
 
 /// Live counters, updated with relaxed atomics (they are statistics, not
 /// synchronisation).
@@ -51,6 +52,7 @@ impl Counters {
             cache_misses: load(&self.cache_misses),
             cache_entries: 0,
             keys,
+            revocations: None,
         }
     }
 }
@@ -93,6 +95,9 @@ pub struct MetricsSnapshot {
     pub cache_entries: usize,
     /// The key source.
     pub keys: KeySetGauges,
+    /// The revocation list, when the verifier has one. Rejections because of
+    /// it are counted with the others, under [`ErrorCode::Revoked`].
+    pub revocations: Option<RevocationGauges>,
 }
 
 impl MetricsSnapshot {
@@ -169,6 +174,41 @@ impl MetricsSnapshot {
                 &[(None, age)],
             );
         }
+        if let Some(r) = &self.revocations {
+            let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+            let by_kind: Vec<_> = RevocationKind::ALL
+                .iter()
+                .zip(r.by_kind)
+                .map(|(kind, n)| (Some(("kind", kind.as_str())), count(n)))
+                .collect();
+            metric("jwtv_revocations", "gauge", "Entries in the local copy of the revocation list.", &by_kind);
+            metric(
+                "jwtv_revocations_connected",
+                "gauge",
+                "1 while the revocation back end is reachable.",
+                &[(None, u64::from(r.connected))],
+            );
+            metric(
+                "jwtv_revocations_sync_errors_total",
+                "counter",
+                "Failed syncs of the revocation list.",
+                &[(None, r.sync_errors)],
+            );
+            if let (Some(at), Some(lag)) = (r.last_sync_unix, r.sync_lag_secs) {
+                metric(
+                    "jwtv_revocations_last_sync_timestamp_seconds",
+                    "gauge",
+                    "Unix time of the last successful sync of the revocation list.",
+                    &[(None, at)],
+                );
+                metric(
+                    "jwtv_revocations_sync_lag_seconds",
+                    "gauge",
+                    "Seconds since the revocation list was last known to be in sync.",
+                    &[(None, lag)],
+                );
+            }
+        }
         out
     }
 }
@@ -202,10 +242,41 @@ mod tests {
         assert!(text.contains("jwtv_token_cache_misses_total 2\n"));
         assert!(text.contains("jwtv_keys 3\n"));
         assert!(!text.contains("jwtv_key_set_age_seconds"), "no age before a set is loaded");
+        assert!(!text.contains("jwtv_revocations"), "no revocation list");
         // Every sample line is `name{labels} value` or `name value`.
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let (_, value) = line.rsplit_once(' ').expect("sample");
             value.parse::<u64>().expect("integer sample");
         }
+    }
+
+    #[test]
+    fn revocation_gauges_are_exported() {
+        let counters = Counters::default();
+        counters.record(Err(ErrorCode::Revoked));
+        let mut snapshot = counters.snapshot(KeySetGauges::default());
+        snapshot.revocations = Some(RevocationGauges {
+            entries: 6,
+            by_kind: [3, 2, 1],
+            last_sync_unix: Some(1_700_000_000),
+            sync_lag_secs: Some(4),
+            sync_errors: 2,
+            connected: false,
+        });
+        let text = snapshot.to_prometheus();
+        for line in [
+            "jwtv_verifications_total{result=\"revoked\"} 1\n",
+            "jwtv_revocations{kind=\"jti\"} 3\n",
+            "jwtv_revocations{kind=\"sub\"} 2\n",
+            "jwtv_revocations{kind=\"kid\"} 1\n",
+            "jwtv_revocations_connected 0\n",
+            "jwtv_revocations_sync_errors_total 2\n",
+            "jwtv_revocations_last_sync_timestamp_seconds 1700000000\n",
+            "jwtv_revocations_sync_lag_seconds 4\n",
+        ] {
+            assert!(text.contains(line), "missing {line:?} in\n{text}");
+        }
+        snapshot.revocations = Some(RevocationGauges::default());
+        assert!(!snapshot.to_prometheus().contains("sync_lag"), "no lag before a first sync");
     }
 }

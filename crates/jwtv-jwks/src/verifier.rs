@@ -10,6 +10,7 @@ use jwtv::{Algorithm, Claims, DEFAULT_BUFFER_LEN, Error, Header, buffer_len_for}
 use crate::cache::{Decoded, TokenCache, token_hash};
 use crate::keyset::KeySet;
 use crate::metrics::{Counters, MetricsSnapshot};
+use crate::revoke::Revocations;
 use crate::rules::Rules;
 use crate::source::KeySource;
 
@@ -47,6 +48,7 @@ pub struct Verifier {
     source: KeySource,
     rules: Rules,
     cache: Option<TokenCache>,
+    revocations: Option<Revocations>,
     counters: Counters,
     first_fetch_timeout: Duration,
 }
@@ -58,6 +60,7 @@ impl Verifier {
             source,
             rules,
             cache: None,
+            revocations: None,
             counters: Counters::default(),
             first_fetch_timeout: DEFAULT_FIRST_FETCH_TIMEOUT,
         }
@@ -68,6 +71,19 @@ impl Verifier {
     pub fn with_token_cache(mut self, capacity: usize) -> Self {
         self.cache = (capacity > 0).then(|| TokenCache::new(capacity));
         self
+    }
+
+    /// Checks every token that passes against a revocation list, after the
+    /// signature and claims (see [`Revocations`]).
+    #[must_use]
+    pub fn with_revocations(mut self, revocations: Revocations) -> Self {
+        self.revocations = Some(revocations);
+        self
+    }
+
+    /// The revocation list, if any.
+    pub fn revocations(&self) -> Option<&Revocations> {
+        self.revocations.as_ref()
     }
 
     /// How long the first verification waits for a remote key set
@@ -97,6 +113,7 @@ impl Verifier {
     pub fn metrics(&self) -> MetricsSnapshot {
         let mut snapshot = self.counters.snapshot(self.source.gauges());
         snapshot.cache_entries = self.cache.as_ref().map_or(0, TokenCache::len);
+        snapshot.revocations = self.revocations.as_ref().map(Revocations::gauges);
         snapshot
     }
 
@@ -159,10 +176,15 @@ impl Verifier {
         };
         self.rules.with_policy(|policy| {
             let verified = keys.verifier(*policy).verify(token, now, buf)?;
+            let key_kid = keys.keys().get(verified.key_index()).and_then(|key| key.kid());
+            if let Some(revocations) = &self.revocations {
+                revocations.check(verified.header(), verified.claims(), key_kid, now)?;
+            }
             Ok(Decoded {
                 alg: verified.algorithm(),
                 header: verified.header().raw_json().into(),
                 claims: verified.claims().raw_json().into(),
+                key_kid: key_kid.map(Into::into),
                 generation,
             })
         })
@@ -172,7 +194,11 @@ impl Verifier {
     fn check_again(&self, decoded: &Decoded, now: u64) -> Result<(), Error> {
         let header = Header::from_json(&decoded.header)?;
         let claims = Claims::from_json(&decoded.claims)?;
-        self.rules.with_policy(|policy| policy.check(&header, &claims, now))
+        self.rules.with_policy(|policy| policy.check(&header, &claims, now))?;
+        match &self.revocations {
+            Some(revocations) => revocations.check(&header, &claims, decoded.key_kid.as_deref(), now),
+            None => Ok(()),
+        }
     }
 }
 

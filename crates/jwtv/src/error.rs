@@ -49,11 +49,15 @@ pub enum ErrorCode {
     BadClaim = 15,
     /// The header's `crit` names an extension this verifier does not process.
     UnsupportedCrit = 16,
+    /// The token, its subject or its signing key is on a revocation list.
+    /// The core verifier never returns it: a server verifier with a
+    /// revocation list does, after every other check has passed.
+    Revoked = 17,
 }
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 17] = [
         Self::Malformed,
         Self::TooLarge,
         Self::UnsupportedAlg,
@@ -70,6 +74,7 @@ impl ErrorCode {
         Self::MissingClaim,
         Self::BadClaim,
         Self::UnsupportedCrit,
+        Self::Revoked,
     ];
 
     /// The stable snake_case name, e.g. `"bad_signature"`.
@@ -91,6 +96,7 @@ impl ErrorCode {
             Self::MissingClaim => "missing_claim",
             Self::BadClaim => "bad_claim",
             Self::UnsupportedCrit => "unsupported_crit",
+            Self::Revoked => "revoked",
         }
     }
 
@@ -113,6 +119,7 @@ impl ErrorCode {
             Self::MissingClaim => "a required claim or header parameter is missing",
             Self::BadClaim => "a claim or header parameter has an invalid value",
             Self::UnsupportedCrit => "the token requires an unsupported extension (crit)",
+            Self::Revoked => "the token, its subject or its signing key has been revoked",
         }
     }
 
@@ -261,6 +268,9 @@ pub enum Error {
     BadClaim(Field),
     /// See [`ErrorCode::UnsupportedCrit`].
     UnsupportedCrit,
+    /// See [`ErrorCode::Revoked`]; names the list that matched: [`Field::Jti`]
+    /// (the token), [`Field::Sub`] (its subject) or [`Field::Kid`] (its key).
+    Revoked(Field),
 }
 
 impl Error {
@@ -283,6 +293,7 @@ impl Error {
             Self::MissingClaim(_) => ErrorCode::MissingClaim,
             Self::BadClaim(_) => ErrorCode::BadClaim,
             Self::UnsupportedCrit => ErrorCode::UnsupportedCrit,
+            Self::Revoked(_) => ErrorCode::Revoked,
         }
     }
 
@@ -295,15 +306,16 @@ impl Error {
     pub const fn detail(self) -> Option<&'static str> {
         match self {
             Self::Malformed(part) => Some(part.as_str()),
-            Self::MissingClaim(field) | Self::BadClaim(field) => field.name(),
+            Self::MissingClaim(field) | Self::BadClaim(field) | Self::Revoked(field) => field.name(),
             _ => None,
         }
     }
 
-    /// The field concerned, for [`Error::MissingClaim`] and [`Error::BadClaim`].
+    /// The field concerned, for [`Error::MissingClaim`], [`Error::BadClaim`]
+    /// and [`Error::Revoked`].
     pub const fn field(self) -> Option<Field> {
         match self {
-            Self::MissingClaim(field) | Self::BadClaim(field) => Some(field),
+            Self::MissingClaim(field) | Self::BadClaim(field) | Self::Revoked(field) => Some(field),
             _ => None,
         }
     }
@@ -380,7 +392,7 @@ mod tests {
             assert!(!code.message().is_empty());
         }
         assert_eq!(ErrorCode::from_u32(0), None);
-        assert_eq!(ErrorCode::from_u32(17), None);
+        assert_eq!(ErrorCode::from_u32(18), None);
     }
 
     #[test]
@@ -396,5 +408,9 @@ mod tests {
             "malformed: the token is not a well-formed compact JWS/JWT (payload)"
         );
         assert_eq!(Error::BadSignature.to_string(), "bad_signature: the signature is invalid");
+        assert_eq!(
+            Error::Revoked(Field::Sub).to_string(),
+            "revoked: the token, its subject or its signing key has been revoked (sub)"
+        );
     }
 }

@@ -117,7 +117,12 @@ fn decode_segment<'b>(segment: &[u8], buf: &'b mut [u8], part: Part) -> Result<(
 /// With a `kid`: the keys carrying that kid, else the keys carrying none.
 /// Without: every key. Among those, exactly one must have the header's
 /// algorithm; if some candidates exist but none has it, `alg_not_allowed`.
-fn select_key<'k>(keys: &'k [VerifyingKey], header: &Header<'_>, alg: Algorithm) -> Result<&'k VerifyingKey, Error> {
+/// The one key that may verify the token, with its index in `keys`.
+fn select_key<'k>(
+    keys: &'k [VerifyingKey],
+    header: &Header<'_>,
+    alg: Algorithm,
+) -> Result<(usize, &'k VerifyingKey), Error> {
     let kid = header.kid();
     let by_kid = |key: &&VerifyingKey| match (kid, key.kid()) {
         (Some(want), Some(have)) => want == have,
@@ -129,11 +134,11 @@ fn select_key<'k>(keys: &'k [VerifyingKey], header: &Header<'_>, alg: Algorithm)
         Some(_) => key.kid().is_none(),
         None => true,
     };
-    let mut candidates = keys.iter().filter(candidate).peekable();
+    let mut candidates = keys.iter().enumerate().filter(|(_, key)| candidate(key)).peekable();
     if candidates.peek().is_none() {
         return Err(Error::KeyNotFound);
     }
-    let mut matching = candidates.filter(|k| k.algorithm() == alg);
+    let mut matching = candidates.filter(|(_, k)| k.algorithm() == alg);
     match (matching.next(), matching.next()) {
         (Some(key), None) => Ok(key),
         (None, _) => Err(Error::AlgNotAllowed),
@@ -185,10 +190,10 @@ impl<'a> Verifier<'a> {
     /// bytes suffice under the default size limit, [`buffer_len_for`] gives the
     /// exact bound (`too_large` when it is too small). Returns the first failure.
     pub fn verify<'b>(&self, token: impl AsRef<[u8]>, now: u64, buf: &'b mut [u8]) -> Result<VerifiedToken<'b>, Error> {
-        let (alg, header, payload) = self.verify_signature(token.as_ref(), buf)?;
+        let (key_index, alg, header, payload) = self.verify_signature(token.as_ref(), buf)?;
         let claims = Claims::parse(payload, |_, _| ())?;
         self.policy.check(&header, &claims, now)?;
-        Ok(VerifiedToken { alg, header, claims })
+        Ok(VerifiedToken { alg, key_index, header, claims })
     }
 
     /// Like [`Verifier::verify`], but reports every failing header and claim
@@ -199,16 +204,16 @@ impl<'a> Verifier<'a> {
         now: u64,
         buf: &'b mut [u8],
     ) -> Result<VerifiedToken<'b>, Failures> {
-        let (alg, header, payload) = self.verify_signature(token.as_ref(), buf).map_err(Failures::one)?;
+        let (key_index, alg, header, payload) = self.verify_signature(token.as_ref(), buf).map_err(Failures::one)?;
         let claims = Claims::parse(payload, |_, _| ()).map_err(Failures::one)?;
         let failures = self.policy.check_all(&header, &claims, now);
-        if failures.is_empty() { Ok(VerifiedToken { alg, header, claims }) } else { Err(failures) }
+        if failures.is_empty() { Ok(VerifiedToken { alg, key_index, header, claims }) } else { Err(failures) }
     }
 
     /// Verifies a compact JWS whose payload need not be JSON (steps 1–6 of
     /// [`Verifier`]; no claim checks). For non-JWT uses of JWS.
     pub fn verify_jws<'b>(&self, token: impl AsRef<[u8]>, buf: &'b mut [u8]) -> Result<VerifiedJws<'b>, Error> {
-        let (_, header, payload) = self.verify_signature(token.as_ref(), buf)?;
+        let (_, _, header, payload) = self.verify_signature(token.as_ref(), buf)?;
         Ok(VerifiedJws { header, payload })
     }
 
@@ -216,7 +221,7 @@ impl<'a> Verifier<'a> {
         &self,
         token: &[u8],
         buf: &'b mut [u8],
-    ) -> Result<(Algorithm, Header<'b>, &'b [u8]), Error> {
+    ) -> Result<(usize, Algorithm, Header<'b>, &'b [u8]), Error> {
         let segments = Segments::split(token, self.policy.token_len_limit())?;
         let (header_json, rest) = decode_segment(segments.header, buf, Part::Header)?;
         let header = Header::parse(header_json)?;
@@ -225,7 +230,7 @@ impl<'a> Verifier<'a> {
             return Err(Error::AlgNotAllowed);
         }
         header.check_crit(self.policy.understood())?;
-        let key = select_key(self.keys, &header, alg)?;
+        let (key_index, key) = select_key(self.keys, &header, alg)?;
 
         let mut sig_buf = [0u8; MAX_SIGNATURE_LEN];
         let (signature, _) =
@@ -236,7 +241,7 @@ impl<'a> Verifier<'a> {
         key.verify_signature(segments.signing_input, signature)?;
 
         let (payload, _) = decode_segment(segments.payload, rest, Part::Payload)?;
-        Ok((alg, header, payload))
+        Ok((key_index, alg, header, payload))
     }
 }
 
@@ -246,6 +251,7 @@ impl<'a> Verifier<'a> {
 #[derive(Clone, Copy, Debug)]
 pub struct VerifiedToken<'b> {
     alg: Algorithm,
+    key_index: usize,
     header: Header<'b>,
     claims: Claims<'b>,
 }
@@ -264,6 +270,13 @@ impl<'b> VerifiedToken<'b> {
     /// The algorithm that verified the token.
     pub fn algorithm(&self) -> Algorithm {
         self.alg
+    }
+
+    /// The index, in [`Verifier::keys`], of the key that verified the
+    /// signature (say, to check that key's `kid` against a revocation list
+    /// when the token names no `kid`).
+    pub fn key_index(&self) -> usize {
+        self.key_index
     }
 }
 

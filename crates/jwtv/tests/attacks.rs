@@ -518,6 +518,24 @@ fn kid_less_keys_are_fallbacks_for_unknown_kids() {
     assert_rejects(&keys, policy(), &fallback.token(fallback.header_with_kid("a"), good_claims()), Error::BadSignature);
 }
 
+/// The verified token names the key that verified it, by index, also when
+/// the token has no `kid` (what a revocation list by key id needs).
+#[test]
+fn the_verified_token_names_the_key_that_verified_it() {
+    let hs = Signer::hs256();
+    let es = Signer::es256();
+    let fallback = Signer::hmac(Algorithm::HS384, &[3; 48]);
+    let keys = [hs.key_with_kid("a"), es.key_with_kid("b"), fallback.key()];
+    let index_of = |token: &str| {
+        let mut buf = vec![0u8; DEFAULT_BUFFER_LEN];
+        Verifier::new(&keys, policy()).verify(token, NOW, &mut buf).map(|v| v.key_index())
+    };
+    assert_eq!(index_of(&hs.token(hs.header_with_kid("a"), good_claims())), Ok(0));
+    assert_eq!(index_of(&es.token(es.header_with_kid("b"), good_claims())), Ok(1));
+    assert_eq!(index_of(&es.jwt(good_claims())), Ok(1), "no kid: the one ES256 key");
+    assert_eq!(index_of(&fallback.token(fallback.header_with_kid("zz"), good_claims())), Ok(2));
+}
+
 #[test]
 fn a_kid_less_token_with_two_keys_of_its_algorithm_finds_no_key() {
     let one = Signer::hs256();

@@ -31,7 +31,16 @@ impl TestKey {
     }
 
     pub fn sign(&self, claims: &str) -> String {
-        let header = b64(format!(r#"{{"alg":"EdDSA","typ":"JWT","kid":"{}"}}"#, self.kid).as_bytes());
+        self.sign_with_header(&format!(r#"{{"alg":"EdDSA","typ":"JWT","kid":"{}"}}"#, self.kid), claims)
+    }
+
+    /// A token whose header names no key.
+    pub fn sign_without_kid(&self, claims: &str) -> String {
+        self.sign_with_header(r#"{"alg":"EdDSA","typ":"JWT"}"#, claims)
+    }
+
+    pub fn sign_with_header(&self, header: &str, claims: &str) -> String {
+        let header = b64(header.as_bytes());
         let input = format!("{header}.{}", b64(claims.as_bytes()));
         let signature = self.pair.sign(input.as_bytes());
         format!("{input}.{}", b64(signature.as_ref()))

@@ -1,0 +1,168 @@
+//! Revocation through the server verifier: in memory and from a file, on
+//! fresh verifications and on cache hits.
+
+#![allow(clippy::std_instead_of_alloc, clippy::std_instead_of_core, reason = "a test harness on std")]
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::{NOW, TestKey, claims, claims_with};
+use jwtv::{Algorithm, AlgorithmSet, Error, ErrorCode, Field};
+use jwtv_jwks::{
+    Config, KeySet, KeySetOptions, KeySource, Revocation, RevocationKind, RevocationList, Revocations, Rules, Verifier,
+};
+
+fn verifier(keys: &[&TestKey], revocations: Revocations) -> Verifier {
+    let set = KeySet::parse(common::jwks(keys).as_bytes(), &KeySetOptions::default()).expect("key set");
+    let rules = Rules::new(AlgorithmSet::of(&[Algorithm::EdDSA])).issuer("https://issuer.example").audience("api");
+    Verifier::new(KeySource::fixed(set), rules).with_token_cache(100).with_revocations(revocations)
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("jwtv-revocation-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[test]
+fn each_kind_of_revocation_rejects_with_its_field_also_from_the_cache() {
+    let key = TestKey::new("k1", 1);
+    let revocations = Revocations::in_memory(RevocationList::new());
+    let v = verifier(&[&key], revocations.clone());
+    let token = key.sign(&claims_with(r#""jti":"t-1","iat":1699999000,"exp":1700003600"#));
+    v.verify(&token, NOW).expect("valid before any revocation");
+    assert!(v.verify(&token, NOW).expect("cached").from_cache());
+
+    revocations.revoke(Revocation::Jti { id: "t-1".into(), exp: 1_700_003_600 }).unwrap();
+    assert_eq!(v.verify(&token, NOW).err(), Some(Error::Revoked(Field::Jti)), "a cache hit is checked again");
+    assert!(revocations.unrevoke(RevocationKind::Jti, "t-1").unwrap());
+    v.verify(&token, NOW).expect("valid again");
+
+    // Log out everywhere: tokens issued before the time, not after.
+    revocations.revoke(Revocation::Sub { id: "user-1".into(), not_before: 1_699_999_500 }).unwrap();
+    assert_eq!(v.verify(&token, NOW).err(), Some(Error::Revoked(Field::Sub)));
+    let fresh = key.sign(&claims_with(r#""iat":1699999600,"exp":1700003600"#));
+    v.verify(&fresh, NOW).expect("issued after the subject's revocation");
+    revocations.unrevoke(RevocationKind::Sub, "user-1").unwrap();
+
+    revocations.revoke(Revocation::Kid { id: "k1".into(), since: NOW }).unwrap();
+    assert_eq!(v.verify(&fresh, NOW).err(), Some(Error::Revoked(Field::Kid)));
+    let m = v.metrics();
+    assert_eq!(m.rejected_with(ErrorCode::Revoked), 3);
+    assert_eq!(m.revocations.map(|r| (r.entries, r.by_kind)), Some((1, [0, 0, 1])));
+}
+
+#[test]
+fn a_revoked_key_is_cut_off_even_for_tokens_that_do_not_name_it() {
+    let key = TestKey::new("k1", 1);
+    let revocations = Revocations::in_memory(RevocationList::new());
+    let v = verifier(&[&key], revocations.clone());
+    let token = key.sign_without_kid(&claims());
+    v.verify(&token, NOW).expect("the one EdDSA key verifies it");
+    revocations.revoke(Revocation::Kid { id: "k1".into(), since: NOW }).unwrap();
+    assert_eq!(v.verify(&token, NOW).err(), Some(Error::Revoked(Field::Kid)), "cache hit");
+    let other = verifier(&[&key], revocations);
+    assert_eq!(other.verify(&token, NOW).err(), Some(Error::Revoked(Field::Kid)), "fresh verification");
+}
+
+#[test]
+fn revocation_is_checked_after_every_other_check() {
+    let key = TestKey::new("k1", 1);
+    let stranger = TestKey::new("k1", 2);
+    let mut list = RevocationList::new();
+    list.insert(Revocation::Kid { id: "k1".into(), since: NOW });
+    let v = verifier(&[&key], Revocations::in_memory(list));
+    assert_eq!(v.verify(stranger.sign(&claims()), NOW).err(), Some(Error::BadSignature));
+    assert_eq!(v.verify(key.sign(&claims()), NOW + 7200).err(), Some(Error::Expired));
+}
+
+#[test]
+fn a_file_list_is_reloaded_when_it_changes_and_a_broken_one_is_ignored() {
+    let dir = temp_dir("file");
+    let path = dir.join("revoked.json");
+    // Entries past their exp are dropped on reload by the system clock, so
+    // these expire in 2100.
+    std::fs::write(&path, r#"{"jti":{"t-1":4102444800}}"#).unwrap();
+    let revocations = Revocations::from_file(&path).expect("loads");
+    let key = TestKey::new("k1", 1);
+    let v = verifier(&[&key], revocations.clone());
+    let t1 = key.sign(&claims_with(r#""jti":"t-1","iat":1699999000,"exp":1700003600"#));
+    let t2 = key.sign(&claims_with(r#""jti":"t-2","iat":1699999000,"exp":1700003600"#));
+    assert_eq!(v.verify(&t1, NOW).err(), Some(Error::Revoked(Field::Jti)));
+    v.verify(&t2, NOW).expect("not listed");
+
+    // An operator edits the file; the change is seen within the check interval.
+    std::fs::write(&path, r#"{"jti":{"t-1":4102444800,"t-2":4102444800}}"#).unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(v.verify(&t2, NOW).err(), Some(Error::Revoked(Field::Jti)));
+
+    // A broken edit keeps the last good list and is counted.
+    std::fs::write(&path, r#"{"jti":{"t-1":4102444800,"t-1":1}}"#).unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(v.verify(&t2, NOW).err(), Some(Error::Revoked(Field::Jti)));
+    let status = revocations.status();
+    assert_eq!((status.backend, status.gauges.sync_errors, status.gauges.connected), ("file", 1, false));
+    assert!(status.last_error.is_some_and(|e| e.contains("duplicate id `t-1`")));
+
+    // Revoking through the source rewrites the file.
+    std::fs::write(&path, "{}").unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    v.verify(&t2, NOW).expect("list emptied");
+    revocations.revoke(Revocation::Sub { id: "user-1".into(), not_before: NOW }).unwrap();
+    assert_eq!(v.verify(&t2, NOW).err(), Some(Error::Revoked(Field::Sub)));
+    let written = RevocationList::from_json(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(
+        written.get(RevocationKind::Sub, "user-1"),
+        Some(Revocation::Sub { id: "user-1".into(), not_before: NOW })
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_missing_or_invalid_file_is_refused_at_startup() {
+    let dir = temp_dir("missing");
+    let missing = Revocations::from_file(dir.join("nope.json")).unwrap_err().to_string();
+    assert!(missing.contains("nope.json"), "{missing}");
+    std::fs::write(dir.join("bad.json"), r#"{"jti":{"a":"soon"}}"#).unwrap();
+    let bad = Revocations::from_file(dir.join("bad.json")).unwrap_err().to_string();
+    assert!(bad.contains("jti.a: invalid type"), "{bad}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn the_policy_file_names_the_list() {
+    let dir = temp_dir("policy");
+    std::fs::write(dir.join("revoked.json"), r#"{"sub":{"user-1":1700000000}}"#).unwrap();
+    let key = TestKey::new("k1", 1);
+    let policy = format!(
+        r#"{{"keys":{{"jwks":{}}},"algorithms":["EdDSA"],"issuers":["https://issuer.example"],"audiences":["api"],
+            "revocations":{{"source":"revoked.json"}}}}"#,
+        common::jwks(&[&key])
+    );
+    let config = Config::from_json(policy.as_bytes(), &dir).expect("policy");
+    config.check().expect("checks");
+    assert_eq!(config.revocations_source(), Some("revoked.json"));
+    let v = config.verifier().expect("verifier");
+    assert_eq!(v.verify(key.sign(&claims()), NOW).err(), Some(Error::Revoked(Field::Sub)));
+    assert_eq!(v.revocations().map(|r| r.status().backend), Some("file"));
+
+    let mistakes: &[(&str, &str)] = &[
+        (r#""revocations":{"source":"missing.json"}"#, "revocations.source"),
+        (r#""revocations":{"source":"rediss://h"}"#, "revocations.source"),
+        (r#""revocations":{"source":"redis://h","resync_secs":0}"#, "revocations.resync_secs"),
+        (r#""revocations":{"source":"redis://h","redis_prefix":"a b"}"#, "revocations.redis_prefix"),
+        (r#""revocations":{"source":"x","extra":1}"#, "revocations.extra"),
+        (r#""revocations":{}"#, "revocations"),
+    ];
+    for (member, field) in mistakes {
+        let doc = format!(r#"{{"keys":{{"jwks":{{"keys":[]}}}},"algorithms":["EdDSA"],"audiences":["api"],{member}}}"#);
+        let err = Config::from_json(doc.as_bytes(), &dir).and_then(|c| c.check()).expect_err(member);
+        assert_eq!(err.field(), *field, "{member}: {err}");
+    }
+    // The source can be given apart from the file (the CLI's --revocations, NGINX's directive).
+    let other = Config::from_json(policy.as_bytes(), &dir).unwrap().with_revocations_source("other.json");
+    assert!(other.check().unwrap_err().to_string().contains("other.json"));
+    std::fs::remove_dir_all(&dir).ok();
+}
