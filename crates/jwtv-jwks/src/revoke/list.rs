@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
+use foldhash::fast::RandomState;
 use jwtv::json::JsonStr;
 use jwtv::{Claims, Error, Field, Header};
 use serde::Deserialize;
@@ -177,6 +178,10 @@ impl fmt::Display for RevocationError {
 
 impl std::error::Error for RevocationError {}
 
+/// Ids to times, hashed with a per-process random seed (ids may come from
+/// tokens an attacker chose).
+type IdMap = HashMap<Box<str>, u64, RandomState>;
+
 /// A deny list: revoked `jti`s (each until its `exp`), subjects (tokens
 /// issued before a time) and key ids.
 ///
@@ -198,9 +203,9 @@ impl std::error::Error for RevocationError {}
 /// ```
 #[derive(Clone, Debug)]
 pub struct RevocationList {
-    jti: HashMap<Box<str>, u64>,
-    sub: HashMap<Box<str>, u64>,
-    kid: HashMap<Box<str>, u64>,
+    jti: IdMap,
+    sub: IdMap,
+    kid: IdMap,
     /// When expired `jti` entries should next be dropped.
     next_prune: u64,
 }
@@ -220,10 +225,10 @@ impl PartialEq for RevocationList {
 impl RevocationList {
     /// An empty list.
     pub fn new() -> Self {
-        Self { jti: HashMap::new(), sub: HashMap::new(), kid: HashMap::new(), next_prune: u64::MAX }
+        Self { jti: IdMap::default(), sub: IdMap::default(), kid: IdMap::default(), next_prune: u64::MAX }
     }
 
-    fn map(&self, kind: RevocationKind) -> &HashMap<Box<str>, u64> {
+    fn map(&self, kind: RevocationKind) -> &IdMap {
         match kind {
             RevocationKind::Jti => &self.jti,
             RevocationKind::Sub => &self.sub,
@@ -231,7 +236,7 @@ impl RevocationList {
         }
     }
 
-    fn map_mut(&mut self, kind: RevocationKind) -> &mut HashMap<Box<str>, u64> {
+    fn map_mut(&mut self, kind: RevocationKind) -> &mut IdMap {
         match kind {
             RevocationKind::Jti => &mut self.jti,
             RevocationKind::Sub => &mut self.sub,
@@ -396,7 +401,7 @@ impl RevocationList {
 }
 
 /// `map`'s value for the decoded string `s`.
-fn lookup(map: &HashMap<Box<str>, u64>, s: JsonStr<'_>) -> Option<u64> {
+fn lookup(map: &IdMap, s: JsonStr<'_>) -> Option<u64> {
     if map.is_empty() {
         return None;
     }
