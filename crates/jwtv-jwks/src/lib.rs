@@ -79,11 +79,19 @@
 //! [`Config`] reads the JSON policy file that the CLI, the C ABI, Go and the
 //! NGINX module share (reference: `docs/POLICY.md`) and builds the verifier.
 //!
+//! # Revocation
+//!
+//! [`Verifier::with_revocations`] adds a deny list ([`Revocations`]: in
+//! memory, a file, or Redis shared by a fleet) of token ids, subjects and key
+//! ids, checked after every other check; a listed token is rejected with
+//! `revoked`. See the [`revoke`] module.
+//!
 //! # Metrics
 //!
 //! [`Verifier::metrics`] gives a [`MetricsSnapshot`]: verifications by
 //! outcome code, cache hits and misses, key-set fetches by result, key count
-//! and age; [`MetricsSnapshot::to_prometheus`] renders it.
+//! and age, and the revocation list's size and sync lag;
+//! [`MetricsSnapshot::to_prometheus`] renders it.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
