@@ -1,17 +1,22 @@
 //! `jwtv doctor`: the runbook, in order, on one token. Each step says ✔ or ✘,
 //! why in one line, and what to do; the first failing step is the answer.
-//! The verdict is always the core verifier's.
+//! The verdict is always the core verifier's, followed by the revocation
+//! list's check as a server verifier runs it.
 
 use core::fmt::Write as _;
 
+use core::time::Duration;
+
 use clap::Args;
 use jwtv::{Algorithm, Error, ErrorCode, Header, buffer_len_for};
+use jwtv_jwks::{RevocationList, Revocations};
 use serde_json::json;
 
 use crate::explain::{self, Context, date_claim};
 use crate::human::{Style, quoted_list, relative, span, token_label, utc};
 use crate::input::{Lenient, Segment, read_token};
 use crate::inspect::structural_problems;
+use crate::revoke::{counts, unsynced, where_};
 use crate::setup::{Loaded, Origin, Setup};
 use crate::verify::{Verdict, verify_token};
 use crate::{EXIT_OK, EXIT_REJECTED, Outcome, PolicyArgs};
@@ -336,13 +341,86 @@ fn step_claims(setup: &Setup, lenient: &Lenient, failures: &[(Error, Option<Stri
     Step::pass(name, format!("as the policy asks: {}", parts.join(", ")))
 }
 
+/// The `kid` of the key that verified the token: the header's, or without
+/// one the set's only usable key for the token's algorithm.
+fn key_kid<'a>(lenient: &'a Lenient, loaded: Option<&'a Loaded>) -> Option<&'a str> {
+    if let Some(kid) = lenient.kid() {
+        return Some(kid);
+    }
+    let alg = Algorithm::from_name(lenient.alg()?)?;
+    let mut keys = loaded?.set.entries().iter().filter(|i| i.is_usable() && i.algorithm == Some(alg));
+    match (keys.next(), keys.next()) {
+        (Some(only), None) => only.kid.as_deref(),
+        _ => None,
+    }
+}
+
+fn step_revocation(
+    setup: &Setup,
+    lenient: &Lenient,
+    revocations: Option<(&Revocations, &RevocationList)>,
+    key_kid: Option<&str>,
+    ctx: &Context<'_>,
+) -> Step {
+    let name = "revocation";
+    let Some((revocations, list)) = revocations else {
+        return Step::skipped(
+            name,
+            "no revocation list is configured (--revocations SOURCE, or revocations.source in the policy)",
+        );
+    };
+    let status = revocations.status();
+    let source = format!("revocation list: {}; {}", where_(&status), counts(&status));
+    if !revocations.wait_synced(Duration::ZERO) {
+        let mut step = Step::skipped(name, &unsynced(&status, setup.timeout));
+        step.todo = Some(
+            "check that Redis is reachable from this host (address, password, firewall); verifiers keep serving the last copy they synced"
+                .to_owned(),
+        );
+        return step.note(source);
+    }
+    let parsed = lenient
+        .header_bytes()
+        .and_then(|h| Header::from_json(h).ok())
+        .zip(lenient.claims_bytes().and_then(|c| jwtv::Claims::from_json(c).ok()));
+    let Some((header, claims)) = parsed else {
+        return Step::skipped(name, "the token cannot be decoded").note(source);
+    };
+    let step = match list.check(&header, &claims, key_kid, setup.now) {
+        Ok(()) => {
+            let claim = |n: &str| lenient.claims_json().and_then(|c| c.get(n)).and_then(|v| v.as_str());
+            let named: Vec<String> = [("jti", claim("jti")), ("sub", claim("sub")), ("kid", key_kid)]
+                .into_iter()
+                .filter_map(|(kind, id)| id.map(|id| format!("{kind} {id:?}")))
+                .collect();
+            let listed = if named.is_empty() { "no jti, sub or kid to look up".to_owned() } else { named.join(", ") };
+            Step::pass(name, format!("not revoked: {listed}"))
+        }
+        Err(e @ Error::Revoked(field)) => Step::fail(
+            name,
+            format!("revoked by {}: {}", field.name().unwrap_or("?"), explain::reason(e, None, ctx)),
+            explain::todo_for(e),
+        ),
+        Err(e) => Step::fail(name, explain::reason(e, None, ctx), explain::todo_for(e)),
+    };
+    step.note(source)
+}
+
 pub(crate) fn run(args: &DoctorArgs) -> Outcome {
     let input = read_token(&args.token)?;
     let token = input.token.as_str();
     let setup = Setup::from_args(&args.policy)?;
     let lenient = Lenient::decode(token);
     let loaded = setup.load_keys();
-    let ctx = Context { setup: &setup, token, lenient: &lenient, keys: loaded.as_ref().ok().map(|l| l.set.as_ref()) };
+    let revocations = setup.open_revocations()?;
+    let snapshot = revocations.as_ref().map(Revocations::snapshot);
+    let ctx = Context {
+        setup: &setup,
+        token,
+        lenient: &lenient,
+        keys: loaded.as_ref().ok().map(|l| l.set.as_ref()),
+        revocations: snapshot.as_ref(),
+    };
 
     let mut steps = Vec::new();
     let first = step_token(token, &lenient, &setup);
@@ -351,7 +429,7 @@ pub(crate) fn run(args: &DoctorArgs) -> Outcome {
     let problems = if token_ok { structural_problems(token, &lenient) } else { Vec::new() };
     let decoded = token_ok && problems.is_empty();
     let verdict = match &loaded {
-        Ok(l) => verify_token(&setup, &l.set, token),
+        Ok(l) => verify_token(&setup, &l.set, token, revocations.as_ref()),
         Err(_) if !decoded => Verdict::Rejected { error: Error::Malformed(jwtv::Part::Token), detail: None },
         Err(_) => Verdict::Rejected { error: Error::KeyNotFound, detail: None },
     };
@@ -382,14 +460,20 @@ pub(crate) fn run(args: &DoctorArgs) -> Outcome {
         let unverified = if sig_for_steps.is_ok() { "" } else { " (claims read without a valid signature)" };
         let mut time = step_time(&setup, &lenient, &failures, loaded.as_ref().ok(), &ctx);
         let mut claims = step_claims(&setup, &lenient, &failures, &ctx);
+        let kid = key_kid(&lenient, loaded.as_ref().ok());
+        let mut revoked = step_revocation(&setup, &lenient, revocations.as_ref().zip(snapshot.as_ref()), kid, &ctx);
         if !unverified.is_empty() {
             time.summary.push_str(unverified);
             claims.summary.push_str(unverified);
+            if revoked.status != Status::Skipped {
+                revoked.summary.push_str(unverified);
+            }
         }
         steps.push(time);
         steps.push(claims);
+        steps.push(revoked);
     } else {
-        for name in ["algorithm", "signing key", "time", "claims"] {
+        for name in ["algorithm", "signing key", "time", "claims", "revocation"] {
             steps.push(Step::skipped(name, "the token cannot be decoded"));
         }
     }
@@ -437,11 +521,12 @@ pub(crate) fn run(args: &DoctorArgs) -> Outcome {
                 let _ = writeln!(out, "{:16}→ {todo}", "");
             }
         }
+        let number = steps.len() + 1;
         match (&verdict, failing) {
             (Verdict::Valid { .. }, _) => {
                 let _ = writeln!(
                     out,
-                    "{} 7 {:<12}{}",
+                    "{} {number} {:<12}{}",
                     style.green("✔"),
                     "verdict",
                     style.bold("valid: every check passed")
@@ -452,7 +537,7 @@ pub(crate) fn run(args: &DoctorArgs) -> Outcome {
                 let at =
                     failing.and_then(|i| steps.get(i).map(|s| format!("; first failing step: {} ({})", i + 1, s.name)));
                 let line = format!("rejected: {} ({}){}", code.as_str(), code.message(), at.unwrap_or_default());
-                let _ = writeln!(out, "{} 7 {:<12}{}", style.red("✘"), "verdict", style.bold(&line));
+                let _ = writeln!(out, "{} {number} {:<12}{}", style.red("✘"), "verdict", style.bold(&line));
             }
         }
     }

@@ -1,8 +1,8 @@
 //! Plain-language reasons for the core's error codes, with the values of the
 //! token at hand, and what to do about each. Shared by `verify` and `doctor`.
 
-use jwtv::{Claims, Error, ErrorCode, Part};
-use jwtv_jwks::KeySet;
+use jwtv::{Claims, Error, ErrorCode, Field, Part};
+use jwtv_jwks::{KeySet, RevocationKind, RevocationList};
 
 use crate::human::{quoted_list, relative, utc};
 use crate::input::{Lenient, Segment};
@@ -15,6 +15,8 @@ pub(crate) struct Context<'a> {
     pub(crate) token: &'a str,
     pub(crate) lenient: &'a Lenient,
     pub(crate) keys: Option<&'a KeySet>,
+    /// The revocation list checked, for the time of a matching entry.
+    pub(crate) revocations: Option<&'a RevocationList>,
 }
 
 /// A date claim of the token, as the core reads it (floor of a fractional date).
@@ -143,8 +145,47 @@ pub(crate) fn reason(error: Error, detail: Option<&str>, ctx: &Context<'_>) -> S
             let crit = lenient.header_json().and_then(|h| h.get("crit")).map_or("b64".to_owned(), ToString::to_string);
             format!("the header requires extensions this verifier does not process: crit {crit}")
         }
+        Error::Revoked(field) => revoked(ctx, field),
         _ => error.message().to_owned(),
     }
+}
+
+/// Which list matched, with the entry's time when the list is at hand.
+fn revoked(ctx: &Context<'_>, field: Field) -> String {
+    let claim = |name: &str| ctx.lenient.claims_json().and_then(|c| c.get(name)).and_then(|v| v.as_str());
+    let entry = |kind: RevocationKind, id: Option<&str>| {
+        let time = ctx.revocations.zip(id).and_then(|(list, id)| list.get(kind, id)).map(|e| e.time())?;
+        let time = i64::try_from(time).unwrap_or(i64::MAX);
+        Some(format!("{} ({})", utc(time), relative(time, now(ctx))))
+    };
+    match field {
+        Field::Jti => {
+            let jti = claim("jti");
+            let until = entry(RevocationKind::Jti, jti).map(|t| format!("; the entry lasts until its exp, {t}"));
+            format!("this token was revoked (jti {}){}", quoted(jti), until.unwrap_or_default())
+        }
+        Field::Sub => {
+            let sub = claim("sub");
+            let before = entry(RevocationKind::Sub, sub).unwrap_or_else(|| "a time".to_owned());
+            let issued = date_claim(ctx.lenient, "iat")
+                .map_or("it has no iat".to_owned(), |t| format!("this one was issued {}", utc(t)));
+            format!("every token of subject {} issued before {before} was revoked; {issued}", quoted(sub))
+        }
+        _ => {
+            let kid = ctx.lenient.kid();
+            let since = entry(RevocationKind::Kid, kid).map(|t| format!(" on {t}")).unwrap_or_default();
+            match kid {
+                Some(kid) => {
+                    format!("the signing key (kid {kid:?}) was revoked{since}: every token it signed is rejected")
+                }
+                None => "the key that signed the token was revoked: every token it signed is rejected".to_owned(),
+            }
+        }
+    }
+}
+
+fn quoted(value: Option<&str>) -> String {
+    value.map_or("absent".to_owned(), |v| format!("{v:?}"))
 }
 
 fn alg_not_allowed(ctx: &Context<'_>, alg: &str) -> String {
@@ -232,6 +273,25 @@ pub(crate) fn todo(code: ErrorCode) -> &'static str {
         ErrorCode::UnsupportedCrit => {
             "the issuer marks extensions as critical that this verifier does not process: configure understood_crit only if you really process them"
         }
+        ErrorCode::Revoked => {
+            "the token, its subject or its key was revoked on purpose (`jwtv revocations list` shows the entries): the client needs a new token; `jwtv unrevoke` takes back a mistaken entry"
+        }
         _ => "see docs/RUNBOOK.md",
+    }
+}
+
+/// What to do about this rejection: [`todo`], with which list matched for `revoked`.
+pub(crate) fn todo_for(error: Error) -> &'static str {
+    match error {
+        Error::Revoked(Field::Jti) => {
+            "this one token was revoked (a logout, a leaked token): the client must get a new one (sign in or refresh); if the revocation is a mistake, `jwtv unrevoke jti ID`"
+        }
+        Error::Revoked(Field::Sub) => {
+            "every token of this user issued before the revocation is refused: the user must sign in again (new tokens are accepted); if it is a mistake, `jwtv unrevoke sub SUB`"
+        }
+        Error::Revoked(_) => {
+            "the signing key was revoked: the issuer must sign with another key (and remove this one from its JWKS); clients then need new tokens; if it is a mistake, `jwtv unrevoke kid KID`"
+        }
+        _ => todo(error.code()),
     }
 }

@@ -68,6 +68,7 @@ pub(crate) fn run(args: &KeysArgs) -> Outcome {
         now: None,
         typ: None,
         required: Vec::new(),
+        revocations: None,
         timeout: args.timeout,
     };
     let setup = Setup::from_args(&policy)?;

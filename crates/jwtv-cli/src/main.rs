@@ -1,6 +1,6 @@
 //! `jwtv`: inspect, verify and diagnose JWTs on the command line, list the
-//! keys of a JWKS, and sign test tokens. The runbook (`docs/RUNBOOK.md`) is
-//! written in these commands.
+//! keys of a JWKS, sign test tokens, and revoke tokens, subjects and keys.
+//! The runbook (`docs/RUNBOOK.md`) is written in these commands.
 //!
 //! Exit codes: 0 valid (or done), 1 rejected, 2 usage error or unreadable input.
 
@@ -13,6 +13,7 @@ mod human;
 mod input;
 mod inspect;
 mod keys;
+mod revoke;
 mod setup;
 mod sign;
 mod verify;
@@ -47,8 +48,9 @@ impl CliError {
 #[command(
     name = "jwtv",
     version,
-    about = "Inspect, verify and diagnose JWTs; list JWKS keys; sign test tokens",
-    long_about = "Inspect, verify and diagnose JWTs; list JWKS keys; sign test tokens.\n\n\
+    about = "Inspect, verify and diagnose JWTs; list JWKS keys; sign test tokens; revoke tokens",
+    long_about = "Inspect, verify and diagnose JWTs; list JWKS keys; sign test tokens; revoke\n\
+                  tokens, subjects and keys.\n\n\
                   A TOKEN is given as the token itself, as a file holding it, or as `-` for stdin\n\
                   (an `Authorization: Bearer` prefix is removed). Tokens and signatures are never\n\
                   printed whole.\n\n\
@@ -72,6 +74,12 @@ enum Command {
     Keys(keys::KeysArgs),
     /// TESTING AID: mint a signed token with a test key (staging, auth-flow tests).
     Sign(sign::SignArgs),
+    /// Revoke a token (by jti), every token of a subject, or a signing key, in a revocation list.
+    Revoke(revoke::RevokeArgs),
+    /// Take back a revocation: exit 0 when an entry was removed, 1 when there was none.
+    Unrevoke(revoke::UnrevokeArgs),
+    /// Show a revocation list (`jwtv revocations list`).
+    Revocations(revoke::RevocationsArgs),
 }
 
 /// The rules a token is checked against: a policy file and/or flags.
@@ -106,7 +114,11 @@ pub(crate) struct PolicyArgs {
     /// A claim that must be present (repeatable).
     #[arg(long = "require", value_name = "CLAIM")]
     pub(crate) required: Vec<String>,
-    /// How long to wait for a JWKS URL, in seconds.
+    /// A revocation list to check tokens against: a JSON file or a redis:// URL.
+    /// Overrides the policy file's `revocations.source`.
+    #[arg(long, value_name = "SOURCE")]
+    pub(crate) revocations: Option<String>,
+    /// How long to wait for a JWKS URL (and a Redis revocation list), in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 5)]
     pub(crate) timeout: u64,
 }
@@ -119,6 +131,9 @@ fn main() -> ExitCode {
         Command::Doctor(args) => doctor::run(&args),
         Command::Keys(args) => keys::run(&args),
         Command::Sign(args) => sign::run(&args),
+        Command::Revoke(args) => revoke::run_revoke(&args),
+        Command::Unrevoke(args) => revoke::run_unrevoke(&args),
+        Command::Revocations(args) => revoke::run_revocations(&args),
     };
     match result {
         Ok((code, text)) => {

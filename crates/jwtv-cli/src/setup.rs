@@ -3,7 +3,8 @@
 //! Without `--policy`, the flags are the whole policy. With it, the file is
 //! read by `jwtv_jwks::Config` (docs/POLICY.md) and the flags change it:
 //! `--alg`, `--typ`, `--leeway` and `--jwks` replace the file's values;
-//! `--iss`, `--aud` and `--require` add to the file's lists.
+//! `--iss`, `--aud` and `--require` add to the file's lists. `--revocations`
+//! replaces the file's `revocations.source`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,6 +15,7 @@ use jwtv_jwks::{
 };
 
 use crate::input::read_file;
+use crate::revoke::ListSource;
 use crate::{CliError, PolicyArgs};
 
 /// Parses an algorithm name for clap (`none` and unknown names are refused).
@@ -50,17 +52,21 @@ pub(crate) struct Setup {
     keys: KeysFrom,
     key_options: KeySetOptions,
     refresh: RefreshPolicy,
-    timeout: Duration,
+    pub(crate) timeout: Duration,
+    /// The revocation list to check tokens against, if any.
+    pub(crate) revocations: Option<ListSource>,
 }
 
 impl Setup {
     pub(crate) fn from_args(args: &PolicyArgs) -> Result<Self, CliError> {
         let now = args.now.unwrap_or_else(jwtv::now);
+        let mut revocations = None;
         let (mut rules, file_algorithms, mut leeway, mut typ, mut required, key_options, refresh, keys) =
             match &args.policy {
                 Some(path) => {
                     let shown = path.display();
                     let config = Config::from_file(path).map_err(|e| CliError::new(format!("policy {shown}: {e}")))?;
+                    revocations = ListSource::of_policy(&config, path);
                     let extra = PolicyExtras::read(path);
                     let keys = match &args.jwks {
                         Some(jwks) => KeysFrom::Jwks(jwks.clone()),
@@ -94,6 +100,9 @@ impl Setup {
                     )
                 }
             };
+        if let Some(source) = &args.revocations {
+            revocations = Some(ListSource::given(source, revocations.map(|r| r.options)));
+        }
         let algorithms = if args.algs.is_empty() { file_algorithms } else { AlgorithmSet::of(&args.algs) };
         let mut key_options = key_options;
         key_options.algorithms = algorithms;
@@ -130,6 +139,7 @@ impl Setup {
             key_options,
             refresh,
             timeout: Duration::from_secs(args.timeout),
+            revocations,
         })
     }
 
@@ -143,6 +153,13 @@ impl Setup {
     pub(crate) fn algorithm_names(&self) -> String {
         let names: Vec<&str> = self.algorithms.iter().map(|a| a.name()).collect();
         if self.algorithms == AlgorithmSet::ALL { "any supported".to_owned() } else { names.join(", ") }
+    }
+
+    /// Opens the revocation list (`None` without one), waiting up to
+    /// `--timeout` for a Redis list's first sync; whether it synced is the
+    /// caller's to look at.
+    pub(crate) fn open_revocations(&self) -> Result<Option<jwtv_jwks::Revocations>, CliError> {
+        self.revocations.as_ref().map(|source| source.open_and_wait(false, self.timeout)).transpose()
     }
 
     /// Loads (or fetches) the key set.

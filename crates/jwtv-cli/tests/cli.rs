@@ -17,7 +17,7 @@ use serde_json::Value;
 
 /// 2026-01-01T01:00:00Z: the example tokens were issued an hour before.
 const NOW: &str = "1767229200";
-const CODES: [&str; 16] = [
+const CODES: [&str; 17] = [
     "malformed",
     "too_large",
     "unsupported_alg",
@@ -34,6 +34,7 @@ const CODES: [&str; 16] = [
     "missing_claim",
     "bad_claim",
     "unsupported_crit",
+    "revoked",
 ];
 
 fn root() -> PathBuf {
@@ -320,7 +321,7 @@ fn garbage_tokens_get_a_clear_message_and_no_panic() {
         assert!(CODES.contains(&code.as_str().expect("code")), "{code}");
         let doctor = jwtv(&["doctor", bad, "--jwks", "examples/jwks.json", "--now", NOW]);
         assert_eq!(doctor.code, 1, "{bad}: {doctor:?}");
-        assert!(doctor.stdout.contains("✘ 7 verdict     rejected: "), "{doctor:?}");
+        assert!(doctor.stdout.contains("✘ 8 verdict     rejected: "), "{doctor:?}");
         assert!(
             doctor.stdout.contains("; first failing step: "),
             "{bad}: the failing step is named: {}",
@@ -362,7 +363,7 @@ fn inspect_shows_header_claims_and_times_unverified() {
 #[test]
 fn doctor_names_the_failing_step() {
     let cases = [
-        ("valid-es256", 0, "✔ 7 verdict     valid: every check passed"),
+        ("valid-es256", 0, "✔ 8 verdict     valid: every check passed"),
         ("expired-es256", 1, "✘ 5 time        exp is 2025-12-31 23:00:00 UTC (2 h ago); leeway 30 s"),
         ("unknown-kid-es256", 1, "✘ 4 signing key no key has kid \"test-es256-2027\""),
         ("wrong-key-es256", 1, "✘ 4 signing key the signature does not verify"),
@@ -380,7 +381,7 @@ fn doctor_names_the_failing_step() {
         let run = jwtv(&[&["doctor", path.as_str(), "--json"][..], &POLICY].concat());
         let doc = json(&run.stdout);
         assert_eq!(doc["valid"], code == 0);
-        assert_eq!(doc["steps"].as_array().expect("steps").len(), 6);
+        assert_eq!(doc["steps"].as_array().expect("steps").len(), 7);
         if code == 1 {
             let step = doc["first_failing_step"].as_u64().expect("a failing step");
             assert_eq!(doc["steps"][usize::try_from(step - 1).expect("index")]["status"], "fail");

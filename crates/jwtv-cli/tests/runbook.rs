@@ -5,7 +5,9 @@
 //! the ```text block right after it (stdout and stderr); `# exit N` at the end
 //! of the command gives the exit code (0 when absent); `[...]` in an expected
 //! line matches any text. `$JWKS_URL` is examples/jwks.json served from
-//! 127.0.0.1 with a current `Date` header.
+//! 127.0.0.1 with a current `Date` header; `$REVOCATIONS` is a revocation
+//! list file in a fresh temporary folder (absent until a command creates it),
+//! shared by the commands of one document in order.
 
 #![allow(clippy::std_instead_of_alloc, clippy::std_instead_of_core, reason = "a test harness on std")]
 
@@ -118,7 +120,9 @@ fn every_runbook_command_prints_what_the_runbook_shows() {
     let markdown = std::fs::read_to_string(root().join("docs/RUNBOOK.md")).expect("docs/RUNBOOK.md");
     let examples = examples(&markdown);
     assert!(examples.len() >= 10, "the runbook has its jwtv commands: {}", examples.len());
-    for command in ["jwtv inspect", "jwtv verify", "jwtv doctor", "jwtv keys", "jwtv sign"] {
+    for command in
+        ["jwtv inspect", "jwtv verify", "jwtv doctor", "jwtv keys", "jwtv sign", "jwtv revoke", "jwtv revocations list"]
+    {
         assert!(examples.iter().any(|e| e.command.contains(command)), "{command} is in the runbook");
     }
     run_examples("RUNBOOK.md", &examples);
@@ -136,6 +140,11 @@ fn run_examples(file: &str, examples: &[Example]) {
     let jwks = std::fs::read(root().join("examples/jwks.json")).expect("jwks");
     let server = TestServer::start(move |_| Answer::ok(jwks.clone(), &[("Date", http_date_now().as_str())]));
     let url = server.url("/jwks.json");
+    let temp = std::env::temp_dir().join(format!("jwtv-runbook-{}-{file}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&temp);
+    std::fs::create_dir_all(&temp).expect("temp dir");
+    let revocations = temp.join("revoked.json");
+    let revocations = revocations.to_str().expect("UTF-8 temp path");
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_jwtv")).parent().expect("bin dir").to_path_buf();
     let path = std::env::join_paths(
         std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
@@ -150,10 +159,14 @@ fn run_examples(file: &str, examples: &[Example]) {
             .current_dir(root())
             .env("PATH", &path)
             .env("JWKS_URL", &url)
+            .env("REVOCATIONS", revocations)
             .env_remove("NO_COLOR")
             .output()
             .expect("run sh");
-        let actual = String::from_utf8(out.stdout).expect("UTF-8").replace(&url, "$JWKS_URL");
+        let actual = String::from_utf8(out.stdout)
+            .expect("UTF-8")
+            .replace(&url, "$JWKS_URL")
+            .replace(revocations, "$REVOCATIONS");
         let code = out.status.code().unwrap_or(-1);
         let actual_lines: Vec<&str> = actual.lines().collect();
         let expected_lines: Vec<&str> = example.expected.lines().collect();
@@ -166,5 +179,6 @@ fn run_examples(file: &str, examples: &[Example]) {
             ));
         }
     }
+    let _ = std::fs::remove_dir_all(&temp);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
