@@ -85,11 +85,14 @@ fn claim_failures(setup: &Setup, lenient: &Lenient) -> Option<Vec<(Error, Option
     }))
 }
 
-/// The signature-only verdict: structure, alg, crit, key selection, signature.
-fn signature_check(setup: &Setup, loaded: &Loaded, token: &str) -> Result<(), Error> {
+/// The signature-only verdict: structure, alg, crit, key selection,
+/// signature; the `kid` of the key that verified it.
+fn signature_check<'a>(setup: &Setup, loaded: &'a Loaded, token: &str) -> Result<Option<&'a str>, Error> {
     let len = token.len().min(setup.max_token_len.saturating_add(4));
     let mut buf = vec![0u8; buffer_len_for(len).max(64)];
-    setup.with_policy(|policy| loaded.set.verifier(*policy).verify_jws(token, &mut buf).map(|_| ()))
+    let index =
+        setup.with_policy(|policy| loaded.set.verifier(*policy).verify_jws(token, &mut buf).map(|v| v.key_index()))?;
+    Ok(loaded.set.keys().get(index).and_then(|key| key.kid()))
 }
 
 fn step_token(token: &str, lenient: &Lenient, setup: &Setup) -> Step {
@@ -341,20 +344,6 @@ fn step_claims(setup: &Setup, lenient: &Lenient, failures: &[(Error, Option<Stri
     Step::pass(name, format!("as the policy asks: {}", parts.join(", ")))
 }
 
-/// The `kid` of the key that verified the token: the header's, or without
-/// one the set's only usable key for the token's algorithm.
-fn key_kid<'a>(lenient: &'a Lenient, loaded: Option<&'a Loaded>) -> Option<&'a str> {
-    if let Some(kid) = lenient.kid() {
-        return Some(kid);
-    }
-    let alg = Algorithm::from_name(lenient.alg()?)?;
-    let mut keys = loaded?.set.entries().iter().filter(|i| i.is_usable() && i.algorithm == Some(alg));
-    match (keys.next(), keys.next()) {
-        (Some(only), None) => only.kid.as_deref(),
-        _ => None,
-    }
-}
-
 fn step_revocation(
     setup: &Setup,
     lenient: &Lenient,
@@ -389,7 +378,7 @@ fn step_revocation(
     let step = match list.check(&header, &claims, key_kid, setup.now) {
         Ok(()) => {
             let claim = |n: &str| lenient.claims_json().and_then(|c| c.get(n)).and_then(|v| v.as_str());
-            let named: Vec<String> = [("jti", claim("jti")), ("sub", claim("sub")), ("kid", key_kid)]
+            let named: Vec<String> = [("jti", claim("jti")), ("sub", claim("sub")), ("kid", key_kid.or(lenient.kid()))]
                 .into_iter()
                 .filter_map(|(kind, id)| id.map(|id| format!("{kind} {id:?}")))
                 .collect();
@@ -438,10 +427,11 @@ pub(crate) fn run(args: &DoctorArgs) -> Outcome {
     } else {
         steps.push(Step::skipped("structure", "there is no JWT to decode"));
     }
-    let sig = match &loaded {
+    let verified_by = match &loaded {
         Ok(l) if decoded => signature_check(&setup, l, token),
         _ => Err(Error::Malformed(jwtv::Part::Token)),
     };
+    let sig = verified_by.map(|_| ());
     let mut sig_for_steps = sig;
     if let Err(Error::UnsupportedCrit) = sig {
         if let Some(step) = steps.last_mut() {
@@ -460,7 +450,9 @@ pub(crate) fn run(args: &DoctorArgs) -> Outcome {
         let unverified = if sig_for_steps.is_ok() { "" } else { " (claims read without a valid signature)" };
         let mut time = step_time(&setup, &lenient, &failures, loaded.as_ref().ok(), &ctx);
         let mut claims = step_claims(&setup, &lenient, &failures, &ctx);
-        let kid = key_kid(&lenient, loaded.as_ref().ok());
+        // The key that verified the signature (the header names the key
+        // otherwise; the list checks the header's kid as well).
+        let kid = verified_by.ok().flatten();
         let mut revoked = step_revocation(&setup, &lenient, revocations.as_ref().zip(snapshot.as_ref()), kid, &ctx);
         if !unverified.is_empty() {
             time.summary.push_str(unverified);

@@ -213,8 +213,8 @@ impl<'a> Verifier<'a> {
     /// Verifies a compact JWS whose payload need not be JSON (steps 1–6 of
     /// [`Verifier`]; no claim checks). For non-JWT uses of JWS.
     pub fn verify_jws<'b>(&self, token: impl AsRef<[u8]>, buf: &'b mut [u8]) -> Result<VerifiedJws<'b>, Error> {
-        let (_, _, header, payload) = self.verify_signature(token.as_ref(), buf)?;
-        Ok(VerifiedJws { header, payload })
+        let (key_index, _, header, payload) = self.verify_signature(token.as_ref(), buf)?;
+        Ok(VerifiedJws { key_index, header, payload })
     }
 
     fn verify_signature<'b>(
@@ -283,6 +283,7 @@ impl<'b> VerifiedToken<'b> {
 /// A JWS whose signature was verified; the payload is opaque bytes.
 #[derive(Clone, Copy, Debug)]
 pub struct VerifiedJws<'b> {
+    key_index: usize,
     header: Header<'b>,
     payload: &'b [u8],
 }
@@ -296,6 +297,11 @@ impl<'b> VerifiedJws<'b> {
     /// The verified payload bytes.
     pub fn payload(&self) -> &'b [u8] {
         self.payload
+    }
+
+    /// The index, in [`Verifier::keys`], of the key that verified the signature.
+    pub fn key_index(&self) -> usize {
+        self.key_index
     }
 }
 
