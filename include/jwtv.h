@@ -56,6 +56,8 @@ enum jwtv_status
   JWTV_BAD_CLAIM = 15,
   // The header `crit` names an extension that is not understood.
   JWTV_UNSUPPORTED_CRIT = 16,
+  // The token, its subject or its signing key is on the revocation list.
+  JWTV_REVOKED = 17,
   // A required pointer argument is NULL.
   JWTV_NULL_ARGUMENT = 100,
   // A string argument is not valid UTF-8.
@@ -126,6 +128,30 @@ typedef struct {
   uint64_t fetches_malformed;
 } jwtv_metrics;
 
+// The state of a verifier's revocation list (`jwtv_verifier_revocation_status`).
+// Tokens rejected because of it are counted in `jwtv_metrics.rejected[JWTV_REVOKED - 1]`.
+typedef struct {
+  // Entries in the local copy of the list.
+  uint64_t entries;
+  // Revoked token ids (`jti`).
+  uint64_t jti;
+  // Revoked subjects (`sub`).
+  uint64_t sub;
+  // Revoked key ids (`kid`).
+  uint64_t kid;
+  // Unix time of the last successful sync (load, reload, Redis resync or
+  // answered ping); 0 if never.
+  uint64_t last_sync_unix;
+  // Seconds since then: how stale the local copy may be; `UINT64_MAX` if never synced.
+  uint64_t sync_lag_secs;
+  // Failed syncs (an unreadable or invalid file, Redis errors).
+  uint64_t sync_errors;
+  // True when the verifier checks a revocation list; when false, every other field is 0.
+  bool has_list;
+  // True while the list's back end is reachable (a file: its last read succeeded).
+  bool connected;
+} jwtv_revocation_status;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -192,6 +218,15 @@ jwtv_status jwtv_config_set_max_token_len(jwtv_config *config, size_t max);
 
 // Sets the verified-token cache size (default 0: no cache).
 jwtv_status jwtv_config_set_token_cache(jwtv_config *config, size_t entries);
+
+// Checks every token that passes against a revocation list (tokens revoked
+// by `jti`, subject or key id are rejected with `JWTV_REVOKED`). `source` is
+// a file path (a JSON list, re-read when it changes; relative to the current
+// directory) or a `redis://` / `redis+unix://` URL (synced in the
+// background; `jwtv_verifier_new` waits up to 2 s for the first sync). A
+// missing or invalid file or a malformed URL is reported by
+// `jwtv_verifier_new` as `JWTV_CONFIG_ERROR`. Replaces an earlier source.
+jwtv_status jwtv_config_set_revocations(jwtv_config *config, const char *source);
 
 // The stable snake_case name of a `jwtv_status` value (`"expired"`,
 // `"null_argument"`; `"internal_error"` for values that are not a status), a
@@ -296,6 +331,12 @@ jwtv_status jwtv_verifier_verify(const jwtv_verifier *verifier,
 
 // Writes a snapshot of the verifier's counters to `*out`.
 jwtv_status jwtv_verifier_metrics(const jwtv_verifier *verifier, jwtv_metrics *out);
+
+// Writes the state of the verifier's revocation list to `*out`: its size by
+// kind and how fresh it is. Without a list, `has_list` is false and the
+// other fields are 0 (still `JWTV_OK`).
+jwtv_status jwtv_verifier_revocation_status(const jwtv_verifier *verifier,
+                                            jwtv_revocation_status *out);
 
 // Writes the counters in Prometheus text format to `buf` (NUL-terminated).
 // `*len_out` (when non-NULL) receives the text's length without the NUL;

@@ -33,6 +33,7 @@ const (
 	CodeMissingClaim    Code = C.JWTV_MISSING_CLAIM
 	CodeBadClaim        Code = C.JWTV_BAD_CLAIM
 	CodeUnsupportedCrit Code = C.JWTV_UNSUPPORTED_CRIT
+	CodeRevoked         Code = C.JWTV_REVOKED
 
 	CodeNullArgument    Code = C.JWTV_NULL_ARGUMENT
 	CodeInvalidUTF8     Code = C.JWTV_INVALID_UTF8
@@ -50,7 +51,7 @@ var Codes = []Code{
 	CodeMalformed, CodeTooLarge, CodeUnsupportedAlg, CodeAlgNotAllowed, CodeKeyNotFound,
 	CodeBadSignature, CodeExpired, CodeNotYetValid, CodeIssuedInFuture, CodeTooOld,
 	CodeBadIssuer, CodeBadAudience, CodeBadType, CodeMissingClaim, CodeBadClaim,
-	CodeUnsupportedCrit,
+	CodeUnsupportedCrit, CodeRevoked,
 	CodeNullArgument, CodeInvalidUTF8, CodeBufferTooSmall, CodeInvalidArgument,
 	CodeConfigError, CodeNotFound, CodeWrongType, CodeInternalError,
 }
@@ -139,6 +140,7 @@ var (
 	ErrMissingClaim    = &Error{Code: CodeMissingClaim}
 	ErrBadClaim        = &Error{Code: CodeBadClaim}
 	ErrUnsupportedCrit = &Error{Code: CodeUnsupportedCrit}
+	ErrRevoked         = &Error{Code: CodeRevoked}
 
 	ErrNullArgument    = &Error{Code: CodeNullArgument}
 	ErrInvalidUTF8     = &Error{Code: CodeInvalidUTF8}

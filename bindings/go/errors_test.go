@@ -35,6 +35,7 @@ func TestCodesAndSentinels(t *testing.T) {
 		{jwtv.CodeMissingClaim, 14, "missing_claim", jwtv.ErrMissingClaim},
 		{jwtv.CodeBadClaim, 15, "bad_claim", jwtv.ErrBadClaim},
 		{jwtv.CodeUnsupportedCrit, 16, "unsupported_crit", jwtv.ErrUnsupportedCrit},
+		{jwtv.CodeRevoked, 17, "revoked", jwtv.ErrRevoked},
 		{jwtv.CodeNullArgument, 100, "null_argument", jwtv.ErrNullArgument},
 		{jwtv.CodeInvalidUTF8, 101, "invalid_utf8", jwtv.ErrInvalidUTF8},
 		{jwtv.CodeBufferTooSmall, 102, "buffer_too_small", jwtv.ErrBufferTooSmall},
@@ -116,6 +117,15 @@ func TestRejectionCodes(t *testing.T) {
 	}
 	aged := newVerifier(t, jwtv.Config{PolicyFile: filepath.Join(dir, "policy.json")})
 
+	// revoked needs a revocation list: a file naming one token id.
+	revokedList := filepath.Join(dir, "revoked.json")
+	if err := os.WriteFile(revokedList, []byte(`{"jti": {"revoked-1": 4102444800}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	revokingCfg := strictConfig()
+	revokingCfg.Revocations = revokedList
+	revoking := newVerifier(t, revokingCfg)
+
 	hs := func(edit func(h, c map[string]any)) string {
 		h, c := goodHeader("HS256", "hs"), goodClaims()
 		edit(h, c)
@@ -156,6 +166,7 @@ func TestRejectionCodes(t *testing.T) {
 		{"bad_claim: required value", strict, hs(func(h, c map[string]any) { c["tenant"] = "other" }), jwtv.ErrBadClaim, "tenant"},
 		{"bad_claim: exp not a number", strict, hs(func(h, c map[string]any) { c["exp"] = "tomorrow" }), jwtv.ErrBadClaim, "exp"},
 		{"unsupported_crit", strict, hs(func(h, c map[string]any) { h["crit"] = []string{"x-ext"}; h["x-ext"] = true }), jwtv.ErrUnsupportedCrit, ""},
+		{"revoked (revocation file)", revoking, hs(func(h, c map[string]any) { c["jti"] = "revoked-1" }), jwtv.ErrRevoked, "jti"},
 	}
 	seen := map[jwtv.Code]bool{}
 	for _, tc := range cases {
@@ -189,6 +200,9 @@ func TestRejectionCodes(t *testing.T) {
 	if _, err := aged.VerifyAt(hs(func(h, c map[string]any) {}), testNow); err != nil {
 		t.Fatalf("good token under the policy: %v", err)
 	}
+	if _, err := revoking.VerifyAt(hs(func(h, c map[string]any) { c["jti"] = "not-revoked" }), testNow); err != nil {
+		t.Fatalf("a token that is not revoked: %v", err)
+	}
 }
 
 // The errors of calls: configurations and arguments libjwtv refuses.
@@ -218,6 +232,9 @@ func TestConfigErrors(t *testing.T) {
 		{"negative cache", jwtv.Config{JWKS: ed25519JWKS(), Algorithms: []string{"EdDSA"}, TokenCacheSize: -1}, jwtv.ErrInvalidArgument, "TokenCacheSize"},
 		{"policy file and fields", jwtv.Config{PolicyFile: filepath.Join(examples, "policy.json"), Algorithms: []string{"ES256"}}, jwtv.ErrConfig, "PolicyFile"},
 		{"missing policy file", jwtv.Config{PolicyFile: filepath.Join(examples, "nope.json")}, jwtv.ErrConfig, "nope.json"},
+		{"missing revocation file", jwtv.Config{JWKS: ed25519JWKS(), Algorithms: []string{"EdDSA"}, Revocations: filepath.Join(examples, "nope.json")}, jwtv.ErrConfig, "revocations: revocation list"},
+		{"unsupported revocation source", jwtv.Config{JWKS: ed25519JWKS(), Algorithms: []string{"EdDSA"}, Revocations: "https://example.com/revoked"}, jwtv.ErrConfig, "unsupported scheme"},
+		{"revocations and policy file", jwtv.Config{PolicyFile: filepath.Join(examples, "policy.json"), Revocations: "revoked.json"}, jwtv.ErrConfig, "PolicyFile"},
 		{"bad policy field", jwtv.Config{PolicyFile: writeTemp(t, `{"keys": {"jwks_file": "x"}, "algorithms": ["ES256"], "leeway": 1}`)}, jwtv.ErrConfig, "leeway"},
 	}
 	for _, tc := range cases {

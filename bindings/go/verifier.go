@@ -19,8 +19,9 @@ import (
 // Config says how a Verifier gets its keys and which tokens it accepts.
 //
 // Give either PolicyFile alone (a JSON policy, docs/POLICY.md, which states
-// everything) or exactly one key source — JWKS, JWKSFile, JWKSURL, or
-// PEMKeys and/or HMACSecrets — together with Algorithms and the rules.
+// everything, its "revocations" included) or exactly one key source — JWKS,
+// JWKSFile, JWKSURL, or PEMKeys and/or HMACSecrets — together with
+// Algorithms, the rules and optionally Revocations.
 type Config struct {
 	// PolicyFile is the path of a policy file. When set, every other field
 	// must be left empty.
@@ -62,6 +63,14 @@ type Config struct {
 	// token seen again skips the signature check (the claims are still
 	// checked against the current time); 0: no cache.
 	TokenCacheSize int
+
+	// Revocations, when set, is the source of a revocation list checked
+	// after every other check: a file path (a JSON list of revoked "jti",
+	// "sub" and "kid" values, re-read when it changes) or a redis:// URL
+	// (synced in the background; NewVerifier waits up to 2 s for the first
+	// sync). Revoked tokens are refused with ErrRevoked. A missing or
+	// invalid file, or a malformed URL, is an ErrConfig.
+	Revocations string
 }
 
 // NoLeeway, as Config.Leeway, checks exp, nbf and iat with no clock-skew
@@ -153,7 +162,8 @@ func isEmptyConfig(c *Config) bool {
 	return c.JWKS == nil && c.JWKSFile == "" && c.JWKSURL == "" && len(c.PEMKeys) == 0 &&
 		len(c.HMACSecrets) == 0 && len(c.Algorithms) == 0 && len(c.Issuers) == 0 &&
 		len(c.Audiences) == 0 && c.Type == "" && c.Leeway == 0 && len(c.RequiredClaims) == 0 &&
-		len(c.RequiredClaimValues) == 0 && c.MaxTokenLen == 0 && c.TokenCacheSize == 0
+		len(c.RequiredClaimValues) == 0 && c.MaxTokenLen == 0 && c.TokenCacheSize == 0 &&
+		c.Revocations == ""
 }
 
 // configBuilder makes the C calls of a jwtv_config, stopping at the first
@@ -298,6 +308,9 @@ func fromConfig(c Config) (*C.jwtv_verifier, error) {
 	if c.TokenCacheSize > 0 {
 		b.call("TokenCacheSize", func([]*C.char) C.jwtv_status { return C.jwtv_config_set_token_cache(cfg, C.size_t(c.TokenCacheSize)) })
 	}
+	if c.Revocations != "" {
+		b.call("Revocations", func(a []*C.char) C.jwtv_status { return C.jwtv_config_set_revocations(cfg, a[0]) }, c.Revocations)
+	}
 	if b.err != nil {
 		return nil, b.err
 	}
@@ -397,6 +410,27 @@ type Metrics struct {
 	// Fetches of a JWKS URL (or reloads of a JWKS file), by outcome.
 	FetchesUpdated, FetchesUnchanged, FetchesTransportErrors uint64
 	FetchesTimeouts, FetchesHTTPErrors, FetchesMalformed     uint64
+	// Revocations is the state of the revocation list (Config.Revocations
+	// or a policy file's "revocations"); nil without one. Tokens refused
+	// because of it are counted in Rejected[CodeRevoked].
+	Revocations *RevocationMetrics
+}
+
+// RevocationMetrics is the state of a verifier's revocation list.
+type RevocationMetrics struct {
+	// Entries is the size of the local copy of the list; JTIs, Subjects and
+	// KeyIDs count its entries by kind.
+	Entries, JTIs, Subjects, KeyIDs uint64
+	// Synced tells whether the list was ever synced (loaded, re-read, or
+	// confirmed by Redis); LastSync is when it last was, and SyncLag the
+	// time since, which bounds how stale the local copy may be.
+	Synced   bool
+	LastSync time.Time
+	SyncLag  time.Duration
+	// SyncErrors counts failed syncs (an unreadable or invalid file, Redis
+	// errors); Connected is true while the back end is reachable.
+	SyncErrors uint64
+	Connected  bool
 }
 
 // TotalRejected is the sum of m.Rejected.
@@ -412,12 +446,16 @@ func (m Metrics) TotalRejected() uint64 {
 // after Close.
 func (v *Verifier) Metrics() Metrics {
 	var cm C.jwtv_metrics
+	var rs C.jwtv_revocation_status
 	v.mu.RLock()
 	if v.ptr == nil {
 		v.mu.RUnlock()
 		return Metrics{}
 	}
 	status := C.jwtv_verifier_metrics(v.ptr, &cm)
+	if status == C.JWTV_OK {
+		status = C.jwtv_verifier_revocation_status(v.ptr, &rs)
+	}
 	v.mu.RUnlock()
 	runtime.KeepAlive(v)
 	if status != C.JWTV_OK {
@@ -446,6 +484,24 @@ func (v *Verifier) Metrics() Metrics {
 		if n != 0 {
 			m.Rejected[Code(i+1)] = uint64(n)
 		}
+	}
+	if rs.has_list {
+		r := &RevocationMetrics{
+			Entries:    uint64(rs.entries),
+			JTIs:       uint64(rs.jti),
+			Subjects:   uint64(rs.sub),
+			KeyIDs:     uint64(rs.kid),
+			SyncErrors: uint64(rs.sync_errors),
+			Connected:  bool(rs.connected),
+		}
+		if rs.last_sync_unix != 0 {
+			r.Synced = true
+			r.LastSync = time.Unix(int64(rs.last_sync_unix), 0)
+		}
+		if lag := uint64(rs.sync_lag_secs); lag != ^uint64(0) {
+			r.SyncLag = time.Duration(lag) * time.Second
+		}
+		m.Revocations = r
 	}
 	return m
 }

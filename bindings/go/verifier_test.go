@@ -3,6 +3,7 @@ package jwtv_test
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -354,5 +355,69 @@ func TestFinalizer(t *testing.T) {
 	}
 	for i := 0; i < 3; i++ {
 		runtime.GC()
+	}
+}
+
+// A revocation file: revoked tokens are refused with ErrRevoked, the file is
+// re-read when it changes, and Metrics reports the list.
+func TestRevocations(t *testing.T) {
+	dir := t.TempDir()
+	list := filepath.Join(dir, "revoked.json")
+	write := func(text string) {
+		t.Helper()
+		tmp := list + ".tmp"
+		if err := os.WriteFile(tmp, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, list); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`{"jti": {"token-1": 4102444800}}`)
+	cfg := strictConfig()
+	cfg.Revocations = list
+	v := newVerifier(t, cfg)
+
+	token := func(jti, sub string) string {
+		c := goodClaims()
+		c["jti"], c["sub"] = jti, sub
+		return signHS256(testSecret, goodHeader("HS256", "hs"), c)
+	}
+	_, err := v.VerifyAt(token("token-1", "user-1"), testNow)
+	var e *jwtv.Error
+	if !errors.Is(err, jwtv.ErrRevoked) || !errors.As(err, &e) || e.Detail != "jti" {
+		t.Fatalf("revoked jti: got %v, want ErrRevoked naming jti", err)
+	}
+	if _, err := v.VerifyAt(token("token-2", "user-2"), testNow); err != nil {
+		t.Fatalf("a token that is not revoked: %v", err)
+	}
+	m := v.Metrics()
+	r := m.Revocations
+	if r == nil || r.Entries != 1 || r.JTIs != 1 || r.Subjects != 0 || !r.Connected || !r.Synced ||
+		r.SyncErrors != 0 || time.Since(r.LastSync) > time.Minute || r.SyncLag > time.Minute {
+		t.Fatalf("revocation metrics: %+v", r)
+	}
+	if m.Rejected[jwtv.CodeRevoked] != 1 {
+		t.Errorf("Rejected[CodeRevoked] = %d", m.Rejected[jwtv.CodeRevoked])
+	}
+	if text := v.MetricsPrometheus(); !strings.Contains(text, `jwtv_revocations{kind="jti"} 1`) ||
+		!strings.Contains(text, `jwtv_verifications_total{result="revoked"} 1`) {
+		t.Errorf("Prometheus text lacks the revocation lines:\n%s", text)
+	}
+
+	// "Log out everywhere" for user-2: its tokens issued before the cut-off
+	// are refused once the file is looked at again (at most once a second).
+	time.Sleep(1100 * time.Millisecond)
+	write(`{"jti": {"token-1": 4102444800}, "sub": {"user-2": 4102444800}}`)
+	if _, err := v.VerifyAt(token("token-2", "user-2"), testNow); !errors.Is(err, jwtv.ErrRevoked) {
+		t.Fatalf("revoked subject: got %v, want ErrRevoked", err)
+	}
+	if r := v.Metrics().Revocations; r == nil || r.Entries != 2 || r.Subjects != 1 {
+		t.Errorf("after the edit: %+v", r)
+	}
+
+	// A verifier without a list has no revocation metrics.
+	if r := newVerifier(t, strictConfig()).Metrics().Revocations; r != nil {
+		t.Errorf("no list, but %+v", r)
 	}
 }

@@ -32,6 +32,7 @@ typedef struct {
     ngx_str_t key_file;
     ngx_str_t key_url;
     ngx_str_t policy_file;
+    ngx_str_t revocations; /* a file path (made absolute) or a redis:// URL */
     ngx_array_t *algorithms; /* of ngx_str_t */
     ngx_array_t *issuers;
     ngx_array_t *audiences;
@@ -59,6 +60,7 @@ static char *ngx_http_auth_jwtv_merge_loc_conf(ngx_conf_t *cf, void *parent, voi
 static char *ngx_http_auth_jwtv(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_auth_jwtv_list(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_auth_jwtv_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_http_auth_jwtv_revocations(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_auth_jwtv_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_auth_jwtv_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_auth_jwtv_init_process(ngx_cycle_t *cycle);
@@ -75,6 +77,8 @@ static ngx_command_t ngx_http_auth_jwtv_commands[] = {
      NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_auth_jwtv_loc_conf_t, key_url), NULL},
     {ngx_string("auth_jwt_policy"), AUTH_JWTV_CONTEXT | NGX_CONF_TAKE1, ngx_http_auth_jwtv_path,
      NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_auth_jwtv_loc_conf_t, policy_file), NULL},
+    {ngx_string("auth_jwt_revocations"), AUTH_JWTV_CONTEXT | NGX_CONF_TAKE1, ngx_http_auth_jwtv_revocations,
+     NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_auth_jwtv_loc_conf_t, revocations), NULL},
     {ngx_string("auth_jwt_alg"), AUTH_JWTV_CONTEXT | NGX_CONF_1MORE, ngx_http_auth_jwtv_list,
      NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_auth_jwtv_loc_conf_t, algorithms), NULL},
     {ngx_string("auth_jwt_issuer"), AUTH_JWTV_CONTEXT | NGX_CONF_1MORE, ngx_http_auth_jwtv_list,
@@ -510,9 +514,9 @@ static char *ngx_http_auth_jwtv_policy_json(ngx_conf_t *cf, ngx_http_auth_jwtv_l
         u_char *slash;
 
         if (conf->algorithms || conf->issuers || conf->audiences || conf->type.len || conf->requires ||
-            conf->leeway != NGX_CONF_UNSET || conf->cache != NGX_CONF_UNSET) {
+            conf->leeway != NGX_CONF_UNSET || conf->cache != NGX_CONF_UNSET || conf->revocations.len) {
             return "auth_jwt_policy cannot be combined with auth_jwt_alg, _issuer, _audience, _type, _leeway, "
-                   "_require or _cache: put them in the policy file";
+                   "_require, _cache or _revocations: put them in the policy file";
         }
         fd = ngx_open_file(conf->policy_file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
         if (fd == NGX_INVALID_FILE || ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
@@ -596,6 +600,11 @@ static char *ngx_http_auth_jwtv_policy_json(ngx_conf_t *cf, ngx_http_auth_jwtv_l
         }
         json_lit(&j, "}");
     }
+    if (conf->revocations.len > 0) {
+        json_lit(&j, ",\"revocations\":{\"source\":");
+        json_str(&j, &conf->revocations);
+        json_lit(&j, "}");
+    }
     json_lit(&j, "}");
     if (j.failed) {
         return "out of memory";
@@ -619,6 +628,7 @@ static char *ngx_http_auth_jwtv_merge_loc_conf(ngx_conf_t *cf, void *parent, voi
     ngx_conf_merge_str_value(conf->key_file, prev->key_file, "");
     ngx_conf_merge_str_value(conf->key_url, prev->key_url, "");
     ngx_conf_merge_str_value(conf->policy_file, prev->policy_file, "");
+    ngx_conf_merge_str_value(conf->revocations, prev->revocations, "");
     ngx_conf_merge_ptr_value(conf->algorithms, prev->algorithms, NULL);
     ngx_conf_merge_ptr_value(conf->issuers, prev->issuers, NULL);
     ngx_conf_merge_ptr_value(conf->audiences, prev->audiences, NULL);
@@ -737,6 +747,25 @@ static char *ngx_http_auth_jwtv_path(ngx_conf_t *cf, ngx_command_t *cmd, void *c
         return NGX_CONF_ERROR;
     }
     return NGX_CONF_OK;
+}
+
+/* auth_jwt_revocations file | redis://…: a URL is kept as written, a file
+ * path made absolute against the configuration prefix. */
+static char *ngx_http_auth_jwtv_revocations(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) {
+    ngx_str_t *field = (ngx_str_t *)((char *)conf + cmd->offset);
+    ngx_str_t *value = cf->args->elts;
+
+    if (field->data != NULL) {
+        return "is duplicate";
+    }
+    if (value[1].len == 0) {
+        return "needs a file path or a redis:// URL";
+    }
+    if (ngx_strnstr(value[1].data, "://", value[1].len) != NULL) {
+        *field = value[1]; /* a URL: libjwtv checks its scheme and form */
+        return NGX_CONF_OK;
+    }
+    return ngx_http_auth_jwtv_path(cf, cmd, conf);
 }
 
 /* auth_jwt_require claim [value]; repeatable. */

@@ -381,6 +381,87 @@ class RemoteKeys(unittest.TestCase):
 
 
 @unittest.skipUnless(MODULE, "NGINX_MODULE is not set")
+class Revocations(unittest.TestCase):
+    """auth_jwt_revocations: a revocation file, edited while nginx runs."""
+
+    def write_list(self, nginx, document: dict):
+        # Atomic replacement, as an operator's tooling does.
+        (nginx.dir / "revoked.new").write_text(json.dumps(document))
+        os.replace(nginx.dir / "revoked.new", nginx.dir / "revoked.json")
+
+    def test_revoked_tokens_are_refused_and_the_file_is_re_read(self):
+        block = f"""
+    auth_jwt_key_file @DIR@/keys.json;
+    auth_jwt_alg HS256;
+    auth_jwt_audience api;
+    server {{
+        listen 127.0.0.1:@PORT@;
+        auth_jwt "api";
+        location / {{ auth_jwt_revocations revoked.json; {PROXY} }}
+        location /unchecked {{ {PROXY} }}
+        location /metrics {{ auth_jwt off; auth_jwt_revocations @DIR@/revoked.json; auth_jwt_status; }}
+    }}
+"""
+        files = {"keys.json": oct_jwks(("a", SECRET_A)), "revoked.json": json.dumps({"jti": {"token-1": NOW + 3600}})}
+        nginx = Nginx(block, files).start()
+        try:
+            first, second = hs256(claims(jti="token-1")), hs256(claims(jti="token-2", sub="user-2"))
+            status, _, headers = nginx.get("/", first)
+            self.assertEqual(status, 401)
+            self.assertEqual(headers["X-Jwt-Error"], "revoked")
+            self.assertEqual(
+                headers["WWW-Authenticate"], 'Bearer realm="api", error="invalid_token", error_description="revoked"'
+            )
+            self.assertEqual(nginx.get("/", second)[0], 200)
+            # A location without the directive does not consult the list.
+            self.assertEqual(nginx.get("/unchecked", first)[0], 200)
+
+            # Revoking the second token's subject takes effect without a reload
+            # (the file is looked at again at most once a second).
+            time.sleep(1.1)
+            self.write_list(nginx, {"jti": {"token-1": NOW + 3600}, "sub": {"user-2": NOW + 60}})
+            deadline = time.time() + 5
+            while nginx.get("/", second)[0] != 401 and time.time() < deadline:
+                time.sleep(0.2)
+            status, _, headers = nginx.get("/", second)
+            self.assertEqual((status, headers["X-Jwt-Error"]), (401, "revoked"))
+            self.assertEqual(nginx.get("/", hs256(claims(jti="token-3")))[0], 200)
+
+            # A broken version keeps the last good list.
+            time.sleep(1.1)
+            (nginx.dir / "revoked.json").write_text("{ not json")
+            time.sleep(1.1)
+            self.assertEqual(nginx.get("/", second)[0], 401)
+            self.assertEqual(nginx.get("/", hs256(claims(jti="token-3")))[0], 200)
+
+            # The status endpoint of the same policy reports the list.
+            status, text, _ = nginx.get("/metrics")
+            self.assertEqual(status, 200)
+            samples = dict(line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
+            self.assertEqual(samples['jwtv_revocations{kind="jti"}'], "1")
+            self.assertEqual(samples['jwtv_revocations{kind="sub"}'], "1")
+            self.assertEqual(samples["jwtv_revocations_connected"], "0")
+            self.assertGreaterEqual(int(samples["jwtv_revocations_sync_errors_total"]), 1)
+            self.assertIn("jwtv_revocations_sync_lag_seconds", samples)
+            self.assertGreaterEqual(int(samples['jwtv_verifications_total{result="revoked"}']), 3)
+            self.assertIn("auth_jwt: token rejected: revoked jti", nginx.error_log())
+            self.assertNotIn("[emerg]", nginx.error_log())
+        finally:
+            nginx.cleanup()
+
+    def test_a_redis_source_passes_nginx_t_without_connecting(self):
+        # Nothing listens on port 1: `nginx -t` checks the URL's form only.
+        block = """server { listen 127.0.0.1:@PORT@; auth_jwt "api"; auth_jwt_key_file @DIR@/keys.json;
+                   auth_jwt_revocations redis://127.0.0.1:1/0; location / { } }"""
+        nginx = Nginx(block, {"keys.json": oct_jwks(("a", SECRET_A))})
+        try:
+            result = nginx.test_config()
+            self.assertEqual(result.returncode, 0, result.stderr)
+        finally:
+            nginx.cleanup()
+
+
+@unittest.skipUnless(MODULE, "NGINX_MODULE is not set")
 class ConfigTest(unittest.TestCase):
     """`nginx -t` fails on a bad configuration, with a message that says why."""
 
@@ -405,6 +486,16 @@ class ConfigTest(unittest.TestCase):
         self.check('auth_jwt "api"; auth_jwt_key_file @DIR@/keys.json; auth_jwt_key_url http://x/;', "one key source", keys)
         self.check('auth_jwt "api"; auth_jwt_policy @DIR@/keys.json; auth_jwt_alg HS256;', "cannot be combined", keys)
         self.check('auth_jwt "api"; auth_jwt "again"; auth_jwt_key_file @DIR@/keys.json;', "is duplicate", keys)
+        self.check('auth_jwt "api"; auth_jwt_key_file @DIR@/keys.json; auth_jwt_revocations @DIR@/missing.json;',
+                   "revocations.source", keys)
+        self.check('auth_jwt "api"; auth_jwt_key_file @DIR@/keys.json; auth_jwt_revocations @DIR@/keys.json;',
+                   "invalid revocation list", keys)
+        self.check('auth_jwt "api"; auth_jwt_key_file @DIR@/keys.json; auth_jwt_revocations https://x/list;',
+                   "unsupported scheme", keys)
+        self.check('auth_jwt "api"; auth_jwt_policy @DIR@/keys.json; auth_jwt_revocations @DIR@/keys.json;',
+                   "cannot be combined", keys)
+        self.check('auth_jwt "api"; auth_jwt_key_file @DIR@/keys.json; auth_jwt_revocations a.json; '
+                   'auth_jwt_revocations b.json;', "is duplicate", keys)
 
     def test_a_good_configuration_passes(self):
         block = "server { listen 127.0.0.1:@PORT@; auth_jwt \"api\"; auth_jwt_key_file @DIR@/keys.json; location / { } }"

@@ -1,12 +1,15 @@
 //! `jwtv_config`: what a verifier is made from — a key source, the token rules,
-//! cache size — set field by field from C.
+//! cache size, a revocation list — set field by field from C.
 
 use std::ffi::c_char;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use jwtv::{Algorithm, AlgorithmSet, VerifyingKey};
-use jwtv_jwks::{FileJwks, KeySet, KeySetOptions, KeySource, RefreshPolicy, RemoteJwks, Rules, key_from_pem};
+use jwtv_jwks::{
+    FileJwks, KeySet, KeySetOptions, KeySource, RedisOptions, RefreshPolicy, RemoteJwks, Revocations, Rules, Verifier,
+    key_from_pem,
+};
 
 use crate::boundary::{bytes, guard, guard_void, optional_text, text, write_out};
 use crate::status::jwtv_status;
@@ -22,7 +25,13 @@ pub struct jwtv_config {
     rules: Rules,
     token_cache: usize,
     first_fetch_timeout: Duration,
+    /// A revocation list's source: a file path or a `redis://` URL.
+    revocations: Option<String>,
 }
+
+/// How long `jwtv_verifier_new` waits for a Redis revocation list's first
+/// sync (a policy file's `revocations.first_sync_timeout_ms` by default).
+const FIRST_SYNC_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Debug)]
 enum Source {
@@ -40,6 +49,7 @@ impl jwtv_config {
             rules: Rules::new(AlgorithmSet::EMPTY),
             token_cache: 0,
             first_fetch_timeout: jwtv_jwks::DEFAULT_FIRST_FETCH_TIMEOUT,
+            revocations: None,
         }
     }
 
@@ -47,8 +57,24 @@ impl jwtv_config {
         self.source = Some(source);
     }
 
+    /// The verifier this configuration describes, or the message of what is
+    /// wrong. A file revocation list is loaded now; a Redis one is connected
+    /// to and waited for up to [`FIRST_SYNC_TIMEOUT`] (it keeps syncing in the
+    /// background either way).
+    pub(crate) fn build(&self) -> Result<Verifier, String> {
+        let (source, rules) = self.key_source_and_rules()?;
+        let verifier = Verifier::new(source, rules)
+            .with_token_cache(self.token_cache)
+            .with_first_fetch_timeout(self.first_fetch_timeout);
+        let Some(location) = &self.revocations else { return Ok(verifier) };
+        let revocations = Revocations::open(location, Path::new("."), RedisOptions::default())
+            .map_err(|e| format!("revocations: {e}"))?;
+        revocations.wait_synced(FIRST_SYNC_TIMEOUT);
+        Ok(verifier.with_revocations(revocations))
+    }
+
     /// The key source and rules, or the message of what is wrong.
-    pub(crate) fn build(&self) -> Result<(KeySource, Rules, usize, Duration), String> {
+    fn key_source_and_rules(&self) -> Result<(KeySource, Rules), String> {
         if self.algorithms.is_empty() {
             return Err("no algorithm allowed: call jwtv_config_add_algorithm".into());
         }
@@ -73,7 +99,7 @@ impl jwtv_config {
             }
         };
         let rules = self.rules.clone().with_algorithms(self.algorithms);
-        Ok((source, rules, self.token_cache, self.first_fetch_timeout))
+        Ok((source, rules))
     }
 }
 
@@ -319,6 +345,24 @@ pub unsafe extern "C" fn jwtv_config_set_token_cache(config: *mut jwtv_config, e
     unsafe {
         with_config(config, |c| {
             c.token_cache = entries;
+            Ok(())
+        })
+    }
+}
+
+/// Checks every token that passes against a revocation list (tokens revoked
+/// by `jti`, subject or key id are rejected with `JWTV_REVOKED`). `source` is
+/// a file path (a JSON list, re-read when it changes; relative to the current
+/// directory) or a `redis://` / `redis+unix://` URL (synced in the
+/// background; `jwtv_verifier_new` waits up to 2 s for the first sync). A
+/// missing or invalid file or a malformed URL is reported by
+/// `jwtv_verifier_new` as `JWTV_CONFIG_ERROR`. Replaces an earlier source.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_config_set_revocations(config: *mut jwtv_config, source: *const c_char) -> jwtv_status {
+    // SAFETY: forwarded contracts.
+    unsafe {
+        with_config(config, |c| {
+            c.revocations = Some(text(source)?.to_owned());
             Ok(())
         })
     }

@@ -37,7 +37,8 @@ pub use config::{
     jwtv_config, jwtv_config_add_algorithm, jwtv_config_add_audience, jwtv_config_add_hmac_secret,
     jwtv_config_add_issuer, jwtv_config_add_pem_key, jwtv_config_free, jwtv_config_new, jwtv_config_require_claim,
     jwtv_config_require_claim_value, jwtv_config_set_jwks, jwtv_config_set_jwks_file, jwtv_config_set_jwks_url,
-    jwtv_config_set_leeway, jwtv_config_set_max_token_len, jwtv_config_set_token_cache, jwtv_config_set_typ,
+    jwtv_config_set_leeway, jwtv_config_set_max_token_len, jwtv_config_set_revocations, jwtv_config_set_token_cache,
+    jwtv_config_set_typ,
 };
 pub use status::{jwtv_error_message, jwtv_error_name, jwtv_status};
 pub use token::{
@@ -46,7 +47,10 @@ pub use token::{
     jwtv_token_header_string,
 };
 pub use verifier::{
-    JWTV_REJECTION_SLOTS, jwtv_metrics, jwtv_policy_check, jwtv_verifier, jwtv_verifier_free,
+    JWTV_REJECTION_SLOTS, jwtv_metrics, jwtv_policy_check, jwtv_revocation_status, jwtv_verifier, jwtv_verifier_free,
     jwtv_verifier_from_policy_file, jwtv_verifier_from_policy_json, jwtv_verifier_metrics,
-    jwtv_verifier_metrics_prometheus, jwtv_verifier_new, jwtv_verifier_verify,
+    jwtv_verifier_metrics_prometheus, jwtv_verifier_new, jwtv_verifier_revocation_status, jwtv_verifier_verify,
 };
+
+#[cfg(test)]
+mod tests;

@@ -59,6 +59,33 @@ pub struct jwtv_metrics {
     pub fetches_malformed: u64,
 }
 
+/// The state of a verifier's revocation list (`jwtv_verifier_revocation_status`).
+/// Tokens rejected because of it are counted in `jwtv_metrics.rejected[JWTV_REVOKED - 1]`.
+#[allow(non_camel_case_types, reason = "C naming")]
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct jwtv_revocation_status {
+    /// Entries in the local copy of the list.
+    pub entries: u64,
+    /// Revoked token ids (`jti`).
+    pub jti: u64,
+    /// Revoked subjects (`sub`).
+    pub sub: u64,
+    /// Revoked key ids (`kid`).
+    pub kid: u64,
+    /// Unix time of the last successful sync (load, reload, Redis resync or
+    /// answered ping); 0 if never.
+    pub last_sync_unix: u64,
+    /// Seconds since then: how stale the local copy may be; `UINT64_MAX` if never synced.
+    pub sync_lag_secs: u64,
+    /// Failed syncs (an unreadable or invalid file, Redis errors).
+    pub sync_errors: u64,
+    /// True when the verifier checks a revocation list; when false, every other field is 0.
+    pub has_list: bool,
+    /// True while the list's back end is reachable (a file: its last read succeeded).
+    pub connected: bool,
+}
+
 fn finish(
     built: Result<Verifier, String>,
     out: *mut *mut jwtv_verifier,
@@ -112,10 +139,7 @@ pub unsafe extern "C" fn jwtv_verifier_new(
         if out.is_null() {
             return Err(jwtv_status::JWTV_NULL_ARGUMENT);
         }
-        let built = config.build().map(|(source, rules, cache, first_fetch)| {
-            Verifier::new(source, rules).with_token_cache(cache).with_first_fetch_timeout(first_fetch)
-        });
-        finish(built, out, err, err_cap)
+        finish(config.build(), out, err, err_cap)
     })
 }
 
@@ -241,6 +265,38 @@ pub unsafe extern "C" fn jwtv_verifier_metrics(verifier: *const jwtv_verifier, o
         };
         // SAFETY: NULL or writable per the contract.
         unsafe { write_out(out, metrics) }
+    })
+}
+
+/// Writes the state of the verifier's revocation list to `*out`: its size by
+/// kind and how fresh it is. Without a list, `has_list` is false and the
+/// other fields are 0 (still `JWTV_OK`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_verifier_revocation_status(
+    verifier: *const jwtv_verifier,
+    out: *mut jwtv_revocation_status,
+) -> jwtv_status {
+    guard(|| {
+        // SAFETY: NULL or a live verifier per the contract.
+        let verifier = unsafe { verifier.as_ref() }.ok_or(jwtv_status::JWTV_NULL_ARGUMENT)?;
+        let status = verifier.inner.revocations().map_or_else(jwtv_revocation_status::default, |revocations| {
+            let g = revocations.gauges();
+            let wide = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+            let [jti, sub, kid] = g.by_kind.map(wide);
+            jwtv_revocation_status {
+                entries: wide(g.entries),
+                jti,
+                sub,
+                kid,
+                last_sync_unix: g.last_sync_unix.unwrap_or(0),
+                sync_lag_secs: g.sync_lag_secs.unwrap_or(u64::MAX),
+                sync_errors: g.sync_errors,
+                has_list: true,
+                connected: g.connected,
+            }
+        });
+        // SAFETY: NULL or writable per the contract.
+        unsafe { write_out(out, status) }
     })
 }
 

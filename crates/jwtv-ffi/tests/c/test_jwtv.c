@@ -4,12 +4,15 @@
  * Usage: test_jwtv EXAMPLES_DIR   (the repository's examples/ folder)
  * Run by run.sh under ASan/UBSan and under valgrind memcheck. */
 
+#define _POSIX_C_SOURCE 200809L /* mkdtemp, rmdir, unlink */
+
 #include "jwtv.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int failures = 0;
 static const char *examples = ".";
@@ -88,6 +91,8 @@ static void test_error_names(void) {
     CHECK(strcmp(jwtv_error_name(JWTV_OK), "ok") == 0);
     CHECK(strcmp(jwtv_error_name(JWTV_EXPIRED), "expired") == 0);
     CHECK(strcmp(jwtv_error_name(JWTV_UNSUPPORTED_CRIT), "unsupported_crit") == 0);
+    CHECK(JWTV_REVOKED == 17);
+    CHECK(strcmp(jwtv_error_name(17), "revoked") == 0);
     CHECK(strcmp(jwtv_error_name(JWTV_BUFFER_TOO_SMALL), "buffer_too_small") == 0);
     CHECK(strcmp(jwtv_error_name(12345), "internal_error") == 0);
     CHECK(strcmp(jwtv_error_message(JWTV_EXPIRED), "the token has expired") == 0);
@@ -368,6 +373,114 @@ static void test_other_key_sources(void) {
     free(t);
 }
 
+/* ---- revocation lists ---- */
+
+static void write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (!f) return;
+    CHECK(fputs(text, f) >= 0);
+    CHECK(fclose(f) == 0);
+}
+
+static void test_revocations(void) {
+    char dir[] = "/tmp/jwtv-c-test-XXXXXX";
+    char list[64], missing[64], err[256] = "", detail[64];
+    size_t token_len = 0;
+    jwtv_config *config = NULL;
+    jwtv_verifier *verifier = NULL;
+    jwtv_revocation_status rs;
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(list, sizeof list, "%s/revoked.json", dir);
+    snprintf(missing, sizeof missing, "%s/missing.json", dir);
+    /* The example tokens' jti is example-0001; the EdDSA one is signed by test-eddsa. */
+    write_file(list, "{\"jti\": {\"example-0001\": 4102444800}, \"sub\": {\"someone\": 1}, "
+                     "\"kid\": {\"retired-key\": 1}}");
+
+    /* A verifier without a list says so. */
+    verifier = example_verifier(0);
+    memset(&rs, 0xff, sizeof rs);
+    CHECK_STATUS(jwtv_verifier_revocation_status(verifier, &rs), JWTV_OK);
+    CHECK(!rs.has_list && rs.entries == 0 && rs.last_sync_unix == 0);
+    CHECK_STATUS(jwtv_verifier_revocation_status(verifier, NULL), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_verifier_revocation_status(NULL, &rs), JWTV_NULL_ARGUMENT);
+    jwtv_verifier_free(verifier);
+
+    /* The setter's arguments. */
+    CHECK_STATUS(jwtv_config_set_revocations(NULL, list), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_config_new(&config), JWTV_OK);
+    CHECK_STATUS(jwtv_config_set_revocations(config, NULL), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_config_set_revocations(config, "\xff\xfe"), JWTV_INVALID_UTF8);
+    jwtv_config_free(config);
+
+    /* A configuration with the list: the revoked token is refused. */
+    CHECK_STATUS(jwtv_config_new(&config), JWTV_OK);
+    CHECK_STATUS(jwtv_config_set_jwks_file(config, example_path("jwks.json")), JWTV_OK);
+    CHECK_STATUS(jwtv_config_add_algorithm(config, "ES256"), JWTV_OK);
+    CHECK_STATUS(jwtv_config_add_audience(config, "api"), JWTV_OK);
+    CHECK_STATUS(jwtv_config_set_revocations(config, list), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_new(config, &verifier, err, sizeof err), JWTV_OK);
+    char *t = read_example("tokens/valid-es256.jwt", &token_len);
+    CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)t, token_len, 0, NULL, detail, sizeof detail),
+                 JWTV_REVOKED);
+    CHECK(strcmp(detail, "jti") == 0);
+    free(t);
+    CHECK_STATUS(jwtv_verifier_revocation_status(verifier, &rs), JWTV_OK);
+    CHECK(rs.has_list && rs.connected);
+    CHECK(rs.entries == 3 && rs.jti == 1 && rs.sub == 1 && rs.kid == 1);
+    CHECK(rs.sync_errors == 0 && rs.last_sync_unix > 1700000000u && rs.sync_lag_secs < 60);
+    jwtv_metrics metrics;
+    CHECK_STATUS(jwtv_verifier_metrics(verifier, &metrics), JWTV_OK);
+    CHECK(metrics.rejected[JWTV_REVOKED - 1] == 1);
+    size_t text_len = 0;
+    CHECK_STATUS(jwtv_verifier_metrics_prometheus(verifier, NULL, 0, &text_len), JWTV_BUFFER_TOO_SMALL);
+    char *text = malloc(text_len + 1);
+    CHECK_STATUS(jwtv_verifier_metrics_prometheus(verifier, text, text_len + 1, NULL), JWTV_OK);
+    CHECK(strstr(text, "jwtv_verifications_total{result=\"revoked\"} 1\n") != NULL);
+    CHECK(strstr(text, "jwtv_revocations{kind=\"jti\"} 1\n") != NULL);
+    CHECK(strstr(text, "jwtv_revocations_sync_lag_seconds ") != NULL);
+    free(text);
+    jwtv_verifier_free(verifier);
+    verifier = NULL;
+
+    /* Bad sources: JWTV_CONFIG_ERROR with a message. */
+    CHECK_STATUS(jwtv_config_set_revocations(config, missing), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_new(config, &verifier, err, sizeof err), JWTV_CONFIG_ERROR);
+    CHECK(verifier == NULL);
+    CHECK(strstr(err, "revocations: ") == err && strstr(err, "missing.json") != NULL);
+    CHECK_STATUS(jwtv_config_set_revocations(config, "https://revocations.example/list"), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_new(config, &verifier, err, sizeof err), JWTV_CONFIG_ERROR);
+    CHECK(strstr(err, "unsupported scheme") != NULL);
+    write_file(missing, "{\"jti\": []}");
+    CHECK_STATUS(jwtv_config_set_revocations(config, missing), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_new(config, &verifier, err, sizeof err), JWTV_CONFIG_ERROR);
+    CHECK(strstr(err, "invalid revocation list") != NULL);
+    jwtv_config_free(config);
+
+    /* A policy document names the list too; the check reads it. */
+    char policy[512];
+    const char *policy_format = "{\"keys\":{\"jwks_file\":\"jwks.json\"},\"algorithms\":[\"EdDSA\"],"
+                                "\"audiences\":[\"api\"],\"revocations\":{\"source\":\"%s\"}}";
+    snprintf(policy, sizeof policy, policy_format, "no-such-revocations.json");
+    CHECK_STATUS(jwtv_policy_check((const uint8_t *)policy, strlen(policy), examples, err, sizeof err),
+                 JWTV_CONFIG_ERROR);
+    CHECK(strstr(err, "revocations.source") != NULL && strstr(err, "no-such-revocations.json") != NULL);
+    snprintf(policy, sizeof policy, policy_format, list);
+    CHECK_STATUS(jwtv_policy_check((const uint8_t *)policy, strlen(policy), examples, err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_from_policy_json((const uint8_t *)policy, strlen(policy), examples, &verifier, err,
+                                                sizeof err),
+                 JWTV_OK);
+    t = read_example("tokens/valid-eddsa.jwt", &token_len);
+    CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)t, token_len, 0, NULL, NULL, 0), JWTV_REVOKED);
+    free(t);
+    CHECK_STATUS(jwtv_verifier_revocation_status(verifier, &rs), JWTV_OK);
+    CHECK(rs.has_list && rs.entries == 3);
+    jwtv_verifier_free(verifier);
+
+    CHECK(unlink(list) == 0 && unlink(missing) == 0 && rmdir(dir) == 0);
+}
+
 /* ---- many threads, one verifier ---- */
 
 enum { THREADS = 8, ROUNDS = 400 };
@@ -479,6 +592,7 @@ int main(int argc, char **argv) {
     test_verify_and_read_claims();
     test_claim_int64_rounding();
     test_other_key_sources();
+    test_revocations();
     test_threads();
     if (failures) {
         fprintf(stderr, "%d check(s) failed\n", failures);
