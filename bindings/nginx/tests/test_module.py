@@ -122,6 +122,8 @@ http {{
         if self.proc:
             self.proc.terminate()
             self.proc.wait(timeout=10)
+            if self.proc.stderr:
+                self.proc.stderr.close()
             self.proc = None
 
     def error_log(self) -> str:
@@ -448,6 +450,70 @@ class Revocations(unittest.TestCase):
             self.assertNotIn("[emerg]", nginx.error_log())
         finally:
             nginx.cleanup()
+
+    def test_a_revocation_published_in_redis_reaches_the_workers(self):
+        port = free_port()
+        data = Path(tempfile.mkdtemp(prefix="jwtv-nginx-redis-"))
+        redis = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "yes",
+             "--dir", str(data)],
+            stdout=subprocess.DEVNULL,
+        )
+
+        def redis_cli(*args):
+            return subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True, text=True, check=True).stdout
+
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                if redis_cli("PING").strip() == "PONG":
+                    break
+            except subprocess.CalledProcessError:
+                pass
+            time.sleep(0.05)
+        block = f"""
+    server {{
+        listen 127.0.0.1:@PORT@;
+        auth_jwt "api";
+        auth_jwt_key_file @DIR@/keys.json;
+        auth_jwt_alg HS256;
+        auth_jwt_audience api;
+        auth_jwt_revocations redis://127.0.0.1:{port}/0;
+        location / {{ {PROXY} }}
+        location /metrics {{ auth_jwt off; auth_jwt_status; }}
+    }}
+"""
+        nginx = Nginx(block, {"keys.json": oct_jwks(("a", SECRET_A))})
+        try:
+            nginx.start()
+            token = hs256(claims(jti="token-9"))
+            self.assertEqual(nginx.get("/", token)[0], 200)
+            # What `jwtv revoke jti token-9 --until … --to redis://…` writes.
+            exp = str(int(time.time()) + 3600)
+            redis_cli("ZADD", "jwtv:revoked:jti", "GT", exp, "token-9")
+            redis_cli("PUBLISH", "jwtv:revoked:events", f"add jti {exp} token-9")
+            deadline = time.time() + 5
+            while nginx.get("/", token)[0] != 401 and time.time() < deadline:
+                time.sleep(0.05)
+            status, _, headers = nginx.get("/", token)
+            self.assertEqual((status, headers["X-Jwt-Error"]), (401, "revoked"))
+            self.assertEqual(nginx.get("/", hs256(claims(jti="token-10")))[0], 200)
+
+            # Redis goes away: the workers keep their copy and say it is stale.
+            redis.kill()
+            redis.wait()
+            time.sleep(1.5)
+            self.assertEqual(nginx.get("/", token)[0], 401)
+            samples = dict(line.rsplit(" ", 1) for line in nginx.get("/metrics")[1].splitlines() if not line.startswith("#"))
+            self.assertEqual(samples["jwtv_revocations_connected"], "0")
+            self.assertEqual(samples['jwtv_revocations{kind="jti"}'], "1")
+            self.assertGreaterEqual(int(samples["jwtv_revocations_sync_errors_total"]), 1)
+            self.assertNotIn("[emerg]", nginx.error_log())
+        finally:
+            nginx.cleanup()
+            redis.kill()
+            redis.wait()
+            shutil.rmtree(data, ignore_errors=True)
 
     def test_a_redis_source_passes_nginx_t_without_connecting(self):
         # Nothing listens on port 1: `nginx -t` checks the URL's form only.
