@@ -29,16 +29,14 @@ use jwtv::{Claims, Error, Header};
 use jwtv_jwks::{RedisOptions, Revocation, Revocations};
 
 const CHILD_ENV: &str = "JWTV_PROPAGATION_SUBSCRIBER";
-const PREFIX: &str = "bench:revoked";
 
 fn unix_now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// The defaults, prefix included, as `jwtv revoke --to redis://…` uses them.
 fn options() -> RedisOptions {
-    let mut options = RedisOptions::default();
-    options.prefix = PREFIX.to_owned();
-    options
+    RedisOptions::default()
 }
 
 /// The other process: answers `ready`, then for each `jti` read on stdin,
