@@ -25,8 +25,9 @@ pub(crate) struct Decoded {
     pub(crate) alg: Algorithm,
     pub(crate) header: Box<[u8]>,
     pub(crate) claims: Box<[u8]>,
-    /// The `kid` of the key that verified the signature (for revocation checks).
-    pub(crate) key_kid: Option<Box<str>>,
+    /// The index of the key that verified the signature in the set of
+    /// `generation` (whose `kid` revocation checks look up).
+    pub(crate) key_index: usize,
     pub(crate) generation: u64,
 }
 
@@ -139,7 +140,7 @@ mod tests {
             alg: Algorithm::ES256,
             header: Box::new([]),
             claims: Box::new([]),
-            key_kid: None,
+            key_index: 0,
             generation,
         })
     }

@@ -143,7 +143,7 @@ impl Verifier {
         if let (Some(cache), Some(hash)) = (&self.cache, &hash) {
             if let Some(decoded) = cache.get(hash, generation) {
                 self.counters.cache_hit();
-                let checked = self.check_again(&decoded, now);
+                let checked = self.check_again(&keys, &decoded, now);
                 if checked.is_err() {
                     cache.remove(hash);
                 }
@@ -184,19 +184,23 @@ impl Verifier {
                 alg: verified.algorithm(),
                 header: verified.header().raw_json().into(),
                 claims: verified.claims().raw_json().into(),
-                key_kid: key_kid.map(Into::into),
+                key_index: verified.key_index(),
                 generation,
             })
         })
     }
 
     /// The header and claim checks again, from a cached verification.
-    fn check_again(&self, decoded: &Decoded, now: u64) -> Result<(), Error> {
+    /// `keys` is the set of the entry's generation (the cache checks it).
+    fn check_again(&self, keys: &KeySet, decoded: &Decoded, now: u64) -> Result<(), Error> {
         let header = Header::from_json(&decoded.header)?;
         let claims = Claims::from_json(&decoded.claims)?;
         self.rules.with_policy(|policy| policy.check(&header, &claims, now))?;
         match &self.revocations {
-            Some(revocations) => revocations.check(&header, &claims, decoded.key_kid.as_deref(), now),
+            Some(revocations) => {
+                let key_kid = keys.keys().get(decoded.key_index).and_then(|key| key.kid());
+                revocations.check(&header, &claims, key_kid, now)
+            }
             None => Ok(()),
         }
     }
