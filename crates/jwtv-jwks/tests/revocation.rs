@@ -166,3 +166,59 @@ fn the_policy_file_names_the_list() {
     assert!(other.check().unwrap_err().to_string().contains("other.json"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+mod properties {
+    use super::*;
+    use jwtv::{Claims, Header};
+    use proptest::prelude::*;
+
+    fn id() -> impl Strategy<Value = String> {
+        // Any text: quotes, backslashes, controls, non-ASCII, spaces.
+        proptest::string::string_regex("(?s).{1,40}").expect("regex")
+    }
+
+    fn entry() -> impl Strategy<Value = Revocation> {
+        (0..3usize, id(), 0u64..=u64::from(u32::MAX) * 2)
+            .prop_map(|(kind, id, time)| Revocation::new(RevocationKind::ALL[kind], id, time))
+    }
+
+    proptest! {
+        /// The file format round-trips every list, whatever its ids.
+        #[test]
+        fn the_file_format_round_trips(entries in proptest::collection::vec(entry(), 0..20)) {
+            let mut list = RevocationList::new();
+            for entry in entries {
+                list.insert(entry);
+            }
+            let again = RevocationList::from_json(list.to_json().as_bytes()).expect("reads its own output");
+            prop_assert_eq!(again.entries(), list.entries());
+        }
+
+        /// A token's jti, written with or without JSON escapes, matches the
+        /// listed id exactly, and no other.
+        #[test]
+        fn a_jti_matches_exactly_after_decoding_escapes(listed in id(), other in id()) {
+            let mut list = RevocationList::new();
+            list.insert(Revocation::Jti { id: listed.clone(), exp: u64::MAX / 2 });
+            let header = Header::from_json(br#"{"alg":"EdDSA"}"#).expect("header");
+            let check = |jti: &str, escaped: bool| {
+                let encoded = if escaped {
+                    jti.chars().map(|c| {
+                        let mut units = [0u16; 2];
+                        c.encode_utf16(&mut units).iter().map(|u| format!("\\u{u:04x}")).collect::<String>()
+                    }).collect::<String>()
+                } else {
+                    let quoted = serde_json::Value::from(jti).to_string();
+                    quoted.get(1..quoted.len() - 1).unwrap_or_default().to_owned()
+                };
+                let claims_json = format!(r#"{{"jti":"{encoded}"}}"#);
+                let claims = Claims::from_json(claims_json.as_bytes()).expect("claims");
+                list.check(&header, &claims, None, NOW)
+            };
+            for escaped in [false, true] {
+                prop_assert_eq!(check(&listed, escaped), Err(Error::Revoked(Field::Jti)));
+                prop_assert_eq!(check(&other, escaped).is_err(), other == listed);
+            }
+        }
+    }
+}
