@@ -41,10 +41,10 @@ pub(crate) fn warnings(info: &KeyInfo, set: &KeySet) -> Vec<String> {
         warnings.push(format!("{prefix}: {reason}"));
     }
     warnings.extend(info.warnings().into_iter().map(str::to_owned));
-    if info.is_usable() {
-        if let Some(kid) = info.kid.as_deref().filter(|kid| set.duplicate_kids().contains(kid)) {
-            warnings.push(format!("duplicate kid {kid:?}: other keys with this kid are skipped"));
-        }
+    if info.is_usable()
+        && let Some(kid) = info.kid.as_deref().filter(|kid| set.duplicate_kids().contains(kid))
+    {
+        warnings.push(format!("duplicate kid {kid:?}: other keys with this kid are skipped"));
     }
     warnings
 }

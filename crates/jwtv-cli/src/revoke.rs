@@ -288,17 +288,17 @@ pub(crate) fn run_revoke(args: &RevokeArgs) -> Outcome {
         Revoke::Kid { id, target } => (Revocation::Kid { id: id.clone(), since: now }, target, None),
     };
     revocation.validate().map_err(|e| CliError::new(e.to_string()))?;
-    if let Revocation::Jti { id, exp } = &revocation {
-        if exp.saturating_add(JTI_GRACE_SECS) < now {
-            let exp_i = i64::try_from(*exp).unwrap_or(i64::MAX);
-            let now_i = i64::try_from(now).unwrap_or(i64::MAX);
-            return Err(CliError::new(format!(
-                "jti {} expired at {} ({}): verifiers reject it anyway, there is nothing to revoke",
-                shown(id),
-                date(*exp),
-                relative(exp_i, now_i)
-            )));
-        }
+    if let Revocation::Jti { id, exp } = &revocation
+        && exp.saturating_add(JTI_GRACE_SECS) < now
+    {
+        let exp_i = i64::try_from(*exp).unwrap_or(i64::MAX);
+        let now_i = i64::try_from(now).unwrap_or(i64::MAX);
+        return Err(CliError::new(format!(
+            "jti {} expired at {} ({}): verifiers reject it anyway, there is nothing to revoke",
+            shown(id),
+            date(*exp),
+            relative(exp_i, now_i)
+        )));
     }
     let source = target.resolve()?;
     let list = source.open(true)?;

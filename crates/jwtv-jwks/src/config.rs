@@ -485,10 +485,10 @@ fn validate(f: &PolicyFile) -> Result<(), ConfigError> {
             return Err(ConfigError::at("revocations.redis_prefix", "must be non-empty, without spaces"));
         }
     }
-    if let KeysConfig::PemFiles(files) | KeysConfig::SecretFiles(files) = &f.keys {
-        if files.is_empty() {
-            return Err(ConfigError::at("keys", "name at least one key file"));
-        }
+    if let KeysConfig::PemFiles(files) | KeysConfig::SecretFiles(files) = &f.keys
+        && files.is_empty()
+    {
+        return Err(ConfigError::at("keys", "name at least one key file"));
     }
     Ok(())
 }

@@ -222,3 +222,36 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn concurrent_writers_to_one_file_lose_nothing() {
+    let dir = temp_dir("writers");
+    let path = dir.join("revoked.json");
+    std::fs::write(&path, "{}").unwrap();
+    // Separate sources, as separate `jwtv revoke` processes would be: only
+    // the lock file orders their read-change-replace cycles.
+    let writers: Vec<_> = (0..6)
+        .map(|w| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let source = Revocations::from_file(&path).expect("open");
+                for i in 0..15 {
+                    source.revoke(Revocation::Jti { id: format!("w{w}-{i}"), exp: 4_102_444_800 }).expect("revoke");
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().expect("writer");
+    }
+    let list = RevocationList::from_json(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(list.count(RevocationKind::Jti), 90);
+    assert!(!dir.join(".revoked.json.lock").exists(), "the lock is released");
+
+    // A lock left by a writer that died is waited for, then reported.
+    std::fs::write(dir.join(".revoked.json.lock"), "").unwrap();
+    let source = Revocations::from_file(&path).unwrap();
+    let err = source.revoke(Revocation::Kid { id: "k".into(), since: 1 }).unwrap_err().to_string();
+    assert!(err.contains("another writer holds the lock"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,10 +1,11 @@
 //! The file back end: a JSON list re-read when it changes, rewritten
-//! atomically (temporary file, then rename) when revoking through it.
+//! atomically (temporary file, then rename) when revoking through it, one
+//! writer at a time (a lock file next to it).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::{RevocationError, RevocationList, Shared, unix_now};
 use crate::clock::millis;
@@ -14,6 +15,12 @@ const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Looks for changes at most this often.
 const CHECK_INTERVAL_MS: u64 = 1000;
+
+/// How long a writer waits for another one's lock.
+const LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// A lock file older than this was left by a writer that died: removed.
+const STALE_LOCK: Duration = Duration::from_secs(30);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Stamp {
@@ -86,6 +93,7 @@ impl FileSource {
         change: impl FnOnce(&mut RevocationList) -> T,
     ) -> Result<T, RevocationError> {
         let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
+        let lock = WriteLock::acquire(&self.path)?;
         let (mut list, _) = load(&self.path)?;
         let result = change(&mut list);
         list.prune(unix_now());
@@ -97,10 +105,53 @@ impl FileSource {
             let _ = std::fs::remove_file(&temp);
             io(e)
         })?;
+        drop(lock);
         *loaded = stamp(&self.path).ok();
         shared.replace(list);
         shared.mark_synced();
         Ok(result)
+    }
+}
+
+/// `.<name>.lock` beside the list while one writer reads, changes and
+/// replaces it, so that concurrent writers (several `jwtv revoke` at once)
+/// never lose each other's entries. Readers need no lock: they only ever see
+/// a whole file (rename is atomic).
+struct WriteLock {
+    path: PathBuf,
+}
+
+impl WriteLock {
+    fn acquire(list: &Path) -> Result<Self, RevocationError> {
+        let name = list.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let path = list.with_file_name(format!(".{name}.lock"));
+        let started = Instant::now();
+        loop {
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(_) => return Ok(Self { path }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let age = std::fs::metadata(&path).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+                    if age.is_some_and(|age| age > STALE_LOCK) {
+                        let _ = std::fs::remove_file(&path);
+                        continue;
+                    }
+                    if started.elapsed() > LOCK_WAIT {
+                        return Err(RevocationError::Io(format!(
+                            "{}: another writer holds the lock (remove it if no writer is running)",
+                            path.display()
+                        )));
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => return Err(RevocationError::Io(format!("{}: {e}", path.display()))),
+            }
+        }
+    }
+}
+
+impl Drop for WriteLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 

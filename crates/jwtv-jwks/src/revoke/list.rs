@@ -311,10 +311,10 @@ impl RevocationList {
                 return Err(Error::Revoked(Field::Kid));
             }
         }
-        if let Some(exp) = claims.jti().and_then(|jti| lookup(&self.jti, jti)) {
-            if now <= exp.saturating_add(JTI_GRACE_SECS) {
-                return Err(Error::Revoked(Field::Jti));
-            }
+        if let Some(exp) = claims.jti().and_then(|jti| lookup(&self.jti, jti))
+            && now <= exp.saturating_add(JTI_GRACE_SECS)
+        {
+            return Err(Error::Revoked(Field::Jti));
         }
         if let Some(not_before) = claims.sub().and_then(|sub| lookup(&self.sub, sub)) {
             let issued = claims.iat().map(|iat| iat.floor());
