@@ -8,15 +8,13 @@
 #[allow(dead_code, reason = "a shared test server; not every helper is used here")]
 mod http_server;
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod common;
+
+use common::{NOW, Run, json, jwtv, jwtv_with_stdin, root};
 
 use http_server::{Answer, TestServer};
 use serde_json::Value;
 
-/// 2026-01-01T01:00:00Z: the example tokens were issued an hour before.
-const NOW: &str = "1767229200";
 const CODES: [&str; 17] = [
     "malformed",
     "too_large",
@@ -37,54 +35,8 @@ const CODES: [&str; 17] = [
     "revoked",
 ];
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn jwtv_with_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jwtv"))
-        .args(args)
-        .current_dir(root())
-        .env_remove("NO_COLOR")
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run jwtv");
-    if let Some(input) = stdin {
-        child.stdin.take().expect("stdin").write_all(input).expect("write stdin");
-    }
-    let out = child.wait_with_output().expect("wait for jwtv");
-    let run = Run {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8(out.stdout).expect("UTF-8 stdout"),
-        stderr: String::from_utf8(out.stderr).expect("UTF-8 stderr"),
-    };
-    assert!(!run.stderr.contains("panicked") && !run.stderr.contains("RUST_BACKTRACE"), "{args:?}: {run:?}");
-    assert!(!run.stdout.contains('\x1b') && !run.stderr.contains('\x1b'), "colour outside a terminal: {run:?}");
-    run
-}
-
-fn jwtv(args: &[&str]) -> Run {
-    jwtv_with_stdin(args, None)
-}
-
 fn token(name: &str) -> String {
     std::fs::read_to_string(root().join("examples/tokens").join(format!("{name}.jwt"))).expect("example token")
-}
-
-fn json(text: &str) -> Value {
-    let mut lines = text.lines();
-    let value = serde_json::from_str(lines.next().expect("a line")).expect("JSON");
-    assert_eq!(lines.next(), None, "exactly one JSON object: {text}");
-    value
 }
 
 /// No command but `sign` prints a whole token or signature.

@@ -5,53 +5,13 @@
 
 #![allow(clippy::std_instead_of_alloc, clippy::std_instead_of_core, reason = "a test harness on std")]
 
-use std::io::Write as _;
+mod common;
+
+use common::{NOW, Run, json, jwtv, jwtv_with_stdin, root};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
-
-/// 2026-01-01T01:00:00Z: the example tokens were issued an hour before.
-const NOW: &str = "1767229200";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn jwtv_with_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jwtv"))
-        .args(args)
-        .current_dir(root())
-        .env_remove("NO_COLOR")
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run jwtv");
-    if let Some(input) = stdin {
-        child.stdin.take().expect("stdin").write_all(input).expect("write stdin");
-    }
-    let out = child.wait_with_output().expect("wait for jwtv");
-    let run = Run {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8(out.stdout).expect("UTF-8 stdout"),
-        stderr: String::from_utf8(out.stderr).expect("UTF-8 stderr"),
-    };
-    assert!(!run.stderr.contains("panicked") && !run.stderr.contains("RUST_BACKTRACE"), "{args:?}: {run:?}");
-    run
-}
-
-fn jwtv(args: &[&str]) -> Run {
-    jwtv_with_stdin(args, None)
-}
 
 /// A usage error: exit 2, nothing on stdout, `needle` in the message (from
 /// jwtv, or from the argument parser).
@@ -60,13 +20,6 @@ fn assert_usage_error(run: &Run, needle: &str) {
     assert!(run.stdout.is_empty(), "nothing on stdout: {run:?}");
     assert!(run.stderr.starts_with("jwtv: error: ") || run.stderr.starts_with("error: "), "{run:?}");
     assert!(run.stderr.contains(needle), "{needle:?} not in {run:?}");
-}
-
-fn json(text: &str) -> Value {
-    let mut lines = text.lines();
-    let value = serde_json::from_str(lines.next().expect("a line")).expect("JSON");
-    assert_eq!(lines.next(), None, "exactly one JSON line: {text}");
-    value
 }
 
 fn unix_now() -> u64 {

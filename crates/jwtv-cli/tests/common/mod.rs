@@ -1,0 +1,62 @@
+//! What the `jwtv` binary's test files share: the examples' time, the
+//! repository root, and running `jwtv` as a user runs it.
+
+#![allow(dead_code, unreachable_pub, reason = "each test file uses part of this")]
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+/// 2026-01-01T01:00:00Z: the example tokens were issued an hour before.
+pub const NOW: &str = "1767229200";
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `jwtv` from the repository root; never a panic, never colour
+/// outside a terminal.
+pub fn jwtv_with_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jwtv"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("NO_COLOR")
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run jwtv");
+    if let Some(input) = stdin {
+        child.stdin.take().expect("stdin").write_all(input).expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("wait for jwtv");
+    let run = Run {
+        code: out.status.code().expect("exit code"),
+        stdout: String::from_utf8(out.stdout).expect("UTF-8 stdout"),
+        stderr: String::from_utf8(out.stderr).expect("UTF-8 stderr"),
+    };
+    assert!(!run.stderr.contains("panicked") && !run.stderr.contains("RUST_BACKTRACE"), "{args:?}: {run:?}");
+    assert!(!run.stdout.contains('\x1b') && !run.stderr.contains('\x1b'), "colour outside a terminal: {run:?}");
+    run
+}
+
+pub fn jwtv(args: &[&str]) -> Run {
+    jwtv_with_stdin(args, None)
+}
+
+/// The one JSON line of `text`.
+pub fn json(text: &str) -> Value {
+    let mut lines = text.lines();
+    let value = serde_json::from_str(lines.next().expect("a line")).expect("JSON");
+    assert_eq!(lines.next(), None, "exactly one JSON object: {text}");
+    value
+}
