@@ -54,7 +54,7 @@ fn revocation(c: &mut Criterion) {
     let from_file = Revocations::from_file(&path).expect("load the list");
     std::fs::remove_file(&path).ok(); // the last good list keeps serving
     let in_memory = Revocations::in_memory(list());
-    assert_eq!(in_memory.status().entries, 101_010);
+    assert_eq!(in_memory.status().gauges.entries, 101_010);
     let variants = [
         ("none", verifier(&fixture, None)),
         ("empty", verifier(&fixture, Some(Revocations::in_memory(RevocationList::new())))),

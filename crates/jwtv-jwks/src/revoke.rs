@@ -21,7 +21,7 @@
 //!
 //! let revocations = Revocations::in_memory(Default::default());
 //! revocations.revoke(Revocation::Kid { id: "leaked-key".into(), since: 1_700_000_000 })?;
-//! assert_eq!(revocations.status().entries, 1);
+//! assert_eq!(revocations.status().gauges.entries, 1);
 //! assert!(revocations.unrevoke(RevocationKind::Kid, "leaked-key")?);
 //! # Ok::<(), jwtv_jwks::RevocationError>(())
 //! ```
@@ -34,7 +34,7 @@ mod redis;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use jwtv::{Claims, Error, Header};
 
@@ -108,8 +108,6 @@ pub struct RevocationStatus {
     pub location: String,
     /// Counts and sync state.
     pub gauges: RevocationGauges,
-    /// Entries in the local copy (same as `gauges.entries`).
-    pub entries: usize,
     /// The last sync error, if the last attempt failed.
     pub last_error: Option<String>,
 }
@@ -190,7 +188,7 @@ impl Shared {
 
     pub(crate) fn mark_synced(&self) {
         let mut sync = self.sync.lock().unwrap_or_else(PoisonError::into_inner);
-        sync.last_sync_unix = Some(unix_now());
+        sync.last_sync_unix = Some(jwtv::now());
         sync.connected = true;
         sync.last_error = None;
         drop(sync);
@@ -203,10 +201,6 @@ impl Shared {
         sync.connected = false;
         sync.last_error = Some(error.to_string());
     }
-}
-
-pub(crate) fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 impl Revocations {
@@ -353,7 +347,7 @@ impl Revocations {
             entries: by_kind.iter().sum(),
             by_kind,
             last_sync_unix: sync.last_sync_unix,
-            sync_lag_secs: sync.last_sync_unix.map(|at| unix_now().saturating_sub(at)),
+            sync_lag_secs: sync.last_sync_unix.map(|at| jwtv::now().saturating_sub(at)),
             sync_errors: sync.errors,
             connected: sync.connected,
         }
@@ -369,7 +363,7 @@ impl Revocations {
             Backend::Redis(store) => ("redis", store.location()),
         };
         let last_error = self.owner.shared.sync.lock().unwrap_or_else(PoisonError::into_inner).last_error.clone();
-        RevocationStatus { backend, location, gauges, entries: gauges.entries, last_error }
+        RevocationStatus { backend, location, gauges, last_error }
     }
 
     /// The file of a file back end.

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::{RevocationError, RevocationList, Shared, unix_now};
+use super::{RevocationError, RevocationList, Shared};
 use crate::clock::millis;
 
 /// Revocation files larger than this are refused (about 250,000 entries).
@@ -71,7 +71,7 @@ impl FileSource {
             Ok(stamp) if Some(stamp) == *loaded => shared.mark_synced(),
             Ok(_) => match load(&self.path) {
                 Ok((mut list, stamp)) => {
-                    list.prune(unix_now());
+                    list.prune(jwtv::now());
                     shared.replace(list);
                     *loaded = Some(stamp);
                     shared.mark_synced();
@@ -96,7 +96,7 @@ impl FileSource {
         let lock = WriteLock::acquire(&self.path)?;
         let (mut list, _) = load(&self.path)?;
         let result = change(&mut list);
-        list.prune(unix_now());
+        list.prune(jwtv::now());
         let io = |e: std::io::Error| RevocationError::Io(format!("{}: {e}", self.path.display()));
         let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let temp = self.path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));

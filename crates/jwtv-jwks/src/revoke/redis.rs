@@ -21,9 +21,7 @@ use std::time::{Duration, Instant};
 
 use redis::{Client, Connection, RedisError};
 
-use super::{
-    JTI_GRACE_SECS, RedisOptions, Revocation, RevocationError, RevocationKind, RevocationList, Shared, unix_now,
-};
+use super::{JTI_GRACE_SECS, RedisOptions, Revocation, RevocationError, RevocationKind, RevocationList, Shared};
 
 /// A sorted set read `WITHSCORES`.
 type Scored = Vec<(String, f64)>;
@@ -104,7 +102,7 @@ impl RedisStore {
     }
 
     fn prune_into(&self, pipe: &mut redis::Pipeline) {
-        let cutoff = unix_now().saturating_sub(JTI_GRACE_SECS);
+        let cutoff = jwtv::now().saturating_sub(JTI_GRACE_SECS);
         pipe.cmd("ZREMRANGEBYSCORE").arg(self.key(RevocationKind::Jti)).arg("-inf").arg(format!("({cutoff}")).ignore();
     }
 
@@ -125,7 +123,7 @@ impl RedisStore {
                 }
             }
         }
-        list.prune(unix_now());
+        list.prune(jwtv::now());
         Ok(list)
     }
 
