@@ -58,6 +58,10 @@ enum jwtv_status
   JWTV_UNSUPPORTED_CRIT = 16,
   // The token, its subject or its signing key is on the revocation list.
   JWTV_REVOKED = 17,
+  // A check the policy requires could not run: the key set has never
+  // loaded, or the revocation list has never synced or is too stale. Not
+  // a verdict on the token: HTTP hosts answer 503 with `Retry-After`.
+  JWTV_UNAVAILABLE = 18,
   // A required pointer argument is NULL.
   JWTV_NULL_ARGUMENT = 100,
   // A string argument is not valid UTF-8.
@@ -72,6 +76,10 @@ enum jwtv_status
   JWTV_NOT_FOUND = 105,
   // The claim or parameter exists but has another JSON type.
   JWTV_WRONG_TYPE = 106,
+  // The string value contains a NUL byte (a JSON `\u0000` escape), so it
+  // cannot be returned as a C string without being cut short; nothing was
+  // written. Read such a claim as raw JSON instead.
+  JWTV_EMBEDDED_NUL = 107,
   // A bug: a panic was caught at the boundary. Please report it.
   JWTV_INTERNAL_ERROR = 199,
 };

@@ -17,7 +17,7 @@ use jwtv_jwks::{KeySet, KeySource, Rules, Verifier};
 fn server_verifier(fixture: &Fixture, cache: usize) -> Verifier {
     let keys = KeySet::from_keys(vec![fixture.key.clone()]);
     let rules = Rules::new(AlgorithmSet::of(&[fixture.alg.jose()])).issuer(ISSUER).audience(AUDIENCE);
-    Verifier::new(KeySource::fixed(keys), rules).with_token_cache(cache)
+    Verifier::new(KeySource::fixed(keys), rules).expect("bench rules").with_token_cache(cache)
 }
 
 fn cache(c: &mut Criterion) {

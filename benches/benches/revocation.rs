@@ -40,7 +40,7 @@ fn list() -> RevocationList {
 fn verifier(fixture: &Fixture, revocations: Option<Revocations>) -> Verifier {
     let keys = KeySet::from_keys(vec![fixture.key.clone()]);
     let rules = Rules::new(AlgorithmSet::of(&[fixture.alg.jose()])).issuer(ISSUER).audience(AUDIENCE);
-    let verifier = Verifier::new(KeySource::fixed(keys), rules);
+    let verifier = Verifier::new(KeySource::fixed(keys), rules).expect("bench rules");
     match revocations {
         Some(r) => verifier.with_revocations(r),
         None => verifier,

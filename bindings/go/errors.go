@@ -34,6 +34,7 @@ const (
 	CodeBadClaim        Code = C.JWTV_BAD_CLAIM
 	CodeUnsupportedCrit Code = C.JWTV_UNSUPPORTED_CRIT
 	CodeRevoked         Code = C.JWTV_REVOKED
+	CodeUnavailable     Code = C.JWTV_UNAVAILABLE
 
 	CodeNullArgument    Code = C.JWTV_NULL_ARGUMENT
 	CodeInvalidUTF8     Code = C.JWTV_INVALID_UTF8
@@ -42,6 +43,7 @@ const (
 	CodeConfigError     Code = C.JWTV_CONFIG_ERROR
 	CodeNotFound        Code = C.JWTV_NOT_FOUND
 	CodeWrongType       Code = C.JWTV_WRONG_TYPE
+	CodeEmbeddedNUL     Code = C.JWTV_EMBEDDED_NUL
 	CodeInternalError   Code = C.JWTV_INTERNAL_ERROR
 )
 
@@ -51,9 +53,9 @@ var Codes = []Code{
 	CodeMalformed, CodeTooLarge, CodeUnsupportedAlg, CodeAlgNotAllowed, CodeKeyNotFound,
 	CodeBadSignature, CodeExpired, CodeNotYetValid, CodeIssuedInFuture, CodeTooOld,
 	CodeBadIssuer, CodeBadAudience, CodeBadType, CodeMissingClaim, CodeBadClaim,
-	CodeUnsupportedCrit, CodeRevoked,
+	CodeUnsupportedCrit, CodeRevoked, CodeUnavailable,
 	CodeNullArgument, CodeInvalidUTF8, CodeBufferTooSmall, CodeInvalidArgument,
-	CodeConfigError, CodeNotFound, CodeWrongType, CodeInternalError,
+	CodeConfigError, CodeNotFound, CodeWrongType, CodeEmbeddedNUL, CodeInternalError,
 }
 
 // The names and messages of the known codes, read once from libjwtv so that
@@ -141,6 +143,7 @@ var (
 	ErrBadClaim        = &Error{Code: CodeBadClaim}
 	ErrUnsupportedCrit = &Error{Code: CodeUnsupportedCrit}
 	ErrRevoked         = &Error{Code: CodeRevoked}
+	ErrUnavailable     = &Error{Code: CodeUnavailable}
 
 	ErrNullArgument    = &Error{Code: CodeNullArgument}
 	ErrInvalidUTF8     = &Error{Code: CodeInvalidUTF8}
@@ -149,6 +152,7 @@ var (
 	ErrConfig          = &Error{Code: CodeConfigError}
 	ErrNotFound        = &Error{Code: CodeNotFound}
 	ErrWrongType       = &Error{Code: CodeWrongType}
+	ErrEmbeddedNUL     = &Error{Code: CodeEmbeddedNUL}
 	ErrInternal        = &Error{Code: CodeInternalError}
 )
 

@@ -36,6 +36,7 @@ func TestCodesAndSentinels(t *testing.T) {
 		{jwtv.CodeBadClaim, 15, "bad_claim", jwtv.ErrBadClaim},
 		{jwtv.CodeUnsupportedCrit, 16, "unsupported_crit", jwtv.ErrUnsupportedCrit},
 		{jwtv.CodeRevoked, 17, "revoked", jwtv.ErrRevoked},
+		{jwtv.CodeUnavailable, 18, "unavailable", jwtv.ErrUnavailable},
 		{jwtv.CodeNullArgument, 100, "null_argument", jwtv.ErrNullArgument},
 		{jwtv.CodeInvalidUTF8, 101, "invalid_utf8", jwtv.ErrInvalidUTF8},
 		{jwtv.CodeBufferTooSmall, 102, "buffer_too_small", jwtv.ErrBufferTooSmall},
@@ -43,6 +44,7 @@ func TestCodesAndSentinels(t *testing.T) {
 		{jwtv.CodeConfigError, 104, "config_error", jwtv.ErrConfig},
 		{jwtv.CodeNotFound, 105, "not_found", jwtv.ErrNotFound},
 		{jwtv.CodeWrongType, 106, "wrong_type", jwtv.ErrWrongType},
+		{jwtv.CodeEmbeddedNUL, 107, "embedded_nul", jwtv.ErrEmbeddedNUL},
 		{jwtv.CodeInternalError, 199, "internal_error", jwtv.ErrInternal},
 	}
 	if len(want) != len(jwtv.Codes) {

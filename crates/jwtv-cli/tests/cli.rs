@@ -15,7 +15,7 @@ use common::{NOW, Run, json, jwtv, jwtv_with_stdin, root};
 use http_server::{Answer, TestServer};
 use serde_json::Value;
 
-const CODES: [&str; 17] = [
+const CODES: [&str; 18] = [
     "malformed",
     "too_large",
     "unsupported_alg",
@@ -33,6 +33,7 @@ const CODES: [&str; 17] = [
     "bad_claim",
     "unsupported_crit",
     "revoked",
+    "unavailable",
 ];
 
 fn token(name: &str) -> String {

@@ -64,6 +64,7 @@ impl jwtv_config {
     pub(crate) fn build(&self) -> Result<Verifier, String> {
         let (source, rules) = self.key_source_and_rules()?;
         let verifier = Verifier::new(source, rules)
+            .map_err(|e| e.to_string())?
             .with_token_cache(self.token_cache)
             .with_first_fetch_timeout(self.first_fetch_timeout);
         let Some(location) = &self.revocations else { return Ok(verifier) };

@@ -52,6 +52,10 @@ pub enum jwtv_status {
     JWTV_UNSUPPORTED_CRIT = 16,
     /// The token, its subject or its signing key is on the revocation list.
     JWTV_REVOKED = 17,
+    /// A check the policy requires could not run: the key set has never
+    /// loaded, or the revocation list has never synced or is too stale. Not
+    /// a verdict on the token: HTTP hosts answer 503 with `Retry-After`.
+    JWTV_UNAVAILABLE = 18,
     /// A required pointer argument is NULL.
     JWTV_NULL_ARGUMENT = 100,
     /// A string argument is not valid UTF-8.
@@ -66,6 +70,10 @@ pub enum jwtv_status {
     JWTV_NOT_FOUND = 105,
     /// The claim or parameter exists but has another JSON type.
     JWTV_WRONG_TYPE = 106,
+    /// The string value contains a NUL byte (a JSON `\u0000` escape), so it
+    /// cannot be returned as a C string without being cut short; nothing was
+    /// written. Read such a claim as raw JSON instead.
+    JWTV_EMBEDDED_NUL = 107,
     /// A bug: a panic was caught at the boundary. Please report it.
     JWTV_INTERNAL_ERROR = 199,
 }
@@ -90,6 +98,7 @@ impl From<ErrorCode> for jwtv_status {
             ErrorCode::BadClaim => Self::JWTV_BAD_CLAIM,
             ErrorCode::UnsupportedCrit => Self::JWTV_UNSUPPORTED_CRIT,
             ErrorCode::Revoked => Self::JWTV_REVOKED,
+            ErrorCode::Unavailable => Self::JWTV_UNAVAILABLE,
             _ => Self::JWTV_INTERNAL_ERROR,
         }
     }
@@ -113,6 +122,9 @@ impl jwtv_status {
             Self::JWTV_CONFIG_ERROR => (c"config_error", c"the configuration cannot make a verifier"),
             Self::JWTV_NOT_FOUND => (c"not_found", c"no such claim or header parameter"),
             Self::JWTV_WRONG_TYPE => (c"wrong_type", c"the claim or parameter has another JSON type"),
+            Self::JWTV_EMBEDDED_NUL => {
+                (c"embedded_nul", c"the string contains a NUL byte and cannot be returned as a C string")
+            }
             _ => (c"internal_error", c"internal error (a bug): please report it"),
         }
     }

@@ -18,9 +18,9 @@
 //! let algorithms = AlgorithmSet::of(&[Algorithm::EdDSA]);
 //! let jwks = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
 //! let set = KeySet::parse(jwks, &KeySetOptions::for_algorithms(algorithms))?;
-//! let verifier = Verifier::new(KeySource::fixed(set), Rules::new(algorithms).audience("api"));
+//! let verifier = Verifier::new(KeySource::fixed(set), Rules::new(algorithms).audience("api"))?;
 //! assert_eq!(verifier.metrics().keys.key_count, 1);
-//! # Ok::<(), jwtv_jwks::JwksError>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! A JWKS file, re-read when it changes (a bad new version never replaces a
@@ -37,7 +37,7 @@
 //! std::fs::write(&path, r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#)?;
 //! let algorithms = AlgorithmSet::of(&[Algorithm::EdDSA]);
 //! let file = FileJwks::open(&path, KeySetOptions::for_algorithms(algorithms))?;
-//! let verifier = Verifier::new(KeySource::File(Arc::new(file)), Rules::new(algorithms).audience("api"));
+//! let verifier = Verifier::new(KeySource::File(Arc::new(file)), Rules::new(algorithms).audience("api"))?;
 //! assert_eq!(verifier.key_set().map(|set| set.len()), Some(1));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -65,7 +65,7 @@
 //!
 //! let algorithms = AlgorithmSet::of(&[Algorithm::EdDSA]);
 //! let remote = RemoteJwks::new(&url, RefreshPolicy::default(), KeySetOptions::for_algorithms(algorithms))?;
-//! let verifier = Verifier::new(KeySource::Remote(remote), Rules::new(algorithms).audience("api"))
+//! let verifier = Verifier::new(KeySource::Remote(remote), Rules::new(algorithms).audience("api"))?
 //!     .with_first_fetch_timeout(Duration::from_secs(5));
 //! // The first verification waits (up to the timeout) for the first fetch;
 //! // later ones never wait on the network.
@@ -101,6 +101,7 @@
 mod cache;
 mod clock;
 mod config;
+mod document;
 mod file;
 mod jwk;
 mod keyset;
@@ -128,7 +129,7 @@ pub use revoke::{
     DEFAULT_REDIS_PREFIX, JTI_GRACE_SECS, RedisOptions, Revocation, RevocationError, RevocationGauges, RevocationKind,
     RevocationList, RevocationStatus, Revocations,
 };
-pub use rules::{MAX_RULE_LIST_LEN, Rules};
+pub use rules::{MAX_LEEWAY_SECS, MAX_RULE_LIST_LEN, Rules};
 pub use source::{KeySource, StaticKeys};
 pub use verifier::{DEFAULT_FIRST_FETCH_TIMEOUT, Verified, Verifier};
 

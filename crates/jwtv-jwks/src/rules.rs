@@ -3,16 +3,31 @@
 
 use jwtv::{AlgorithmSet, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, Policy};
 
+use crate::config::ConfigError;
+
 /// The most names each list of [`Rules`] may hold (issuers, audiences,
 /// required claims, …). Lists are lent to the core on the stack at each
-/// verification, without allocation.
+/// verification, without allocation. A longer list is a configuration error
+/// ([`Rules::check`]), never cut short.
 pub const MAX_RULE_LIST_LEN: usize = 32;
+
+/// The largest clock leeway a server verifier accepts, in seconds (five
+/// minutes). Revocation lists keep a revoked `jti` this long past its `exp`
+/// ([`JTI_GRACE_SECS`](crate::JTI_GRACE_SECS) is the same number), so no
+/// verifier of a fleet can accept a revoked token again after its entry
+/// is dropped.
+pub const MAX_LEEWAY_SECS: u64 = 300;
 
 /// The token rules of a server verifier: what [`jwtv::Policy`] says, owned.
 ///
 /// The defaults are the core's: every algorithm the key set allows, `exp`
 /// required, 30 s leeway, no issuer or audience (so a token *with* an `aud`
 /// is refused until audiences are set), 16 KiB tokens.
+///
+/// The builder methods never fail; [`Rules::check`] says whether the rules
+/// can be enforced (lists within [`MAX_RULE_LIST_LEN`], leeway within
+/// [`MAX_LEEWAY_SECS`]), and [`Verifier::new`](crate::Verifier::new) refuses
+/// rules that cannot.
 ///
 /// ```
 /// use jwtv::{Algorithm, AlgorithmSet};
@@ -65,18 +80,18 @@ impl Rules {
         self
     }
 
-    /// Adds an accepted issuer (see [`Policy::issuers`]). Lists longer than
-    /// [`MAX_RULE_LIST_LEN`] are cut there; the policy file refuses them.
+    /// Adds an accepted issuer (see [`Policy::issuers`]). At most
+    /// [`MAX_RULE_LIST_LEN`]: see [`Rules::check`].
     #[must_use]
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        push_bounded(&mut self.issuers, issuer.into());
+        self.issuers.push(issuer.into());
         self
     }
 
     /// Adds an accepted audience (see [`Policy::audiences`]).
     #[must_use]
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        push_bounded(&mut self.audiences, audience.into());
+        self.audiences.push(audience.into());
         self
     }
 
@@ -94,7 +109,7 @@ impl Rules {
         self
     }
 
-    /// See [`Policy::leeway_secs`].
+    /// See [`Policy::leeway_secs`]. At most [`MAX_LEEWAY_SECS`]: see [`Rules::check`].
     #[must_use]
     pub fn leeway_secs(mut self, leeway: u64) -> Self {
         self.leeway_secs = leeway;
@@ -118,23 +133,21 @@ impl Rules {
     /// Adds a claim that must be present (see [`Policy::require_claims`]).
     #[must_use]
     pub fn require_claim(mut self, name: impl Into<String>) -> Self {
-        push_bounded(&mut self.required_claims, name.into());
+        self.required_claims.push(name.into());
         self
     }
 
     /// Adds a claim that must have this string value (see [`Policy::require_claim_values`]).
     #[must_use]
     pub fn require_claim_value(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        if self.required_values.len() < MAX_RULE_LIST_LEN {
-            self.required_values.push((name.into(), value.into()));
-        }
+        self.required_values.push((name.into(), value.into()));
         self
     }
 
     /// Adds an understood `crit` extension (see [`Policy::understood_crit`]).
     #[must_use]
     pub fn understood_crit(mut self, name: impl Into<String>) -> Self {
-        push_bounded(&mut self.understood_crit, name.into());
+        self.understood_crit.push(name.into());
         self
     }
 
@@ -171,16 +184,76 @@ impl Rules {
         self.max_token_len
     }
 
+    /// Whether these rules can be enforced as written: every list within
+    /// [`MAX_RULE_LIST_LEN`], the leeway within [`MAX_LEEWAY_SECS`], a
+    /// positive token size. The error names the field as the policy file
+    /// does (`required_claims`, `leeway_secs`).
+    ///
+    /// ```
+    /// use jwtv::{Algorithm, AlgorithmSet};
+    /// use jwtv_jwks::{MAX_RULE_LIST_LEN, Rules};
+    /// let mut rules = Rules::new(AlgorithmSet::of(&[Algorithm::ES256]));
+    /// for i in 0..=MAX_RULE_LIST_LEN {
+    ///     rules = rules.require_claim(format!("claim-{i}"));
+    /// }
+    /// let err = rules.check().unwrap_err();
+    /// assert_eq!(err.field(), "required_claims");
+    /// assert_eq!(err.message(), "at most 32 entries (33 given)");
+    /// ```
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let lists = self.list_lens();
+        if let Some((name, len)) = lists.into_iter().find(|(_, len)| *len > MAX_RULE_LIST_LEN) {
+            return Err(ConfigError::at(name, format!("at most {MAX_RULE_LIST_LEN} entries ({len} given)")));
+        }
+        if self.leeway_secs > MAX_LEEWAY_SECS {
+            return Err(ConfigError::at(
+                "leeway_secs",
+                format!("at most {MAX_LEEWAY_SECS} s (clock skew, not token lifetime; {} given)", self.leeway_secs),
+            ));
+        }
+        if self.max_token_len == 0 {
+            return Err(ConfigError::at("max_token_len", "must be positive"));
+        }
+        Ok(())
+    }
+
+    /// [`Rules::check`] without building an error (on every verification).
+    fn within_bounds(&self) -> bool {
+        self.list_lens().iter().all(|(_, len)| *len <= MAX_RULE_LIST_LEN)
+            && self.leeway_secs <= MAX_LEEWAY_SECS
+            && self.max_token_len > 0
+    }
+
+    fn list_lens(&self) -> [(&'static str, usize); 5] {
+        [
+            ("issuers", self.issuers.len()),
+            ("audiences", self.audiences.len()),
+            ("required_claims", self.required_claims.len()),
+            ("required_claim_values", self.required_values.len()),
+            ("understood_crit", self.understood_crit.len()),
+        ]
+    }
+
+    /// The clock leeway, in seconds.
+    pub fn leeway(&self) -> u64 {
+        self.leeway_secs
+    }
+
     /// Lends these rules to the core as a [`Policy`] for the duration of `f`.
+    ///
+    /// Rules that fail [`Rules::check`] are never enforced in part: they
+    /// lend a policy that allows no algorithm, so every token is refused
+    /// (`alg_not_allowed`). [`Verifier::new`](crate::Verifier::new) refuses
+    /// such rules up front.
     pub fn with_policy<R>(&self, f: impl FnOnce(&Policy<'_>) -> R) -> R {
-        let issuers = borrowed(&self.issuers);
-        let audiences = borrowed(&self.audiences);
-        let required = borrowed(&self.required_claims);
-        let crit = borrowed(&self.understood_crit);
-        let values: heapless::Vec<(&str, &str), MAX_RULE_LIST_LEN> =
-            self.required_values.iter().take(MAX_RULE_LIST_LEN).map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let enforceable = self.within_bounds();
+        let issuers = lend(&self.issuers, String::as_str);
+        let audiences = lend(&self.audiences, String::as_str);
+        let required = lend(&self.required_claims, String::as_str);
+        let crit = lend(&self.understood_crit, String::as_str);
+        let values = lend(&self.required_values, |(n, v)| (n.as_str(), v.as_str()));
         let mut policy = Policy::new()
-            .algorithms(self.algorithms)
+            .algorithms(if enforceable { self.algorithms } else { AlgorithmSet::EMPTY })
             .issuers(&issuers)
             .audiences(&audiences)
             .leeway_secs(self.leeway_secs)
@@ -204,12 +277,66 @@ impl Rules {
     }
 }
 
-fn push_bounded(list: &mut Vec<String>, item: String) {
-    if list.len() < MAX_RULE_LIST_LEN {
-        list.push(item);
+/// The first [`MAX_RULE_LIST_LEN`] entries of `list`, borrowed on the stack
+/// (only ever all of them: [`Rules::with_policy`] enforces nothing of rules
+/// with a longer list).
+fn lend<'a, T, U>(list: &'a [T], borrow: impl Fn(&'a T) -> U) -> heapless::Vec<U, MAX_RULE_LIST_LEN> {
+    let mut lent = heapless::Vec::new();
+    for item in list.iter().take(MAX_RULE_LIST_LEN) {
+        if lent.push(borrow(item)).is_err() {
+            break;
+        }
     }
+    lent
 }
 
-fn borrowed(list: &[String]) -> heapless::Vec<&str, MAX_RULE_LIST_LEN> {
-    list.iter().take(MAX_RULE_LIST_LEN).map(String::as_str).collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jwtv::{Algorithm, Claims, Error, Header};
+
+    fn es256() -> Rules {
+        Rules::new(AlgorithmSet::of(&[Algorithm::ES256]))
+    }
+
+    #[test]
+    fn every_list_past_its_bound_is_a_configuration_error_naming_it() {
+        type Add = fn(Rules, String) -> Rules;
+        let adders: [(&str, Add); 5] = [
+            ("issuers", |r, s| r.issuer(s)),
+            ("audiences", |r, s| r.audience(s)),
+            ("required_claims", |r, s| r.require_claim(s)),
+            ("required_claim_values", |r, s| r.require_claim_value(s, "v")),
+            ("understood_crit", |r, s| r.understood_crit(s)),
+        ];
+        for (field, add) in adders {
+            let at_limit = (0..MAX_RULE_LIST_LEN).fold(es256(), |r, i| add(r, format!("e{i}")));
+            assert!(at_limit.check().is_ok(), "{field}: {MAX_RULE_LIST_LEN} entries are fine");
+            let over = add(at_limit, "one-too-many".into());
+            let err = over.check().expect_err(field);
+            assert_eq!((err.field(), err.message()), (field, "at most 32 entries (33 given)"));
+        }
+    }
+
+    #[test]
+    fn rules_past_a_bound_are_never_enforced_in_part() {
+        // 33 required claims: the 33rd is not dropped, every token is refused.
+        let rules = (0..=MAX_RULE_LIST_LEN).fold(es256(), |r, i| r.require_claim(format!("c{i}")));
+        let header = Header::from_json(br#"{"alg":"ES256"}"#).unwrap();
+        let claims = Claims::from_json(br#"{"exp":4102444800}"#).unwrap();
+        let allowed = rules.with_policy(|p| p.allows(Algorithm::ES256));
+        assert!(!allowed, "no algorithm is allowed");
+        let checked = rules.with_policy(|p| p.check(&header, &claims, 1_700_000_000));
+        assert!(matches!(checked, Err(Error::MissingClaim(_))), "{checked:?}");
+    }
+
+    #[test]
+    fn the_leeway_is_bounded_by_the_revocation_grace() {
+        assert_eq!(MAX_LEEWAY_SECS, crate::JTI_GRACE_SECS);
+        assert!(es256().leeway_secs(MAX_LEEWAY_SECS).check().is_ok());
+        let err = es256().leeway_secs(MAX_LEEWAY_SECS + 1).check().unwrap_err();
+        assert_eq!(err.field(), "leeway_secs");
+        assert!(err.message().starts_with("at most 300 s"), "{err}");
+        assert!(es256().max_token_len(0).check().is_err());
+    }
 }

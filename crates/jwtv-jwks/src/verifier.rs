@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jwtv::json::{self, Value};
-use jwtv::{Algorithm, Claims, DEFAULT_BUFFER_LEN, Error, Header, buffer_len_for};
+use jwtv::{Algorithm, Claims, DEFAULT_BUFFER_LEN, Dependency, Error, Header, buffer_len_for};
 
 use crate::cache::{Decoded, TokenCache, token_hash};
+use crate::config::ConfigError;
 use crate::keyset::KeySet;
 use crate::metrics::{Counters, MetricsSnapshot};
 use crate::revoke::Revocations;
@@ -34,7 +35,7 @@ pub const DEFAULT_FIRST_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// // RFC 8037 appendix A's key and token.
 /// let jwks = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
 /// let keys = KeySet::parse(jwks, &KeySetOptions::for_algorithms(algorithms))?;
-/// let verifier = Verifier::new(KeySource::fixed(keys), Rules::new(algorithms)).with_token_cache(10_000);
+/// let verifier = Verifier::new(KeySource::fixed(keys), Rules::new(algorithms))?.with_token_cache(10_000);
 ///
 /// let token = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg";
 /// // Its payload is not a claims set: the verifier says so with the core's code.
@@ -55,15 +56,21 @@ pub struct Verifier {
 
 impl Verifier {
     /// A verifier over `source` enforcing `rules`, without a token cache.
-    pub fn new(source: KeySource, rules: Rules) -> Self {
-        Self {
+    ///
+    /// Fails when the rules cannot be enforced as written ([`Rules::check`]:
+    /// a list past [`MAX_RULE_LIST_LEN`](crate::MAX_RULE_LIST_LEN), a leeway
+    /// past [`MAX_LEEWAY_SECS`](crate::MAX_LEEWAY_SECS)); nothing is ever
+    /// dropped to make them fit.
+    pub fn new(source: KeySource, rules: Rules) -> Result<Self, ConfigError> {
+        rules.check()?;
+        Ok(Self {
             source,
             rules,
             cache: None,
             revocations: None,
             counters: Counters::default(),
             first_fetch_timeout: DEFAULT_FIRST_FETCH_TIMEOUT,
-        }
+        })
     }
 
     /// Adds a verified-token cache of at most `capacity` tokens (0: none).
@@ -119,9 +126,13 @@ impl Verifier {
 
     /// Verifies a compact JWT at `now` (Unix seconds).
     ///
-    /// Errors are the core's. When no key set is available (a remote source
-    /// that never answered, or whose set is too stale) the error is
-    /// `key_not_found`; [`KeySource::gauges`] and the metrics say why.
+    /// Errors are the core's, plus `revoked` and `unavailable`. When no key
+    /// set is available (a remote source that has not answered yet, or whose
+    /// set is too stale) the error is `unavailable` (detail `keys`): the token
+    /// was not judged, try again later; [`KeySource::gauges`] and the metrics
+    /// say why. With a revocation list that fails closed, a list that never
+    /// synced or is staler than allowed gives `unavailable` (detail
+    /// `revocations`) too.
     pub fn verify(&self, token: impl AsRef<[u8]>, now: u64) -> Result<Verified, Error> {
         let result = self.verify_uncounted(token.as_ref(), now);
         self.counters.record(result.as_ref().map(|_| ()).map_err(|e| e.code()));
@@ -137,7 +148,8 @@ impl Verifier {
         if token.len() > self.rules.token_len_limit() {
             return Err(Error::TooLarge);
         }
-        let (keys, generation) = self.source.current(self.first_fetch_timeout).ok_or(Error::KeyNotFound)?;
+        let (keys, generation) =
+            self.source.current(self.first_fetch_timeout).ok_or(Error::Unavailable(Dependency::Keys))?;
 
         let hash = self.cache.as_ref().map(|_| token_hash(token));
         if let (Some(cache), Some(hash)) = (&self.cache, &hash) {

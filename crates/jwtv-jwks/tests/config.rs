@@ -76,7 +76,10 @@ fn every_key_source_kind_loads() {
       "refresh":{"first_fetch_timeout_ms":50,"fetch_timeout_ms":50}}"#;
     let verifier = Config::from_json(remote.as_bytes(), examples()).expect("config").verifier().expect("remote");
     assert!(matches!(verifier.key_source(), KeySource::Remote(_)));
-    assert_eq!(verifier.verify_now(token("valid-es256")).err().map(|e| e.code()), Some(ErrorCode::KeyNotFound));
+    // The key server never answered: the token was not judged.
+    let err = verifier.verify_now(token("valid-es256")).expect_err("no keys yet");
+    assert_eq!((err.code(), err.detail()), (ErrorCode::Unavailable, Some("keys")));
+    assert_eq!(verifier.metrics().rejected_with(ErrorCode::Unavailable), 1);
 }
 
 #[test]
@@ -97,6 +100,22 @@ fn mistakes_name_their_field() {
         (format!("{{{base},\"leeway_secs\":-1}}"), "leeway_secs", "invalid value"),
         (format!("{{{base},\"audiences\":[\"a\"],\"ignore_audience\":true}}"), "ignore_audience", "cannot be true"),
         (format!("{{{base},\"issuers\":[{}]}}", vec!["\"i\""; 33].join(",")), "issuers", "at most 32"),
+        (format!("{{{base},\"audiences\":[{}]}}", vec!["\"a\""; 33].join(",")), "audiences", "at most 32"),
+        (format!("{{{base},\"required_claims\":[{}]}}", vec!["\"c\""; 33].join(",")), "required_claims", "at most 32"),
+        (
+            format!(
+                "{{{base},\"required_claim_values\":{{{}}}}}",
+                (0..33).map(|i| format!("\"c{i}\":\"v\"")).collect::<Vec<_>>().join(",")
+            ),
+            "required_claim_values",
+            "at most 32 entries (33 given)",
+        ),
+        (format!("{{{base},\"understood_crit\":[{}]}}", vec!["\"x\""; 33].join(",")), "understood_crit", "at most 32"),
+        (format!("{{{base},\"leeway_secs\":301}}"), "leeway_secs", "at most 300 s"),
+        (format!("{{{base},\"max_token_len\":0}}"), "max_token_len", "must be positive"),
+        // serde reads a struct from an array too (its positional form): refused.
+        (r#"[{"jwks_file":"jwks.json"},["ES256"]]"#.into(), "", "expected a JSON object at the top"),
+        ("[]".into(), "", "expected a JSON object at the top of the document, found an array"),
         (
             format!("{{{base},\"refresh\":{{\"min_ttl_secs\":100,\"max_ttl_secs\":10}}}}"),
             "refresh.min_ttl_secs",

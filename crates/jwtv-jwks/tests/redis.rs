@@ -39,7 +39,7 @@ fn key() -> TestKey {
 fn verifier(revocations: Revocations) -> Verifier {
     let set = KeySet::parse(common::jwks(&[&key()]).as_bytes(), &KeySetOptions::default()).expect("key set");
     let rules = Rules::new(AlgorithmSet::of(&[Algorithm::EdDSA])).issuer("https://issuer.example").audience("api");
-    Verifier::new(KeySource::fixed(set), rules).with_revocations(revocations)
+    Verifier::new(KeySource::fixed(set), rules).expect("rules").with_revocations(revocations)
 }
 
 fn unix_now() -> u64 {

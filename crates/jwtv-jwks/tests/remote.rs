@@ -512,7 +512,9 @@ fn unknown_kid_storm_through_the_server_verifier() {
     let server = TestServer::start(|_| Answer::ok(jwks(&[("k1", 1)]), &[("Cache-Control", "max-age=600")]));
     let (remote, clock) = start(&server, policy(), KeySetOptions::default());
     let rules = Rules::new(AlgorithmSet::of(&[Algorithm::EdDSA])).issuer(ISS).audience(AUD).allow_missing_exp();
-    let verifier = Arc::new(jwtv_jwks::Verifier::new(KeySource::Remote(remote.clone()), rules).with_token_cache(100));
+    let verifier = Arc::new(
+        jwtv_jwks::Verifier::new(KeySource::Remote(remote.clone()), rules).expect("rules").with_token_cache(100),
+    );
     verifier.verify(token("k1", 1), jwtv::now()).expect("first use waits for the first fetch");
 
     // The issuer rotates; 10,000 requests carry the new kid from 4 threads.

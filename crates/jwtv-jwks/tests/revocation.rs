@@ -17,7 +17,7 @@ use jwtv_jwks::{
 fn verifier(keys: &[&TestKey], revocations: Revocations) -> Verifier {
     let set = KeySet::parse(common::jwks(keys).as_bytes(), &KeySetOptions::default()).expect("key set");
     let rules = Rules::new(AlgorithmSet::of(&[Algorithm::EdDSA])).issuer("https://issuer.example").audience("api");
-    Verifier::new(KeySource::fixed(set), rules).with_token_cache(100).with_revocations(revocations)
+    Verifier::new(KeySource::fixed(set), rules).expect("rules").with_token_cache(100).with_revocations(revocations)
 }
 
 fn temp_dir(name: &str) -> PathBuf {

@@ -30,7 +30,7 @@ fn assert_code(result: Result<jwtv_jwks::Verified, jwtv::Error>, code: ErrorCode
 #[test]
 fn verifies_and_gives_owned_claims() {
     let key = TestKey::new("k1", 1);
-    let verifier = Verifier::new(fixed(&[&key]), rules());
+    let verifier = Verifier::new(fixed(&[&key]), rules()).expect("rules");
     let verified = verifier.verify(key.sign(&claims()), NOW).expect("valid");
     assert_eq!(verified.algorithm(), Algorithm::EdDSA);
     assert!(verified.claims().expect("claims").sub().is_some_and(|s| s == "user-1"));
@@ -51,7 +51,7 @@ fn verifies_and_gives_owned_claims() {
 fn rejections_carry_the_core_codes_and_are_counted() {
     let key = TestKey::new("k1", 1);
     let stranger = TestKey::new("k1", 2);
-    let verifier = Verifier::new(fixed(&[&key]), rules().max_token_len(2048));
+    let verifier = Verifier::new(fixed(&[&key]), rules().max_token_len(2048)).expect("rules");
     assert_code(verifier.verify(stranger.sign(&claims()), NOW), ErrorCode::BadSignature);
     assert_code(verifier.verify(TestKey::new("k9", 1).sign(&claims()), NOW), ErrorCode::KeyNotFound);
     assert_code(verifier.verify(key.sign(&claims()), NOW + 3600 + 30), ErrorCode::Expired);
@@ -76,7 +76,7 @@ fn rejections_carry_the_core_codes_and_are_counted() {
 #[test]
 fn cache_hits_skip_the_signature_but_not_the_time_checks() {
     let key = TestKey::new("k1", 1);
-    let verifier = Verifier::new(fixed(&[&key]), rules().leeway_secs(0)).with_token_cache(100);
+    let verifier = Verifier::new(fixed(&[&key]), rules().leeway_secs(0)).expect("rules").with_token_cache(100);
     let token = key.sign(&claims());
     assert!(!verifier.verify(&token, NOW).expect("first").from_cache());
     let again = verifier.verify(&token, NOW + 10).expect("second");
@@ -93,7 +93,7 @@ fn cache_hits_skip_the_signature_but_not_the_time_checks() {
 fn cached_tokens_without_iat_are_still_time_checked() {
     // A token without iat: every hit must still compare exp and nbf with now.
     let key = TestKey::new("k1", 1);
-    let verifier = Verifier::new(fixed(&[&key]), rules().leeway_secs(0)).with_token_cache(100);
+    let verifier = Verifier::new(fixed(&[&key]), rules().leeway_secs(0)).expect("rules").with_token_cache(100);
     let token = key.sign(&claims_with(r#""nbf":1700000000,"exp":1700000100"#));
     verifier.verify(&token, NOW + 50).expect("valid inside its window");
     assert!(verifier.verify(&token, NOW + 60).expect("hit").from_cache());
@@ -109,7 +109,7 @@ fn a_key_leaving_the_file_invalidates_what_it_verified() {
     let (old, new) = (TestKey::new("old", 1), TestKey::new("new", 2));
     std::fs::write(&path, jwks(&[&old])).expect("write");
     let file = FileJwks::open(&path, KeySetOptions::default()).expect("open").with_check_interval(Duration::ZERO);
-    let verifier = Verifier::new(KeySource::File(Arc::new(file)), rules()).with_token_cache(100);
+    let verifier = Verifier::new(KeySource::File(Arc::new(file)), rules()).expect("rules").with_token_cache(100);
     let old_token = old.sign(&claims());
     verifier.verify(&old_token, NOW).expect("old key");
     assert!(verifier.verify(&old_token, NOW).expect("cached").from_cache());
@@ -139,7 +139,7 @@ fn a_key_leaving_the_file_invalidates_what_it_verified() {
 #[test]
 fn one_verifier_serves_many_threads() {
     let key = TestKey::new("k1", 1);
-    let verifier = Arc::new(Verifier::new(fixed(&[&key]), rules()).with_token_cache(1000));
+    let verifier = Arc::new(Verifier::new(fixed(&[&key]), rules()).expect("rules").with_token_cache(1000));
     let tokens: Vec<String> = (0..20).map(|i| key.sign(&claims().replace("user-1", &format!("user-{i}")))).collect();
     let tokens = Arc::new(tokens);
     let threads: Vec<_> = (0..4)

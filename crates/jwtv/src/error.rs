@@ -53,11 +53,17 @@ pub enum ErrorCode {
     /// The core verifier never returns it: a server verifier with a
     /// revocation list does, after every other check has passed.
     Revoked = 17,
+    /// A check the policy asks for could not run: the key set has never
+    /// loaded, or the revocation list has never synced or is staler than the
+    /// policy allows. Not a verdict on the token: try again later. HTTP hosts
+    /// answer 503 with `Retry-After`, not 401. The core verifier never
+    /// returns it.
+    Unavailable = 18,
 }
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 18] = [
         Self::Malformed,
         Self::TooLarge,
         Self::UnsupportedAlg,
@@ -75,6 +81,7 @@ impl ErrorCode {
         Self::BadClaim,
         Self::UnsupportedCrit,
         Self::Revoked,
+        Self::Unavailable,
     ];
 
     /// The stable snake_case name, e.g. `"bad_signature"`.
@@ -97,6 +104,7 @@ impl ErrorCode {
             Self::BadClaim => "bad_claim",
             Self::UnsupportedCrit => "unsupported_crit",
             Self::Revoked => "revoked",
+            Self::Unavailable => "unavailable",
         }
     }
 
@@ -120,6 +128,7 @@ impl ErrorCode {
             Self::BadClaim => "a claim or header parameter has an invalid value",
             Self::UnsupportedCrit => "the token requires an unsupported extension (crit)",
             Self::Revoked => "the token, its subject or its signing key has been revoked",
+            Self::Unavailable => "a check the policy requires could not run (key set or revocation list unavailable)",
         }
     }
 
@@ -271,6 +280,29 @@ pub enum Error {
     /// See [`ErrorCode::Revoked`]; names the list that matched: [`Field::Jti`]
     /// (the token), [`Field::Sub`] (its subject) or [`Field::Kid`] (its key).
     Revoked(Field),
+    /// See [`ErrorCode::Unavailable`]; names what could not be checked.
+    Unavailable(Dependency),
+}
+
+/// What a verifier depends on that can be away, named by
+/// [`Error::Unavailable`].
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dependency {
+    /// The key set: never loaded, or too stale to serve.
+    Keys,
+    /// The revocation list: never synced, or staler than the policy allows.
+    Revocations,
+}
+
+impl Dependency {
+    /// A lower-case name: `keys`, `revocations`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Keys => "keys",
+            Self::Revocations => "revocations",
+        }
+    }
 }
 
 impl Error {
@@ -294,6 +326,7 @@ impl Error {
             Self::BadClaim(_) => ErrorCode::BadClaim,
             Self::UnsupportedCrit => ErrorCode::UnsupportedCrit,
             Self::Revoked(_) => ErrorCode::Revoked,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
         }
     }
 
@@ -307,6 +340,7 @@ impl Error {
         match self {
             Self::Malformed(part) => Some(part.as_str()),
             Self::MissingClaim(field) | Self::BadClaim(field) | Self::Revoked(field) => field.name(),
+            Self::Unavailable(dependency) => Some(dependency.as_str()),
             _ => None,
         }
     }
@@ -392,7 +426,8 @@ mod tests {
             assert!(!code.message().is_empty());
         }
         assert_eq!(ErrorCode::from_u32(0), None);
-        assert_eq!(ErrorCode::from_u32(18), None);
+        assert_eq!(ErrorCode::from_u32(18), Some(ErrorCode::Unavailable));
+        assert_eq!(ErrorCode::from_u32(19), None);
     }
 
     #[test]
@@ -411,6 +446,10 @@ mod tests {
         assert_eq!(
             Error::Revoked(Field::Sub).to_string(),
             "revoked: the token, its subject or its signing key has been revoked (sub)"
+        );
+        assert_eq!(
+            Error::Unavailable(Dependency::Revocations).to_string(),
+            "unavailable: a check the policy requires could not run (key set or revocation list unavailable) (revocations)"
         );
     }
 }

@@ -74,7 +74,7 @@ mod token;
 
 pub use alg::{Algorithm, AlgorithmSet, KeyKind};
 pub use claims::{Claims, NumericDate};
-pub use error::{Error, ErrorCode, Field, KeyError, Part};
+pub use error::{Dependency, Error, ErrorCode, Field, KeyError, Part};
 pub use header::Header;
 pub use json::{JsonStr, Value};
 pub use key::{MAX_HMAC_SECRET_LEN, MAX_KID_LEN, VerifyingKey};

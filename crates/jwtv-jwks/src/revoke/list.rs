@@ -355,16 +355,9 @@ impl RevocationList {
     /// seconds); every member is optional. Unknown members, duplicate ids,
     /// empty or overlong ids and non-integer times are errors.
     pub fn from_json(json: &[u8]) -> Result<Self, RevocationError> {
-        let mut de = serde_json::Deserializer::from_slice(json);
-        let doc: ListDocument = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            RevocationError::Invalid(if path == "." {
-                e.into_inner().to_string()
-            } else {
-                format!("{path}: {}", e.into_inner())
-            })
+        let doc: ListDocument = crate::document::read(json).map_err(|e| {
+            RevocationError::Invalid(if e.path.is_empty() { e.message } else { format!("{}: {}", e.path, e.message) })
         })?;
-        de.end().map_err(|e| RevocationError::Invalid(e.to_string()))?;
         let mut list = Self::new();
         for (kind, entries) in
             [(RevocationKind::Jti, doc.jti), (RevocationKind::Sub, doc.sub), (RevocationKind::Kid, doc.kid)]
@@ -530,6 +523,14 @@ mod tests {
         assert!(!list.remove(RevocationKind::Kid, "old"));
         assert_eq!(check(&list, r#"{"alg":"ES256","kid":"old"}"#, claims, Some("old"), NOW), Ok(()));
         assert_eq!(Error::Revoked(Field::Kid).code(), ErrorCode::Revoked);
+    }
+
+    #[test]
+    fn a_list_that_is_not_an_object_never_reads_as_empty() {
+        for doc in ["[]", "[{}]", "null", "\"\"", "0"] {
+            let err = RevocationList::from_json(doc.as_bytes()).expect_err(doc).to_string();
+            assert!(err.contains("expected a JSON object at the top"), "{doc}: {err}");
+        }
     }
 
     #[test]
