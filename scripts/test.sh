@@ -34,6 +34,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "tests (unit, integration, vectors, property tests, doc tests)"
 cargo test --workspace
 
+step "jwtv-jwks tests in release too: file polling, caches and timeouts at full speed"
+cargo test --release -p jwtv-jwks
+
 step "docs build without warnings"
 RUSTDOCFLAGS="-D warnings" cargo doc -p jwtv -p jwtv-jwks --no-deps
 

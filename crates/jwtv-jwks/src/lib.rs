@@ -115,6 +115,7 @@ mod rules;
 mod source;
 mod thumbprint;
 mod verifier;
+mod watch;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, ConfigError};

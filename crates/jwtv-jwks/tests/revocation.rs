@@ -255,3 +255,49 @@ fn concurrent_writers_to_one_file_lose_nothing() {
     assert!(err.contains("another writer holds the lock"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn every_check_of_a_file_list_is_a_sync_or_a_failure() {
+    let dir = temp_dir("sync");
+    let path = dir.join("revoked.json");
+    let content = r#"{"jti":{"t-1":4102444800}}"#;
+    std::fs::write(&path, content).unwrap();
+    let revocations = Revocations::from_file(&path).expect("loads");
+    let key = TestKey::new("k1", 1);
+    let v = verifier(&[&key], revocations.clone());
+    let token = key.sign(&claims_with(r#""jti":"t-2","iat":1699999000,"exp":1700003600"#));
+    let check = || {
+        std::thread::sleep(Duration::from_millis(1100));
+        v.verify(&token, NOW).expect("not listed");
+        revocations.status()
+    };
+    let lag = |status: &jwtv_jwks::RevocationStatus| status.gauges.last_sync_unix.map(|at| jwtv::now() - at);
+
+    // An unchanged file keeps the copy in sync: the lag does not grow.
+    std::thread::sleep(Duration::from_millis(2000));
+    let status = check();
+    assert!(status.gauges.connected && lag(&status).is_some_and(|lag| lag <= 1), "{status:?}");
+
+    // Gone: each check fails; put back as it was, in sync again.
+    std::fs::remove_file(&path).unwrap();
+    let status = check();
+    assert!(!status.gauges.connected && status.gauges.sync_errors == 1, "{status:?}");
+    assert!(status.last_error.is_some_and(|e| e.contains("revoked.json")));
+    assert_eq!(check().gauges.sync_errors, 2);
+    std::fs::write(&path, content).unwrap();
+    let status = check();
+    assert!(status.gauges.connected && lag(&status).is_some_and(|lag| lag <= 1), "{status:?}");
+    assert_eq!(status.last_error, None);
+
+    // A broken version fails each check while it stays, and the last sync
+    // stays where it was.
+    std::fs::write(&path, r#"{"jti":{"t-1":"soon"}}"#).unwrap();
+    let failed = check();
+    assert!(!failed.gauges.connected && failed.gauges.sync_errors == 3, "{failed:?}");
+    let still = check();
+    assert!(!still.gauges.connected && still.gauges.sync_errors == 4, "{still:?}");
+    assert_eq!(still.gauges.last_sync_unix, failed.gauges.last_sync_unix);
+    assert!(still.last_error.is_some_and(|e| e.contains("jti.t-1")));
+    assert_eq!(revocations.snapshot().len(), 1, "the last good list serves");
+    std::fs::remove_dir_all(&dir).ok();
+}

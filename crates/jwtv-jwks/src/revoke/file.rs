@@ -3,18 +3,17 @@
 //! writer at a time (a lock file next to it).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use super::{RevocationError, RevocationList, Shared};
-use crate::clock::millis;
+use crate::watch::{Check, PollTimer, WatchedFile, read_bounded};
 
 /// Revocation files larger than this are refused (about 250,000 entries).
 const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Looks for changes at most this often.
-const CHECK_INTERVAL_MS: u64 = 1000;
+const CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How long a writer waits for another one's lock.
 const LOCK_WAIT: Duration = Duration::from_secs(5);
@@ -22,29 +21,29 @@ const LOCK_WAIT: Duration = Duration::from_secs(5);
 /// A lock file older than this was left by a writer that died: removed.
 const STALE_LOCK: Duration = Duration::from_secs(30);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Stamp {
-    modified: Option<SystemTime>,
-    len: u64,
-}
-
 #[derive(Debug)]
 pub(super) struct FileSource {
     path: PathBuf,
-    origin: Instant,
-    last_check_ms: AtomicU64,
-    /// The version loaded (or last refused): not read again.
-    loaded: Mutex<Option<Stamp>>,
+    timer: PollTimer,
+    /// Boxed: the back ends share an enum, and the others are small.
+    watched: Box<Mutex<Watched>>,
+}
+
+#[derive(Debug)]
+struct Watched {
+    file: WatchedFile,
+    /// Why the content last read was refused (`None`: it is the list served).
+    refused: Option<RevocationError>,
 }
 
 impl FileSource {
     pub(super) fn open(path: &Path) -> Result<(Self, RevocationList), RevocationError> {
-        let (list, stamp) = load(path)?;
+        let (file, bytes) = WatchedFile::open(path, MAX_FILE_BYTES).map_err(|e| io_error(path, &e))?;
+        let list = parse(path, &bytes)?;
         let source = Self {
             path: path.to_path_buf(),
-            origin: Instant::now(),
-            last_check_ms: AtomicU64::new(0),
-            loaded: Mutex::new(Some(stamp)),
+            timer: PollTimer::new(),
+            watched: Box::new(Mutex::new(Watched { file, refused: None })),
         };
         Ok((source, list))
     }
@@ -56,48 +55,52 @@ impl FileSource {
     /// Re-reads the file when it changed, at most once per interval, by
     /// whichever caller comes first; the others go on with the current list.
     pub(super) fn reload_if_changed(&self, shared: &Shared) {
-        let now_ms = millis(self.origin.elapsed()).max(1);
-        let last = self.last_check_ms.load(Ordering::Relaxed);
-        if now_ms < last.saturating_add(CHECK_INTERVAL_MS) {
+        if !self.timer.due(CHECK_INTERVAL) {
             return;
         }
-        let Ok(mut loaded) = self.loaded.try_lock() else { return };
-        self.last_check_ms.store(now_ms, Ordering::Relaxed);
-        self.reload(shared, &mut loaded);
+        let Ok(mut watched) = self.watched.try_lock() else { return };
+        self.check(shared, &mut watched);
     }
 
-    fn reload(&self, shared: &Shared, loaded: &mut Option<Stamp>) {
-        match stamp(&self.path) {
-            Ok(stamp) if Some(stamp) == *loaded => shared.mark_synced(),
-            Ok(_) => match load(&self.path) {
-                Ok((mut list, stamp)) => {
+    /// Every check leaves the list synced (the file read, its content the
+    /// list served) or failed (unreadable, or a version that was refused).
+    fn check(&self, shared: &Shared, watched: &mut Watched) {
+        match watched.file.check() {
+            Ok(Check::Unchanged) => match &watched.refused {
+                None => shared.mark_synced(),
+                Some(refused) => shared.mark_failed(refused),
+            },
+            Ok(Check::Changed(bytes)) => match parse(&self.path, &bytes) {
+                Ok(mut list) => {
                     list.prune(jwtv::now());
                     shared.replace(list);
-                    *loaded = Some(stamp);
+                    watched.refused = None;
                     shared.mark_synced();
                 }
                 Err(e) => {
-                    *loaded = stamp(&self.path).ok();
                     shared.mark_failed(&e);
+                    watched.refused = Some(e);
                 }
             },
-            Err(e) => shared.mark_failed(&RevocationError::Io(format!("{}: {e}", self.path.display()))),
+            Err(e) => shared.mark_failed(&io_error(&self.path, &e)),
         }
     }
 
     /// Applies `change` to the file's current content and writes it back
-    /// atomically, then reloads the local copy from it.
+    /// atomically, then serves the list written. (The next check reads the
+    /// file again: it has a new inode.)
     pub(super) fn write<T>(
         &self,
         shared: &Shared,
         change: impl FnOnce(&mut RevocationList) -> T,
     ) -> Result<T, RevocationError> {
-        let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
+        let watched = self.watched.lock().unwrap_or_else(PoisonError::into_inner);
         let lock = WriteLock::acquire(&self.path)?;
-        let (mut list, _) = load(&self.path)?;
+        let bytes = read_bounded(&self.path, MAX_FILE_BYTES).map_err(|e| io_error(&self.path, &e))?;
+        let mut list = parse(&self.path, &bytes)?;
         let result = change(&mut list);
         list.prune(jwtv::now());
-        let io = |e: std::io::Error| RevocationError::Io(format!("{}: {e}", self.path.display()));
+        let io = |e: std::io::Error| io_error(&self.path, &e);
         let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let temp = self.path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
         std::fs::write(&temp, list.to_json()).map_err(io)?;
@@ -106,7 +109,7 @@ impl FileSource {
             io(e)
         })?;
         drop(lock);
-        *loaded = stamp(&self.path).ok();
+        drop(watched);
         shared.replace(list);
         shared.mark_synced();
         Ok(result)
@@ -155,24 +158,19 @@ impl Drop for WriteLock {
     }
 }
 
-fn stamp(path: &Path) -> std::io::Result<Stamp> {
-    let meta = std::fs::metadata(path)?;
-    Ok(Stamp { modified: meta.modified().ok(), len: meta.len() })
+fn io_error(path: &Path, e: &std::io::Error) -> RevocationError {
+    RevocationError::Io(format!("{}: {e}", path.display()))
 }
 
-fn load(path: &Path) -> Result<(RevocationList, Stamp), RevocationError> {
-    let io = |e: std::io::Error| RevocationError::Io(format!("{}: {e}", path.display()));
-    let before = stamp(path).map_err(io)?;
-    if before.len > MAX_FILE_BYTES {
+fn parse(path: &Path, bytes: &[u8]) -> Result<RevocationList, RevocationError> {
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > MAX_FILE_BYTES {
         return Err(RevocationError::Invalid(format!("{}: larger than {MAX_FILE_BYTES} bytes", path.display())));
     }
-    let bytes = std::fs::read(path).map_err(io)?;
-    let list = RevocationList::from_json(&bytes).map_err(|e| {
+    RevocationList::from_json(bytes).map_err(|e| {
         RevocationError::Invalid(format!(
             "{}: {}",
             path.display(),
             e.to_string().trim_start_matches("invalid revocation list: ")
         ))
-    })?;
-    Ok((list, before))
+    })
 }
