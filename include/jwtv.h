@@ -150,7 +150,8 @@ typedef struct {
   // Unix time of the last successful sync (load, reload, Redis resync or
   // answered ping); 0 if never.
   uint64_t last_sync_unix;
-  // Seconds since then: how stale the local copy may be; `UINT64_MAX` if never synced.
+  // Seconds since then, or since the list was opened if it never synced:
+  // how stale the local copy may be.
   uint64_t sync_lag_secs;
   // Failed syncs (an unreadable or invalid file, Redis errors).
   uint64_t sync_errors;
@@ -158,6 +159,12 @@ typedef struct {
   bool has_list;
   // True while the list's back end is reachable (a file: its last read succeeded).
   bool connected;
+  // True once the list has synced at least once.
+  bool synced;
+  // True when the verifier fails closed (`JWTV_UNAVAILABLE`) while the
+  // list has never synced or is staler than the policy's
+  // `revocations.max_staleness_secs`.
+  bool fail_closed;
 } jwtv_revocation_status;
 
 #ifdef __cplusplus
@@ -201,22 +208,27 @@ jwtv_status jwtv_config_add_hmac_secret(jwtv_config *config,
                                         const char *alg,
                                         const char *kid);
 
-// Adds an accepted issuer (`iss`).
+// Adds an accepted issuer (`iss`). At most 32 issuers: the 33rd is refused
+// with `JWTV_INVALID_ARGUMENT` (nothing is ever dropped).
 jwtv_status jwtv_config_add_issuer(jwtv_config *config, const char *issuer);
 
-// Adds an accepted audience (`aud`).
+// Adds an accepted audience (`aud`). At most 32: the 33rd is refused with
+// `JWTV_INVALID_ARGUMENT`.
 jwtv_status jwtv_config_add_audience(jwtv_config *config, const char *audience);
 
 // Requires the header `typ` (case-insensitive, `application/` optional).
 jwtv_status jwtv_config_set_typ(jwtv_config *config, const char *typ);
 
-// Sets the clock-skew leeway for `exp`, `nbf` and `iat` (default 30 s).
+// Sets the clock-skew leeway for `exp`, `nbf` and `iat` (default 30 s; at
+// most 300 s, `JWTV_INVALID_ARGUMENT` above).
 jwtv_status jwtv_config_set_leeway(jwtv_config *config, uint64_t seconds);
 
-// Requires a claim to be present.
+// Requires a claim to be present. At most 32 required claims: the 33rd is
+// refused with `JWTV_INVALID_ARGUMENT`.
 jwtv_status jwtv_config_require_claim(jwtv_config *config, const char *name);
 
-// Requires a claim to be a string equal to `value`.
+// Requires a claim to be a string equal to `value`. At most 32 such pairs:
+// the 33rd is refused with `JWTV_INVALID_ARGUMENT`.
 jwtv_status jwtv_config_require_claim_value(jwtv_config *config,
                                             const char *name,
                                             const char *value);
@@ -235,6 +247,17 @@ jwtv_status jwtv_config_set_token_cache(jwtv_config *config, size_t entries);
 // missing or invalid file or a malformed URL is reported by
 // `jwtv_verifier_new` as `JWTV_CONFIG_ERROR`. Replaces an earlier source.
 jwtv_status jwtv_config_set_revocations(jwtv_config *config, const char *source);
+
+// Says what verifications do while the revocation list is not in sync
+// (never synced, or not for more than `max_staleness_secs`): with
+// `fail_closed` false (the default) they go on against the last good copy,
+// and the state is only reported (`jwtv_verifier_revocation_status`); with
+// `fail_closed` true every token is refused with `JWTV_UNAVAILABLE` until
+// the list syncs again: the safer choice where a revoked token must never
+// pass. `max_staleness_secs` is 60 by default; 0 is `JWTV_INVALID_ARGUMENT`.
+jwtv_status jwtv_config_set_revocation_freshness(jwtv_config *config,
+                                                 bool fail_closed,
+                                                 uint64_t max_staleness_secs);
 
 // The stable snake_case name of a `jwtv_status` value (`"expired"`,
 // `"null_argument"`; `"internal_error"` for values that are not a status), a
@@ -262,7 +285,10 @@ jwtv_status jwtv_token_header_json(const jwtv_token *token, const uint8_t **json
 // Copies the string claim `name` (escapes decoded) into `buf`,
 // NUL-terminated. `*len_out` (when non-NULL) receives its length in bytes.
 // `JWTV_NOT_FOUND` when absent, `JWTV_WRONG_TYPE` when not a string,
-// `JWTV_BUFFER_TOO_SMALL` when `buf_cap` is not more than its length.
+// `JWTV_EMBEDDED_NUL` (nothing written) when the decoded string contains a
+// NUL byte (`\u0000`), which C would read cut short: read such a claim with
+// `jwtv_token_claim_json` instead, `JWTV_BUFFER_TOO_SMALL` when `buf_cap`
+// is not more than its length.
 jwtv_status jwtv_token_claim_string(const jwtv_token *token,
                                     const char *name,
                                     char *buf,

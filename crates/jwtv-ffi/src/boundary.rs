@@ -99,6 +99,27 @@ pub(crate) unsafe fn copy_out(
     Ok(())
 }
 
+/// The one way a string taken from a token (a claim, a header parameter, an
+/// audience) reaches C: [`copy_out`], except that a value holding a NUL byte
+/// (a JSON `\u0000` escape) is refused with `JWTV_EMBEDDED_NUL` and nothing
+/// is written, since C would read it cut short (`"admin\u0000-evil"` as
+/// `"admin"`).
+///
+/// # Safety
+/// As [`copy_out`].
+pub(crate) unsafe fn copy_c_string(
+    value: &str,
+    buf: *mut c_char,
+    cap: usize,
+    len_out: *mut usize,
+) -> Result<(), jwtv_status> {
+    if value.as_bytes().contains(&0) {
+        return Err(jwtv_status::JWTV_EMBEDDED_NUL);
+    }
+    // SAFETY: forwarded contract.
+    unsafe { copy_out(value.as_bytes(), buf, cap, len_out) }
+}
+
 /// Writes `value` through an out-pointer.
 ///
 /// # Safety

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use jwtv::{Algorithm, AlgorithmSet, VerifyingKey};
 use jwtv_jwks::{
-    FileJwks, KeySet, KeySetOptions, KeySource, RedisOptions, RefreshPolicy, RemoteJwks, Revocations, Rules, Verifier,
-    key_from_pem,
+    FileJwks, Freshness, KeySet, KeySetOptions, KeySource, RedisOptions, RefreshPolicy, RemoteJwks, Revocations, Rules,
+    Verifier, key_from_pem,
 };
 
 use crate::boundary::{bytes, guard, guard_void, optional_text, text, write_out};
@@ -27,6 +27,8 @@ pub struct jwtv_config {
     first_fetch_timeout: Duration,
     /// A revocation list's source: a file path or a `redis://` URL.
     revocations: Option<String>,
+    /// Whether the list fails closed while it is not in sync.
+    freshness: Freshness,
 }
 
 /// How long `jwtv_verifier_new` waits for a Redis revocation list's first
@@ -50,6 +52,7 @@ impl jwtv_config {
             token_cache: 0,
             first_fetch_timeout: jwtv_jwks::DEFAULT_FIRST_FETCH_TIMEOUT,
             revocations: None,
+            freshness: Freshness::default(),
         }
     }
 
@@ -69,7 +72,8 @@ impl jwtv_config {
             .with_first_fetch_timeout(self.first_fetch_timeout);
         let Some(location) = &self.revocations else { return Ok(verifier) };
         let revocations = Revocations::open(location, Path::new("."), RedisOptions::default())
-            .map_err(|e| format!("revocations: {e}"))?;
+            .map_err(|e| format!("revocations: {e}"))?
+            .with_freshness(self.freshness);
         revocations.wait_synced(FIRST_SYNC_TIMEOUT);
         Ok(verifier.with_revocations(revocations))
     }
@@ -255,18 +259,20 @@ pub unsafe extern "C" fn jwtv_config_add_hmac_secret(
     }
 }
 
-/// Adds an accepted issuer (`iss`).
+/// Adds an accepted issuer (`iss`). At most 32 issuers: the 33rd is refused
+/// with `JWTV_INVALID_ARGUMENT` (nothing is ever dropped).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn jwtv_config_add_issuer(config: *mut jwtv_config, issuer: *const c_char) -> jwtv_status {
     // SAFETY: forwarded contracts.
-    unsafe { with_config(config, |c| bounded(c, |r| r.issuers().len(), text(issuer)?, |r, v| r.issuer(v))) }
+    unsafe { with_config(config, |c| checked(c, |r| Ok(r.issuer(text(issuer)?)))) }
 }
 
-/// Adds an accepted audience (`aud`).
+/// Adds an accepted audience (`aud`). At most 32: the 33rd is refused with
+/// `JWTV_INVALID_ARGUMENT`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn jwtv_config_add_audience(config: *mut jwtv_config, audience: *const c_char) -> jwtv_status {
     // SAFETY: forwarded contracts.
-    unsafe { with_config(config, |c| bounded(c, |r| r.audiences().len(), text(audience)?, |r, v| r.audience(v))) }
+    unsafe { with_config(config, |c| checked(c, |r| Ok(r.audience(text(audience)?)))) }
 }
 
 /// Requires the header `typ` (case-insensitive, `application/` optional).
@@ -282,32 +288,24 @@ pub unsafe extern "C" fn jwtv_config_set_typ(config: *mut jwtv_config, typ: *con
     }
 }
 
-/// Sets the clock-skew leeway for `exp`, `nbf` and `iat` (default 30 s).
+/// Sets the clock-skew leeway for `exp`, `nbf` and `iat` (default 30 s; at
+/// most 300 s, `JWTV_INVALID_ARGUMENT` above).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn jwtv_config_set_leeway(config: *mut jwtv_config, seconds: u64) -> jwtv_status {
     // SAFETY: forwarded contracts.
-    unsafe {
-        with_config(config, |c| {
-            c.rules = c.rules.clone().leeway_secs(seconds);
-            Ok(())
-        })
-    }
+    unsafe { with_config(config, |c| checked(c, |r| Ok(r.leeway_secs(seconds)))) }
 }
 
-/// Requires a claim to be present.
+/// Requires a claim to be present. At most 32 required claims: the 33rd is
+/// refused with `JWTV_INVALID_ARGUMENT`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn jwtv_config_require_claim(config: *mut jwtv_config, name: *const c_char) -> jwtv_status {
     // SAFETY: forwarded contracts.
-    unsafe {
-        with_config(config, |c| {
-            let name = text(name)?;
-            c.rules = c.rules.clone().require_claim(name);
-            Ok(())
-        })
-    }
+    unsafe { with_config(config, |c| checked(c, |r| Ok(r.require_claim(text(name)?)))) }
 }
 
-/// Requires a claim to be a string equal to `value`.
+/// Requires a claim to be a string equal to `value`. At most 32 such pairs:
+/// the 33rd is refused with `JWTV_INVALID_ARGUMENT`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn jwtv_config_require_claim_value(
     config: *mut jwtv_config,
@@ -315,13 +313,7 @@ pub unsafe extern "C" fn jwtv_config_require_claim_value(
     value: *const c_char,
 ) -> jwtv_status {
     // SAFETY: forwarded contracts.
-    unsafe {
-        with_config(config, |c| {
-            let (name, value) = (text(name)?, text(value)?);
-            c.rules = c.rules.clone().require_claim_value(name, value);
-            Ok(())
-        })
-    }
+    unsafe { with_config(config, |c| checked(c, |r| Ok(r.require_claim_value(text(name)?, text(value)?)))) }
 }
 
 /// Sets the largest token accepted, in bytes (default 16384; 0 is invalid).
@@ -369,16 +361,40 @@ pub unsafe extern "C" fn jwtv_config_set_revocations(config: *mut jwtv_config, s
     }
 }
 
-/// Adds to a bounded rule list, refusing past `MAX_RULE_LIST_LEN`.
-fn bounded(
-    config: &mut jwtv_config,
-    len: impl Fn(&Rules) -> usize,
-    value: &str,
-    add: impl Fn(Rules, String) -> Rules,
-) -> Result<(), jwtv_status> {
-    if len(&config.rules) >= jwtv_jwks::MAX_RULE_LIST_LEN {
-        return Err(jwtv_status::JWTV_INVALID_ARGUMENT);
+/// Says what verifications do while the revocation list is not in sync
+/// (never synced, or not for more than `max_staleness_secs`): with
+/// `fail_closed` false (the default) they go on against the last good copy,
+/// and the state is only reported (`jwtv_verifier_revocation_status`); with
+/// `fail_closed` true every token is refused with `JWTV_UNAVAILABLE` until
+/// the list syncs again: the safer choice where a revoked token must never
+/// pass. `max_staleness_secs` is 60 by default; 0 is `JWTV_INVALID_ARGUMENT`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_config_set_revocation_freshness(
+    config: *mut jwtv_config,
+    fail_closed: bool,
+    max_staleness_secs: u64,
+) -> jwtv_status {
+    // SAFETY: forwarded contracts.
+    unsafe {
+        with_config(config, |c| {
+            if max_staleness_secs == 0 {
+                return Err(jwtv_status::JWTV_INVALID_ARGUMENT);
+            }
+            c.freshness = Freshness { fail_closed, max_staleness: Duration::from_secs(max_staleness_secs) };
+            Ok(())
+        })
     }
-    config.rules = add(config.rules.clone(), value.to_owned());
+}
+
+/// Changes the rules, refusing a change that makes them unenforceable
+/// (`Rules::check`: a list past 32 entries, a leeway past 300 s) with
+/// `JWTV_INVALID_ARGUMENT` and the rules as they were.
+fn checked(
+    config: &mut jwtv_config,
+    change: impl FnOnce(Rules) -> Result<Rules, jwtv_status>,
+) -> Result<(), jwtv_status> {
+    let rules = change(config.rules.clone())?;
+    rules.check().map_err(|_| jwtv_status::JWTV_INVALID_ARGUMENT)?;
+    config.rules = rules;
     Ok(())
 }

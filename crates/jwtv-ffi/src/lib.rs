@@ -37,8 +37,8 @@ pub use config::{
     jwtv_config, jwtv_config_add_algorithm, jwtv_config_add_audience, jwtv_config_add_hmac_secret,
     jwtv_config_add_issuer, jwtv_config_add_pem_key, jwtv_config_free, jwtv_config_new, jwtv_config_require_claim,
     jwtv_config_require_claim_value, jwtv_config_set_jwks, jwtv_config_set_jwks_file, jwtv_config_set_jwks_url,
-    jwtv_config_set_leeway, jwtv_config_set_max_token_len, jwtv_config_set_revocations, jwtv_config_set_token_cache,
-    jwtv_config_set_typ,
+    jwtv_config_set_leeway, jwtv_config_set_max_token_len, jwtv_config_set_revocation_freshness,
+    jwtv_config_set_revocations, jwtv_config_set_token_cache, jwtv_config_set_typ,
 };
 pub use status::{jwtv_error_message, jwtv_error_name, jwtv_status};
 pub use token::{

@@ -152,6 +152,7 @@ fn abi_number(status: jwtv_status) -> u32 {
         jwtv_status::JWTV_CONFIG_ERROR => 104,
         jwtv_status::JWTV_NOT_FOUND => 105,
         jwtv_status::JWTV_WRONG_TYPE => 106,
+        jwtv_status::JWTV_EMBEDDED_NUL => 107,
         _ => 199,
     }
 }
@@ -187,6 +188,7 @@ fn from_c(status: u32) -> jwtv_status {
         104 => jwtv_status::JWTV_CONFIG_ERROR,
         105 => jwtv_status::JWTV_NOT_FOUND,
         106 => jwtv_status::JWTV_WRONG_TYPE,
+        107 => jwtv_status::JWTV_EMBEDDED_NUL,
         n => ErrorCode::from_u32(n).map_or(jwtv_status::JWTV_INTERNAL_ERROR, jwtv_status::from),
     }
 }

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::config::{
     jwtv_config, jwtv_config_add_algorithm, jwtv_config_add_audience, jwtv_config_add_issuer, jwtv_config_free,
-    jwtv_config_new, jwtv_config_set_jwks_file, jwtv_config_set_revocations,
+    jwtv_config_new, jwtv_config_require_claim, jwtv_config_require_claim_value, jwtv_config_set_jwks_file,
+    jwtv_config_set_leeway, jwtv_config_set_revocation_freshness, jwtv_config_set_revocations,
 };
 use crate::status::{jwtv_error_name, jwtv_status};
 use crate::verifier::{
@@ -129,11 +130,15 @@ fn prometheus(verifier: *const jwtv_verifier) -> String {
 }
 
 #[test]
-fn the_new_code_is_named_revoked() {
+fn the_new_codes_are_named() {
     // SAFETY: static strings.
-    let name = unsafe { CStr::from_ptr(jwtv_error_name(17)) };
-    assert_eq!(name, c"revoked");
+    let name = |n| unsafe { CStr::from_ptr(jwtv_error_name(n)) };
+    assert_eq!(name(17), c"revoked");
     assert_eq!(u32::from(jwtv_status::JWTV_REVOKED), 17);
+    assert_eq!(name(18), c"unavailable");
+    assert_eq!(u32::from(jwtv_status::JWTV_UNAVAILABLE), 18);
+    assert_eq!(name(107), c"embedded_nul");
+    assert_eq!(u32::from(jwtv_status::JWTV_EMBEDDED_NUL), 107);
 }
 
 #[test]
@@ -272,11 +277,71 @@ fn a_redis_source_is_set_up_without_waiting_forever() {
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     assert_eq!(verify(verifier, ES256_TOKEN).0, jwtv_status::JWTV_OK);
     let s = revocation_status(verifier);
-    assert!(s.has_list && !s.connected);
-    assert_eq!((s.entries, s.last_sync_unix, s.sync_lag_secs), (0, 0, u64::MAX));
+    assert!(s.has_list && !s.connected && !s.synced && !s.fail_closed);
+    assert_eq!((s.entries, s.last_sync_unix), (0, 0));
+    assert!(s.sync_lag_secs < 60, "the lag counts from the moment the list was opened: {s:?}");
+    assert!(prometheus(verifier).contains("jwtv_revocations_synced 0\n"));
+
+    // Failing closed, the same list refuses every token with JWTV_UNAVAILABLE.
+    // SAFETY: a live config; 0 s is refused, nothing changes.
+    unsafe {
+        assert_eq!(jwtv_config_set_revocation_freshness(config, true, 0), jwtv_status::JWTV_INVALID_ARGUMENT);
+        assert_eq!(jwtv_config_set_revocation_freshness(config, true, 60), jwtv_status::JWTV_OK);
+    }
+    let strict = new_verifier(config).expect("verifier");
+    assert_eq!(verify(strict, ES256_TOKEN).0, jwtv_status::JWTV_UNAVAILABLE);
+    assert!(revocation_status(strict).fail_closed);
     // SAFETY: made by jwtv_verifier_new and jwtv_config_new, freed once.
     unsafe {
+        jwtv_verifier_free(strict);
         jwtv_verifier_free(verifier);
+        jwtv_config_free(config);
+    }
+}
+
+#[test]
+fn rule_lists_past_their_bound_are_refused_never_cut() {
+    type Add = unsafe extern "C" fn(*mut jwtv_config, *const c_char) -> jwtv_status;
+    let adders: [(&str, Add); 3] = [
+        ("issuer", jwtv_config_add_issuer),
+        ("audience", jwtv_config_add_audience),
+        ("claim", jwtv_config_require_claim),
+    ];
+    let empty = || {
+        let mut config = ptr::null_mut();
+        // SAFETY: a valid out-pointer.
+        assert_eq!(unsafe { jwtv_config_new(&mut config) }, jwtv_status::JWTV_OK);
+        config
+    };
+    for (what, add) in adders {
+        let config = empty();
+        for i in 0..jwtv_jwks::MAX_RULE_LIST_LEN {
+            let value = CString::new(format!("{what}-{i}")).expect("no NUL");
+            // SAFETY: a live config and a NUL-terminated string.
+            assert_eq!(unsafe { add(config, value.as_ptr()) }, jwtv_status::JWTV_OK, "{what} #{i}");
+        }
+        // SAFETY: as above.
+        assert_eq!(unsafe { add(config, c"one-too-many".as_ptr()) }, jwtv_status::JWTV_INVALID_ARGUMENT, "{what}");
+        // SAFETY: made by jwtv_config_new, freed once.
+        unsafe { jwtv_config_free(config) };
+    }
+    let config = empty();
+    for i in 0..jwtv_jwks::MAX_RULE_LIST_LEN {
+        let name = CString::new(format!("claim-{i}")).expect("no NUL");
+        // SAFETY: a live config and NUL-terminated strings.
+        assert_eq!(
+            unsafe { jwtv_config_require_claim_value(config, name.as_ptr(), c"v".as_ptr()) },
+            jwtv_status::JWTV_OK
+        );
+    }
+    // SAFETY: as above.
+    unsafe {
+        assert_eq!(
+            jwtv_config_require_claim_value(config, c"claim-32".as_ptr(), c"v".as_ptr()),
+            jwtv_status::JWTV_INVALID_ARGUMENT
+        );
+        assert_eq!(jwtv_config_set_leeway(config, 300), jwtv_status::JWTV_OK);
+        assert_eq!(jwtv_config_set_leeway(config, 301), jwtv_status::JWTV_INVALID_ARGUMENT);
         jwtv_config_free(config);
     }
 }

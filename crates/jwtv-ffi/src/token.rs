@@ -9,7 +9,7 @@ use jwtv::Algorithm;
 use jwtv::json::Value;
 use jwtv_jwks::Verified;
 
-use crate::boundary::{copy_out, guard, guard_void, text, write_out};
+use crate::boundary::{copy_c_string, copy_out, guard, guard_void, text, write_out};
 use crate::status::jwtv_status;
 
 /// A verified token. Opaque; made by `jwtv_verifier_verify`, released by
@@ -113,7 +113,10 @@ unsafe fn lend(
 /// Copies the string claim `name` (escapes decoded) into `buf`,
 /// NUL-terminated. `*len_out` (when non-NULL) receives its length in bytes.
 /// `JWTV_NOT_FOUND` when absent, `JWTV_WRONG_TYPE` when not a string,
-/// `JWTV_BUFFER_TOO_SMALL` when `buf_cap` is not more than its length.
+/// `JWTV_EMBEDDED_NUL` (nothing written) when the decoded string contains a
+/// NUL byte (`\u0000`), which C would read cut short: read such a claim with
+/// `jwtv_token_claim_json` instead, `JWTV_BUFFER_TOO_SMALL` when `buf_cap`
+/// is not more than its length.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn jwtv_token_claim_string(
     token: *const jwtv_token,
@@ -155,7 +158,7 @@ unsafe fn member_string(
         let value = lookup(&token.verified, name).ok_or(jwtv_status::JWTV_NOT_FOUND)?;
         let s: String = value.as_json_str().ok_or(jwtv_status::JWTV_WRONG_TYPE)?.chars().collect();
         // SAFETY: buffer contract forwarded.
-        unsafe { copy_out(s.as_bytes(), buf, buf_cap, len_out) }
+        unsafe { copy_c_string(&s, buf, buf_cap, len_out) }
     })
 }
 
@@ -258,7 +261,7 @@ pub unsafe extern "C" fn jwtv_token_audience(
         let claims = token.verified.claims().map_err(|_| jwtv_status::JWTV_INTERNAL_ERROR)?;
         let audience: String = claims.audiences().nth(index).ok_or(jwtv_status::JWTV_NOT_FOUND)?.chars().collect();
         // SAFETY: buffer contract forwarded.
-        unsafe { copy_out(audience.as_bytes(), buf, buf_cap, len_out) }
+        unsafe { copy_c_string(&audience, buf, buf_cap, len_out) }
     })
 }
 

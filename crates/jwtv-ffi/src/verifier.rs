@@ -76,7 +76,8 @@ pub struct jwtv_revocation_status {
     /// Unix time of the last successful sync (load, reload, Redis resync or
     /// answered ping); 0 if never.
     pub last_sync_unix: u64,
-    /// Seconds since then: how stale the local copy may be; `UINT64_MAX` if never synced.
+    /// Seconds since then, or since the list was opened if it never synced:
+    /// how stale the local copy may be.
     pub sync_lag_secs: u64,
     /// Failed syncs (an unreadable or invalid file, Redis errors).
     pub sync_errors: u64,
@@ -84,6 +85,12 @@ pub struct jwtv_revocation_status {
     pub has_list: bool,
     /// True while the list's back end is reachable (a file: its last read succeeded).
     pub connected: bool,
+    /// True once the list has synced at least once.
+    pub synced: bool,
+    /// True when the verifier fails closed (`JWTV_UNAVAILABLE`) while the
+    /// list has never synced or is staler than the policy's
+    /// `revocations.max_staleness_secs`.
+    pub fail_closed: bool,
 }
 
 fn finish(
@@ -289,10 +296,12 @@ pub unsafe extern "C" fn jwtv_verifier_revocation_status(
                 sub,
                 kid,
                 last_sync_unix: g.last_sync_unix.unwrap_or(0),
-                sync_lag_secs: g.sync_lag_secs.unwrap_or(u64::MAX),
+                sync_lag_secs: g.sync_lag_secs,
                 sync_errors: g.sync_errors,
                 has_list: true,
                 connected: g.connected,
+                synced: g.synced,
+                fail_closed: revocations.freshness().fail_closed,
             }
         });
         // SAFETY: NULL or writable per the contract.

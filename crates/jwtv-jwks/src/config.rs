@@ -20,7 +20,7 @@ use crate::keyset::{DEFAULT_MAX_JWKS_BYTES, DEFAULT_MAX_KEYS, KeySet, KeySetOpti
 use crate::pem::key_from_pem;
 use crate::refresh::RefreshPolicy;
 use crate::remote::RemoteJwks;
-use crate::revoke::{DEFAULT_REDIS_PREFIX, RedisOptions, Revocations};
+use crate::revoke::{DEFAULT_MAX_STALENESS, DEFAULT_REDIS_PREFIX, Freshness, RedisOptions, Revocations};
 use crate::rules::Rules;
 use crate::source::KeySource;
 use crate::verifier::{DEFAULT_FIRST_FETCH_TIMEOUT, Verifier};
@@ -132,6 +132,14 @@ struct RevocationsConfig {
     resync_secs: u64,
     #[serde(default = "default_first_sync_timeout_ms")]
     first_sync_timeout_ms: u64,
+    #[serde(default)]
+    fail_closed: bool,
+    #[serde(default = "default_max_staleness_secs")]
+    max_staleness_secs: u64,
+}
+
+fn default_max_staleness_secs() -> u64 {
+    DEFAULT_MAX_STALENESS.as_secs()
 }
 
 fn default_redis_prefix() -> String {
@@ -387,6 +395,8 @@ impl Config {
                     redis_prefix: default_redis_prefix(),
                     resync_secs: default_resync_secs(),
                     first_sync_timeout_ms: default_first_sync_timeout_ms(),
+                    fail_closed: false,
+                    max_staleness_secs: default_max_staleness_secs(),
                 });
             }
         }
@@ -413,8 +423,11 @@ impl Config {
     /// (then it keeps syncing in the background).
     pub fn revocations(&self) -> Result<Option<Revocations>, ConfigError> {
         let Some(r) = &self.file.revocations else { return Ok(None) };
+        let freshness =
+            Freshness { fail_closed: r.fail_closed, max_staleness: Duration::from_secs(r.max_staleness_secs) };
         let revocations = Revocations::open(&r.source, &self.base_dir, self.redis_options())
-            .map_err(|e| ConfigError::at("revocations.source", e))?;
+            .map_err(|e| ConfigError::at("revocations.source", e))?
+            .with_freshness(freshness);
         revocations.wait_synced(Duration::from_millis(r.first_sync_timeout_ms));
         Ok(Some(revocations))
     }
@@ -465,6 +478,9 @@ fn validate(f: &PolicyFile) -> Result<(), ConfigError> {
     if let Some(r) = &f.revocations {
         if r.resync_secs == 0 {
             return Err(ConfigError::at("revocations.resync_secs", "must be positive"));
+        }
+        if r.max_staleness_secs == 0 {
+            return Err(ConfigError::at("revocations.max_staleness_secs", "must be positive"));
         }
         if r.redis_prefix.is_empty() || r.redis_prefix.contains(char::is_whitespace) {
             return Err(ConfigError::at("revocations.redis_prefix", "must be non-empty, without spaces"));

@@ -73,6 +73,8 @@ mod tests {
     #[test]
     fn only_an_object_is_a_document() {
         assert_eq!(read::<Doc>(b" \n{}").map(|d| d.a.len()).ok(), Some(0));
+        let doc = read::<Doc>(br#"{"a":[1],"b":{"c":3}}"#).expect("an object");
+        assert_eq!((doc.a, doc.b.map(|b| b.c)), (vec![1], Some(3)));
         for (json, found) in [
             ("[]", "an array"),
             ("[[1], null]", "an array"),

@@ -127,8 +127,8 @@ pub use pem::{PemError, key_from_pem};
 pub use refresh::{Action, FetchCounts, FetchFailure, FetchResponse, Outcome, RefreshPolicy, RefreshStatus, Refresher};
 pub use remote::{RemoteError, RemoteJwks, ServerDate};
 pub use revoke::{
-    DEFAULT_REDIS_PREFIX, JTI_GRACE_SECS, RedisOptions, Revocation, RevocationError, RevocationGauges, RevocationKind,
-    RevocationList, RevocationStatus, Revocations,
+    DEFAULT_MAX_STALENESS, DEFAULT_REDIS_PREFIX, Freshness, JTI_GRACE_SECS, RedisOptions, Revocation, RevocationError,
+    RevocationGauges, RevocationKind, RevocationList, RevocationStatus, Revocations,
 };
 pub use rules::{MAX_LEEWAY_SECS, MAX_RULE_LIST_LEN, Rules};
 pub use source::{KeySource, StaticKeys};

@@ -194,20 +194,26 @@ impl MetricsSnapshot {
                 "Failed syncs of the revocation list.",
                 &[(None, r.sync_errors)],
             );
-            if let (Some(at), Some(lag)) = (r.last_sync_unix, r.sync_lag_secs) {
+            metric(
+                "jwtv_revocations_synced",
+                "gauge",
+                "1 once the revocation list has synced at least once; 0 before.",
+                &[(None, u64::from(r.synced))],
+            );
+            if let Some(at) = r.last_sync_unix {
                 metric(
                     "jwtv_revocations_last_sync_timestamp_seconds",
                     "gauge",
                     "Unix time of the last successful sync of the revocation list.",
                     &[(None, at)],
                 );
-                metric(
-                    "jwtv_revocations_sync_lag_seconds",
-                    "gauge",
-                    "Seconds since the revocation list was last known to be in sync.",
-                    &[(None, lag)],
-                );
             }
+            metric(
+                "jwtv_revocations_sync_lag_seconds",
+                "gauge",
+                "Seconds since the revocation list was last known to be in sync (since it was opened, if never).",
+                &[(None, r.sync_lag_secs)],
+            );
         }
         out
     }
@@ -258,8 +264,9 @@ mod tests {
         snapshot.revocations = Some(RevocationGauges {
             entries: 6,
             by_kind: [3, 2, 1],
+            synced: true,
             last_sync_unix: Some(1_700_000_000),
-            sync_lag_secs: Some(4),
+            sync_lag_secs: 4,
             sync_errors: 2,
             connected: false,
         });
@@ -273,10 +280,16 @@ mod tests {
             "jwtv_revocations_sync_errors_total 2\n",
             "jwtv_revocations_last_sync_timestamp_seconds 1700000000\n",
             "jwtv_revocations_sync_lag_seconds 4\n",
+            "jwtv_revocations_synced 1\n",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");
         }
-        snapshot.revocations = Some(RevocationGauges::default());
-        assert!(!snapshot.to_prometheus().contains("sync_lag"), "no lag before a first sync");
+        // Never synced: the lag since the list was opened is exported all the
+        // same, so the staleness alert fires for a list that never synced.
+        snapshot.revocations = Some(RevocationGauges { sync_lag_secs: 75, ..RevocationGauges::default() });
+        let text = snapshot.to_prometheus();
+        assert!(text.contains("jwtv_revocations_synced 0\n"), "{text}");
+        assert!(text.contains("jwtv_revocations_sync_lag_seconds 75\n"), "{text}");
+        assert!(!text.contains("jwtv_revocations_last_sync_timestamp_seconds"), "{text}");
     }
 }

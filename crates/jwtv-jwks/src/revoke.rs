@@ -32,11 +32,11 @@ mod list;
 mod redis;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
-use jwtv::{Claims, Error, Header};
+use jwtv::{Claims, Dependency, Error, Header};
 
 pub use list::{JTI_GRACE_SECS, MAX_REVOKED_ID_LEN, Revocation, RevocationError, RevocationKind, RevocationList};
 
@@ -86,15 +86,57 @@ pub struct RevocationGauges {
     pub entries: usize,
     /// Entries per kind: `jti`, `sub`, `kid`.
     pub by_kind: [usize; 3],
-    /// Unix time of the last successful sync (load, reload, resync or
-    /// answered ping); `None`: never synced.
+    /// True once the local copy has synced at least once (a Redis list
+    /// starts empty and unsynced).
+    pub synced: bool,
+    /// Unix time of the last successful sync (load, reload, unchanged-file
+    /// check, resync or answered ping); `None`: never synced.
     pub last_sync_unix: Option<u64>,
-    /// Seconds since then: how stale the local copy may be.
-    pub sync_lag_secs: Option<u64>,
+    /// Seconds since then, or since the list was opened when it never
+    /// synced: how stale the local copy may be. It grows from the first
+    /// second, so a staleness alert fires for a list that never synced too.
+    pub sync_lag_secs: u64,
     /// Failed syncs (unreadable or invalid file, Redis errors).
     pub sync_errors: u64,
     /// True while the back end is reachable (always true in memory).
     pub connected: bool,
+}
+
+/// What a verifier does when the revocation list cannot be trusted to be
+/// current: never synced, or not synced for longer than `max_staleness`.
+///
+/// By default it **fails open**: tokens are accepted against the last good
+/// copy (or an empty one) and the state is only exported
+/// (`jwtv_revocations_synced`, `jwtv_revocations_sync_lag_seconds`). With
+/// `fail_closed`, such tokens are refused with `unavailable` (HTTP hosts
+/// answer 503) until the list syncs again: the safer choice wherever a
+/// revoked token must never pass, at the price of availability while the
+/// store is away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Freshness {
+    /// Refuse with `unavailable` when the list is not fresh.
+    pub fail_closed: bool,
+    /// How long since the last sync the copy is still fresh
+    /// ([`DEFAULT_MAX_STALENESS`]).
+    pub max_staleness: Duration,
+}
+
+/// How stale a revocation list may be before it no longer counts as in
+/// sync by default: one minute, the propagation target of the validation
+/// guide's SLI M9.
+pub const DEFAULT_MAX_STALENESS: Duration = Duration::from_secs(60);
+
+impl Default for Freshness {
+    fn default() -> Self {
+        Self { fail_closed: false, max_staleness: DEFAULT_MAX_STALENESS }
+    }
+}
+
+impl Freshness {
+    /// Fail closed after `max_staleness` without a sync (and before the first).
+    pub fn fail_closed(max_staleness: Duration) -> Self {
+        Self { fail_closed: true, max_staleness }
+    }
 }
 
 /// The status of a revocation source: [`RevocationGauges`] plus the back end
@@ -119,6 +161,7 @@ pub struct RevocationStatus {
 #[derive(Clone, Debug)]
 pub struct Revocations {
     owner: Arc<Owner>,
+    freshness: Freshness,
 }
 
 #[derive(Debug)]
@@ -142,10 +185,15 @@ enum Backend {
 }
 
 /// The local copy and the sync state, shared with a back end's thread.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Shared {
     list: RwLock<RevocationList>,
     sync: Mutex<SyncState>,
+    /// Unix time of the last sync, 0 before the first: read on every
+    /// verification without the lock.
+    last_sync: AtomicU64,
+    /// When the list was opened (the sync lag of a list that never synced).
+    opened_unix: u64,
     stop: AtomicBool,
     /// Wakes [`Revocations::wait_synced`].
     synced: std::sync::Condvar,
@@ -153,7 +201,6 @@ pub(crate) struct Shared {
 
 #[derive(Debug, Default)]
 struct SyncState {
-    last_sync_unix: Option<u64>,
     errors: u64,
     connected: bool,
     last_error: Option<String>,
@@ -161,11 +208,22 @@ struct SyncState {
 
 impl Shared {
     fn new(list: RevocationList, synced: bool) -> Self {
-        let shared = Self { list: RwLock::new(list), ..Self::default() };
+        let shared = Self {
+            list: RwLock::new(list),
+            sync: Mutex::default(),
+            last_sync: AtomicU64::new(0),
+            opened_unix: jwtv::now(),
+            stop: AtomicBool::new(false),
+            synced: std::sync::Condvar::new(),
+        };
         if synced {
             shared.mark_synced();
         }
         shared
+    }
+
+    fn last_sync_unix(&self) -> Option<u64> {
+        Some(self.last_sync.load(Ordering::Acquire)).filter(|&at| at != 0)
     }
 
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, RevocationList> {
@@ -188,7 +246,7 @@ impl Shared {
 
     pub(crate) fn mark_synced(&self) {
         let mut sync = self.sync.lock().unwrap_or_else(PoisonError::into_inner);
-        sync.last_sync_unix = Some(jwtv::now());
+        self.last_sync.store(jwtv::now().max(1), Ordering::Release);
         sync.connected = true;
         sync.last_error = None;
         drop(sync);
@@ -205,7 +263,28 @@ impl Shared {
 
 impl Revocations {
     fn with_backend(shared: Arc<Shared>, backend: Backend) -> Self {
-        Self { owner: Arc::new(Owner { shared, backend }) }
+        Self { owner: Arc::new(Owner { shared, backend }), freshness: Freshness::default() }
+    }
+
+    /// This handle with `freshness`: whether the verifications it checks fail
+    /// closed (`unavailable`) while the list is not in sync. Clones made from
+    /// it keep it; other handles on the same list keep their own.
+    #[must_use]
+    pub fn with_freshness(mut self, freshness: Freshness) -> Self {
+        self.freshness = freshness;
+        self
+    }
+
+    /// How this handle answers when the list is not in sync.
+    pub fn freshness(&self) -> Freshness {
+        self.freshness
+    }
+
+    /// True when the copy is in sync: synced at least once, and not longer
+    /// ago than the freshness's `max_staleness`.
+    pub fn in_sync(&self) -> bool {
+        let max = self.freshness.max_staleness.as_secs();
+        self.owner.shared.last_sync_unix().is_some_and(|at| jwtv::now().saturating_sub(at) <= max)
     }
 
     /// A list kept in this process only ([`Revocations::revoke`] changes it).
@@ -266,8 +345,11 @@ impl Revocations {
     }
 
     /// Rejects a verified token whose `jti`, subject or key is revoked (see
-    /// [`RevocationList::check`]). Never waits on I/O: a file back end looks
-    /// for changes at most once a second, Redis is synced in the background.
+    /// [`RevocationList::check`]), or, when the list fails closed and is not
+    /// [in sync](Revocations::in_sync), any token with
+    /// `unavailable` (detail `revocations`). Never waits on I/O: a file back
+    /// end looks for changes at most once a second, Redis is synced in the
+    /// background.
     pub fn check(
         &self,
         header: &Header<'_>,
@@ -278,6 +360,9 @@ impl Revocations {
         let shared = &self.owner.shared;
         if let Backend::File(source) = &self.owner.backend {
             source.reload_if_changed(shared);
+        }
+        if self.freshness.fail_closed && !self.in_sync() {
+            return Err(Error::Unavailable(Dependency::Revocations));
         }
         let list = shared.read();
         let checked = list.check(header, claims, key_kid, now);
@@ -325,9 +410,10 @@ impl Revocations {
         let sync = shared.sync.lock().unwrap_or_else(PoisonError::into_inner);
         let (sync, _) = shared
             .synced
-            .wait_timeout_while(sync, timeout, |s| s.last_sync_unix.is_none())
+            .wait_timeout_while(sync, timeout, |_| shared.last_sync_unix().is_none())
             .unwrap_or_else(PoisonError::into_inner);
-        sync.last_sync_unix.is_some()
+        drop(sync);
+        shared.last_sync_unix().is_some()
     }
 
     /// A copy of the local list.
@@ -343,11 +429,13 @@ impl Revocations {
             RevocationKind::ALL.map(|kind| list.count(kind))
         };
         let sync = shared.sync.lock().unwrap_or_else(PoisonError::into_inner);
+        let last_sync_unix = shared.last_sync_unix();
         RevocationGauges {
             entries: by_kind.iter().sum(),
             by_kind,
-            last_sync_unix: sync.last_sync_unix,
-            sync_lag_secs: sync.last_sync_unix.map(|at| jwtv::now().saturating_sub(at)),
+            synced: last_sync_unix.is_some(),
+            last_sync_unix,
+            sync_lag_secs: jwtv::now().saturating_sub(last_sync_unix.unwrap_or(shared.opened_unix)),
             sync_errors: sync.errors,
             connected: sync.connected,
         }

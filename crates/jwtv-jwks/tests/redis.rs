@@ -13,10 +13,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{NOW, TestKey, claims_with};
-use jwtv::{Algorithm, AlgorithmSet, Claims, Error, ErrorCode, Field, Header};
+use jwtv::{Algorithm, AlgorithmSet, Claims, Dependency, Error, ErrorCode, Field, Header};
 use jwtv_jwks::{
-    JTI_GRACE_SECS, KeySet, KeySetOptions, KeySource, RedisOptions, Revocation, RevocationKind, Revocations, Rules,
-    Verifier,
+    Freshness, JTI_GRACE_SECS, KeySet, KeySetOptions, KeySource, RedisOptions, Revocation, RevocationKind, Revocations,
+    Rules, Verifier,
 };
 use redis_server::RedisServer;
 
@@ -191,13 +191,20 @@ fn when_redis_goes_away_the_last_copy_keeps_serving_and_resyncs_on_return() {
     let token = key().sign(&claims_with(r#""iat":1699999000,"exp":1700003600"#));
     assert_eq!(v.verify(&token, NOW).err(), Some(Error::Revoked(Field::Sub)));
     let synced = r.gauges();
-    assert!(synced.connected && synced.sync_lag_secs.is_some_and(|lag| lag <= 1), "{synced:?}");
+    assert!(synced.connected && synced.synced && synced.sync_lag_secs <= 1, "{synced:?}");
+    // A second verifier over the same copy that fails closed after 1 s.
+    let strict = verifier(r.clone().with_freshness(Freshness::fail_closed(Duration::from_secs(1))));
+    assert_eq!(strict.verify(&token, NOW).err(), Some(Error::Revoked(Field::Sub)), "in sync: judged");
 
     server.kill();
     eventually("the outage is noticed", Duration::from_secs(5), || !r.gauges().connected);
     std::thread::sleep(Duration::from_millis(2100));
     let down = r.gauges();
-    assert!(down.sync_lag_secs.is_some_and(|lag| lag >= 2), "staleness rises: {down:?}");
+    assert!(down.sync_lag_secs >= 2, "staleness rises: {down:?}");
+    // Staler than allowed: the list fails closed, for any token.
+    let other = key().sign(&claims_with(r#""jti":"other","iat":1700000000,"exp":1700003600"#));
+    assert_eq!(strict.verify(&other, NOW).err(), Some(Error::Unavailable(Dependency::Revocations)));
+    assert!(strict.metrics().to_prometheus().contains("jwtv_verifications_total{result=\"unavailable\"} 1\n"));
     assert!(down.sync_errors >= 1);
     assert_eq!(v.verify(&token, NOW).err(), Some(Error::Revoked(Field::Sub)), "the last copy serves");
     let text = v.metrics().to_prometheus();
@@ -286,7 +293,19 @@ fn unreachable_redis_is_reported_not_waited_on() {
     eventually("an error is recorded", Duration::from_secs(3), || r.gauges().sync_errors > 0);
     let status = r.status();
     assert_eq!((status.backend, status.location.as_str()), ("redis", "redis://127.0.0.1:1"));
-    assert!(!status.gauges.connected && status.gauges.last_sync_unix.is_none());
+    assert!(!status.gauges.connected && !status.gauges.synced && status.gauges.last_sync_unix.is_none());
+    // The lag counts from the moment the list was opened, so the staleness
+    // alert fires for a list that never synced.
+    eventually("the lag grows before any sync", Duration::from_secs(3), || r.gauges().sync_lag_secs >= 1);
+    // Failing closed, a list that never synced refuses every token at once.
+    let r = r.with_freshness(Freshness::fail_closed(Duration::from_secs(60)));
+    let v = verifier(r.clone());
+    let token = key().sign(&claims_with(r#""iat":1699999000,"exp":1700003600"#));
+    let started = Instant::now();
+    assert_eq!(v.verify(&token, NOW).err(), Some(Error::Unavailable(Dependency::Revocations)));
+    assert!(started.elapsed() < Duration::from_millis(100), "never waits for the store");
+    let text = v.metrics().to_prometheus();
+    assert!(text.contains("jwtv_revocations_synced 0\n"), "{text}");
     assert!(r.revoke(Revocation::Kid { id: "k".into(), since: 0 }).is_err(), "writes fail loudly");
     assert!(Revocations::redis("redis://", options()).is_err());
 }

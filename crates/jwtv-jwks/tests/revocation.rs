@@ -11,7 +11,8 @@ use std::time::Duration;
 use common::{NOW, TestKey, claims, claims_with};
 use jwtv::{Algorithm, AlgorithmSet, Error, ErrorCode, Field};
 use jwtv_jwks::{
-    Config, KeySet, KeySetOptions, KeySource, Revocation, RevocationKind, RevocationList, Revocations, Rules, Verifier,
+    Config, JTI_GRACE_SECS, KeySet, KeySetOptions, KeySource, MAX_LEEWAY_SECS, Revocation, RevocationKind,
+    RevocationList, Revocations, Rules, Verifier,
 };
 
 fn verifier(keys: &[&TestKey], revocations: Revocations) -> Verifier {
@@ -300,4 +301,70 @@ fn every_check_of_a_file_list_is_a_sync_or_a_failure() {
     assert!(still.last_error.is_some_and(|e| e.contains("jti.t-1")));
     assert_eq!(revocations.snapshot().len(), 1, "the last good list serves");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_revoked_jti_stays_revoked_for_as_long_as_any_verifier_could_accept_its_token() {
+    // The largest leeway a verifier may have is the time a jti entry is kept
+    // past its exp: at every second a verifier could still accept the token,
+    // the entry is there to refuse it, on fresh verifications, cache hits,
+    // and after the list pruned itself.
+    assert_eq!(MAX_LEEWAY_SECS, JTI_GRACE_SECS);
+    let key = TestKey::new("k1", 1);
+    let exp = NOW + 100;
+    let revocations = Revocations::in_memory(RevocationList::new());
+    let set = KeySet::parse(common::jwks(&[&key]).as_bytes(), &KeySetOptions::default()).expect("key set");
+    let rules = Rules::new(AlgorithmSet::of(&[Algorithm::EdDSA]))
+        .issuer("https://issuer.example")
+        .audience("api")
+        .leeway_secs(MAX_LEEWAY_SECS);
+    let v = Verifier::new(KeySource::fixed(set), rules).expect("the largest leeway").with_token_cache(10);
+    let v = v.with_revocations(revocations.clone());
+    let token = key.sign(&claims_with(&format!(r#""jti":"t-late","iat":{NOW},"exp":{exp}"#)));
+    // exp ≤ now − leeway is expired: the last second it is accepted is
+    // exp + leeway − 1.
+    let last = exp + MAX_LEEWAY_SECS - 1;
+    v.verify(&token, last).expect("accepted at the last second of its leeway");
+    revocations.revoke(Revocation::Jti { id: "t-late".into(), exp }).unwrap();
+    for now in [NOW, exp, last] {
+        assert_eq!(v.verify(&token, now).err(), Some(Error::Revoked(Field::Jti)), "at exp{:+}", now - exp);
+        let list = revocations.snapshot();
+        let mut pruned = list.clone();
+        pruned.prune(now);
+        assert_eq!(pruned.len(), 1, "not pruned at exp{:+}", now - exp);
+    }
+    // One second later no verifier accepts the token: expired, not revoked;
+    // the entry goes a second after that.
+    assert_eq!(v.verify(&token, last + 1).err(), Some(Error::Expired));
+    let mut pruned = revocations.snapshot();
+    assert_eq!(pruned.prune(last + 1), 0);
+    assert_eq!(pruned.prune(last + 2), 1, "dropped once no verifier can accept the token");
+
+    // A leeway past the bound is refused, so no verifier outlives the entry.
+    let set = KeySet::parse(common::jwks(&[&key]).as_bytes(), &KeySetOptions::default()).expect("key set");
+    let rules = Rules::new(AlgorithmSet::of(&[Algorithm::EdDSA])).leeway_secs(MAX_LEEWAY_SECS + 1);
+    let err = Verifier::new(KeySource::fixed(set), rules).expect_err("leeway 301");
+    assert_eq!(err.field(), "leeway_secs");
+}
+
+#[test]
+fn a_revocation_file_that_is_not_an_object_never_replaces_a_live_list() {
+    let dir = temp_dir("not-an-object");
+    let path = dir.join("revoked.json");
+    std::fs::write(&path, r#"{"jti": {"t-1": 4102444800}}"#).unwrap();
+    let revocations = Revocations::from_file(&path).expect("a list");
+    std::fs::write(dir.join("array.json"), "[]").unwrap();
+    let err = Revocations::from_file(dir.join("array.json")).expect_err("an array is not a list");
+    assert!(err.to_string().contains("expected a JSON object at the top"), "{err}");
+    // Rewritten as an array: the last good list keeps serving, and the
+    // failed re-read is counted.
+    std::thread::sleep(Duration::from_millis(1100));
+    std::fs::write(&path, "[]").unwrap();
+    let key = TestKey::new("k1", 1);
+    let v = verifier(&[&key], revocations.clone());
+    let token = key.sign(&claims_with(r#""jti":"t-1","iat":1699999000,"exp":1700003600"#));
+    assert_eq!(v.verify(&token, NOW).err(), Some(Error::Revoked(Field::Jti)));
+    assert_eq!(revocations.gauges().entries, 1);
+    assert!(revocations.gauges().sync_errors >= 1, "{:?}", revocations.gauges());
+    let _ = std::fs::remove_dir_all(dir);
 }

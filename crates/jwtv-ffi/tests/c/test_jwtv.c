@@ -585,12 +585,57 @@ static void test_claim_int64_rounding(void) {
     free(secret);
 }
 
+/* A string with a NUL inside never reaches C cut short: "admin\u0000-evil"
+ * would read as "admin". The accessors refuse it with JWTV_EMBEDDED_NUL and
+ * write nothing; the raw JSON stays readable. HS256-signed with
+ * examples/keys/test-hs256.secret; claims:
+ * {"iss":"https://issuer.example","aud":["api","x\u0000y"],
+ *  "sub":"admin\u0000-evil","name":"Alice","exp":4102444800} */
+static void test_strings_with_nul(void) {
+    static const char token_text[] =
+        "eyJhbGciOiJIUzI1NiIsImtpZCI6InRlc3QtaHMyNTYifQ."
+        "eyJpc3MiOiJodHRwczovL2lzc3Vlci5leGFtcGxlIiwiYXVkIjpbImFwaSIsInhcdTAwMDB5Il0sInN1YiI6ImFkbWluXHUwMDAwLWV2"
+        "aWwiLCJuYW1lIjoiQWxpY2UiLCJleHAiOjQxMDI0NDQ4MDB9."
+        "LSUCrh3ZjKqifng700pc-TvOWYPVjVQJpgiL9NSlqmA";
+    jwtv_config *config = NULL;
+    jwtv_verifier *verifier = NULL;
+    jwtv_token *token = NULL;
+    size_t secret_len = 0;
+    char *secret = read_example("keys/test-hs256.secret", &secret_len);
+    CHECK_STATUS(jwtv_config_new(&config), JWTV_OK);
+    CHECK_STATUS(jwtv_config_add_algorithm(config, "HS256"), JWTV_OK);
+    CHECK_STATUS(jwtv_config_add_hmac_secret(config, (const uint8_t *)secret, secret_len, "HS256", "test-hs256"), JWTV_OK);
+    CHECK_STATUS(jwtv_config_add_audience(config, "api"), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_new(config, &verifier, NULL, 0), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)token_text, strlen(token_text), 1800000000, &token,
+                                      NULL, 0),
+                 JWTV_OK);
+    char buf[64];
+    size_t len = 12345;
+    memset(buf, 'z', sizeof buf);
+    CHECK_STATUS(jwtv_token_claim_string(token, "sub", buf, sizeof buf, &len), JWTV_EMBEDDED_NUL);
+    CHECK(buf[0] == 'z' && len == 12345); /* nothing written */
+    CHECK(strcmp(jwtv_error_name(JWTV_EMBEDDED_NUL), "embedded_nul") == 0);
+    CHECK_STATUS(jwtv_token_audience(token, 1, buf, sizeof buf, &len), JWTV_EMBEDDED_NUL);
+    CHECK_STATUS(jwtv_token_audience(token, 0, buf, sizeof buf, &len), JWTV_OK);
+    CHECK(strcmp(buf, "api") == 0);
+    CHECK_STATUS(jwtv_token_claim_string(token, "name", buf, sizeof buf, &len), JWTV_OK);
+    CHECK(strcmp(buf, "Alice") == 0 && len == 5);
+    CHECK_STATUS(jwtv_token_claim_json(token, "sub", buf, sizeof buf, &len), JWTV_OK);
+    CHECK(strcmp(buf, "\"admin\\u0000-evil\"") == 0);
+    jwtv_token_free(token);
+    jwtv_verifier_free(verifier);
+    jwtv_config_free(config);
+    free(secret);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1) examples = argv[1];
     test_error_names();
     test_config_arguments();
     test_verify_and_read_claims();
     test_claim_int64_rounding();
+    test_strings_with_nul();
     test_other_key_sources();
     test_revocations();
     test_threads();

@@ -261,7 +261,7 @@ mod tests {
 
     #[test]
     fn published_changes_are_applied_or_refused() {
-        let shared = Shared::default();
+        let shared = Shared::new(RevocationList::new(), false);
         assert!(apply(&shared, b"add jti 1700000000 token id with spaces"));
         assert!(apply(&shared, b"add kid 5 k1"));
         assert_eq!(
