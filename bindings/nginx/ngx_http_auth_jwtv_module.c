@@ -125,6 +125,18 @@ ngx_module_t ngx_http_auth_jwtv_module = {NGX_MODULE_V1,
 static jwtv_verifier **ngx_http_auth_jwtv_verifiers;
 static ngx_uint_t ngx_http_auth_jwtv_nverifiers;
 
+/*
+ * The module's log: the connection's, without the request's log handler, which
+ * would append the request line and the Referer (and with them a token passed
+ * in a query string). Lines still carry the connection number; callers add the
+ * client address.
+ */
+static void ngx_http_auth_jwtv_log(ngx_http_request_t *r, ngx_log_t *log) {
+    *log = *r->connection->log;
+    log->handler = NULL;
+    log->data = NULL;
+}
+
 /* ---- variables ---- */
 
 static ngx_int_t ngx_http_auth_jwtv_claim_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
@@ -308,6 +320,7 @@ static ngx_int_t ngx_http_auth_jwtv_handler(ngx_http_request_t *r) {
     ngx_pool_cleanup_t *cln;
     jwtv_verifier *verifier;
     ngx_str_t token;
+    ngx_log_t log;
     char detail[64];
 
     conf = ngx_http_get_module_loc_conf(r, ngx_http_auth_jwtv_module);
@@ -335,9 +348,11 @@ static ngx_int_t ngx_http_auth_jwtv_handler(ngx_http_request_t *r) {
         ctx->rc = ngx_http_auth_jwtv_reject(r, conf, NULL);
         return ctx->rc;
     }
+    ngx_http_auth_jwtv_log(r, &log);
     if (conf->policy < 0 || (ngx_uint_t)conf->policy >= ngx_http_auth_jwtv_nverifiers ||
         (verifier = ngx_http_auth_jwtv_verifiers[conf->policy]) == NULL) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "auth_jwt: no verifier for this location (see startup errors)");
+        ngx_log_error(NGX_LOG_ERR, &log, 0, "auth_jwt: no verifier for this location (see startup errors), client: %V",
+                      &r->connection->addr_text);
         ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
         return ctx->rc;
     }
@@ -348,8 +363,8 @@ static ngx_int_t ngx_http_auth_jwtv_handler(ngx_http_request_t *r) {
         return ctx->rc;
     }
     /* Never log the token; its length and the reason are enough. */
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0, "auth_jwt: token rejected: %s%s%s (%uz bytes)",
-                  jwtv_error_name(ctx->status), detail[0] ? " " : "", detail, token.len);
+    ngx_log_error(NGX_LOG_INFO, &log, 0, "auth_jwt: token rejected: %s%s%s (%uz bytes), client: %V",
+                  jwtv_error_name(ctx->status), detail[0] ? " " : "", detail, token.len, &r->connection->addr_text);
     ctx->rc = ngx_http_auth_jwtv_reject(r, conf, jwtv_error_name(ctx->status));
     return ctx->rc;
 }

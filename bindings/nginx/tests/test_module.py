@@ -169,6 +169,7 @@ class Directives(unittest.TestCase):
         location / {{ {PROXY} }}
         location /typed {{ auth_jwt_type JWT; auth_jwt_require tenant acme; auth_jwt_require sub; {PROXY} }}
         location /cookie {{ auth_jwt "cookies" token=$cookie_auth; {PROXY} }}
+        location /query {{ auth_jwt "query" token=$arg_access_token; {PROXY} }}
         location /public {{
             auth_jwt off;
             {PROXY}
@@ -272,6 +273,22 @@ class Directives(unittest.TestCase):
         self.assertNotIn(token.split(".")[2], log)
         for bad in ("[alert]", "[crit]", "[emerg]", "signal 11", "exited on signal"):
             self.assertNotIn(bad, log)
+
+    def test_no_log_line_holds_the_token_wherever_it_came_from(self):
+        # nginx's request log context would add the request line (a token in
+        # the query string) and the Referer: the module's lines leave it out.
+        tokens = [hs256(claims(exp=NOW - 10, jti=f"log-{i}")) for i in range(4)]
+        self.nginx.get("/", tokens[0])
+        self.nginx.get("/cookie", headers={"Cookie": f"auth={tokens[1]}"})
+        self.nginx.get(f"/query?access_token={tokens[2]}")
+        self.nginx.get(f"/query?access_token={tokens[3]}", headers={"Referer": f"https://app.test/?t={tokens[3]}"})
+        log = self.nginx.error_log()
+        self.assertGreaterEqual(log.count("auth_jwt: token rejected: expired"), 4)
+        self.assertIn("client: 127.0.0.1", log)
+        for token in tokens:
+            self.assertNotIn(token, log)
+            self.assertNotIn(token.split(".")[2], log)
+        self.assertNotIn("access_token", log)
 
 
 @unittest.skipUnless(MODULE, "NGINX_MODULE is not set")
