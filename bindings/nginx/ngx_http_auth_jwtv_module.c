@@ -47,7 +47,8 @@ typedef struct {
 typedef struct {
     jwtv_token *token; /* the verified token, freed with the request pool */
     jwtv_status status;
-    ngx_int_t rc; /* the access handler's answer, kept for re-entry */
+    ngx_int_t rc;         /* the access handler's answer, kept for re-entry */
+    ngx_array_t *refused; /* of ngx_str_t *: variables left empty, already logged */
 } ngx_http_auth_jwtv_ctx_t;
 
 static ngx_int_t ngx_http_auth_jwtv_handler(ngx_http_request_t *r);
@@ -124,6 +125,8 @@ ngx_module_t ngx_http_auth_jwtv_module = {NGX_MODULE_V1,
 /* One verifier per distinct policy, in this worker process. */
 static jwtv_verifier **ngx_http_auth_jwtv_verifiers;
 static ngx_uint_t ngx_http_auth_jwtv_nverifiers;
+/* Token values left out of variables for holding control bytes, in this worker. */
+static ngx_uint_t ngx_http_auth_jwtv_refused;
 
 /*
  * The module's log: the connection's, without the request's log handler, which
@@ -166,6 +169,61 @@ static ngx_int_t ngx_http_auth_jwtv_add_variables(ngx_conf_t *cf) {
     return NGX_OK;
 }
 
+/*
+ * The one way a value taken from the token becomes a variable. Claims are
+ * decoded JSON strings, so a validly signed token can carry CR, LF or NUL, and
+ * a variable is copied into request and response headers (proxy_set_header,
+ * add_header): a value holding any C0 control byte or DEL is left empty,
+ * counted, and logged once per request and variable, by name only. A NULL
+ * value is one libjwtv would not hand over as a C string (it holds NUL).
+ */
+static ngx_int_t ngx_http_auth_jwtv_value(ngx_http_request_t *r, ngx_http_variable_value_t *v, ngx_str_t *name,
+                                          u_char *data, size_t len) {
+    ngx_http_auth_jwtv_ctx_t *ctx;
+    ngx_str_t **seen;
+    ngx_log_t log;
+    size_t i;
+
+    for (i = 0; data != NULL && i < len; i++) {
+        if (data[i] < 0x20 || data[i] == 0x7f) {
+            break;
+        }
+    }
+    if (data != NULL && i == len) {
+        v->data = data;
+        v->len = len;
+        v->valid = 1;
+        v->no_cacheable = 1;
+        v->not_found = 0;
+        return NGX_OK;
+    }
+
+    v->not_found = 1;
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_auth_jwtv_module);
+    if (ctx->refused == NULL) {
+        ctx->refused = ngx_array_create(r->main->pool, 2, sizeof(ngx_str_t *));
+        if (ctx->refused == NULL) {
+            return NGX_ERROR;
+        }
+    }
+    seen = ctx->refused->elts;
+    for (i = 0; i < ctx->refused->nelts; i++) {
+        if (seen[i] == name) {
+            return NGX_OK;
+        }
+    }
+    seen = ngx_array_push(ctx->refused);
+    if (seen == NULL) {
+        return NGX_ERROR;
+    }
+    *seen = name;
+    ngx_http_auth_jwtv_refused++;
+    ngx_http_auth_jwtv_log(r, &log);
+    ngx_log_error(NGX_LOG_INFO, &log, 0, "auth_jwt: $%V left empty: the token's value holds a control character, client: %V",
+                  name, &r->connection->addr_text);
+    return NGX_OK;
+}
+
 typedef jwtv_status (*ngx_http_auth_jwtv_lookup_pt)(const jwtv_token *, const char *, char *, size_t, size_t *);
 
 /* A claim or header parameter as text: strings decoded, anything else as JSON. */
@@ -195,8 +253,11 @@ static ngx_int_t ngx_http_auth_jwtv_member(ngx_http_request_t *r, ngx_http_varia
         as_string = as_json;
         rc = as_string(ctx->token, (const char *)cname, NULL, 0, &len);
     }
+    if (rc == JWTV_NOT_FOUND || rc == JWTV_WRONG_TYPE) {
+        return NGX_OK;
+    }
     if (rc != JWTV_BUFFER_TOO_SMALL) {
-        return NGX_OK; /* absent */
+        return ngx_http_auth_jwtv_value(r, v, name, NULL, 0); /* present, but not as a C string */
     }
     buf = ngx_pnalloc(r->pool, len + 1);
     if (buf == NULL) {
@@ -205,12 +266,7 @@ static ngx_int_t ngx_http_auth_jwtv_member(ngx_http_request_t *r, ngx_http_varia
     if (as_string(ctx->token, (const char *)cname, (char *)buf, len + 1, NULL) != JWTV_OK) {
         return NGX_OK;
     }
-    v->data = buf;
-    v->len = len;
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
-    return NGX_OK;
+    return ngx_http_auth_jwtv_value(r, v, name, buf, len);
 }
 
 static ngx_int_t ngx_http_auth_jwtv_claim_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
@@ -376,6 +432,10 @@ static ngx_int_t ngx_http_auth_jwtv_status_handler(ngx_http_request_t *r) {
     ngx_chain_t out;
     size_t len = 0;
     ngx_int_t rc;
+    static const char refused[] =
+        "# HELP jwtv_nginx_refused_values_total Token values left out of $jwt_ variables: they hold control bytes.\n"
+        "# TYPE jwtv_nginx_refused_values_total counter\n"
+        "jwtv_nginx_refused_values_total %ui\n";
 
     if (!(r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD))) {
         return NGX_HTTP_NOT_ALLOWED;
@@ -392,11 +452,13 @@ static ngx_int_t ngx_http_auth_jwtv_status_handler(ngx_http_request_t *r) {
     if (jwtv_verifier_metrics_prometheus(verifier, NULL, 0, &len) != JWTV_BUFFER_TOO_SMALL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    b = ngx_create_temp_buf(r->pool, len + 1);
+    b = ngx_create_temp_buf(r->pool, len + 1 + sizeof(refused) + NGX_INT_T_LEN);
     if (b == NULL || jwtv_verifier_metrics_prometheus(verifier, (char *)b->pos, len + 1, NULL) != JWTV_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    b->last = b->pos + len;
+    /* The module's own counter after the verifier's. */
+    b->last = ngx_sprintf(b->pos + len, refused, ngx_http_auth_jwtv_refused);
+    len = b->last - b->pos;
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 

@@ -39,9 +39,11 @@ def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def hs256(claims: dict, secret: bytes = SECRET_A, kid: str = "a", header: dict | None = None) -> str:
+def hs256(claims: dict | bytes, secret: bytes = SECRET_A, kid: str = "a", header: dict | None = None) -> str:
+    """A signed token; `claims` as a dict, or as the exact payload bytes."""
     head = {"alg": "HS256", "typ": "JWT", "kid": kid, **(header or {})}
-    signing_input = b64(json.dumps(head).encode()) + "." + b64(json.dumps(claims).encode())
+    payload = claims if isinstance(claims, bytes) else json.dumps(claims).encode()
+    signing_input = b64(json.dumps(head).encode()) + "." + b64(payload)
     signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
     return signing_input + "." + b64(signature)
 
@@ -140,9 +142,55 @@ http {{
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode(), e.headers
 
+    def raw_get(self, path: str, headers: dict) -> bytes:
+        """The exact bytes nginx answers to a GET."""
+        request = f"GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n"
+        request += "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n"
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
+            s.sendall(request.encode())
+            return read_all(s)
+
+    def samples(self, path: str = "/metrics") -> dict[str, str]:
+        """The Prometheus samples of a status location."""
+        text = self.get(path)[1]
+        return dict(line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
+
     def cleanup(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def read_all(s: socket.socket) -> bytes:
+    data = b""
+    while chunk := s.recv(65536):
+        data += chunk
+    return data
+
+
+class RawBackend:
+    """An upstream on 127.0.0.1 that keeps the exact bytes of each request it gets."""
+
+    def __init__(self):
+        self.requests: list[bytes] = []
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data and (chunk := conn.recv(65536)):
+                    data += chunk
+                self.requests.append(data)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+
+    def stop(self):
+        self.sock.close()
 
 
 PROXY = """proxy_set_header X-Sub $jwt_claim_sub; proxy_set_header X-Aud $jwt_claim_aud;
@@ -289,6 +337,80 @@ class Directives(unittest.TestCase):
             self.assertNotIn(token, log)
             self.assertNotIn(token.split(".")[2], log)
         self.assertNotIn("access_token", log)
+
+
+@unittest.skipUnless(MODULE, "NGINX_MODULE is not set")
+class VariableValues(unittest.TestCase):
+    """$jwt_claim_* and $jwt_header_* never carry control bytes into headers."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.backend = RawBackend()
+        block = f"""
+    server {{
+        listen 127.0.0.1:@PORT@;
+        auth_jwt "api"; auth_jwt_key_file @DIR@/keys.json; auth_jwt_alg HS256; auth_jwt_audience api;
+        location / {{
+            proxy_set_header X-Name $jwt_claim_name; proxy_set_header X-Roles $jwt_claim_roles;
+            proxy_set_header X-Hint $jwt_header_hint;
+            add_header X-Name $jwt_claim_name always; add_header X-Hint $jwt_header_hint always;
+            proxy_pass http://127.0.0.1:{cls.backend.port};
+        }}
+        location /metrics {{ auth_jwt off; auth_jwt_status; }}
+    }}
+"""
+        cls.nginx = Nginx(block, {"keys.json": oct_jwks(("a", SECRET_A))}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.nginx.cleanup()
+        cls.backend.stop()
+
+    def exchange(self, token: str) -> tuple[bytes, bytes]:
+        """(what the upstream received, what the client received)."""
+        before = len(self.backend.requests)
+        answer = self.nginx.raw_get("/", {"Authorization": f"Bearer {token}"})
+        self.assertTrue(answer.startswith(b"HTTP/1.1 200 "), answer[:200])
+        self.assertEqual(len(self.backend.requests), before + 1)
+        return self.backend.requests[-1], answer.split(b"\r\n\r\n", 1)[0]
+
+    def test_a_plain_value_is_forwarded(self):
+        upstream, response = self.exchange(hs256(claims(name="Zoë Smith", roles=["a", "b"]), header={"hint": "x y"}))
+        self.assertIn("X-Name: Zoë Smith\r\n".encode(), upstream)
+        self.assertIn(b'X-Roles: ["a", "b"]\r\n', upstream)
+        self.assertIn(b"X-Hint: x y\r\n", upstream)
+        self.assertIn("\r\nX-Name: Zoë Smith".encode(), response)
+
+    def test_control_bytes_never_reach_a_header(self):
+        start = int(self.nginx.samples().get("jwtv_nginx_refused_values_total", "0"))
+        injected = "Alice\r\nX-Admin: true\r\nX-Sub: admin"
+        cases = {
+            "crlf in a claim": hs256(claims(name=injected)),
+            "lf": hs256(claims(name="Alice\nX-Admin: true")),
+            "tab": hs256(claims(name="Alice\tX-Admin")),
+            "nul": hs256(claims(name="Alice\u0000X-Admin")),
+            "esc": hs256(claims(name="Alice\u001bX-Admin")),
+            "del": hs256(claims(name="Alice\u007fX-Admin")),
+            "crlf in a header parameter": hs256(claims(), header={"hint": injected}),
+            # Raw CR LF is JSON whitespace: a non-string claim is forwarded as its JSON text.
+            "raw crlf in an array": hs256(json.dumps(claims())[:-1].encode() + b', "roles": ["a",\r\n"X-Admin: true"]}'),
+        }
+        for case, token in cases.items():
+            with self.subTest(case):
+                upstream, response = self.exchange(token)
+                for seen in (upstream, response):
+                    self.assertNotIn(b"X-Admin", seen)
+                    self.assertNotIn(b"X-Sub: admin", seen)
+                    self.assertNotIn(b"Alice", seen)
+        # Each refused value is counted and logged once per request (though
+        # proxy_set_header and add_header both read it), by name, never by value.
+        self.assertEqual(int(self.nginx.samples()["jwtv_nginx_refused_values_total"]), start + len(cases))
+        log = self.nginx.error_log()
+        self.assertEqual(log.count("auth_jwt: $jwt_claim_name left empty"), 6)
+        self.assertEqual(log.count("auth_jwt: $jwt_header_hint left empty"), 1)
+        self.assertEqual(log.count("auth_jwt: $jwt_claim_roles left empty"), 1)
+        self.assertNotIn("Alice", log)
+        self.assertNotIn("X-Admin", log)
 
 
 @unittest.skipUnless(MODULE, "NGINX_MODULE is not set")
