@@ -15,6 +15,8 @@
 #include "jwtv.h"
 
 #define AUTH_JWTV_ERR_LEN 512
+/* Seconds in the Retry-After of a 503 (a key set not loaded yet). */
+#define AUTH_JWTV_RETRY_AFTER "5"
 
 typedef struct {
     ngx_str_t json;     /* the policy document, NUL-terminated */
@@ -308,6 +310,18 @@ static void ngx_http_auth_jwtv_cleanup(void *data) {
     ctx->token = NULL;
 }
 
+static ngx_table_elt_t *ngx_http_auth_jwtv_push_header(ngx_http_request_t *r) {
+    ngx_table_elt_t *h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NULL;
+    }
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    return h;
+}
+
 /* Answers 401 with an RFC 6750 challenge; error fields only when a token was given. */
 static ngx_int_t ngx_http_auth_jwtv_reject(ngx_http_request_t *r, ngx_http_auth_jwtv_loc_conf_t *conf,
                                            const char *code) {
@@ -323,11 +337,10 @@ static ngx_int_t ngx_http_auth_jwtv_reject(ngx_http_request_t *r, ngx_http_auth_
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    h = ngx_list_push(&r->headers_out.headers);
+    h = ngx_http_auth_jwtv_push_header(r);
     if (h == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    h->hash = 1;
     ngx_str_set(&h->key, "WWW-Authenticate");
     h->value.data = p;
     if (code != NULL) {
@@ -339,6 +352,18 @@ static ngx_int_t ngx_http_auth_jwtv_reject(ngx_http_request_t *r, ngx_http_auth_
     h->value.len = p - h->value.data;
     r->headers_out.www_authenticate = h;
     return NGX_HTTP_UNAUTHORIZED;
+}
+
+/* Answers 503 with Retry-After: a check the policy requires could not run (the
+ * key set is not loaded yet); not a verdict on the token. */
+static ngx_int_t ngx_http_auth_jwtv_unavailable(ngx_http_request_t *r) {
+    ngx_table_elt_t *h = ngx_http_auth_jwtv_push_header(r);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ngx_str_set(&h->key, "Retry-After");
+    ngx_str_set(&h->value, AUTH_JWTV_RETRY_AFTER);
+    return NGX_HTTP_SERVICE_UNAVAILABLE;
 }
 
 /* The token: from the configured variable, or `Authorization: Bearer …`. */
@@ -419,9 +444,14 @@ static ngx_int_t ngx_http_auth_jwtv_handler(ngx_http_request_t *r) {
         return ctx->rc;
     }
     /* Never log the token; its length and the reason are enough. */
-    ngx_log_error(NGX_LOG_INFO, &log, 0, "auth_jwt: token rejected: %s%s%s (%uz bytes), client: %V",
-                  jwtv_error_name(ctx->status), detail[0] ? " " : "", detail, token.len, &r->connection->addr_text);
-    ctx->rc = ngx_http_auth_jwtv_reject(r, conf, jwtv_error_name(ctx->status));
+    ngx_log_error(NGX_LOG_INFO, &log, 0, "auth_jwt: token %s: %s%s%s (%uz bytes), client: %V",
+                  ctx->status == JWTV_UNAVAILABLE ? "not checked" : "rejected", jwtv_error_name(ctx->status),
+                  detail[0] ? " " : "", detail, token.len, &r->connection->addr_text);
+    if (ctx->status == JWTV_UNAVAILABLE) {
+        ctx->rc = ngx_http_auth_jwtv_unavailable(r);
+    } else {
+        ctx->rc = ngx_http_auth_jwtv_reject(r, conf, jwtv_error_name(ctx->status));
+    }
     return ctx->rc;
 }
 
@@ -628,7 +658,8 @@ static char *ngx_http_auth_jwtv_policy_json(ngx_conf_t *cf, ngx_http_auth_jwtv_l
         json_lit(&j, "\"jwks_url\":");
         json_str(&j, &conf->key_url);
     }
-    json_lit(&j, "},\"algorithms\":");
+    /* Requests never wait for the first fetch: until it ends they get 503. */
+    json_lit(&j, "},\"refresh\":{\"first_fetch_timeout_ms\":0},\"algorithms\":");
     if (conf->algorithms != NULL) {
         json_lit(&j, "[");
         ngx_str_t *alg = conf->algorithms->elts;
@@ -678,7 +709,8 @@ static char *ngx_http_auth_jwtv_policy_json(ngx_conf_t *cf, ngx_http_auth_jwtv_l
         json_lit(&j, "}");
     }
     if (conf->revocations.len > 0) {
-        json_lit(&j, ",\"revocations\":{\"source\":");
+        /* A worker starting never waits for a Redis list's first sync. */
+        json_lit(&j, ",\"revocations\":{\"first_sync_timeout_ms\":0,\"source\":");
         json_str(&j, &conf->revocations);
         json_lit(&j, "}");
     }

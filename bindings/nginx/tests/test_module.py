@@ -481,6 +481,96 @@ class JwksServer:
         self.server.server_close()
 
 
+class DrippingJwks:
+    """A JWKS endpoint whose first answer trickles out a byte at a time until released."""
+
+    def __init__(self, document: str):
+        self.body = document.encode()
+        self.fetching = threading.Event()  # the first fetch has arrived
+        self.release = threading.Event()
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data and (chunk := conn.recv(65536)):
+                    data += chunk
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: max-age=300\r\n"
+                             b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(self.body))
+                sent = 0
+                self.fetching.set()
+                # Well within the default fetch timeout (10 s).
+                deadline = time.time() + 6
+                while sent < len(self.body) - 1 and not self.release.wait(0.2) and time.time() < deadline:
+                    conn.sendall(self.body[sent:sent + 1])
+                    sent += 1
+                conn.sendall(self.body[sent:])
+
+    def stop(self):
+        self.release.set()
+        self.sock.close()
+
+
+@unittest.skipUnless(MODULE, "NGINX_MODULE is not set")
+class FirstFetch(unittest.TestCase):
+    """A worker whose key set is still on its way answers at once and never stalls."""
+
+    def test_requests_before_the_first_fetch_get_503_at_once(self):
+        jwks = DrippingJwks(oct_jwks(("a", SECRET_A)))
+        block = f"""
+    server {{
+        listen 127.0.0.1:@PORT@;
+        auth_jwt "api"; auth_jwt_key_url http://127.0.0.1:{jwks.port}/jwks.json; auth_jwt_alg HS256;
+        auth_jwt_audience api;
+        location / {{ {PROXY} }}
+        location /public {{ auth_jwt off; {PROXY} }}
+    }}
+"""
+        nginx = Nginx(block)
+        try:
+            nginx.start()
+            self.assertTrue(jwks.fetching.wait(5), "the worker never asked for its keys")
+            token = hs256(claims())
+
+            started = time.monotonic()
+            status, _, headers = nginx.get("/", token)
+            elapsed = time.monotonic() - started
+            self.assertEqual(status, 503)
+            self.assertLess(elapsed, 0.25)
+            self.assertEqual(headers["Retry-After"], "5")
+            self.assertEqual(headers["X-Jwt-Error"], "unavailable")
+            self.assertIsNone(headers["WWW-Authenticate"], "not a verdict on the token")
+
+            # A protected request in flight does not hold up an unrelated location.
+            protected = threading.Thread(target=nginx.get, args=("/", token))
+            protected.start()
+            time.sleep(0.02)
+            started = time.monotonic()
+            self.assertEqual(nginx.get("/public")[0], 200)
+            self.assertLess(time.monotonic() - started, 0.1)
+            protected.join()
+
+            self.assertFalse(jwks.release.is_set())
+            jwks.release.set()
+            deadline = time.time() + 5
+            while nginx.get("/", token)[0] != 200 and time.time() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(nginx.get("/", token)[0], 200)
+            log = nginx.error_log()
+            self.assertIn("auth_jwt: token not checked: unavailable keys", log)
+            self.assertNotIn("[alert]", log)
+        finally:
+            nginx.cleanup()
+            jwks.stop()
+
+
 @unittest.skipUnless(MODULE, "NGINX_MODULE is not set")
 class RemoteKeys(unittest.TestCase):
     def test_url_key_set_survives_an_outage_and_picks_up_a_rotated_key(self):
@@ -490,7 +580,8 @@ class RemoteKeys(unittest.TestCase):
             "algorithms": ["HS256"],
             "audiences": ["api"],
             "refresh": {"min_ttl_secs": 1, "default_ttl_secs": 1, "unknown_kid_cooldown_secs": 1,
-                        "backoff_min_ms": 100, "backoff_max_ms": 500, "fetch_timeout_ms": 1000},
+                        "backoff_min_ms": 100, "backoff_max_ms": 500, "fetch_timeout_ms": 1000,
+                        "first_fetch_timeout_ms": 0},
         }
         block = f"""
     server {{
@@ -502,6 +593,9 @@ class RemoteKeys(unittest.TestCase):
         nginx = Nginx(block, {"policy.json": json.dumps(policy)}).start()
         try:
             old, new = hs256(claims(), SECRET_A, "a"), hs256(claims(), SECRET_B, "b")
+            deadline = time.time() + 5
+            while nginx.get("/", old)[0] == 503 and time.time() < deadline:  # the first fetch is under way
+                time.sleep(0.05)
             self.assertEqual(nginx.get("/", old)[0], 200)
             # The key server goes down: the last good keys keep working.
             jwks.stop()
@@ -653,6 +747,30 @@ class Revocations(unittest.TestCase):
             redis.kill()
             redis.wait()
             shutil.rmtree(data, ignore_errors=True)
+
+    def test_a_worker_starting_does_not_wait_for_redis(self):
+        # A Redis that accepts connections and never answers.
+        silent = socket.create_server(("127.0.0.1", 0))
+        block = f"""
+    server {{
+        listen 127.0.0.1:@PORT@;
+        auth_jwt "api"; auth_jwt_key_file @DIR@/keys.json; auth_jwt_alg HS256; auth_jwt_audience api;
+        auth_jwt_revocations redis://127.0.0.1:{silent.getsockname()[1]}/0;
+        location / {{ {PROXY} }}
+        location /public {{ auth_jwt off; {PROXY} }}
+    }}
+"""
+        nginx = Nginx(block, {"keys.json": oct_jwks(("a", SECRET_A))})
+        try:
+            started = time.monotonic()
+            nginx.start()
+            self.assertEqual(nginx.get("/public")[0], 200)
+            self.assertLess(time.monotonic() - started, 1.0)
+            # Until its first sync the list is empty.
+            self.assertEqual(nginx.get("/", hs256(claims()))[0], 200)
+        finally:
+            nginx.cleanup()
+            silent.close()
 
     def test_a_redis_source_passes_nginx_t_without_connecting(self):
         # Nothing listens on port 1: `nginx -t` checks the URL's form only.
