@@ -15,6 +15,8 @@
 #include "jwtv.h"
 
 #define AUTH_JWTV_ERR_LEN 512
+/* Entries a list directive takes: MAX_RULE_LIST_LEN of crates/jwtv-jwks. */
+#define AUTH_JWTV_MAX_LIST 32
 /* Seconds in the Retry-After of a 503 (a key set not loaded yet). */
 #define AUTH_JWTV_RETRY_AFTER "5"
 
@@ -833,6 +835,11 @@ static char *ngx_http_auth_jwtv_list(ngx_conf_t *cf, ngx_command_t *cmd, void *c
             return NGX_CONF_ERROR;
         }
     }
+    if ((*list)->nelts + cf->args->nelts - 1 > AUTH_JWTV_MAX_LIST) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" takes at most %d values in a context", &cmd->name,
+                           AUTH_JWTV_MAX_LIST);
+        return NGX_CONF_ERROR;
+    }
     for (ngx_uint_t i = 1; i < cf->args->nelts; i++) {
         item = ngx_array_push(*list);
         if (item == NULL) {
@@ -883,10 +890,23 @@ static char *ngx_http_auth_jwtv_require(ngx_conf_t *cf, ngx_command_t *cmd, void
     ngx_str_t *value = cf->args->elts;
     ngx_keyval_t *kv;
 
-    (void)cmd;
     if (lcf->requires == NGX_CONF_UNSET_PTR) {
         lcf->requires = ngx_array_create(cf->pool, 4, sizeof(ngx_keyval_t));
         if (lcf->requires == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+    if (lcf->requires->nelts == AUTH_JWTV_MAX_LIST) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" is allowed at most %d times in a context", &cmd->name,
+                           AUTH_JWTV_MAX_LIST);
+        return NGX_CONF_ERROR;
+    }
+    /* A second rule for a claim would replace the first in the policy's map. */
+    kv = lcf->requires->elts;
+    for (ngx_uint_t i = 0; i < lcf->requires->nelts; i++) {
+        if (kv[i].key.len == value[1].len && ngx_strncmp(kv[i].key.data, value[1].data, value[1].len) == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" names claim \"%V\" twice in a context", &cmd->name,
+                               &value[1]);
             return NGX_CONF_ERROR;
         }
     }

@@ -820,6 +820,38 @@ class ConfigTest(unittest.TestCase):
         self.check('auth_jwt "api"; auth_jwt_key_file @DIR@/keys.json; auth_jwt_revocations a.json; '
                    'auth_jwt_revocations b.json;', "is duplicate", keys)
 
+    def test_lists_past_the_limit_fail_naming_the_directive(self):
+        keys = {"keys.json": oct_jwks(("a", SECRET_A))}
+        base = 'auth_jwt "api"; auth_jwt_key_file @DIR@/keys.json; '
+        words = lambda n, stem: " ".join(f"{stem}{i}" for i in range(n))  # noqa: E731
+        over = {
+            "auth_jwt_issuer": f"auth_jwt_issuer {words(33, 'https://i.test/')};",
+            "auth_jwt_audience": f"auth_jwt_audience {words(33, 'aud')};",
+            "auth_jwt_alg": f"auth_jwt_alg {' '.join(['HS256'] * 33)};",
+            "auth_jwt_require": "".join(f"auth_jwt_require c{i};" for i in range(33)),
+        }
+        for directive, text in over.items():
+            with self.subTest(directive):
+                self.check(base + text, f'"{directive}" ', keys)
+        with self.subTest("values over several lines"):
+            self.check(base + f"auth_jwt_audience {words(20, 'a')}; auth_jwt_audience {words(13, 'b')};",
+                       '"auth_jwt_audience" takes at most 32 values', keys)
+        with self.subTest("a claim required twice"):
+            self.check(base + "auth_jwt_require tenant a; auth_jwt_require tenant b;",
+                       '"auth_jwt_require" names claim "tenant" twice', keys)
+        with self.subTest("required values"):
+            self.check(base + "".join(f"auth_jwt_require c{i} v{i};" for i in range(33)),
+                       '"auth_jwt_require" is allowed at most 32 times', keys)
+        # The limit itself passes.
+        at_limit = (f"auth_jwt_issuer {words(32, 'https://i.test/')}; auth_jwt_audience {words(32, 'aud')}; "
+                    + "".join(f"auth_jwt_require c{i} v{i};" for i in range(32)))
+        nginx = Nginx(f"server {{ listen 127.0.0.1:@PORT@; location / {{ {base}{at_limit} }} }}", keys)
+        try:
+            result = nginx.test_config()
+            self.assertEqual(result.returncode, 0, result.stderr)
+        finally:
+            nginx.cleanup()
+
     def test_a_good_configuration_passes(self):
         block = "server { listen 127.0.0.1:@PORT@; auth_jwt \"api\"; auth_jwt_key_file @DIR@/keys.json; location / { } }"
         nginx = Nginx(block, {"keys.json": oct_jwks(("a", SECRET_A))})
