@@ -579,7 +579,7 @@ static void json_str(ngx_http_auth_jwtv_json_t *j, ngx_str_t *s) {
             esc[1] = c;
             json_raw(j, esc, 2);
         } else if (c < 0x20) {
-            json_raw(j, esc, ngx_sprintf(esc, "\\u%04xd", (ngx_uint_t)c) - esc);
+            json_raw(j, esc, ngx_sprintf(esc, "\\u%04xi", (ngx_uint_t)c) - esc);
         } else {
             json_raw(j, &c, 1);
         }

@@ -218,6 +218,7 @@ class Directives(unittest.TestCase):
         location /typed {{ auth_jwt_type JWT; auth_jwt_require tenant acme; auth_jwt_require sub; {PROXY} }}
         location /cookie {{ auth_jwt "cookies" token=$cookie_auth; {PROXY} }}
         location /query {{ auth_jwt "query" token=$arg_access_token; {PROXY} }}
+        location /tab {{ auth_jwt_require tenant "a\tb"; {PROXY} }}
         location /public {{
             auth_jwt off;
             {PROXY}
@@ -337,6 +338,14 @@ class Directives(unittest.TestCase):
             self.assertNotIn(token, log)
             self.assertNotIn(token.split(".")[2], log)
         self.assertNotIn("access_token", log)
+
+    def test_a_control_character_in_a_directive_value_reaches_the_policy(self):
+        # `auth_jwt_require tenant "a\tb"`: the tab goes into the policy as \u0009.
+        status, body, _ = self.nginx.get("/tab", hs256(claims(tenant="a\tb")))
+        self.assertEqual(status, 200)
+        self.assertTrue(body.endswith(" tenant="), "a value with a tab never reaches a variable")
+        self.assert_rejected(hs256(claims(tenant="a b")), "bad_claim", "/tab")
+        self.assert_rejected(hs256(claims(tenant="a\\tb")), "bad_claim", "/tab")
 
 
 @unittest.skipUnless(MODULE, "NGINX_MODULE is not set")
