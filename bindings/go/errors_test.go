@@ -128,6 +128,9 @@ func TestRejectionCodes(t *testing.T) {
 	revokingCfg.Revocations = revokedList
 	revoking := newVerifier(t, revokingCfg)
 
+	// unavailable needs a key set that never loads: nothing listens on port 9.
+	keyless := newVerifier(t, jwtv.Config{JWKSURL: "http://127.0.0.1:9/jwks.json", Algorithms: []string{"HS256"}})
+
 	hs := func(edit func(h, c map[string]any)) string {
 		h, c := goodHeader("HS256", "hs"), goodClaims()
 		edit(h, c)
@@ -169,6 +172,7 @@ func TestRejectionCodes(t *testing.T) {
 		{"bad_claim: exp not a number", strict, hs(func(h, c map[string]any) { c["exp"] = "tomorrow" }), jwtv.ErrBadClaim, "exp"},
 		{"unsupported_crit", strict, hs(func(h, c map[string]any) { h["crit"] = []string{"x-ext"}; h["x-ext"] = true }), jwtv.ErrUnsupportedCrit, ""},
 		{"revoked (revocation file)", revoking, hs(func(h, c map[string]any) { c["jti"] = "revoked-1" }), jwtv.ErrRevoked, "jti"},
+		{"unavailable (key set never loaded)", keyless, good, jwtv.ErrUnavailable, "keys"},
 	}
 	seen := map[jwtv.Code]bool{}
 	for _, tc := range cases {

@@ -25,6 +25,10 @@ func ContextWithToken(ctx context.Context, t *Token) context.Context {
 // DefaultRealm is the realm of Middleware's WWW-Authenticate challenges.
 const DefaultRealm = "api"
 
+// RetryAfterSeconds is the Retry-After value of the middleware's 503 answer
+// when a token could not be judged (ErrUnavailable).
+const RetryAfterSeconds = "5"
+
 // MiddlewareOptions configures MiddlewareWithOptions.
 type MiddlewareOptions struct {
 	// Realm is the realm of the WWW-Authenticate challenge; "": DefaultRealm.
@@ -39,8 +43,11 @@ type MiddlewareOptions struct {
 //	WWW-Authenticate: Bearer realm="api"                     (no token)
 //	WWW-Authenticate: Bearer realm="api", error="invalid_token", error_description="expired"
 //
-// where the description is the rejection code's name. If the verifier is
-// closed or misused it answers 500.
+// where the description is the rejection code's name. When the token could
+// not be judged (ErrUnavailable: the key set has not loaded yet, or a
+// revocation list that fails closed is not in sync) it answers 503 Service
+// Unavailable with "Retry-After: 5", never 401: the client did nothing
+// wrong. If the verifier is closed or misused it answers 500.
 func (v *Verifier) Middleware(next http.Handler) http.Handler {
 	return v.MiddlewareWithOptions(next, MiddlewareOptions{})
 }
@@ -67,6 +74,11 @@ func (v *Verifier) MiddlewareWithOptions(next http.Handler, opts MiddlewareOptio
 		token, err := v.Verify(raw)
 		if err != nil {
 			var e *Error
+			if errors.As(err, &e) && e.Code == CodeUnavailable {
+				w.Header().Set("Retry-After", RetryAfterSeconds)
+				http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+				return
+			}
 			if errors.As(err, &e) && e.Code.IsRejection() {
 				w.Header().Set("WWW-Authenticate",
 					challenge+`, error="invalid_token", error_description=`+quote(e.Code.String()))

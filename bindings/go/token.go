@@ -124,7 +124,11 @@ func (t *Token) Type() string {
 }
 
 // ClaimString returns the string claim name; false when it is absent or not
-// a string.
+// a string. The string is whole, escapes decoded: a "\u0000" in the token
+// is a NUL byte in it (Go strings may hold NUL, C strings may not, which is
+// why libjwtv's C accessors refuse such values with CodeEmbeddedNUL). Check
+// for NUL and other control bytes before passing a claim to C, a header or
+// a log line.
 func (t *Token) ClaimString(name string) (string, bool) {
 	s, ok := t.claimsMap()[name].(string)
 	return s, ok

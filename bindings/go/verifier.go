@@ -71,6 +71,16 @@ type Config struct {
 	// sync). Revoked tokens are refused with ErrRevoked. A missing or
 	// invalid file, or a malformed URL, is an ErrConfig.
 	Revocations string
+	// RevocationsFailClosed, when true, refuses every token with
+	// ErrUnavailable while the revocation list has never synced or has not
+	// synced for longer than RevocationsMaxStaleness: the safer choice
+	// where a revoked token must never pass. When false (the default) the
+	// last good copy keeps serving and the state is only reported
+	// (Metrics().Revocations).
+	RevocationsFailClosed bool
+	// RevocationsMaxStaleness is how long after its last sync the list
+	// still counts as in sync, in whole seconds; 0: 60 s.
+	RevocationsMaxStaleness time.Duration
 }
 
 // NoLeeway, as Config.Leeway, checks exp, nbf and iat with no clock-skew
@@ -163,7 +173,7 @@ func isEmptyConfig(c *Config) bool {
 		len(c.HMACSecrets) == 0 && len(c.Algorithms) == 0 && len(c.Issuers) == 0 &&
 		len(c.Audiences) == 0 && c.Type == "" && c.Leeway == 0 && len(c.RequiredClaims) == 0 &&
 		len(c.RequiredClaimValues) == 0 && c.MaxTokenLen == 0 && c.TokenCacheSize == 0 &&
-		c.Revocations == ""
+		c.Revocations == "" && !c.RevocationsFailClosed && c.RevocationsMaxStaleness == 0
 }
 
 // configBuilder makes the C calls of a jwtv_config, stopping at the first
@@ -311,6 +321,19 @@ func fromConfig(c Config) (*C.jwtv_verifier, error) {
 	if c.Revocations != "" {
 		b.call("Revocations", func(a []*C.char) C.jwtv_status { return C.jwtv_config_set_revocations(cfg, a[0]) }, c.Revocations)
 	}
+	if c.RevocationsMaxStaleness < 0 || (c.RevocationsMaxStaleness > 0 && c.RevocationsMaxStaleness < time.Second) {
+		return nil, &Error{Code: CodeInvalidArgument, Detail: "RevocationsMaxStaleness must be at least 1 s"}
+	}
+	if c.RevocationsFailClosed || c.RevocationsMaxStaleness > 0 {
+		staleness := C.uint64_t(60)
+		if c.RevocationsMaxStaleness > 0 {
+			staleness = C.uint64_t(c.RevocationsMaxStaleness / time.Second)
+		}
+		failClosed := C.bool(c.RevocationsFailClosed)
+		b.call("RevocationsFailClosed", func([]*C.char) C.jwtv_status {
+			return C.jwtv_config_set_revocation_freshness(cfg, failClosed, staleness)
+		})
+	}
 	if b.err != nil {
 		return nil, b.err
 	}
@@ -423,10 +446,14 @@ type RevocationMetrics struct {
 	Entries, JTIs, Subjects, KeyIDs uint64
 	// Synced tells whether the list was ever synced (loaded, re-read, or
 	// confirmed by Redis); LastSync is when it last was, and SyncLag the
-	// time since, which bounds how stale the local copy may be.
+	// time since (since the list was opened, if it never synced), which
+	// bounds how stale the local copy may be.
 	Synced   bool
 	LastSync time.Time
 	SyncLag  time.Duration
+	// FailClosed tells whether verifications are refused with
+	// ErrUnavailable while the list is not in sync.
+	FailClosed bool
 	// SyncErrors counts failed syncs (an unreadable or invalid file, Redis
 	// errors); Connected is true while the back end is reachable.
 	SyncErrors uint64
@@ -493,13 +520,12 @@ func (v *Verifier) Metrics() Metrics {
 			KeyIDs:     uint64(rs.kid),
 			SyncErrors: uint64(rs.sync_errors),
 			Connected:  bool(rs.connected),
+			Synced:     bool(rs.synced),
+			FailClosed: bool(rs.fail_closed),
+			SyncLag:    time.Duration(uint64(rs.sync_lag_secs)) * time.Second,
 		}
 		if rs.last_sync_unix != 0 {
-			r.Synced = true
 			r.LastSync = time.Unix(int64(rs.last_sync_unix), 0)
-		}
-		if lag := uint64(rs.sync_lag_secs); lag != ^uint64(0) {
-			r.SyncLag = time.Duration(lag) * time.Second
 		}
 		m.Revocations = r
 	}

@@ -3,6 +3,8 @@ package jwtv_test
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -419,5 +421,111 @@ func TestRevocations(t *testing.T) {
 	// A verifier without a list has no revocation metrics.
 	if r := newVerifier(t, strictConfig()).Metrics().Revocations; r != nil {
 		t.Errorf("no list, but %+v", r)
+	}
+}
+
+// A revocation list that cannot be reached: by default tokens are judged
+// against the (empty) copy and the state is reported; failing closed, every
+// token is refused with ErrUnavailable at once, and the middleware answers
+// 503 with Retry-After, never 401.
+func TestRevocationsFailClosed(t *testing.T) {
+	cfg := strictConfig()
+	cfg.Revocations = "redis://127.0.0.1:1/0" // nothing listens on port 1
+	open := newVerifier(t, cfg)
+	token := signHS256(testSecret, goodHeader("HS256", "hs"), goodClaims())
+	if _, err := open.VerifyAt(token, testNow); err != nil {
+		t.Fatalf("failing open: %v", err)
+	}
+	if r := open.Metrics().Revocations; r == nil || r.Synced || r.FailClosed || r.Connected {
+		t.Fatalf("never synced, failing open: %+v", r)
+	}
+
+	cfg.RevocationsFailClosed = true
+	strict := newVerifier(t, cfg)
+	started := time.Now()
+	_, err := strict.VerifyAt(token, testNow)
+	var e *jwtv.Error
+	if !errors.Is(err, jwtv.ErrUnavailable) || !errors.As(err, &e) || e.Detail != "revocations" {
+		t.Fatalf("failing closed: got %v, want ErrUnavailable naming revocations", err)
+	}
+	if elapsed := time.Since(started); elapsed > 100*time.Millisecond {
+		t.Errorf("the verdict waited %v for the store", elapsed)
+	}
+	if r := strict.Metrics().Revocations; r == nil || r.Synced || !r.FailClosed {
+		t.Fatalf("never synced, failing closed: %+v", r)
+	}
+	if text := strict.MetricsPrometheus(); !strings.Contains(text, "jwtv_revocations_synced 0\n") ||
+		!strings.Contains(text, `jwtv_verifications_total{result="unavailable"} 1`) {
+		t.Errorf("Prometheus text:\n%s", text)
+	}
+
+	handler := strict.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Error("the handler ran for a token that could not be judged")
+	}))
+	live := goodClaims()
+	now := time.Now().Unix()
+	live["iat"], live["nbf"], live["exp"] = now, now, now+600
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("Authorization", "Bearer "+signHS256(testSecret, goodHeader("HS256", "hs"), live))
+	rec := httptest.NewRecorder()
+	handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != jwtv.RetryAfterSeconds ||
+		rec.Header().Get("WWW-Authenticate") != "" {
+		t.Fatalf("middleware: %d, headers %v", rec.Code, rec.Header())
+	}
+
+	cfg.RevocationsMaxStaleness = time.Millisecond
+	if _, err := jwtv.NewVerifier(cfg); !errors.Is(err, jwtv.ErrInvalidArgument) {
+		t.Errorf("a staleness under 1 s: %v", err)
+	}
+}
+
+// Lists past the bound are refused, never cut short: the 33rd required
+// claim is an error naming the field.
+func TestRuleListsPastTheirBound(t *testing.T) {
+	for _, field := range []string{"Issuers", "Audiences", "RequiredClaims", "RequiredClaimValues"} {
+		cfg := strictConfig()
+		names := make([]string, 33)
+		for i := range names {
+			names[i] = fmt.Sprintf("name-%d", i)
+		}
+		switch field {
+		case "Issuers":
+			cfg.Issuers = names
+		case "Audiences":
+			cfg.Audiences = names
+		case "RequiredClaims":
+			cfg.RequiredClaims = names
+		case "RequiredClaimValues":
+			cfg.RequiredClaimValues = map[string]string{}
+			for _, n := range names {
+				cfg.RequiredClaimValues[n] = "v"
+			}
+		}
+		_, err := jwtv.NewVerifier(cfg)
+		var e *jwtv.Error
+		if !errors.Is(err, jwtv.ErrInvalidArgument) || !errors.As(err, &e) || !strings.HasPrefix(e.Detail, field) {
+			t.Errorf("%s with 33 entries: got %v, want ErrInvalidArgument naming %s", field, err, field)
+		}
+	}
+	cfg := strictConfig()
+	cfg.Leeway = 301 * time.Second
+	if _, err := jwtv.NewVerifier(cfg); !errors.Is(err, jwtv.ErrInvalidArgument) {
+		t.Errorf("a leeway past 300 s: %v", err)
+	}
+}
+
+// Go strings may hold NUL: a claim with "\u0000" is read whole (C's
+// accessors refuse it instead of cutting it short).
+func TestClaimStringKeepsNUL(t *testing.T) {
+	v := newVerifier(t, strictConfig())
+	c := goodClaims()
+	c["name"] = "admin\x00-evil"
+	tok, err := v.VerifyAt(signHS256(testSecret, goodHeader("HS256", "hs"), c), testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := tok.ClaimString("name"); !ok || s != "admin\x00-evil" {
+		t.Errorf("ClaimString = %q, %v", s, ok)
 	}
 }
