@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Runs every check of the project. Installs what is missing first, so it works
 # as root on a bare Debian machine with a Rust toolchain (rustup).
+#
+#   bash scripts/test.sh                 # everything (what CI runs)
+#   bash scripts/test.sh lint rust       # only these stages, in this order
+#
+# Stages: format lint features rust release docs nostd c nginx go fuzz benches main
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,42 +30,93 @@ if have rustup; then
     rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 fi
 
-step "format"
-cargo fmt --all --check
+stage_format() {
+    step "format"
+    cargo fmt --all --check
+}
 
-step "lint"
-cargo clippy --workspace --all-targets -- -D warnings
+stage_lint() {
+    step "lint"
+    cargo clippy --workspace --all-targets -- -D warnings
+}
 
-step "tests (unit, integration, vectors, property tests, doc tests)"
-cargo test --workspace
+stage_features() {
+    step "lint every feature combination a user can pick"
+    # The core: no_std without a heap, no_std with alloc (std is the default).
+    cargo clippy -p jwtv --no-default-features -- -D warnings
+    cargo clippy -p jwtv --no-default-features --features alloc -- -D warnings
+    cargo clippy -p jwtv --no-default-features --features std --all-targets -- -D warnings
+    # The key sets without Redis (redis is the default).
+    cargo clippy -p jwtv-jwks --no-default-features --all-targets -- -D warnings
+}
 
-step "jwtv-jwks tests in release too: file polling, caches and timeouts at full speed"
-cargo test --release -p jwtv-jwks
+stage_rust() {
+    step "tests (unit, integration, vectors, property tests, doc tests)"
+    cargo test --workspace
+}
 
-step "docs build without warnings"
-RUSTDOCFLAGS="-D warnings" cargo doc -p jwtv -p jwtv-jwks --no-deps
+stage_release() {
+    step "jwtv-jwks tests in release too: file polling, caches and timeouts at full speed"
+    cargo test --release -p jwtv-jwks
+}
 
-step "no_std: the core without default features, and a no_std consumer"
-cargo build -p jwtv --no-default-features
-cargo build -p jwtv --no-default-features --features alloc
-bash crates/jwtv/tests/no-std-consumer/run.sh
+stage_docs() {
+    step "docs build without warnings"
+    RUSTDOCFLAGS="-D warnings" cargo doc -p jwtv -p jwtv-jwks --no-deps
+}
 
-step "C ABI: header current, tests under ASan/UBSan and valgrind, install with pkg-config"
-bash crates/jwtv-ffi/tests/c/run.sh
+stage_nostd() {
+    step "no_std: the core without default features, and a no_std consumer"
+    cargo build -p jwtv --no-default-features
+    cargo build -p jwtv --no-default-features --features alloc
+    bash crates/jwtv/tests/no-std-consumer/run.sh
+}
 
-step "NGINX module: build against Debian's nginx-dev, tests with a real nginx"
-bash bindings/nginx/test.sh
+stage_c() {
+    step "C ABI: header current, tests under ASan/UBSan and valgrind, install with pkg-config"
+    bash crates/jwtv-ffi/tests/c/run.sh
+}
 
-step "Go binding: go vet, go test (and -race) over libjwtv.a"
-bash bindings/go/test.sh
+stage_nginx() {
+    step "NGINX module: build against Debian's nginx-dev, tests with a real nginx"
+    bash bindings/nginx/test.sh
+}
 
-step "fuzzing: every cargo-fuzz target for 30 s from the committed seeds (nightly)"
-bash fuzz/ci.sh
+stage_go() {
+    step "Go binding: go vet, go test (and -race) over libjwtv.a"
+    bash bindings/go/test.sh
+}
 
-step "benches build"
-cargo bench --workspace --no-run
+stage_fuzz() {
+    step "fuzzing: every cargo-fuzz target for 30 s from the committed seeds (nightly)"
+    bash fuzz/ci.sh
+}
 
-step "main job on the bundled examples"
-cargo run --release -p jwtv-cli -- verify examples/tokens/valid-es256.jwt --policy examples/policy.json
+stage_benches() {
+    step "benches build"
+    cargo bench --workspace --no-run
+}
 
-printf '\nall checks passed\n'
+stage_main() {
+    step "main job on the bundled examples"
+    cargo run --release -p jwtv-cli -- verify examples/tokens/valid-es256.jwt --policy examples/policy.json
+}
+
+all=(format lint features rust release docs nostd c nginx go fuzz benches main)
+stages=("$@")
+[ ${#stages[@]} -gt 0 ] || stages=("${all[@]}")
+for stage in "${stages[@]}"; do
+    if ! declare -F "stage_$stage" >/dev/null; then
+        echo "unknown stage '$stage' (stages: ${all[*]})" >&2
+        exit 2
+    fi
+done
+for stage in "${stages[@]}"; do
+    "stage_$stage"
+done
+
+if [ $# -eq 0 ]; then
+    printf '\nall checks passed\n'
+else
+    printf '\nchecks passed: %s\n' "${stages[*]}"
+fi

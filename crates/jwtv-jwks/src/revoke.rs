@@ -240,6 +240,8 @@ impl Shared {
         drop(old);
     }
 
+    /// True once the last handle is gone: a back end's thread stops.
+    #[cfg(feature = "redis")]
     pub(crate) fn stopped(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
     }
