@@ -106,11 +106,10 @@ pub(crate) fn counts(status: &RevocationStatus) -> String {
     let entries = if g.entries == 1 { "1 entry".to_owned() } else { format!("{} entries", g.entries) };
     let mut text = format!("{entries}: {jti} jti, {sub} sub, {kid} kid");
     if status.backend == "redis" {
-        match g.sync_lag_secs {
-            Some(lag) => {
-                let _ = write!(text, "; synced {lag} s ago");
-            }
-            None => text.push_str("; never synced"),
+        if g.synced {
+            let _ = write!(text, "; synced {} s ago", g.sync_lag_secs);
+        } else {
+            let _ = write!(text, "; never synced ({} s since opened)", g.sync_lag_secs);
         }
     }
     text
