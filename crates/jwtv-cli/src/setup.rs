@@ -124,6 +124,17 @@ impl Setup {
             rules = rules.typ(t);
             typ = Some(t.clone());
         }
+        // As a server verifier would: a list past its bound is refused, never cut short.
+        rules.check().map_err(|e| {
+            let flags = match e.field() {
+                "issuers" => " (--iss)",
+                "audiences" => " (--aud)",
+                "required_claims" => " (--require)",
+                "leeway_secs" => " (--leeway)",
+                _ => "",
+            };
+            CliError::new(format!("{}{flags}: {}", e.field(), e.message()))
+        })?;
         Ok(Self {
             issuers: rules.issuers().to_vec(),
             audiences: rules.audiences().to_vec(),

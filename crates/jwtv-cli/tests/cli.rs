@@ -158,10 +158,66 @@ fn verify_flags_without_a_policy_file() {
         "5000000000",
     ]);
     assert_eq!((later.code, later.stdout.starts_with("rejected: expired")), (1, true), "{later:?}");
-    // Leeway: two hours late, forgiven by a leeway a little longer.
-    let late = ["verify", "examples/tokens/expired-es256.jwt", "--policy", "examples/policy.json", "--now", NOW];
+    // Leeway: 100 s late, forgiven by a leeway a little longer.
+    let late =
+        ["verify", "examples/tokens/expired-es256.jwt", "--policy", "examples/policy.json", "--now", "1767222100"];
     assert_eq!(jwtv(&late).code, 1);
-    assert_eq!(jwtv(&[&late[..], &["--leeway", "7300"]].concat()).code, 0);
+    assert_eq!(jwtv(&[&late[..], &["--leeway", "120"]].concat()).code, 0);
+}
+
+#[test]
+fn flags_past_a_bound_are_a_usage_error_never_cut_short() {
+    let limit = jwtv_jwks::MAX_RULE_LIST_LEN;
+    let token = "examples/tokens/valid-es256.jwt";
+    // At the bound, the last entry counts: the token's issuer or audience
+    // after made-up ones is accepted, a missing claim after present ones
+    // is required.
+    let cases = [
+        ("--iss", "issuers", "https://made-up.example", "https://issuer.example", 0),
+        ("--aud", "audiences", "made-up", "api", 0),
+        ("--require", "required_claims", "sub", "email", 1),
+    ];
+    for (flag, field, filler, last, code) in cases {
+        let run_with = |command: &str, count: usize| {
+            let mut args = vec![command, token, "--jwks", "examples/jwks.json", "--now", NOW];
+            if flag != "--aud" {
+                args.extend(["--aud", "api"]);
+            }
+            for _ in 1..count {
+                args.extend([flag, filler]);
+            }
+            args.extend([flag, last]);
+            jwtv(&args)
+        };
+        let at_limit = run_with("verify", limit);
+        assert_eq!(at_limit.code, code, "{flag} x {limit}: {at_limit:?}");
+        if code == 1 {
+            assert!(at_limit.stdout.contains("reason: the token has no \"email\", which is required"), "{at_limit:?}");
+        }
+        for command in ["verify", "doctor"] {
+            let run = run_with(command, limit + 1);
+            assert_eq!(run.code, 2, "{flag} x {}: {run:?}", limit + 1);
+            assert!(run.stdout.is_empty(), "{run:?}");
+            assert_eq!(
+                run.stderr,
+                format!("jwtv: error: {field} ({flag}): at most {limit} entries ({} given)\n", limit + 1)
+            );
+        }
+    }
+    // Flags add to the policy file's lists: its one issuer and 32 more.
+    let mut args = vec!["verify", "examples/tokens/valid-es256.jwt", "--policy", "examples/policy.json"];
+    let issuers: Vec<String> = (0..limit).map(|i| format!("https://issuer-{i}.example")).collect();
+    args.extend(issuers.iter().flat_map(|i| ["--iss", i.as_str()]));
+    let run = jwtv(&args);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("issuers (--iss): at most 32 entries (33 given)"), "{run:?}");
+    // The leeway is bounded as a server's is.
+    let base = ["verify", token, "--jwks", "examples/jwks.json", "--aud", "api", "--now", NOW];
+    let leeway = |secs: &str| jwtv(&[&base[..], &["--leeway", secs]].concat());
+    assert_eq!(leeway("300").code, 0);
+    let run = leeway("301");
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.starts_with("jwtv: error: leeway_secs (--leeway): at most 300 s"), "{run:?}");
 }
 
 #[test]
