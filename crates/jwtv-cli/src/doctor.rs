@@ -1,14 +1,16 @@
-//! `jwtv doctor`: the runbook, in order, on one token. Each step says ✔ or ✘,
-//! why in one line, and what to do; the first failing step is the answer.
-//! The verdict is always the core verifier's, followed by the revocation
-//! list's check as a server verifier runs it.
+//! `jwtv doctor`: the runbook, in order, on one token. Each step says ✔ or ✘
+//! (or ? when it could not run), why in one line, and what to do; the first
+//! failing step is the answer. The verdict is always the core verifier's,
+//! followed by the revocation list's check as a server verifier runs it: a
+//! check the policy requires that could not run (the key set or the list
+//! unavailable) leaves it undetermined, exit 2, never valid.
 
 use core::fmt::Write as _;
 
 use core::time::Duration;
 
 use clap::Args;
-use jwtv::{Algorithm, Error, ErrorCode, Header, buffer_len_for};
+use jwtv::{Algorithm, Dependency, Error, ErrorCode, Header, buffer_len_for};
 use jwtv_jwks::{RevocationList, Revocations};
 use serde_json::json;
 
@@ -17,9 +19,9 @@ use crate::human::{Style, quoted_list, relative, span, token_label, utc};
 use crate::input::{Lenient, Segment, read_token};
 use crate::inspect::structural_problems;
 use crate::revoke::{counts, unsynced, where_};
-use crate::setup::{Loaded, Origin, Setup};
+use crate::setup::{KeyLoadError, Loaded, Origin, RemoteReport, Setup};
 use crate::verify::{Verdict, verify_token};
-use crate::{EXIT_OK, EXIT_REJECTED, Outcome, PolicyArgs};
+use crate::{Outcome, PolicyArgs};
 
 #[derive(Debug, Args)]
 pub(crate) struct DoctorArgs {
@@ -28,7 +30,8 @@ pub(crate) struct DoctorArgs {
     token: String,
     #[command(flatten)]
     policy: PolicyArgs,
-    /// Print one JSON object: {"valid", "code", "first_failing_step", "steps": [{"step", "name", "status", "summary", "notes", "todo"}]}.
+    /// Print one JSON object: {"valid", "verdict", "code", "first_failing_step", "steps": [{"step", "name", "status", "summary", "notes", "todo"}]};
+    /// verdict is valid, rejected or undetermined, a step's status pass, fail, skipped or unavailable.
     #[arg(long)]
     json: bool,
 }
@@ -41,6 +44,8 @@ enum Status {
     Pass,
     Fail,
     Skipped,
+    /// The check is configured but could not run (key set, revocation list).
+    Unavailable,
 }
 
 #[derive(Debug)]
@@ -63,6 +68,16 @@ impl Step {
 
     fn skipped(name: &'static str, why: &str) -> Self {
         Self { name, status: Status::Skipped, summary: format!("not checked: {why}"), notes: Vec::new(), todo: None }
+    }
+
+    fn unavailable(name: &'static str, why: &str, todo: &str) -> Self {
+        Self {
+            name,
+            status: Status::Unavailable,
+            summary: format!("could not run: {why}"),
+            notes: Vec::new(),
+            todo: Some(todo.to_owned()),
+        }
     }
 
     fn note(mut self, note: impl Into<String>) -> Self {
@@ -199,18 +214,18 @@ fn key_set_notes(mut step: Step, loaded: &Loaded) -> Step {
 
 fn step_key(
     lenient: &Lenient,
-    loaded: Result<&Loaded, &crate::setup::KeyLoadError>,
+    loaded: Result<&Loaded, &KeyLoadError>,
     sig: Result<(), Error>,
     ctx: &Context<'_>,
 ) -> Step {
     let name = "signing key";
     let loaded = match loaded {
         Err(e) => {
-            let mut step = Step::fail(
-                name,
-                format!("the key set cannot be loaded: {}", e.message),
-                "check the JWKS location (URL, network, proxy, the issuer's status page); verifiers serve no key until it loads",
-            );
+            let todo = match e.remote {
+                Some(_) => explain::todo_for(Error::Unavailable(Dependency::Keys)),
+                None => "check the key set's location and contents (`jwtv keys FILE` reads it as a verifier would)",
+            };
+            let mut step = Step::unavailable(name, &format!("the key set cannot be loaded: {}", e.message), todo);
             if let Some(report) = &e.remote {
                 step = step.note(format!(
                     "{} fetch(es): {} transport error(s), {} timeout(s), {} HTTP error(s), {} unreadable",
@@ -255,7 +270,7 @@ fn step_time(
     setup: &Setup,
     lenient: &Lenient,
     failures: &[(Error, Option<String>)],
-    loaded: Option<&Loaded>,
+    loaded: Result<&Loaded, &KeyLoadError>,
     ctx: &Context<'_>,
 ) -> Step {
     let name = "time";
@@ -289,27 +304,36 @@ fn step_time(
     }
     let clock = if setup.now_given { "given by --now" } else { "this host's clock" };
     step = step.note(format!("now {} ({clock})", utc(now)));
-    match loaded.map(|l| &l.origin) {
-        Some(Origin::Url(report)) => match report.skew_ms {
-            Some(skew) if skew.abs() > SKEW_WARN_MS => {
-                let dir = if skew > 0 { "ahead of" } else { "behind" };
-                let secs = skew.unsigned_abs() / 1000;
-                step = step.note(format!(
-                    "the key server's clock is {} {dir} this host's: check time synchronization (chronyc tracking, timedatectl)",
-                    span(secs)
-                ));
-                if step.status == Status::Pass {
-                    step.todo =
-                        Some("check time synchronization on this host (chronyc tracking, timedatectl)".to_owned());
-                }
+    let server: Option<&RemoteReport> = match loaded {
+        Ok(Loaded { origin: Origin::Url(report), .. }) => Some(report),
+        Ok(Loaded { origin: Origin::File(_), .. }) => {
+            return step.note("key set from a file: no server clock to compare with");
+        }
+        Ok(Loaded { origin: Origin::Inline, .. }) => {
+            return step.note("key set in the policy file: no server clock to compare with");
+        }
+        Err(KeyLoadError { remote: Some(report), .. }) => Some(report),
+        Err(KeyLoadError { remote: None, .. }) => {
+            return step.note("the key set could not be loaded: no server clock to compare with");
+        }
+    };
+    match server.and_then(|r| r.skew_ms) {
+        Some(skew) if skew.abs() > SKEW_WARN_MS => {
+            let dir = if skew > 0 { "ahead of" } else { "behind" };
+            let secs = skew.unsigned_abs() / 1000;
+            step = step.note(format!(
+                "the key server's clock is {} {dir} this host's: check time synchronization (chronyc tracking, timedatectl)",
+                span(secs)
+            ));
+            if step.status == Status::Pass {
+                step.todo = Some("check time synchronization on this host (chronyc tracking, timedatectl)".to_owned());
             }
-            Some(skew) => {
-                step =
-                    step.note(format!("this host's clock agrees with the key server's Date within {} ms", skew.abs()));
-            }
-            None => step = step.note("the key server sent no Date header: clock skew not estimated"),
-        },
-        _ => step = step.note("key set from a file: no server clock to compare with"),
+        }
+        Some(skew) => {
+            step = step.note(format!("this host's clock agrees with the key server's Date within {} ms", skew.abs()));
+        }
+        None if loaded.is_err() => step = step.note("the key set could not be fetched: clock skew not estimated"),
+        None => step = step.note("the key server sent no Date header: clock skew not estimated"),
     }
     step
 }
@@ -361,12 +385,8 @@ fn step_revocation(
     let status = revocations.status();
     let source = format!("revocation list: {}; {}", where_(&status), counts(&status));
     if !revocations.wait_synced(Duration::ZERO) {
-        let mut step = Step::skipped(name, &unsynced(&status, setup.timeout));
-        step.todo = Some(
-            "check that Redis is reachable from this host (address, password, firewall); verifiers keep serving the last copy they synced"
-                .to_owned(),
-        );
-        return step.note(source);
+        let todo = explain::todo_for(Error::Unavailable(Dependency::Revocations));
+        return Step::unavailable(name, &unsynced(&status, setup.timeout), todo).note(source);
     }
     let parsed = lenient
         .header_bytes()
@@ -403,12 +423,18 @@ pub(crate) fn run(args: &DoctorArgs) -> Outcome {
     let loaded = setup.load_keys();
     let revocations = setup.open_revocations()?;
     let snapshot = revocations.as_ref().map(Revocations::snapshot);
+    let unavailable = match (&loaded, &revocations) {
+        (Err(e), _) => Some(e.message.clone()),
+        (Ok(_), Some(list)) if !list.wait_synced(Duration::ZERO) => Some(unsynced(&list.status(), setup.timeout)),
+        _ => None,
+    };
     let ctx = Context {
         setup: &setup,
         token,
         lenient: &lenient,
         keys: loaded.as_ref().ok().map(|l| l.set.as_ref()),
         revocations: snapshot.as_ref(),
+        unavailable: unavailable.as_deref(),
     };
 
     let mut steps = Vec::new();
@@ -420,7 +446,8 @@ pub(crate) fn run(args: &DoctorArgs) -> Outcome {
     let verdict = match &loaded {
         Ok(l) => verify_token(&setup, &l.set, token, revocations.as_ref()),
         Err(_) if !decoded => Verdict::Rejected { error: Error::Malformed(jwtv::Part::Token), detail: None },
-        Err(_) => Verdict::Rejected { error: Error::KeyNotFound, detail: None },
+        // Without a key set the signature cannot be checked: no verdict.
+        Err(_) => Verdict::unavailable(Dependency::Keys),
     };
     if token_ok {
         steps.push(step_structure(token, &lenient, &problems));
@@ -448,7 +475,7 @@ pub(crate) fn run(args: &DoctorArgs) -> Outcome {
         steps.push(step_key(&lenient, loaded.as_ref(), sig_for_steps, &ctx));
         let failures = claim_failures(&setup, &lenient).unwrap_or_default();
         let unverified = if sig_for_steps.is_ok() { "" } else { " (claims read without a valid signature)" };
-        let mut time = step_time(&setup, &lenient, &failures, loaded.as_ref().ok(), &ctx);
+        let mut time = step_time(&setup, &lenient, &failures, loaded.as_ref(), &ctx);
         let mut claims = step_claims(&setup, &lenient, &failures, &ctx);
         // The key that verified the signature (the header names the key
         // otherwise; the list checks the header's kid as well).
@@ -457,7 +484,7 @@ pub(crate) fn run(args: &DoctorArgs) -> Outcome {
         if !unverified.is_empty() {
             time.summary.push_str(unverified);
             claims.summary.push_str(unverified);
-            if revoked.status != Status::Skipped {
+            if matches!(revoked.status, Status::Pass | Status::Fail) {
                 revoked.summary.push_str(unverified);
             }
         }
@@ -471,9 +498,15 @@ pub(crate) fn run(args: &DoctorArgs) -> Outcome {
     }
 
     let failing = steps.iter().position(|s| s.status == Status::Fail);
+    let not_run = steps.iter().position(|s| s.status == Status::Unavailable);
     let (valid, code) = match &verdict {
         Verdict::Valid { .. } => (true, None),
         Verdict::Rejected { error, .. } => (false, Some(error.code())),
+    };
+    let verdict_name = match &verdict {
+        Verdict::Valid { .. } => "valid",
+        v if v.is_undetermined() => "undetermined",
+        Verdict::Rejected { .. } => "rejected",
     };
     let mut out = String::new();
     if args.json {
@@ -485,12 +518,14 @@ pub(crate) fn run(args: &DoctorArgs) -> Outcome {
                     Status::Pass => "pass",
                     Status::Fail => "fail",
                     Status::Skipped => "skipped",
+                    Status::Unavailable => "unavailable",
                 };
                 json!({"step": i + 1, "name": s.name, "status": status, "summary": s.summary, "notes": s.notes, "todo": s.todo})
             })
             .collect();
         let doc = json!({
             "valid": valid,
+            "verdict": verdict_name,
             "code": code.map(ErrorCode::as_str),
             "first_failing_step": failing.map(|i| i + 1),
             "steps": steps_json,
@@ -504,6 +539,7 @@ pub(crate) fn run(args: &DoctorArgs) -> Outcome {
                 Status::Pass => style.green("✔"),
                 Status::Fail => style.red("✘"),
                 Status::Skipped => "·".to_owned(),
+                Status::Unavailable => style.yellow("?"),
             };
             let _ = writeln!(out, "{mark} {} {:<12}{}", i + 1, step.name, step.summary);
             for note in &step.notes {
@@ -524,6 +560,13 @@ pub(crate) fn run(args: &DoctorArgs) -> Outcome {
                     style.bold("valid: every check passed")
                 );
             }
+            (v @ Verdict::Rejected { error, .. }, _) if v.is_undetermined() => {
+                let code = error.code();
+                let at =
+                    not_run.and_then(|i| steps.get(i).map(|s| format!("; could not run: step {} ({})", i + 1, s.name)));
+                let line = format!("undetermined: {} ({}){}", code.as_str(), code.message(), at.unwrap_or_default());
+                let _ = writeln!(out, "{} {number} {:<12}{}", style.yellow("?"), "verdict", style.bold(&line));
+            }
             (Verdict::Rejected { error, .. }, failing) => {
                 let code = error.code();
                 let at =
@@ -533,7 +576,7 @@ pub(crate) fn run(args: &DoctorArgs) -> Outcome {
             }
         }
     }
-    Ok((if valid { EXIT_OK } else { EXIT_REJECTED }, out))
+    Ok((verdict.exit_code(), out))
 }
 
 /// `1 key`, `3 keys`.

@@ -1,7 +1,7 @@
 //! Plain-language reasons for the core's error codes, with the values of the
 //! token at hand, and what to do about each. Shared by `verify` and `doctor`.
 
-use jwtv::{Claims, Error, ErrorCode, Field, Part};
+use jwtv::{Claims, Dependency, Error, ErrorCode, Field, Part};
 use jwtv_jwks::{KeySet, RevocationKind, RevocationList};
 
 use crate::human::{quoted_list, relative, utc};
@@ -17,6 +17,8 @@ pub(crate) struct Context<'a> {
     pub(crate) keys: Option<&'a KeySet>,
     /// The revocation list checked, for the time of a matching entry.
     pub(crate) revocations: Option<&'a RevocationList>,
+    /// Why the key set or the revocation list is unavailable, when one is.
+    pub(crate) unavailable: Option<&'a str>,
 }
 
 /// A date claim of the token, as the core reads it (floor of a fractional date).
@@ -146,6 +148,7 @@ pub(crate) fn reason(error: Error, detail: Option<&str>, ctx: &Context<'_>) -> S
             format!("the header requires extensions this verifier does not process: crit {crit}")
         }
         Error::Revoked(field) => revoked(ctx, field),
+        Error::Unavailable(dependency) => unavailable(ctx, dependency),
         _ => error.message().to_owned(),
     }
 }
@@ -186,6 +189,16 @@ fn revoked(ctx: &Context<'_>, field: Field) -> String {
 
 fn quoted(value: Option<&str>) -> String {
     value.map_or("absent".to_owned(), |v| format!("{v:?}"))
+}
+
+/// Why a check could not run, and which.
+fn unavailable(ctx: &Context<'_>, dependency: Dependency) -> String {
+    let (fallback, check) = match dependency {
+        Dependency::Keys => ("no key set could be loaded", "the signature cannot be checked"),
+        _ => ("the revocation list has not synced", "whether the token is revoked cannot be checked"),
+    };
+    let why = ctx.unavailable.unwrap_or(fallback);
+    format!("{why}: {check}, so the token is neither accepted nor rejected")
 }
 
 fn alg_not_allowed(ctx: &Context<'_>, alg: &str) -> String {
@@ -276,6 +289,9 @@ pub(crate) fn todo(code: ErrorCode) -> &'static str {
         ErrorCode::Revoked => {
             "the token, its subject or its key was revoked on purpose (`jwtv revocations list` shows the entries): the client needs a new token; `jwtv unrevoke` takes back a mistaken entry"
         }
+        ErrorCode::Unavailable => {
+            "a key server or revocation store the policy needs cannot be reached: check it (`jwtv keys URL`, `jwtv revocations list`) and retry; the token was neither accepted nor rejected"
+        }
         _ => "see docs/RUNBOOK.md",
     }
 }
@@ -291,6 +307,12 @@ pub(crate) fn todo_for(error: Error) -> &'static str {
         }
         Error::Revoked(_) => {
             "the signing key was revoked: the issuer must sign with another key (and remove this one from its JWKS); clients then need new tokens; if it is a mistake, `jwtv unrevoke kid KID`"
+        }
+        Error::Unavailable(Dependency::Keys) => {
+            "the key server is unreachable or does not serve a key set: check it with `jwtv keys URL` (URL, network, proxy, the issuer's status page) and retry; gateways answer 503 until it loads"
+        }
+        Error::Unavailable(_) => {
+            "the revocation store is unreachable: check it with `jwtv revocations list` (address, password, firewall) and retry; gateways failing closed answer 503 until it syncs"
         }
         _ => todo(error.code()),
     }

@@ -2,7 +2,9 @@
 //! keys of a JWKS, sign test tokens, and revoke tokens, subjects and keys.
 //! The runbook (`docs/RUNBOOK.md`) is written in these commands.
 //!
-//! Exit codes: 0 valid (or done), 1 rejected, 2 usage error or unreadable input.
+//! Exit codes: 0 valid (or done), 1 rejected, 2 usage error, unreadable
+//! input, or no verdict (a check the policy requires could not run: code
+//! `unavailable`).
 
 #![forbid(unsafe_code)]
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc, reason = "a std binary")]
@@ -29,6 +31,10 @@ pub(crate) const EXIT_OK: u8 = 0;
 pub(crate) const EXIT_REJECTED: u8 = 1;
 /// The exit code of a usage error or of input that cannot be read.
 pub(crate) const EXIT_USAGE: u8 = 2;
+/// The exit code when there is no verdict: a check the policy requires
+/// could not run (the key set or the revocation list is unavailable). The
+/// same number as [`EXIT_USAGE`]: neither is a verdict on the token.
+pub(crate) const EXIT_UNDETERMINED: u8 = 2;
 
 /// What a command prints on stdout, and its exit code.
 pub(crate) type Outcome = Result<(u8, String), CliError>;
@@ -54,7 +60,8 @@ impl CliError {
                   A TOKEN is given as the token itself, as a file holding it, or as `-` for stdin\n\
                   (an `Authorization: Bearer` prefix is removed). Tokens and signatures are never\n\
                   printed whole.\n\n\
-                  Exit codes: 0 valid, 1 rejected, 2 usage error or unreadable input.\n\
+                  Exit codes: 0 valid, 1 rejected, 2 usage error, unreadable input, or no verdict\n\
+                  (a key set or revocation list the policy needs is unavailable: code `unavailable`).\n\
                   docs/RUNBOOK.md walks through a token incident with these commands."
 )]
 struct Cli {

@@ -311,11 +311,16 @@ fn fetch(url: &str, remote: RemoteJwks, timeout: Duration) -> Result<Loaded, Key
     let elapsed = started.elapsed();
     let status = remote.status();
     let date = remote.last_server_date();
+    let mut fetches = status.fetches;
+    if ready.is_none() && fetches.total() == 0 {
+        // The fetch waited for is still unanswered after --timeout: a timeout.
+        fetches.timeouts = fetches.timeouts.saturating_add(1);
+    }
     let report = RemoteReport {
         url: url.to_owned(),
         latency: date.map_or(elapsed, |d| d.round_trip),
         cache_secs: status.fresh_until.zip(status.fetched_at).map(|(until, at)| until.saturating_sub(at) / 1000),
-        fetches: status.fetches,
+        fetches,
         last_failure: status.last_failure,
         skew_ms: date.map(|d| d.estimated_skew_ms()),
     };

@@ -1,9 +1,10 @@
 //! `jwtv verify`: the verdict, with the claims or the reason.
 
 use core::fmt::Write as _;
+use core::time::Duration;
 
 use clap::Args;
-use jwtv::{Algorithm, Error, buffer_len_for};
+use jwtv::{Algorithm, Dependency, Error, buffer_len_for};
 use jwtv_jwks::{KeySet, Revocations};
 use serde_json::{Value, json};
 
@@ -11,7 +12,7 @@ use crate::explain::{self, Context};
 use crate::input::{Lenient, read_token};
 use crate::revoke::unsynced;
 use crate::setup::Setup;
-use crate::{CliError, EXIT_OK, EXIT_REJECTED, Outcome, PolicyArgs};
+use crate::{CliError, EXIT_OK, EXIT_REJECTED, EXIT_UNDETERMINED, Outcome, PolicyArgs};
 
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
@@ -21,8 +22,9 @@ pub(crate) struct VerifyArgs {
     #[command(flatten)]
     policy: PolicyArgs,
     /// Print exactly one JSON object: {"valid": true, "header": …, "claims": …} or
-    /// {"valid": false, "error": {"code", "message", "detail"}}. Usage errors (exit 2)
-    /// print nothing on stdout.
+    /// {"valid": false, "error": {"code", "message", "detail"}}; code `unavailable`
+    /// (exit 2) when a key set or revocation list the policy needs cannot be reached.
+    /// Usage errors (exit 2) print nothing on stdout.
     #[arg(long)]
     json: bool,
 }
@@ -34,14 +36,40 @@ pub(crate) enum Verdict {
     Rejected { error: Error, detail: Option<String> },
 }
 
+impl Verdict {
+    /// No verdict: `dependency` was needed and is unavailable.
+    pub(crate) fn unavailable(dependency: Dependency) -> Self {
+        Self::Rejected { error: Error::Unavailable(dependency), detail: Some(dependency.as_str().to_owned()) }
+    }
+
+    /// True when a check the policy requires could not run (`unavailable`):
+    /// the token was neither accepted nor rejected.
+    pub(crate) fn is_undetermined(&self) -> bool {
+        matches!(self, Self::Rejected { error: Error::Unavailable(_), .. })
+    }
+
+    /// 0 valid, 1 rejected, 2 undetermined.
+    pub(crate) fn exit_code(&self) -> u8 {
+        match self {
+            Self::Valid { .. } => EXIT_OK,
+            _ if self.is_undetermined() => EXIT_UNDETERMINED,
+            Self::Rejected { .. } => EXIT_REJECTED,
+        }
+    }
+}
+
 /// Verifies `token` with the core's verifier over `set` and the setup's
-/// rules, then, as a server verifier does, against the revocation list.
+/// rules, then, as a server verifier does, against the revocation list: a
+/// list that never synced cannot clear a token (`unavailable`).
 pub(crate) fn verify_token(setup: &Setup, set: &KeySet, token: &str, revocations: Option<&Revocations>) -> Verdict {
     let len = token.len().min(setup.max_token_len.saturating_add(4));
     let mut buf = vec![0u8; buffer_len_for(len).max(64)];
     setup.with_policy(|policy| {
         let checked = set.verifier(*policy).verify(token, setup.now, &mut buf).and_then(|verified| {
             if let Some(revocations) = revocations {
+                if !revocations.wait_synced(Duration::ZERO) {
+                    return Err(Error::Unavailable(Dependency::Revocations));
+                }
                 let key_kid = set.keys().get(verified.key_index()).and_then(|key| key.kid());
                 revocations.check(verified.header(), verified.claims(), key_kid, setup.now)?;
             }
@@ -64,15 +92,28 @@ pub(crate) fn verify_token(setup: &Setup, set: &KeySet, token: &str, revocations
 pub(crate) fn run(args: &VerifyArgs) -> Outcome {
     let input = read_token(&args.token)?;
     let setup = Setup::from_args(&args.policy)?;
-    let loaded = setup.load_keys().map_err(|e| CliError::new(e.message))?;
+    // A key file that cannot be read is a usage error; a key server that
+    // does not answer leaves the token undetermined.
+    let loaded = match setup.load_keys() {
+        Ok(loaded) => Ok(loaded),
+        Err(e) if e.remote.is_some() => Err(e.message),
+        Err(e) => return Err(CliError::new(e.message)),
+    };
     let revocations = setup.open_revocations()?;
-    if let Some(list) = &revocations {
-        // A verdict against a list that never synced would be a guess.
-        if !list.wait_synced(core::time::Duration::ZERO) {
-            return Err(CliError::new(unsynced(&list.status(), setup.timeout)));
+    let (verdict, unavailable) = match &loaded {
+        Ok(loaded) => {
+            let verdict = verify_token(&setup, &loaded.set, &input.token, revocations.as_ref());
+            let why = match (&verdict, &revocations) {
+                (Verdict::Rejected { error: Error::Unavailable(Dependency::Revocations), .. }, Some(list)) => {
+                    Some(unsynced(&list.status(), setup.timeout))
+                }
+                _ => None,
+            };
+            (verdict, why)
         }
-    }
-    let verdict = verify_token(&setup, &loaded.set, &input.token, revocations.as_ref());
+        Err(why) => (Verdict::unavailable(Dependency::Keys), Some(why.clone())),
+    };
+    let code = verdict.exit_code();
     let mut out = String::new();
     match verdict {
         Verdict::Valid { alg, header, claims } => {
@@ -85,7 +126,6 @@ pub(crate) fn run(args: &VerifyArgs) -> Outcome {
                 let _ = writeln!(out, "valid: {alg} signature{kid}; every check passed");
                 let _ = writeln!(out, "{}", serde_json::to_string_pretty(&claims).unwrap_or_default());
             }
-            Ok((EXIT_OK, out))
         }
         Verdict::Rejected { error, detail } => {
             let code = error.code();
@@ -99,15 +139,17 @@ pub(crate) fn run(args: &VerifyArgs) -> Outcome {
                     setup: &setup,
                     token: &input.token,
                     lenient: &lenient,
-                    keys: Some(&loaded.set),
+                    keys: loaded.as_ref().ok().map(|l| l.set.as_ref()),
                     revocations: snapshot.as_ref(),
+                    unavailable: unavailable.as_deref(),
                 };
-                let _ = writeln!(out, "rejected: {} ({})", code.as_str(), code.message());
+                let verdict = if matches!(error, Error::Unavailable(_)) { "undetermined" } else { "rejected" };
+                let _ = writeln!(out, "{verdict}: {} ({})", code.as_str(), code.message());
                 let _ = writeln!(out, "reason: {}", explain::reason(error, detail.as_deref(), &ctx));
                 let _ = writeln!(out, "what to do: {}", explain::todo_for(error));
                 let _ = writeln!(out, "every check in order: run `jwtv doctor` with the same arguments");
             }
-            Ok((EXIT_REJECTED, out))
         }
     }
+    Ok((code, out))
 }

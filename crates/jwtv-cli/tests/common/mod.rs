@@ -53,6 +53,41 @@ pub fn jwtv(args: &[&str]) -> Run {
     jwtv_with_stdin(args, None)
 }
 
+/// A fresh folder per test, removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("jwtv-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Self(dir)
+    }
+
+    pub fn path(&self, name: &str) -> String {
+        self.0.join(name).to_str().expect("UTF-8 path").to_owned()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// examples/policy.json with absolute key paths, changed by `edit`, written
+/// into `dir` as `name`.
+pub fn policy_with(dir: &TempDir, name: &str, edit: impl FnOnce(&mut Value)) -> String {
+    let mut policy: Value =
+        serde_json::from_slice(&std::fs::read(root().join("examples/policy.json")).expect("policy")).expect("JSON");
+    let jwks = root().join("examples/jwks.json");
+    policy["keys"] = serde_json::json!({"jwks_file": jwks.to_str().expect("UTF-8 path")});
+    edit(&mut policy);
+    let path = dir.path(name);
+    std::fs::write(&path, policy.to_string()).expect("write policy");
+    path
+}
+
 /// The one JSON line of `text`.
 pub fn json(text: &str) -> Value {
     let mut lines = text.lines();
