@@ -15,7 +15,7 @@ use jwtv_jwks::{RevocationList, Revocations};
 use serde_json::json;
 
 use crate::explain::{self, Context, date_claim};
-use crate::human::{Style, quoted_list, relative, span, token_label, utc};
+use crate::human::{self, Style, inert, quote, quoted_list, relative, span, token_label, utc};
 use crate::input::{Lenient, Segment, read_token};
 use crate::inspect::structural_problems;
 use crate::revoke::{counts, unsynced, where_};
@@ -153,18 +153,18 @@ fn step_structure(token: &str, lenient: &Lenient, problems: &[String]) -> Step {
             Some(Segment::Bytes(n)) => format!("; signature {n} bytes"),
             _ => String::new(),
         };
-        let alg = lenient.alg().unwrap_or("?");
-        let kid = lenient.kid().map_or("no kid".to_owned(), |k| format!("kid {k:?}"));
-        return Step::pass(name, format!("header and claims are base64url JSON objects (alg {alg:?}, {kid}){sig}"));
+        let alg = quote(lenient.alg().unwrap_or("?"));
+        let kid = lenient.kid().map_or("no kid".to_owned(), |k| format!("kid {}", quote(k)));
+        return Step::pass(name, format!("header and claims are base64url JSON objects (alg {alg}, {kid}){sig}"));
     }
     let todo = if matches!(lenient.signature, Some(Segment::Empty)) {
         "an unsigned token is never accepted: if the issuer sends alg none, fix its signing configuration; otherwise treat it as a forgery attempt"
     } else {
         explain::todo(ErrorCode::Malformed)
     };
-    let mut step = Step::fail(name, problems.first().cloned().unwrap_or_default(), todo);
+    let mut step = Step::fail(name, inert(problems.first().map_or("", String::as_str)), todo);
     for problem in problems.iter().skip(1) {
-        step = step.note(problem.clone());
+        step = step.note(inert(problem));
     }
     if lenient.segments == 3 && token.contains(char::is_whitespace) {
         step = step.note("the token contains whitespace: it was wrapped or pasted with line breaks");
@@ -197,17 +197,21 @@ fn step_algorithm(setup: &Setup, lenient: &Lenient, sig: Result<(), Error>, ctx:
 
 fn key_set_notes(mut step: Step, loaded: &Loaded) -> Step {
     let set = &loaded.set;
-    let mut source =
-        format!("key set: {} ({}, {} usable)", loaded.origin.describe(), plural(set.entries().len(), "key"), set.len());
+    let mut source = format!(
+        "key set: {} ({}, {} usable)",
+        inert(&loaded.origin.describe()),
+        plural(set.entries().len(), "key"),
+        set.len()
+    );
     if let Origin::Url(report) = &loaded.origin {
         let cache = report.cache_secs.map(|s| format!(", cache lifetime {}", span(s))).unwrap_or_default();
         let _ = write!(source, "; HTTP 200 in {} ms{cache}", report.latency.as_millis());
     }
     step = step.note(source);
     for info in set.skipped() {
-        let kid = info.kid.as_deref().map_or("(no kid)".to_owned(), |k| format!("{k:?}"));
+        let kid = info.kid.as_deref().map_or("(no kid)".to_owned(), quote);
         let why = info.skip_reason().map(|r| r.to_string()).unwrap_or_default();
-        step = step.note(format!("skipped key #{} {kid}: {why}", info.index));
+        step = step.note(format!("skipped key #{} {kid}: {}", info.index, inert(&why)));
     }
     step
 }
@@ -225,7 +229,8 @@ fn step_key(
                 Some(_) => explain::todo_for(Error::Unavailable(Dependency::Keys)),
                 None => "check the key set's location and contents (`jwtv keys FILE` reads it as a verifier would)",
             };
-            let mut step = Step::unavailable(name, &format!("the key set cannot be loaded: {}", e.message), todo);
+            let mut step =
+                Step::unavailable(name, &format!("the key set cannot be loaded: {}", inert(&e.message)), todo);
             if let Some(report) = &e.remote {
                 step = step.note(format!(
                     "{} fetch(es): {} transport error(s), {} timeout(s), {} HTTP error(s), {} unreadable",
@@ -253,11 +258,9 @@ fn step_key(
             let info = loaded.set.entries().iter().find(|i| i.is_usable() && kid.is_some() && i.kid.as_deref() == kid);
             let which = match (kid, info) {
                 (Some(kid), Some(info)) => {
-                    let kty =
-                        [info.kty.as_deref(), info.crv.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
-                    format!("kid {kid:?} is in the key set ({kty})")
+                    format!("kid {} is in the key set ({})", quote(kid), crate::keys::kty_crv(info))
                 }
-                (Some(kid), None) => format!("kid {kid:?} selected a key"),
+                (Some(kid), None) => format!("kid {} selected a key", quote(kid)),
                 (None, _) => "no kid: the one key for this algorithm was used".to_owned(),
             };
             Step::pass(name, format!("{which}; the signature verifies"))
@@ -355,12 +358,12 @@ fn step_claims(setup: &Setup, lenient: &Lenient, failures: &[(Error, Option<Stri
         return step;
     }
     let claims = lenient.claims_json();
-    let get = |n: &str| claims.and_then(|c| c.get(n)).map_or("absent".to_owned(), ToString::to_string);
+    let get = |n: &str| claims.and_then(|c| c.get(n)).map_or("absent".to_owned(), human::json);
     let mut parts = Vec::new();
     parts.push(if setup.issuers.is_empty() { "iss not checked".to_owned() } else { format!("iss {}", get("iss")) });
     parts.push(if setup.audiences.is_empty() { "no aud".to_owned() } else { format!("aud {}", get("aud")) });
     if let Some(typ) = &setup.typ {
-        parts.push(format!("typ {typ:?}"));
+        parts.push(format!("typ {}", quote(typ)));
     }
     if !setup.required.is_empty() {
         parts.push(format!("required {} present", quoted_list(&setup.required)));
@@ -400,7 +403,7 @@ fn step_revocation(
             let claim = |n: &str| lenient.claims_json().and_then(|c| c.get(n)).and_then(|v| v.as_str());
             let named: Vec<String> = [("jti", claim("jti")), ("sub", claim("sub")), ("kid", key_kid.or(lenient.kid()))]
                 .into_iter()
-                .filter_map(|(kind, id)| id.map(|id| format!("{kind} {id:?}")))
+                .filter_map(|(kind, id)| id.map(|id| format!("{kind} {}", quote(id))))
                 .collect();
             let listed = if named.is_empty() { "no jti, sub or kid to look up".to_owned() } else { named.join(", ") };
             Step::pass(name, format!("not revoked: {listed}"))
@@ -530,10 +533,10 @@ pub(crate) fn run(args: &DoctorArgs) -> Outcome {
             "first_failing_step": failing.map(|i| i + 1),
             "steps": steps_json,
         });
-        let _ = writeln!(out, "{doc}");
+        let _ = writeln!(out, "{}", human::json(&doc));
     } else {
         let style = Style::detect();
-        let _ = writeln!(out, "jwtv doctor: {} from {}", token_label(token), input.source);
+        let _ = writeln!(out, "jwtv doctor: {} from {}", token_label(token), inert(&input.source));
         for (i, step) in steps.iter().enumerate() {
             let mark = match step.status {
                 Status::Pass => style.green("✔"),

@@ -4,7 +4,7 @@
 use jwtv::{Claims, Dependency, Error, ErrorCode, Field, Part};
 use jwtv_jwks::{KeySet, RevocationKind, RevocationList};
 
-use crate::human::{quoted_list, relative, utc};
+use crate::human::{self, inert, quote, quoted_list, relative, utc};
 use crate::input::{Lenient, Segment};
 use crate::setup::Setup;
 
@@ -46,7 +46,7 @@ fn when(ctx: &Context<'_>, name: &str) -> String {
 
 fn claim_text(ctx: &Context<'_>, name: &str) -> String {
     match ctx.lenient.claims_json().and_then(|c| c.get(name)) {
-        Some(value) => value.to_string(),
+        Some(value) => human::json(value),
         None => "absent".to_owned(),
     }
 }
@@ -75,7 +75,7 @@ pub(crate) fn shape_problem(token: &str, lenient: &Lenient) -> String {
                     .map(|(name, _)| *name)
                     .collect();
             if empty == ["signature"] {
-                let alg = lenient.alg().map(|a| format!(" (header alg {a:?})")).unwrap_or_default();
+                let alg = lenient.alg().map(|a| format!(" (header alg {})", quote(a))).unwrap_or_default();
                 format!("the signature segment is empty: an unsigned token{alg}, never accepted")
             } else if empty.is_empty() {
                 "three segments".to_owned()
@@ -108,11 +108,11 @@ pub(crate) fn reason(error: Error, detail: Option<&str>, ctx: &Context<'_>) -> S
         Error::UnsupportedAlg if alg.eq_ignore_ascii_case("none") => {
             "alg is \"none\": an unsigned token, never accepted".to_owned()
         }
-        Error::UnsupportedAlg => format!("alg {alg:?} is not an algorithm jwtv verifies"),
+        Error::UnsupportedAlg => format!("alg {} is not an algorithm jwtv verifies", quote(alg)),
         Error::AlgNotAllowed => alg_not_allowed(ctx, alg),
         Error::KeyNotFound => key_not_found(ctx, alg),
         Error::BadSignature => {
-            let kid = lenient.kid().map(|k| format!(" (kid {k:?})")).unwrap_or_default();
+            let kid = lenient.kid().map(|k| format!(" (kid {})", quote(k))).unwrap_or_default();
             format!(
                 "the signature does not verify with the key{kid}: signed by another key with the same kid \
                  (another environment, a rotated-out key) or altered"
@@ -133,18 +133,18 @@ pub(crate) fn reason(error: Error, detail: Option<&str>, ctx: &Context<'_>) -> S
             format!("aud is {}; accepted: {}", claim_text(ctx, "aud"), quoted_list(&setup.audiences))
         }
         Error::BadType => {
-            let typ = lenient.header_json().and_then(|h| h.get("typ")).map_or("absent".to_owned(), ToString::to_string);
-            format!("header typ is {typ}; required: {:?}", setup.typ.as_deref().unwrap_or(""))
+            let typ = lenient.header_json().and_then(|h| h.get("typ")).map_or("absent".to_owned(), human::json);
+            format!("header typ is {typ}; required: {}", quote(setup.typ.as_deref().unwrap_or("")))
         }
-        Error::MissingClaim(_) => format!("the token has no {:?}, which is required", detail.unwrap_or("?")),
+        Error::MissingClaim(_) => format!("the token has no {}, which is required", quote(detail.unwrap_or("?"))),
         Error::BadClaim(_) => {
             let name = detail.unwrap_or("?");
             let header = lenient.header_json().and_then(|h| h.get(name));
-            let value = header.map_or_else(|| claim_text(ctx, name), ToString::to_string);
-            format!("{name:?} has the wrong type or value: {value}")
+            let value = header.map_or_else(|| claim_text(ctx, name), human::json);
+            format!("{} has the wrong type or value: {value}", quote(name))
         }
         Error::UnsupportedCrit => {
-            let crit = lenient.header_json().and_then(|h| h.get("crit")).map_or("b64".to_owned(), ToString::to_string);
+            let crit = lenient.header_json().and_then(|h| h.get("crit")).map_or("b64".to_owned(), human::json);
             format!("the header requires extensions this verifier does not process: crit {crit}")
         }
         Error::Revoked(field) => revoked(ctx, field),
@@ -179,7 +179,10 @@ fn revoked(ctx: &Context<'_>, field: Field) -> String {
             let since = entry(RevocationKind::Kid, kid).map(|t| format!(" on {t}")).unwrap_or_default();
             match kid {
                 Some(kid) => {
-                    format!("the signing key (kid {kid:?}) was revoked{since}: every token it signed is rejected")
+                    format!(
+                        "the signing key (kid {}) was revoked{since}: every token it signed is rejected",
+                        quote(kid)
+                    )
                 }
                 None => "the key that signed the token was revoked: every token it signed is rejected".to_owned(),
             }
@@ -188,7 +191,7 @@ fn revoked(ctx: &Context<'_>, field: Field) -> String {
 }
 
 fn quoted(value: Option<&str>) -> String {
-    value.map_or("absent".to_owned(), |v| format!("{v:?}"))
+    value.map_or("absent".to_owned(), quote)
 }
 
 /// Why a check could not run, and which.
@@ -197,14 +200,14 @@ fn unavailable(ctx: &Context<'_>, dependency: Dependency) -> String {
         Dependency::Keys => ("no key set could be loaded", "the signature cannot be checked"),
         _ => ("the revocation list has not synced", "whether the token is revoked cannot be checked"),
     };
-    let why = ctx.unavailable.unwrap_or(fallback);
+    let why = ctx.unavailable.map_or(fallback.into(), inert);
     format!("{why}: {check}, so the token is neither accepted nor rejected")
 }
 
 fn alg_not_allowed(ctx: &Context<'_>, alg: &str) -> String {
     let allowed = jwtv::Algorithm::from_name(alg).is_some_and(|a| ctx.setup.algorithms.contains(a));
     if !allowed {
-        return format!("alg {alg:?} is not among the allowed algorithms ({})", ctx.setup.algorithm_names());
+        return format!("alg {} is not among the allowed algorithms ({})", quote(alg), ctx.setup.algorithm_names());
     }
     let kid = ctx.lenient.kid();
     let pinned: Vec<String> = ctx
@@ -219,10 +222,12 @@ fn alg_not_allowed(ctx: &Context<'_>, alg: &str) -> String {
         .unwrap_or_default();
     match kid {
         Some(kid) => format!(
-            "the key {kid:?} is pinned to {}, but the token says {alg:?} (a key is never used with another algorithm)",
-            pinned.join(", ")
+            "the key {} is pinned to {}, but the token says {} (a key is never used with another algorithm)",
+            quote(kid),
+            pinned.join(", "),
+            quote(alg)
         ),
-        None => format!("no key of the set is for {alg:?} (the keys are for {})", pinned.join(", ")),
+        None => format!("no key of the set is for {} (the keys are for {})", quote(alg), pinned.join(", ")),
     }
 }
 
@@ -235,11 +240,11 @@ fn key_not_found(ctx: &Context<'_>, alg: &str) -> String {
         Some(kid) => {
             if let Some(skipped) = set.entries().iter().find(|i| i.kid.as_deref() == Some(kid) && !i.is_usable()) {
                 let why = skipped.skip_reason().map(|r| r.to_string()).unwrap_or_default();
-                return format!("the key set has kid {kid:?} but does not use it: {why}");
+                return format!("the key set has kid {} but does not use it: {}", quote(kid), inert(&why));
             }
-            format!("no key has kid {kid:?}; the key set has {}", quoted_list(&kids))
+            format!("no key has kid {}; the key set has {}", quote(kid), quoted_list(&kids))
         }
-        None => format!("the token has no kid, and not exactly one key of the set is for {alg:?}"),
+        None => format!("the token has no kid, and not exactly one key of the set is for {}", quote(alg)),
     }
 }
 

@@ -1,6 +1,113 @@
-//! Text for people: dates, durations, token labels, colour on terminals.
+//! Text for people: dates, durations, token labels, colour on terminals,
+//! and the one rule that keeps untrusted text inert on a terminal ([`inert`]).
 
+use core::fmt::Write as _;
+use std::borrow::Cow;
 use std::io::IsTerminal as _;
+
+use serde_json::Value;
+
+/// Whether `c` must never reach a terminal as it is: a C0 control (line
+/// breaks and tabs included), DEL, a C1 control (U+0080 to U+009F: CSI, OSC
+/// and the like in one character) or a bidirectional control (U+061C,
+/// U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069), which reorders what
+/// the reader sees.
+fn is_unsafe(c: char) -> bool {
+    matches!(
+        c,
+        '\0'..='\x1f'
+            | '\x7f'..='\u{9f}'
+            | '\u{61c}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+    )
+}
+
+fn push_inert(out: &mut String, c: char) {
+    if is_unsafe(c) {
+        let _ = write!(out, "\\u{:04x}", u32::from(c));
+    } else {
+        out.push(c);
+    }
+}
+
+/// Untrusted text made inert for a terminal: every [unsafe](is_unsafe)
+/// character is written as JSON escapes it (`\u001b`, `\u009b`, `\u202e`),
+/// so escape sequences, line breaks and bidi overrides show as text.
+///
+/// The one escaping rule of the human output: every string that comes from
+/// a token, a key set, a revocation list, a file or a server goes through it
+/// on its way into a line ([`quote`], [`shown`], [`json`] and [`json_pretty`]
+/// are built on it), and [`terminal`] applies it once more to everything
+/// printed.
+pub(crate) fn inert(text: &str) -> Cow<'_, str> {
+    if !text.contains(is_unsafe) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len().saturating_add(16));
+    for c in text.chars() {
+        push_inert(&mut out, c);
+    }
+    Cow::Owned(out)
+}
+
+/// Untrusted text in quotes, written as a JSON string (`"` and `\` escaped)
+/// and [`inert`]: `"test-es256"`, `"x\u001b[2J"`. For ids and names in a
+/// sentence.
+pub(crate) fn quote(text: &str) -> String {
+    let json = serde_json::to_string(text).unwrap_or_default();
+    inert(&json).into_owned()
+}
+
+/// An id as printed: as it is when plain, [quoted](quote) when it is empty
+/// or has spaces, quotes, backslashes or [unsafe](is_unsafe) characters.
+pub(crate) fn shown(id: &str) -> String {
+    let plain = !id.is_empty() && !id.contains(|c: char| c.is_whitespace() || is_unsafe(c) || c == '"' || c == '\\');
+    if plain { id.to_owned() } else { quote(id) }
+}
+
+/// A JSON value on one line, [`inert`]: still JSON, with the same value.
+pub(crate) fn json(value: &Value) -> String {
+    inert(&value.to_string()).into_owned()
+}
+
+/// A JSON value pretty-printed, each line [`inert`] (JSON escapes the line
+/// breaks inside strings, so the ones left are the layout's).
+pub(crate) fn json_pretty(value: &Value) -> String {
+    let text = serde_json::to_string_pretty(value).unwrap_or_default();
+    text.split('\n').map(inert).collect::<Vec<_>>().join("\n")
+}
+
+/// Output on its way to the terminal: whatever [unsafe](is_unsafe)
+/// character is still in `text` is made [`inert`], except line breaks and
+/// the colours [`Style`] wrote.
+pub(crate) fn terminal(text: &str) -> Cow<'_, str> {
+    if !text.contains(|c: char| c != '\n' && is_unsafe(c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len().saturating_add(16));
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        let len = match Style::sequence_at(rest) {
+            Some(sequence) => {
+                out.push_str(sequence);
+                sequence.len()
+            }
+            None => {
+                if c == '\n' {
+                    out.push(c);
+                } else {
+                    push_inert(&mut out, c);
+                }
+                c.len_utf8()
+            }
+        };
+        rest = rest.get(len..).unwrap_or_default();
+    }
+    Cow::Owned(out)
+}
 
 /// A Unix time as `2026-01-01 00:00:00 UTC`.
 pub(crate) fn utc(secs: i64) -> String {
@@ -58,11 +165,16 @@ pub(crate) fn relative(t: i64, now: i64) -> String {
     }
 }
 
-/// A token named without showing it: its first 12 characters and its length.
+/// A token named without showing it: its first 12 characters ([`inert`])
+/// and its length.
 pub(crate) fn token_label(token: &str) -> String {
     let prefix: String = token.chars().take(12).collect();
     let chars = token.chars().count();
-    if chars > 12 { format!("{prefix}… ({chars} chars)") } else { format!("{prefix:?} ({chars} chars)") }
+    if chars > 12 {
+        format!("{}… ({chars} chars)", inert(&prefix))
+    } else {
+        format!("{} ({chars} chars)", quote(&prefix))
+    }
 }
 
 /// ANSI colour, only when stdout is a terminal and `NO_COLOR` is unset.
@@ -72,8 +184,16 @@ pub(crate) struct Style {
 }
 
 impl Style {
+    /// Every escape sequence a style writes: reset, bold, red, green, yellow.
+    const SEQUENCES: [&'static str; 5] = ["\x1b[0m", "\x1b[1m", "\x1b[31m", "\x1b[32m", "\x1b[33m"];
+
     pub(crate) fn detect() -> Self {
         Self { on: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() }
+    }
+
+    /// The sequence of [`Style::SEQUENCES`] `text` starts with, if any.
+    fn sequence_at(text: &str) -> Option<&'static str> {
+        Self::SEQUENCES.into_iter().find(|sequence| text.starts_with(sequence))
     }
 
     fn paint(self, code: &str, text: &str) -> String {
@@ -99,7 +219,7 @@ impl Style {
 
 /// A list of names for a sentence: `"a", "b" and "c"`.
 pub(crate) fn quoted_list<S: AsRef<str>>(items: &[S]) -> String {
-    let quoted: Vec<String> = items.iter().map(|s| format!("{:?}", s.as_ref())).collect();
+    let quoted: Vec<String> = items.iter().map(|s| quote(s.as_ref())).collect();
     match quoted.split_last() {
         None => "none".to_owned(),
         Some((last, [])) => last.clone(),
@@ -128,5 +248,49 @@ mod tests {
         assert_eq!(token_label("abc"), "\"abc\" (3 chars)");
         assert_eq!(token_label("eyJhbGciOiJFUzI1NiJ9"), "eyJhbGciOiJF… (20 chars)");
         assert_eq!(quoted_list(&["a", "b", "c"]), "\"a\", \"b\" and \"c\"");
+    }
+
+    #[test]
+    fn untrusted_text_is_inert() {
+        let hostile =
+            "a\u{1b}]0;pwned\u{7}b\u{1b}[2J\u{9b}c\u{202e}d\u{7f}\n\t\u{61c}\u{200e}\u{200f}\u{2066}\u{2069}é";
+        let escaped = r"a\u001b]0;pwned\u0007b\u001b[2J\u009bc\u202ed\u007f\u000a\u0009\u061c\u200e\u200f\u2066\u2069é";
+        assert_eq!(inert(hostile), escaped);
+        assert!(matches!(inert("plain ✔ text"), Cow::Borrowed(_)));
+        for c in ['\0', '\u{1f}', '\u{7f}', '\u{80}', '\u{9f}', '\u{202a}', '\u{202d}', '\u{2067}', '\u{2068}'] {
+            assert!(!inert(&c.to_string()).contains(c), "{c:?}");
+        }
+        for c in ['\u{a0}', '\u{200d}', '\u{2029}', '\u{206a}', '…', '✔'] {
+            assert_eq!(inert(&c.to_string()), c.to_string(), "{c:?}");
+        }
+        assert_eq!(quote("k\u{1b}[2J\"\\"), r#""k\u001b[2J\"\\""#);
+        assert_eq!(quote("line\nbreak\u{202e}"), r#""line\nbreak\u202e""#);
+        assert_eq!(shown("user-1"), "user-1");
+        assert_eq!(shown("a b"), "\"a b\"");
+        assert_eq!(shown("\u{202e}x"), r#""\u202ex""#);
+        assert_eq!(shown(r"a\u001b"), r#""a\\u001b""#, "a literal backslash is not an escape");
+        let value = serde_json::json!({"sub": hostile});
+        let line = json(&value);
+        assert_eq!(serde_json::from_str::<Value>(&line).unwrap(), value, "still JSON, same value");
+        assert!(!line.contains(is_unsafe), "{line}");
+        let pretty = json_pretty(&value);
+        assert_eq!(serde_json::from_str::<Value>(&pretty).unwrap(), value);
+        assert!(!pretty.contains(|c| c != '\n' && is_unsafe(c)), "{pretty}");
+    }
+
+    #[test]
+    fn the_terminal_sink_keeps_line_breaks_and_our_colours_only() {
+        let style = Style { on: true };
+        let text = format!("{} ok\n\u{1b}]0;x\u{7}\u{1b}[2J\u{1b}[31\u{9b}1m\u{202e}\n", style.green("✔"));
+        assert_eq!(
+            terminal(&text),
+            "\u{1b}[32m✔\u{1b}[0m ok\n\\u001b]0;x\\u0007\\u001b[2J\\u001b[31\\u009b1m\\u202e\n"
+        );
+        assert!(matches!(terminal("✔ plain\nlines\n"), Cow::Borrowed(_)));
+        for painted in [style.green("a"), style.red("b"), style.yellow("c"), style.bold("d")] {
+            assert_eq!(terminal(&painted), painted, "every colour Style writes is one of its SEQUENCES");
+        }
+        assert_eq!(token_label("\u{1b}[2J.e30.AAAAAAAAAAAA"), r"\u001b[2J.e30.AAA… (21 chars)");
+        assert_eq!(token_label("\u{1b}[2J"), r#""\u001b[2J" (4 chars)"#);
     }
 }

@@ -7,7 +7,7 @@ use jwtv::{DEFAULT_MAX_TOKEN_LEN, Error, Policy, UnverifiedToken, buffer_len_for
 use serde_json::{Value, json};
 
 use crate::explain::{date_claim, segment_problem, shape_problem};
-use crate::human::{Style, relative, token_label, utc};
+use crate::human::{self, Style, inert, quote, relative, token_label, utc};
 use crate::input::{Lenient, Segment, read_token};
 use crate::{EXIT_OK, EXIT_REJECTED, Outcome};
 
@@ -53,7 +53,7 @@ pub(crate) fn structural_problems(token: &str, lenient: &Lenient) -> Vec<String>
                 if let Err(e) = decoded.unverified_header().algorithm() {
                     let alg = lenient.alg().unwrap_or("?");
                     let what = if alg.eq_ignore_ascii_case("none") { "an unsigned token" } else { "not supported" };
-                    problems.push(format!("{e}: alg {alg:?} is {what}"));
+                    problems.push(format!("{e}: alg {} is {what}", quote(alg)));
                 }
                 match decoded.unverified_claims() {
                     Err(e) => problems.push(format!("{e}")),
@@ -120,7 +120,7 @@ pub(crate) fn run(args: &InspectArgs) -> Outcome {
             "times": times,
             "problems": problems,
         });
-        let _ = writeln!(out, "{doc}");
+        let _ = writeln!(out, "{}", human::json(&doc));
     } else {
         let style = Style::detect();
         let _ = writeln!(
@@ -128,13 +128,13 @@ pub(crate) fn run(args: &InspectArgs) -> Outcome {
             "{}",
             style.yellow("UNVERIFIED: decoded without checking the signature; do not trust these values")
         );
-        let _ = writeln!(out, "token:     {} from {}", token_label(token), input.source);
+        let _ = writeln!(out, "token:     {} from {}", token_label(token), inert(&input.source));
         if let Some(n) = signature_bytes {
             let _ = writeln!(out, "signature: {n} bytes (not shown)");
         }
         for (name, value) in [("header", lenient.header_json()), ("claims", lenient.claims_json())] {
             if let Some(value) = value {
-                let _ = writeln!(out, "{name}:\n{}", serde_json::to_string_pretty(value).unwrap_or_default());
+                let _ = writeln!(out, "{name}:\n{}", human::json_pretty(value));
             }
         }
         if !dates.is_empty() {

@@ -7,7 +7,7 @@ use jwtv::AlgorithmSet;
 use jwtv_jwks::{KeyInfo, KeySet, SkipReason};
 use serde_json::json;
 
-use crate::human::Style;
+use crate::human::{self, Style, inert, quote, shown};
 use crate::setup::{Origin, Setup, parse_alg};
 use crate::{CliError, EXIT_OK, EXIT_REJECTED, Outcome, PolicyArgs};
 
@@ -38,21 +38,22 @@ pub(crate) fn warnings(info: &KeyInfo, set: &KeySet) -> Vec<String> {
             SkipReason::NoAlgorithm => "missing alg",
             _ => "skipped",
         };
-        warnings.push(format!("{prefix}: {reason}"));
+        warnings.push(format!("{prefix}: {}", inert(&reason.to_string())));
     }
-    warnings.extend(info.warnings().into_iter().map(str::to_owned));
+    warnings.extend(info.warnings().into_iter().map(|warning| inert(warning).into_owned()));
     if info.is_usable()
         && let Some(kid) = info.kid.as_deref().filter(|kid| set.duplicate_kids().contains(kid))
     {
-        warnings.push(format!("duplicate kid {kid:?}: other keys with this kid are skipped"));
+        warnings.push(format!("duplicate kid {}: other keys with this kid are skipped", quote(kid)));
     }
     warnings
 }
 
-fn kty_crv(info: &KeyInfo) -> String {
+/// `EC P-256`, `RSA`: the key's members as the JWKS has them ([`shown`]).
+pub(crate) fn kty_crv(info: &KeyInfo) -> String {
     match (&info.kty, &info.crv) {
-        (Some(kty), Some(crv)) => format!("{kty} {crv}"),
-        (Some(kty), None) => kty.clone(),
+        (Some(kty), Some(crv)) => format!("{} {}", shown(kty), shown(crv)),
+        (Some(kty), None) => shown(kty),
         _ => "?".to_owned(),
     }
 }
@@ -90,13 +91,13 @@ pub(crate) fn run(args: &KeysArgs) -> Outcome {
             })
             .collect();
         let doc = json!({"source": loaded.origin.describe(), "usable": set.len(), "keys": keys});
-        let _ = writeln!(out, "{doc}");
+        let _ = writeln!(out, "{}", human::json(&doc));
     } else {
         let style = Style::detect();
         let _ = writeln!(
             out,
             "{}: {}, {} usable",
-            loaded.origin.describe(),
+            inert(&loaded.origin.describe()),
             crate::doctor::plural(set.entries().len(), "key"),
             set.len()
         );
@@ -109,19 +110,19 @@ pub(crate) fn run(args: &KeysArgs) -> Outcome {
             let alg = match (info.algorithm, &info.alg) {
                 (Some(a), _) if info.alg_inferred => format!("{a} (inferred)"),
                 (Some(a), _) => a.name().to_owned(),
-                (None, Some(alg)) => alg.clone(),
+                (None, Some(alg)) => shown(alg),
                 (None, None) => "-".to_owned(),
             };
             let _ = writeln!(
                 out,
                 "#{} kid {}  {}  alg {alg}  use {}  {}  {status}",
                 info.index,
-                info.kid.as_deref().map_or("(none)".to_owned(), |k| format!("{k:?}")),
+                info.kid.as_deref().map_or("(none)".to_owned(), quote),
                 kty_crv(info),
-                info.key_use.as_deref().unwrap_or("-"),
+                info.key_use.as_deref().map_or("-".to_owned(), shown),
                 info.bits.map_or("-".to_owned(), |b| format!("{b} bits")),
             );
-            let _ = writeln!(out, "   thumbprint {}", info.thumbprint.as_deref().unwrap_or("-"));
+            let _ = writeln!(out, "   thumbprint {}", info.thumbprint.as_deref().map_or("-".into(), inert));
             for warning in warnings(info, set) {
                 let _ = writeln!(out, "   {} {warning}", style.yellow("warning:"));
             }

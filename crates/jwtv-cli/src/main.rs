@@ -5,6 +5,10 @@
 //! Exit codes: 0 valid (or done), 1 rejected, 2 usage error, unreadable
 //! input, or no verdict (a check the policy requires could not run: code
 //! `unavailable`).
+//!
+//! Everything printed goes through [`human::terminal`]: no escape sequence,
+//! control character or bidi override from a token, a key set or a list
+//! reaches the terminal.
 
 #![forbid(unsafe_code)]
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc, reason = "a std binary")]
@@ -146,12 +150,13 @@ fn main() -> ExitCode {
         Ok((code, text)) => {
             // A closed pipe (`| head`) is not an error worth a message.
             let mut stdout = std::io::stdout().lock();
-            let _ = stdout.write_all(text.as_bytes());
+            let _ = stdout.write_all(human::terminal(&text).as_bytes());
             let _ = stdout.flush();
             ExitCode::from(code)
         }
         Err(CliError(message)) => {
-            let _ = writeln!(std::io::stderr(), "jwtv: error: {message}");
+            // One line: a line break from the input must not start another.
+            let _ = writeln!(std::io::stderr(), "jwtv: error: {}", human::inert(&message));
             ExitCode::from(EXIT_USAGE)
         }
     }

@@ -12,7 +12,7 @@ use clap::{Args, Subcommand};
 use jwtv_jwks::{Config, JTI_GRACE_SECS, RedisOptions, Revocation, RevocationKind, RevocationStatus, Revocations};
 use serde_json::json;
 
-use crate::human::{relative, token_label, utc};
+use crate::human::{self, inert, relative, shown, token_label, utc};
 use crate::input::{Lenient, read_token};
 use crate::{CliError, EXIT_OK, EXIT_REJECTED, Outcome};
 
@@ -90,13 +90,17 @@ pub(crate) fn wait_first_sync(list: &Revocations, timeout: Duration) -> bool {
 
 /// Why a list did not sync, for messages (the location has no password).
 pub(crate) fn unsynced(status: &RevocationStatus, timeout: Duration) -> String {
-    let why = status.last_error.clone().unwrap_or_else(|| format!("no answer within {} s", timeout.as_secs()));
+    let why = status
+        .last_error
+        .as_deref()
+        .map_or_else(|| format!("no answer within {} s", timeout.as_secs()), |e| inert(e).into_owned());
     format!("cannot sync the revocation list {}: {why}", where_(status))
 }
 
 /// `file revocations.json`, `redis://127.0.0.1:6379/` (without a password).
 pub(crate) fn where_(status: &RevocationStatus) -> String {
-    if status.backend == "file" { format!("file {}", status.location) } else { status.location.clone() }
+    let location = inert(&status.location);
+    if status.backend == "file" { format!("file {location}") } else { location.into_owned() }
 }
 
 /// `3 entries: 1 jti, 1 sub, 1 kid`, and for Redis when it last synced.
@@ -118,16 +122,6 @@ pub(crate) fn counts(status: &RevocationStatus) -> String {
 /// A Unix time as a date.
 pub(crate) fn date(secs: u64) -> String {
     utc(i64::try_from(secs).unwrap_or(i64::MAX))
-}
-
-/// An id as printed: as it is when plain, quoted when it has spaces or
-/// control characters.
-pub(crate) fn shown(id: &str) -> String {
-    if !id.is_empty() && id.chars().all(|c| !c.is_whitespace() && !c.is_control() && c != '"') {
-        id.to_owned()
-    } else {
-        format!("{id:?}")
-    }
 }
 
 /// Parses `jti`, `sub` or `kid` for clap.
@@ -254,7 +248,7 @@ enum RevocationsCommand {
 /// The `jti` and `exp` of a token, as the core reads them.
 fn from_token(arg: &str) -> Result<(Revocation, String), CliError> {
     let input = read_token(arg)?;
-    let label = format!("{} from {}", token_label(&input.token), input.source);
+    let label = format!("{} from {}", token_label(&input.token), inert(&input.source));
     let lenient = Lenient::decode(&input.token);
     let claims = lenient.claims_bytes().and_then(|bytes| jwtv::Claims::from_json(bytes).ok()).ok_or_else(|| {
         CliError::new(format!("token {label}: its claims cannot be decoded (`jwtv inspect` says why)"))
@@ -344,7 +338,7 @@ pub(crate) fn run_revocations(args: &RevocationsArgs) -> Outcome {
     if *json {
         let rows: Vec<_> =
             entries.iter().map(|e| json!({"kind": e.kind().as_str(), "id": e.id(), "time": e.time()})).collect();
-        let _ = writeln!(out, "{}", serde_json::Value::Array(rows));
+        let _ = writeln!(out, "{}", human::json(&serde_json::Value::Array(rows)));
         return Ok((EXIT_OK, out));
     }
     let _ = writeln!(out, "revocation list: {}; {}", where_(&status), counts(&status));

@@ -23,7 +23,7 @@ pub(crate) fn parse_alg(name: &str) -> Result<Algorithm, String> {
     Algorithm::from_name(name).ok_or_else(|| {
         let supported: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
         let none = if name.eq_ignore_ascii_case("none") { " (`none` is never accepted)" } else { "" };
-        format!("unknown algorithm `{name}`{none}; supported: {}", supported.join(", "))
+        format!("unknown algorithm {}{none}; supported: {}", crate::human::quote(name), supported.join(", "))
     })
 }
 

@@ -11,6 +11,7 @@ use ring::rand::SystemRandom;
 use ring::signature::{self as sig, EcdsaKeyPair, Ed25519KeyPair, RsaKeyPair};
 use serde_json::{Map, Value};
 
+use crate::human::quote;
 use crate::input::read_file;
 use crate::setup::parse_alg;
 use crate::{CliError, EXIT_OK, Outcome};
@@ -149,14 +150,17 @@ fn from_pem(alg: Algorithm, pem: &str, rng: &SystemRandom) -> Result<Signer, Cli
         )),
         "PUBLIC KEY" | "RSA PUBLIC KEY" => Err(CliError::new("a public key cannot sign: give the private key")),
         "ENCRYPTED PRIVATE KEY" => Err(CliError::new("an encrypted private key: decrypt it to PKCS#8 first")),
-        other => Err(CliError::new(format!("unsupported PEM label {other:?}"))),
+        other => Err(CliError::new(format!("unsupported PEM label {}", quote(other)))),
     }
 }
 
 fn member(jwk: &Value, name: &str) -> Result<Vec<u8>, CliError> {
-    let text =
-        jwk.get(name).and_then(Value::as_str).ok_or_else(|| CliError::new(format!("the JWK has no {name:?}")))?;
-    Base64UrlUnpadded::decode_vec(text).map_err(|_| CliError::new(format!("the JWK member {name:?} is not base64url")))
+    let text = jwk
+        .get(name)
+        .and_then(Value::as_str)
+        .ok_or_else(|| CliError::new(format!("the JWK has no {}", quote(name))))?;
+    Base64UrlUnpadded::decode_vec(text)
+        .map_err(|_| CliError::new(format!("the JWK member {} is not base64url", quote(name))))
 }
 
 fn from_jwk(alg: Algorithm, jwk: &Value, rng: &SystemRandom) -> Result<Signer, CliError> {
@@ -188,7 +192,7 @@ fn from_jwk(alg: Algorithm, jwk: &Value, rng: &SystemRandom) -> Result<Signer, C
                 .map(|k| Signer::Rsa(k, rsa_padding(alg)))
                 .map_err(|e| rejected(alg, e))
         }
-        _ => Err(CliError::new(format!("a JWK with kty {kty:?} cannot sign {alg}"))),
+        _ => Err(CliError::new(format!("a JWK with kty {} cannot sign {alg}", quote(kty)))),
     }
 }
 

@@ -9,6 +9,7 @@ use jwtv_jwks::{KeySet, Revocations};
 use serde_json::{Value, json};
 
 use crate::explain::{self, Context};
+use crate::human::{self, quote};
 use crate::input::{Lenient, read_token};
 use crate::revoke::unsynced;
 use crate::setup::Setup;
@@ -120,18 +121,24 @@ pub(crate) fn run(args: &VerifyArgs) -> Outcome {
             let header: Value = serde_json::from_slice(&header).unwrap_or_default();
             let claims: Value = serde_json::from_slice(&claims).unwrap_or_default();
             if args.json {
-                let _ = writeln!(out, r#"{{"valid":true,"header":{header},"claims":{claims}}}"#);
+                let line = format!(r#"{{"valid":true,"header":{header},"claims":{claims}}}"#);
+                let _ = writeln!(out, "{}", human::inert(&line));
             } else {
-                let kid = header.get("kid").and_then(Value::as_str).map(|k| format!(", key {k:?}")).unwrap_or_default();
+                let kid = header
+                    .get("kid")
+                    .and_then(Value::as_str)
+                    .map(|k| format!(", key {}", quote(k)))
+                    .unwrap_or_default();
                 let _ = writeln!(out, "valid: {alg} signature{kid}; every check passed");
-                let _ = writeln!(out, "{}", serde_json::to_string_pretty(&claims).unwrap_or_default());
+                let _ = writeln!(out, "{}", human::json_pretty(&claims));
             }
         }
         Verdict::Rejected { error, detail } => {
             let code = error.code();
             if args.json {
                 let error = json!({"code": code.as_str(), "message": code.message(), "detail": detail});
-                let _ = writeln!(out, r#"{{"valid":false,"error":{error}}}"#);
+                let line = format!(r#"{{"valid":false,"error":{error}}}"#);
+                let _ = writeln!(out, "{}", human::inert(&line));
             } else {
                 let lenient = Lenient::decode(&input.token);
                 let snapshot = revocations.as_ref().map(Revocations::snapshot);
