@@ -298,6 +298,7 @@ impl Config {
             algorithms: self.algorithms(),
             max_bytes: self.file.jwks_max_bytes,
             max_keys: self.file.jwks_max_keys,
+            ..KeySetOptions::default()
         }
     }
 

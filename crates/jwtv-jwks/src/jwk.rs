@@ -7,6 +7,7 @@ use base64ct::{Base64UrlUnpadded, Encoding as _};
 use jwtv::json::{self, JsonStr, Value};
 use jwtv::{Algorithm, AlgorithmSet, KeyError, KeyKind, VerifyingKey};
 
+use crate::keyset::KeySetOptions;
 use crate::{roca, thumbprint};
 
 /// Why a JWK of a key set is not used for verification.
@@ -55,6 +56,11 @@ pub enum SkipReason {
     /// The RSA modulus has the ROCA fingerprint (CVE-2017-15361): its factors
     /// can be recovered.
     RocaVulnerable,
+    /// The RSA public exponent is not 65537, and the key set's options do
+    /// not allow others ([`KeySetOptions::allow_any_rsa_exponent`]): a
+    /// larger exponent makes every verification, forged tokens included,
+    /// cost more.
+    RsaExponentNotAllowed(u64),
     /// Another key of the set has the same `kid`.
     DuplicateKid,
     /// `kid` is longer than [`jwtv::MAX_KID_LEN`] bytes.
@@ -83,6 +89,7 @@ impl SkipReason {
             Self::InvalidKey => "invalid_key",
             Self::OffCurve => "off_curve",
             Self::RocaVulnerable => "roca_vulnerable",
+            Self::RsaExponentNotAllowed(_) => "rsa_exponent_not_allowed",
             Self::DuplicateKid => "duplicate_kid",
             Self::KidTooLong => "kid_too_long",
         }
@@ -112,6 +119,9 @@ impl fmt::Display for SkipReason {
             Self::InvalidKey => f.write_str("malformed key material"),
             Self::OffCurve => f.write_str("point is not on the curve"),
             Self::RocaVulnerable => f.write_str("RSA modulus has the ROCA fingerprint (CVE-2017-15361)"),
+            Self::RsaExponentNotAllowed(e) => {
+                write!(f, "RSA public exponent {e} is not allowed (only 65537 unless the key set allows others)")
+            }
             Self::DuplicateKid => f.write_str("another key has the same kid"),
             Self::KidTooLong => f.write_str("kid longer than 128 bytes"),
         }
@@ -245,9 +255,10 @@ pub(crate) struct ParsedJwk {
     pub(crate) key: Option<VerifyingKey>,
 }
 
-/// Reads one element of a JWKS `keys` array. `algorithms` is the policy's
-/// allowed set: it fills in a missing `alg` and refuses keys it does not allow.
-pub(crate) fn parse(index: usize, element: Value<'_>, algorithms: AlgorithmSet) -> ParsedJwk {
+/// Reads one element of a JWKS `keys` array. The options' algorithms are the
+/// policy's allowed set: they fill in a missing `alg` and refuse keys they do
+/// not allow.
+pub(crate) fn parse(index: usize, element: Value<'_>, options: &KeySetOptions) -> ParsedJwk {
     let mut info = KeyInfo {
         index,
         kid: None,
@@ -272,7 +283,7 @@ pub(crate) fn parse(index: usize, element: Value<'_>, algorithms: AlgorithmSet) 
         info.alg.clone_from(&m.alg);
         info.key_use.clone_from(&m.key_use);
         info.thumbprint = thumbprint::of(&m);
-        build(&m, algorithms, &mut info)
+        build(&m, options, &mut info)
     });
     match key {
         Ok(key) => ParsedJwk { info, key: Some(key) },
@@ -286,7 +297,8 @@ pub(crate) fn parse(index: usize, element: Value<'_>, algorithms: AlgorithmSet) 
 /// Turns the members into a key bound to one algorithm, checking the rules in
 /// the order a reader of the skip reason expects: purpose, type, algorithm,
 /// then material.
-fn build(m: &Members, algorithms: AlgorithmSet, info: &mut KeyInfo) -> Result<VerifyingKey, SkipReason> {
+fn build(m: &Members, options: &KeySetOptions, info: &mut KeyInfo) -> Result<VerifyingKey, SkipReason> {
+    let algorithms = options.algorithms;
     if m.key_use.as_deref().is_some_and(|u| u != "sig") {
         return Err(SkipReason::NotForSignatures);
     }
@@ -344,6 +356,7 @@ fn build(m: &Members, algorithms: AlgorithmSet, info: &mut KeyInfo) -> Result<Ve
             let significant = n.iter().position(|&b| b != 0).map_or(0, |start| n.len() - start);
             info.bits = Some(bit_len(n.get(n.len() - significant..).unwrap_or_default()));
             let key = VerifyingKey::rsa_from_components(alg, &n, &e).map_err(key_error)?;
+            options.check_rsa_exponent(&key).map_err(SkipReason::RsaExponentNotAllowed)?;
             if roca::has_fingerprint(&n) {
                 return Err(SkipReason::RocaVulnerable);
             }

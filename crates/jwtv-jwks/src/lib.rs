@@ -123,7 +123,7 @@ pub use file::{FileError, FileJwks};
 pub use jwk::{KeyInfo, KeyStatus, SkipReason};
 pub use keyset::{DEFAULT_MAX_JWKS_BYTES, DEFAULT_MAX_KEYS, JwksError, KeySet, KeySetOptions};
 pub use metrics::{KeySetGauges, MetricsSnapshot};
-pub use pem::{PemError, key_from_pem};
+pub use pem::{PemError, key_from_pem, key_from_pem_with};
 pub use refresh::{Action, FetchCounts, FetchFailure, FetchResponse, Outcome, RefreshPolicy, RefreshStatus, Refresher};
 pub use remote::{RemoteError, RemoteJwks, ServerDate};
 pub use revoke::{

@@ -6,6 +6,8 @@ use core::fmt;
 use base64ct::{Base64, Encoding as _};
 use jwtv::{Algorithm, KeyError, KeyKind, VerifyingKey};
 
+use crate::keyset::KeySetOptions;
+
 /// Why a PEM file did not give a key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -21,6 +23,10 @@ pub enum PemError {
     WrongKeyType,
     /// The key itself was refused.
     Key(KeyError),
+    /// An RSA key whose public exponent is not 65537, which only
+    /// [`key_from_pem_with`] and options allowing it accept (see
+    /// [`KeySetOptions::allow_any_rsa_exponent`]).
+    RsaExponentNotAllowed(u64),
 }
 
 impl fmt::Display for PemError {
@@ -31,6 +37,9 @@ impl fmt::Display for PemError {
             Self::UnsupportedLabel => f.write_str("PEM label is not PUBLIC KEY or RSA PUBLIC KEY"),
             Self::WrongKeyType => f.write_str("the public key does not fit the algorithm"),
             Self::Key(e) => write!(f, "{e}"),
+            Self::RsaExponentNotAllowed(e) => {
+                write!(f, "RSA public exponent {e} is not allowed (only 65537 unless the policy allows others)")
+            }
         }
     }
 }
@@ -45,6 +54,10 @@ const OID_ED25519: &[u8] = &[0x2b, 0x65, 0x70];
 
 /// A verification key for `alg` from a PEM public key.
 ///
+/// An RSA key must have the public exponent 65537
+/// ([`PemError::RsaExponentNotAllowed`] otherwise); [`key_from_pem_with`]
+/// takes options that allow others.
+///
 /// ```
 /// use jwtv::Algorithm;
 /// let pem = "-----BEGIN PUBLIC KEY-----\n\
@@ -56,13 +69,21 @@ const OID_ED25519: &[u8] = &[0x2b, 0x65, 0x70];
 /// # Ok::<(), jwtv_jwks::PemError>(())
 /// ```
 pub fn key_from_pem(pem: &str, alg: Algorithm) -> Result<VerifyingKey, PemError> {
+    key_from_pem_with(pem, alg, &KeySetOptions::default())
+}
+
+/// [`key_from_pem`] under `options`: of them, only
+/// [`KeySetOptions::allow_any_rsa_exponent`] applies to a single key.
+pub fn key_from_pem_with(pem: &str, alg: Algorithm, options: &KeySetOptions) -> Result<VerifyingKey, PemError> {
     let (label, der) = decode_pem(pem)?;
-    match label.as_str() {
+    let key = match label.as_str() {
         "RSA PUBLIC KEY" => VerifyingKey::rsa_from_der(alg, &der).map_err(PemError::Key),
         "PUBLIC KEY" => from_spki(&der, alg),
         l if l.contains("PRIVATE KEY") => Err(PemError::PrivateKey),
         _ => Err(PemError::UnsupportedLabel),
-    }
+    }?;
+    options.check_rsa_exponent(&key).map_err(PemError::RsaExponentNotAllowed)?;
+    Ok(key)
 }
 
 fn decode_pem(pem: &str) -> Result<(String, Vec<u8>), PemError> {
@@ -155,6 +176,37 @@ mod tests {
         assert!(key_from_pem(ED25519_PUBLIC, Algorithm::EdDSA).is_ok());
         assert_eq!(key_from_pem(ED25519_PUBLIC, Algorithm::RS256).err(), Some(PemError::WrongKeyType));
         assert_eq!(key_from_pem(ED25519_PUBLIC, Algorithm::HS256).err(), Some(PemError::WrongKeyType));
+    }
+
+    /// A PKCS#1 `RSA PUBLIC KEY` with a 2048-bit modulus and exponent `e`.
+    fn rsa_pem(e: &[u8]) -> String {
+        let mut body = vec![0x02, 0x82, 0x01, 0x01, 0x00];
+        body.extend([0xc5; 256]);
+        body.extend([0x02, u8::try_from(e.len()).unwrap()]);
+        body.extend(e);
+        let mut der = vec![0x30, 0x82];
+        der.extend(u16::try_from(body.len()).unwrap().to_be_bytes());
+        der.extend(body);
+        format!("-----BEGIN RSA PUBLIC KEY-----\n{}\n-----END RSA PUBLIC KEY-----\n", Base64::encode_string(&der))
+    }
+
+    #[test]
+    fn rsa_exponents_other_than_65537_need_options_allowing_them() {
+        let f4 = key_from_pem(&rsa_pem(&[1, 0, 1]), Algorithm::RS256).unwrap();
+        assert_eq!(f4.rsa_public_exponent(), Some(65_537));
+        let e3 = rsa_pem(&[3]);
+        let refused = key_from_pem(&e3, Algorithm::RS256).unwrap_err();
+        assert_eq!(refused, PemError::RsaExponentNotAllowed(3));
+        assert!(refused.to_string().contains("exponent 3 "), "{refused}");
+        let allowing = KeySetOptions::default().allowing_any_rsa_exponent();
+        let key = key_from_pem_with(&e3, Algorithm::PS256, &allowing).unwrap();
+        assert_eq!((key.algorithm(), key.rsa_public_exponent()), (Algorithm::PS256, Some(3)));
+        let e33 = rsa_pem(&[1, 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(key_from_pem(&e33, Algorithm::RS256).err(), Some(PemError::RsaExponentNotAllowed(8_589_934_591)));
+        assert!(key_from_pem_with(&e33, Algorithm::RS256, &allowing).is_ok());
+        // Not an exponent ring takes, allowed or not.
+        let even = rsa_pem(&[1, 0, 0]);
+        assert_eq!(key_from_pem_with(&even, Algorithm::RS256, &allowing).err(), Some(PemError::Key(KeyError::Invalid)));
     }
 
     #[test]

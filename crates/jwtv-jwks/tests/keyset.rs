@@ -131,3 +131,37 @@ fn document_limits_and_shape() {
     assert_eq!(KeySet::parse(b"{\"keys\":[]} x", &options).err(), Some(JwksError::Malformed));
     assert!(KeySet::parse(br#"{"keys":[]}"#, &options).is_ok_and(|set| set.is_empty()));
 }
+
+#[test]
+fn rsa_keys_take_only_exponent_65537_unless_the_options_allow_others() {
+    let rsa =
+        |kid: &str, e: &str| format!(r#"{{"kty":"RSA","alg":"RS256","kid":"{kid}","n":"{RFC7638_N}","e":"{e}"}}"#);
+    let document = format!(r#"{{"keys":[{},{},{}]}}"#, rsa("f4", "AQAB"), rsa("e3", "Aw"), rsa("e33", "Af____8"));
+
+    let set = KeySet::parse(document.as_bytes(), &KeySetOptions::default()).expect("readable");
+    let kids: Vec<_> = set.keys().iter().filter_map(|k| k.kid()).collect();
+    assert_eq!(kids, ["f4"]);
+    let skipped: Vec<_> = set.skipped().map(|info| (info.kid.as_deref(), info.skip_reason())).collect();
+    assert_eq!(
+        skipped,
+        [
+            (Some("e3"), Some(SkipReason::RsaExponentNotAllowed(3))),
+            (Some("e33"), Some(SkipReason::RsaExponentNotAllowed(8_589_934_591))),
+        ]
+    );
+    let reason = SkipReason::RsaExponentNotAllowed(3);
+    assert_eq!(reason.code(), "rsa_exponent_not_allowed");
+    assert!(reason.to_string().contains("exponent 3 "), "{reason}");
+    assert!(SkipReason::RsaExponentNotAllowed(8_589_934_591).to_string().contains("8589934591"));
+
+    let allowing = KeySetOptions::default().allowing_any_rsa_exponent();
+    let set = KeySet::parse(document.as_bytes(), &allowing).expect("readable");
+    let exponents: Vec<_> = set.keys().iter().map(|k| (k.kid(), k.rsa_public_exponent())).collect();
+    assert_eq!(exponents, [(Some("f4"), Some(65_537)), (Some("e3"), Some(3)), (Some("e33"), Some(8_589_934_591))]);
+
+    // Malformed exponents stay malformed, allowed or not: even, 1, past 33 bits.
+    for e in ["AQAA", "AQ", "Av____8"] {
+        let set = KeySet::parse(format!(r#"{{"keys":[{}]}}"#, rsa("k", e)).as_bytes(), &allowing).expect("readable");
+        assert_eq!(set.entries().first().and_then(|info| info.skip_reason()), Some(SkipReason::InvalidKey), "{e}");
+    }
+}
