@@ -7,6 +7,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// The most entries of each rule list (issuers, audiences, required claims,
+// required claim values): the next one is refused, never dropped.
+#define JWTV_MAX_LIST_LEN 32
+
+// The largest clock leeway, in seconds (a revoked `jti` is kept this long
+// past its `exp`).
+#define JWTV_MAX_LEEWAY_SECS 300
+
 // Entries of `jwtv_metrics.rejected`: index `code - 1` for each rejection
 // code; room is left for codes added later (unused entries stay 0).
 #define JWTV_REJECTION_SLOTS 32
@@ -389,6 +397,20 @@ jwtv_status jwtv_verifier_from_policy_json(const uint8_t *json,
                                            jwtv_verifier **out,
                                            char *err,
                                            size_t err_cap);
+
+// As `jwtv_verifier_from_policy_json`, for hosts that run an event loop
+// (NGINX workers, async runtimes): making the verifier and verifying never
+// wait for a key server or a revocation store, whatever the document's
+// `refresh.first_fetch_timeout_ms` and `revocations.first_sync_timeout_ms`
+// say. Until the key set has loaded, verifications return
+// `JWTV_UNAVAILABLE` at once (answer 503 with `Retry-After`); the fetch
+// goes on in the background.
+jwtv_status jwtv_verifier_from_policy_json_nonblocking(const uint8_t *json,
+                                                       size_t json_len,
+                                                       const char *base_dir,
+                                                       jwtv_verifier **out,
+                                                       char *err,
+                                                       size_t err_cap);
 
 // Checks a policy document without making a verifier: the JSON and every
 // field, key files read and valid, a key URL well formed — nothing fetched,

@@ -16,7 +16,7 @@
 
 #define AUTH_JWTV_ERR_LEN 512
 /* Entries a list directive takes: MAX_RULE_LIST_LEN of crates/jwtv-jwks. */
-#define AUTH_JWTV_MAX_LIST 32
+#define AUTH_JWTV_MAX_LIST JWTV_MAX_LIST_LEN
 /* Seconds in the Retry-After of a 503 (a key set not loaded yet). */
 #define AUTH_JWTV_RETRY_AFTER "5"
 
@@ -660,8 +660,7 @@ static char *ngx_http_auth_jwtv_policy_json(ngx_conf_t *cf, ngx_http_auth_jwtv_l
         json_lit(&j, "\"jwks_url\":");
         json_str(&j, &conf->key_url);
     }
-    /* Requests never wait for the first fetch: until it ends they get 503. */
-    json_lit(&j, "},\"refresh\":{\"first_fetch_timeout_ms\":0},\"algorithms\":");
+    json_lit(&j, "},\"algorithms\":");
     if (conf->algorithms != NULL) {
         json_lit(&j, "[");
         ngx_str_t *alg = conf->algorithms->elts;
@@ -711,8 +710,7 @@ static char *ngx_http_auth_jwtv_policy_json(ngx_conf_t *cf, ngx_http_auth_jwtv_l
         json_lit(&j, "}");
     }
     if (conf->revocations.len > 0) {
-        /* A worker starting never waits for a Redis list's first sync. */
-        json_lit(&j, ",\"revocations\":{\"first_sync_timeout_ms\":0,\"source\":");
+        json_lit(&j, ",\"revocations\":{\"source\":");
         json_str(&j, &conf->revocations);
         json_lit(&j, "}");
     }
@@ -976,8 +974,11 @@ static ngx_int_t ngx_http_auth_jwtv_init_process(ngx_cycle_t *cycle) {
     policy = mcf->policies.elts;
     for (ngx_uint_t i = 0; i < mcf->policies.nelts; i++) {
         err[0] = '\0';
-        if (jwtv_verifier_from_policy_json(policy[i].json.data, policy[i].json.len, (const char *)policy[i].base_dir.data,
-                                           &ngx_http_auth_jwtv_verifiers[i], err, sizeof err) != JWTV_OK) {
+        /* Nonblocking: a worker never waits for a key server or a Redis list,
+         * whatever a policy file says; until the keys arrive, requests get 503. */
+        if (jwtv_verifier_from_policy_json_nonblocking(policy[i].json.data, policy[i].json.len,
+                                                       (const char *)policy[i].base_dir.data,
+                                                       &ngx_http_auth_jwtv_verifiers[i], err, sizeof err) != JWTV_OK) {
             ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "auth_jwt: cannot make a verifier: %s", err);
         }
     }

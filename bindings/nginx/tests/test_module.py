@@ -580,6 +580,44 @@ class FirstFetch(unittest.TestCase):
             jwks.stop()
 
 
+    def test_a_policy_file_cannot_make_a_worker_wait(self):
+        # The file asks for the library's default wait (5 s) for the first
+        # fetch and 2 s for a Redis list's first sync; a worker waits for neither.
+        jwks = DrippingJwks(oct_jwks(("a", SECRET_A)))
+        silent = socket.create_server(("127.0.0.1", 0))  # accepts, never answers
+        policy = {
+            "keys": {"jwks_url": f"http://127.0.0.1:{jwks.port}/jwks.json"},
+            "algorithms": ["HS256"],
+            "audiences": ["api"],
+            "refresh": {"first_fetch_timeout_ms": 5000},
+            "revocations": {"source": f"redis://127.0.0.1:{silent.getsockname()[1]}/0",
+                            "first_sync_timeout_ms": 2000},
+        }
+        block = f"""
+    server {{
+        listen 127.0.0.1:@PORT@;
+        auth_jwt "api"; auth_jwt_policy @DIR@/policy.json;
+        location / {{ {PROXY} }}
+        location /public {{ auth_jwt off; {PROXY} }}
+    }}
+"""
+        nginx = Nginx(block, {"policy.json": json.dumps(policy)})
+        try:
+            started = time.monotonic()
+            nginx.start()
+            self.assertEqual(nginx.get("/public")[0], 200)
+            self.assertLess(time.monotonic() - started, 1.5, "a worker waited for Redis")
+            self.assertTrue(jwks.fetching.wait(5), "the worker never asked for its keys")
+            started = time.monotonic()
+            status, _, headers = nginx.get("/", hs256(claims()))
+            self.assertEqual((status, headers["Retry-After"]), (503, "5"))
+            self.assertLess(time.monotonic() - started, 0.25)
+        finally:
+            nginx.cleanup()
+            jwks.stop()
+            silent.close()
+
+
 @unittest.skipUnless(MODULE, "NGINX_MODULE is not set")
 class RemoteKeys(unittest.TestCase):
     def test_url_key_set_survives_an_outage_and_picks_up_a_rotated_key(self):

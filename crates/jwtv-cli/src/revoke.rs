@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
-use jwtv_jwks::{Config, JTI_GRACE_SECS, RedisOptions, Revocation, RevocationKind, RevocationStatus, Revocations};
+use jwtv_jwks::{Config, MAX_LEEWAY_SECS, RedisOptions, Revocation, RevocationKind, RevocationStatus, Revocations};
 use serde_json::json;
 
 use crate::human::{self, inert, relative, shown, token_label, utc};
@@ -281,13 +281,16 @@ pub(crate) fn run_revoke(args: &RevokeArgs) -> Outcome {
         Revoke::Kid { id, target } => (Revocation::Kid { id: id.clone(), since: now }, target, None),
     };
     revocation.validate().map_err(|e| CliError::new(e.to_string()))?;
+    // A token is expired for every verifier once now ≥ exp + leeway, and no
+    // verifier has a leeway above MAX_LEEWAY_SECS: only then is there
+    // nothing left to revoke.
     if let Revocation::Jti { id, exp } = &revocation
-        && exp.saturating_add(JTI_GRACE_SECS) < now
+        && now >= exp.saturating_add(MAX_LEEWAY_SECS)
     {
         let exp_i = i64::try_from(*exp).unwrap_or(i64::MAX);
         let now_i = i64::try_from(now).unwrap_or(i64::MAX);
         return Err(CliError::new(format!(
-            "jti {} expired at {} ({}): verifiers reject it anyway, there is nothing to revoke",
+            "jti {} expired at {} ({}), longer ago than any verifier's leeway (at most {MAX_LEEWAY_SECS} s): verifiers reject it anyway, there is nothing to revoke",
             shown(id),
             date(*exp),
             relative(exp_i, now_i)

@@ -143,6 +143,19 @@ fn revoke_token_takes_its_jti_and_exp() {
     let expired = jwtv(&[&["revoke", "token", "examples/tokens/expired-es256.jwt"][..], &to].concat());
     assert_usage_error(&expired, "nothing to revoke");
     assert_usage_error(&jwtv(&[&["revoke", "jti", "old", "--until", "1000"][..], &to].concat()), "nothing to revoke");
+    // What revoke accepts agrees with what verifiers accept: a verifier may
+    // have up to 300 s of leeway, so a token 290 s past its exp can still
+    // pass one and is revoked; 310 s past it, none accepts it.
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs();
+    let late = (now - 290).to_string();
+    let late_run = jwtv(&[&["revoke", "jti", "late", "--until", late.as_str()][..], &to].concat());
+    assert_eq!(late_run.code, 0, "{late_run:?}");
+    let gone = (now - 310).to_string();
+    assert_usage_error(
+        &jwtv(&[&["revoke", "jti", "gone", "--until", gone.as_str()][..], &to].concat()),
+        "at most 300 s",
+    );
+    assert!(jwtv(&[&["unrevoke", "jti", "late"][..], &to].concat()).code == 0);
     let unchanged = json(&jwtv(&[&["revocations", "list", "--json"][..], &to].concat()).stdout);
     assert_eq!(unchanged, listed, "failed commands change nothing");
 }

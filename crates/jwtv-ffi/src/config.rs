@@ -31,6 +31,16 @@ pub struct jwtv_config {
     freshness: Freshness,
 }
 
+/// The most entries of each rule list (issuers, audiences, required claims,
+/// required claim values): the next one is refused, never dropped.
+pub const JWTV_MAX_LIST_LEN: usize = 32;
+const _: () = assert!(JWTV_MAX_LIST_LEN == jwtv_jwks::MAX_RULE_LIST_LEN);
+
+/// The largest clock leeway, in seconds (a revoked `jti` is kept this long
+/// past its `exp`).
+pub const JWTV_MAX_LEEWAY_SECS: u64 = 300;
+const _: () = assert!(JWTV_MAX_LEEWAY_SECS == jwtv_jwks::MAX_LEEWAY_SECS);
+
 /// How long `jwtv_verifier_new` waits for a Redis revocation list's first
 /// sync (a policy file's `revocations.first_sync_timeout_ms` by default).
 const FIRST_SYNC_TIMEOUT: Duration = Duration::from_secs(2);

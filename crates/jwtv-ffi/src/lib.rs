@@ -33,6 +33,7 @@ mod status;
 mod token;
 mod verifier;
 
+pub use config::{JWTV_MAX_LEEWAY_SECS, JWTV_MAX_LIST_LEN};
 pub use config::{
     jwtv_config, jwtv_config_add_algorithm, jwtv_config_add_audience, jwtv_config_add_hmac_secret,
     jwtv_config_add_issuer, jwtv_config_add_pem_key, jwtv_config_free, jwtv_config_new, jwtv_config_require_claim,
@@ -48,8 +49,9 @@ pub use token::{
 };
 pub use verifier::{
     JWTV_REJECTION_SLOTS, jwtv_metrics, jwtv_policy_check, jwtv_revocation_status, jwtv_verifier, jwtv_verifier_free,
-    jwtv_verifier_from_policy_file, jwtv_verifier_from_policy_json, jwtv_verifier_metrics,
-    jwtv_verifier_metrics_prometheus, jwtv_verifier_new, jwtv_verifier_revocation_status, jwtv_verifier_verify,
+    jwtv_verifier_from_policy_file, jwtv_verifier_from_policy_json, jwtv_verifier_from_policy_json_nonblocking,
+    jwtv_verifier_metrics, jwtv_verifier_metrics_prometheus, jwtv_verifier_new, jwtv_verifier_revocation_status,
+    jwtv_verifier_verify,
 };
 
 #[cfg(test)]

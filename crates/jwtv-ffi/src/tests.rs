@@ -329,10 +329,8 @@ fn rule_lists_past_their_bound_are_refused_never_cut() {
     for i in 0..jwtv_jwks::MAX_RULE_LIST_LEN {
         let name = CString::new(format!("claim-{i}")).expect("no NUL");
         // SAFETY: a live config and NUL-terminated strings.
-        assert_eq!(
-            unsafe { jwtv_config_require_claim_value(config, name.as_ptr(), c"v".as_ptr()) },
-            jwtv_status::JWTV_OK
-        );
+        let status = unsafe { jwtv_config_require_claim_value(config, name.as_ptr(), c"v".as_ptr()) };
+        assert_eq!(status, jwtv_status::JWTV_OK);
     }
     // SAFETY: as above.
     unsafe {

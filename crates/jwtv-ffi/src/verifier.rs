@@ -353,6 +353,35 @@ pub unsafe extern "C" fn jwtv_verifier_from_policy_json(
     })
 }
 
+/// As `jwtv_verifier_from_policy_json`, for hosts that run an event loop
+/// (NGINX workers, async runtimes): making the verifier and verifying never
+/// wait for a key server or a revocation store, whatever the document's
+/// `refresh.first_fetch_timeout_ms` and `revocations.first_sync_timeout_ms`
+/// say. Until the key set has loaded, verifications return
+/// `JWTV_UNAVAILABLE` at once (answer 503 with `Retry-After`); the fetch
+/// goes on in the background.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_verifier_from_policy_json_nonblocking(
+    json: *const u8,
+    json_len: usize,
+    base_dir: *const c_char,
+    out: *mut *mut jwtv_verifier,
+    err: *mut c_char,
+    err_cap: usize,
+) -> jwtv_status {
+    guard(|| {
+        // SAFETY: forwarded contracts.
+        let (json, base_dir) = unsafe { (bytes(json, json_len)?, optional_text(base_dir)?) };
+        if out.is_null() {
+            return Err(jwtv_status::JWTV_NULL_ARGUMENT);
+        }
+        let built = Config::from_json(json, base_dir.unwrap_or("."))
+            .and_then(|config| config.never_waiting().verifier())
+            .map_err(|e| e.to_string());
+        finish(built, out, err, err_cap)
+    })
+}
+
 /// Checks a policy document without making a verifier: the JSON and every
 /// field, key files read and valid, a key URL well formed — nothing fetched,
 /// no thread started (for configuration tests such as `nginx -t`).

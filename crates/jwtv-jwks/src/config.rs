@@ -6,7 +6,6 @@
 //! (`refresh.min_ttl_secs: invalid type: string "60", expected u64`).
 
 use core::fmt;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -14,10 +13,10 @@ use jwtv::{Algorithm, AlgorithmSet, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, 
 use serde::Deserialize;
 
 use crate::clock::millis;
-use crate::document;
+use crate::document::{self, UniqueMap};
 use crate::file::FileJwks;
 use crate::keyset::{DEFAULT_MAX_JWKS_BYTES, DEFAULT_MAX_KEYS, KeySet, KeySetOptions};
-use crate::pem::key_from_pem;
+use crate::pem::key_from_pem_with;
 use crate::refresh::RefreshPolicy;
 use crate::remote::RemoteJwks;
 use crate::revoke::{DEFAULT_MAX_STALENESS, DEFAULT_REDIS_PREFIX, Freshness, RedisOptions, Revocations};
@@ -104,7 +103,7 @@ struct PolicyFile {
     #[serde(default)]
     required_claims: Vec<String>,
     #[serde(default)]
-    required_claim_values: BTreeMap<String, String>,
+    required_claim_values: UniqueMap<String>,
     #[serde(default)]
     understood_crit: Vec<String>,
     #[serde(default = "default_max_token_len")]
@@ -115,6 +114,8 @@ struct PolicyFile {
     jwks_max_bytes: usize,
     #[serde(default = "default_max_keys")]
     jwks_max_keys: usize,
+    #[serde(default)]
+    allow_any_rsa_exponent: bool,
     #[serde(default)]
     refresh: RefreshConfig,
     #[serde(default)]
@@ -266,7 +267,7 @@ impl Config {
         for claim in &f.required_claims {
             rules = rules.require_claim(claim);
         }
-        for (name, value) in &f.required_claim_values {
+        for (name, value) in &f.required_claim_values.0 {
             rules = rules.require_claim_value(name, value);
         }
         for name in &f.understood_crit {
@@ -298,7 +299,7 @@ impl Config {
             algorithms: self.algorithms(),
             max_bytes: self.file.jwks_max_bytes,
             max_keys: self.file.jwks_max_keys,
-            ..KeySetOptions::default()
+            allow_any_rsa_exponent: self.file.allow_any_rsa_exponent,
         }
     }
 
@@ -345,7 +346,7 @@ impl Config {
             KeysConfig::PemFiles(files) => {
                 let keys = self.key_files(files, "keys.pem_files", |text, alg| {
                     let pem = std::str::from_utf8(text).map_err(|_| "not UTF-8 text".to_owned())?;
-                    key_from_pem(pem, alg).map_err(|e| e.to_string())
+                    key_from_pem_with(pem, alg, &options).map_err(|e| e.to_string())
                 })?;
                 Ok(KeySource::fixed(KeySet::from_keys(keys)))
             }
@@ -380,6 +381,21 @@ impl Config {
                 }
             })
             .collect()
+    }
+
+    /// This policy for a host that runs an event loop (an NGINX worker, an
+    /// async runtime): making the verifier and verifying never wait for a
+    /// key server or a revocation store, whatever
+    /// `refresh.first_fetch_timeout_ms` and
+    /// `revocations.first_sync_timeout_ms` say. Until the key set has
+    /// loaded, verifications give `unavailable` at once.
+    #[must_use]
+    pub fn never_waiting(mut self) -> Self {
+        self.file.refresh.first_fetch_timeout_ms = 0;
+        if let Some(r) = &mut self.file.revocations {
+            r.first_sync_timeout_ms = 0;
+        }
+        self
     }
 
     /// Uses `source` (a file path or a `redis://` URL) as the revocation list,

@@ -6,7 +6,12 @@
 //! `[]` would be an empty document that silently replaces a live one: the
 //! top level is checked to be an object before anything else.
 
+use core::fmt;
+use core::marker::PhantomData;
+use std::collections::HashSet;
+
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 
 /// Why a document was refused: the path of the offending field (empty for
 /// the document as a whole) and what is wrong.
@@ -42,6 +47,42 @@ pub(crate) fn read<T: DeserializeOwned>(json: &[u8]) -> Result<T, DocumentError>
     })?;
     de.end().map_err(|e| whole(e.to_string()))?;
     Ok(value)
+}
+
+/// A JSON object read in document order, refusing a name given twice
+/// (serde's maps keep the last of two equal names, so one rule would vanish
+/// without a word).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct UniqueMap<V>(pub(crate) Vec<(String, V)>);
+
+impl<V> Default for UniqueMap<V> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for UniqueMap<V> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor<V>(PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Visitor<V> {
+            type Value = UniqueMap<V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object whose names are all different")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<UniqueMap<V>, A::Error> {
+                let mut seen = HashSet::new();
+                let mut entries = Vec::new();
+                while let Some((name, value)) = map.next_entry::<String, V>()? {
+                    if !seen.insert(name.clone()) {
+                        return Err(serde::de::Error::custom(format!("duplicate name `{name}`")));
+                    }
+                    entries.push((name, value));
+                }
+                Ok(UniqueMap(entries))
+            }
+        }
+        deserializer.deserialize_map(Visitor(PhantomData))
+    }
 }
 
 #[cfg(test)]
@@ -89,6 +130,21 @@ mod tests {
             assert_eq!(message, format!("expected a JSON object at the top of the document, found {found}"));
         }
         assert_eq!(error("  ").1, "empty document: expected a JSON object");
+    }
+
+    #[test]
+    fn a_name_given_twice_is_refused() {
+        #[derive(Debug, Deserialize)]
+        struct Names {
+            m: UniqueMap<u64>,
+        }
+        let names = read::<Names>(br#"{"m":{"b":2,"a":1}}"#).expect("unique");
+        assert_eq!(names.m.0, [("b".to_owned(), 2), ("a".to_owned(), 1)], "document order");
+        let err = read::<Names>(br#"{"m":{"a":1,"a":2}}"#).expect_err("twice");
+        assert!(err.message.contains("duplicate name `a`"), "{err:?}");
+        // Equal after JSON escapes are decoded.
+        let err = read::<Names>(br#"{"m":{"a":1,"\u0061":2}}"#).expect_err("escaped twice");
+        assert!(err.message.contains("duplicate name `a`"), "{err:?}");
     }
 
     #[test]

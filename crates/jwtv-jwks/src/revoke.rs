@@ -295,7 +295,8 @@ impl Revocations {
     }
 
     /// A list read from a JSON file (format at [`RevocationList::from_json`])
-    /// and re-read when its modification time or size changes, looked for at
+    /// and re-read when it changes (inode, ctime, size, modification time,
+    /// and its content while those are too recent to trust), looked for at
     /// most once a second. Fails when the file cannot be read or is invalid;
     /// later, a broken version keeps the last good list serving.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, RevocationError> {

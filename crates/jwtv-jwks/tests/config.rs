@@ -116,6 +116,12 @@ fn mistakes_name_their_field() {
         // serde reads a struct from an array too (its positional form): refused.
         (r#"[{"jwks_file":"jwks.json"},["ES256"]]"#.into(), "", "expected a JSON object at the top"),
         ("[]".into(), "", "expected a JSON object at the top of the document, found an array"),
+        // serde's maps keep the last of two equal names: one rule would vanish.
+        (
+            format!("{{{base},\"required_claim_values\":{{\"tenant\":\"a\",\"tenant\":\"b\"}}}}"),
+            "required_claim_values",
+            "duplicate name `tenant`",
+        ),
         (
             format!("{{{base},\"refresh\":{{\"min_ttl_secs\":100,\"max_ttl_secs\":10}}}}"),
             "refresh.min_ttl_secs",
@@ -148,4 +154,39 @@ fn mistakes_name_their_field() {
         assert_eq!(got_field, field, "{json}: {got_message}");
         assert!(got_message.to_lowercase().contains(&message.to_lowercase()), "{json}: {got_message}");
     }
+}
+
+#[test]
+fn rsa_exponents_other_than_65537_need_the_policy_to_allow_them() {
+    const N: &str = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
+    let policy = |allow: bool| {
+        format!(
+            r#"{{"keys":{{"jwks":{{"keys":[{{"kty":"RSA","alg":"RS256","kid":"e3","n":"{N}","e":"Aw"}}]}}}},
+                "algorithms":["RS256"],"allow_any_rsa_exponent":{allow}}}"#
+        )
+    };
+    let verifier = Config::from_json(policy(false).as_bytes(), examples()).expect("valid").verifier().expect("made");
+    let set = verifier.key_set().expect("a fixed set");
+    assert_eq!(set.len(), 0, "e = 3 is skipped");
+    let reasons: Vec<_> = set.skipped().filter_map(|info| info.skip_reason()).collect();
+    assert_eq!(reasons, [jwtv_jwks::SkipReason::RsaExponentNotAllowed(3)]);
+    let verifier = Config::from_json(policy(true).as_bytes(), examples()).expect("valid").verifier().expect("allowed");
+    assert_eq!(verifier.key_set().map(|set| set.len()), Some(1));
+}
+
+#[test]
+fn a_host_with_an_event_loop_never_waits_whatever_the_policy_says() {
+    // The key server accepts and never answers; the policy would wait 5 s.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let policy = format!(
+        r#"{{"keys":{{"jwks_url":"http://{}/jwks.json"}},"algorithms":["ES256"],
+            "refresh":{{"first_fetch_timeout_ms":5000}}}}"#,
+        silent.local_addr().expect("address")
+    );
+    let verifier =
+        Config::from_json(policy.as_bytes(), examples()).expect("valid").never_waiting().verifier().expect("made");
+    let started = std::time::Instant::now();
+    let err = verifier.verify_now(token("valid-es256")).expect_err("no keys yet");
+    assert!(started.elapsed() < std::time::Duration::from_millis(500), "waited {:?}", started.elapsed());
+    assert_eq!((err.code(), err.detail()), (ErrorCode::Unavailable, Some("keys")));
 }

@@ -105,7 +105,7 @@ fn a_file_list_is_reloaded_when_it_changes_and_a_broken_one_is_ignored() {
     assert_eq!(v.verify(&t2, NOW).err(), Some(Error::Revoked(Field::Jti)));
     let status = revocations.status();
     assert_eq!((status.backend, status.gauges.sync_errors, status.gauges.connected), ("file", 1, false));
-    assert!(status.last_error.is_some_and(|e| e.contains("duplicate id `t-1`")));
+    assert!(status.last_error.is_some_and(|e| e.contains("duplicate name `t-1`")));
 
     // Revoking through the source rewrites the file.
     std::fs::write(&path, "{}").unwrap();

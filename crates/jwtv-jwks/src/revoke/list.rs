@@ -9,6 +9,8 @@ use jwtv::json::JsonStr;
 use jwtv::{Claims, Error, Field, Header};
 use serde::Deserialize;
 
+use crate::document::UniqueMap;
+
 /// A `jti` entry keeps rejecting its token this long after the `exp` given
 /// with it, so that a verifier's clock leeway never lets the token through
 /// again; then the entry is dropped.
@@ -408,39 +410,11 @@ fn lookup(map: &IdMap, s: JsonStr<'_>) -> Option<u64> {
 #[serde(deny_unknown_fields)]
 struct ListDocument {
     #[serde(default)]
-    jti: UniqueMap,
+    jti: UniqueMap<u64>,
     #[serde(default)]
-    sub: UniqueMap,
+    sub: UniqueMap<u64>,
     #[serde(default)]
-    kid: UniqueMap,
-}
-
-/// A JSON object read in order, refusing duplicate names.
-#[derive(Default)]
-struct UniqueMap(Vec<(String, u64)>);
-
-impl<'de> Deserialize<'de> for UniqueMap {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = UniqueMap;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object mapping ids to Unix times")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<UniqueMap, A::Error> {
-                let mut seen = std::collections::HashSet::new();
-                let mut entries = Vec::new();
-                while let Some((id, time)) = map.next_entry::<String, u64>()? {
-                    if !seen.insert(id.clone()) {
-                        return Err(serde::de::Error::custom(format!("duplicate id `{id}`")));
-                    }
-                    entries.push((id, time));
-                }
-                Ok(UniqueMap(entries))
-            }
-        }
-        deserializer.deserialize_map(Visitor)
-    }
+    kid: UniqueMap<u64>,
 }
 
 #[cfg(test)]
@@ -544,8 +518,8 @@ mod tests {
         assert_eq!(RevocationList::new().to_json(), "{\n  \"jti\": {},\n  \"sub\": {},\n  \"kid\": {}\n}\n");
 
         let bad: &[(&[u8], &str)] = &[
-            (br#"{"jti":{"a":1,"a":2}}"#, "jti: duplicate id `a`"),
-            (br#"{"jti":{"a":1,"\u0061":2}}"#, "jti: duplicate id `a`"),
+            (br#"{"jti":{"a":1,"a":2}}"#, "jti: duplicate name `a`"),
+            (br#"{"jti":{"a":1,"\u0061":2}}"#, "jti: duplicate name `a`"),
             (br#"{"jtis":{}}"#, "unknown field `jtis`"),
             (br#"{"sub":{"u":"1"}}"#, "sub.u: invalid type: string \"1\""),
             (br#"{"sub":{"u":-1}}"#, "sub.u: invalid value: integer `-1`"),
