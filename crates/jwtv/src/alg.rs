@@ -66,20 +66,7 @@ impl Algorithm {
 
     /// The JOSE name, e.g. `"ES256"`.
     pub const fn name(self) -> &'static str {
-        match self {
-            Self::HS256 => "HS256",
-            Self::HS384 => "HS384",
-            Self::HS512 => "HS512",
-            Self::RS256 => "RS256",
-            Self::RS384 => "RS384",
-            Self::RS512 => "RS512",
-            Self::PS256 => "PS256",
-            Self::PS384 => "PS384",
-            Self::PS512 => "PS512",
-            Self::ES256 => "ES256",
-            Self::ES384 => "ES384",
-            Self::EdDSA => "EdDSA",
-        }
+        self.spec().name
     }
 
     /// The algorithm with this exact (case-sensitive) JOSE name.
@@ -91,11 +78,29 @@ impl Algorithm {
 
     /// The key family this algorithm verifies with.
     pub const fn key_kind(self) -> KeyKind {
+        self.spec().key_kind
+    }
+
+    /// How this algorithm verifies; a key stores it when it is made.
+    pub(crate) const fn verification(self) -> Verification {
+        self.spec().verification
+    }
+
+    /// This algorithm's row of the table below.
+    const fn spec(self) -> &'static Spec {
         match self {
-            Self::HS256 | Self::HS384 | Self::HS512 => KeyKind::Hmac,
-            Self::RS256 | Self::RS384 | Self::RS512 | Self::PS256 | Self::PS384 | Self::PS512 => KeyKind::Rsa,
-            Self::ES256 | Self::ES384 => KeyKind::Ec,
-            Self::EdDSA => KeyKind::Okp,
+            Self::HS256 => &HS256,
+            Self::HS384 => &HS384,
+            Self::HS512 => &HS512,
+            Self::RS256 => &RS256,
+            Self::RS384 => &RS384,
+            Self::RS512 => &RS512,
+            Self::PS256 => &PS256,
+            Self::PS384 => &PS384,
+            Self::PS512 => &PS512,
+            Self::ES256 => &ES256,
+            Self::ES384 => &ES384,
+            Self::EdDSA => &EDDSA,
         }
     }
 
@@ -110,6 +115,85 @@ impl fmt::Display for Algorithm {
         f.write_str(self.name())
     }
 }
+
+/// How an algorithm verifies: the ring algorithm, and what a key for it must
+/// be. Each [`Algorithm`] has exactly one, in the table below; a
+/// [`VerifyingKey`](crate::VerifyingKey) stores it when it is made, so
+/// nothing picks a ring algorithm at verification time.
+#[derive(Clone, Copy)]
+pub(crate) enum Verification {
+    /// HMAC, with a secret at least as long as the hash output (RFC 7518 §3.2).
+    Hmac { algorithm: ring::hmac::Algorithm, min_secret_len: usize },
+    /// ECDSA with a raw `r ‖ s` signature, over an uncompressed SEC1 point of
+    /// `point_len` bytes (the curve's).
+    Ecdsa { algorithm: &'static ring::signature::EcdsaVerificationAlgorithm, point_len: usize },
+    /// EdDSA over Ed25519 (RFC 8037).
+    Ed25519(&'static ring::signature::EdDSAParameters),
+    /// RSA with a 2048- to 8192-bit modulus.
+    #[cfg(feature = "alloc")]
+    Rsa(&'static ring::signature::RsaParameters),
+    /// RSA without the `alloc` feature: ring has none, so no key can be made.
+    #[cfg(not(feature = "alloc"))]
+    RsaNeedsAlloc,
+}
+
+/// One algorithm: its JOSE name, its key family and how it verifies.
+struct Spec {
+    name: &'static str,
+    key_kind: KeyKind,
+    verification: Verification,
+}
+
+/// ring's RSA verification algorithms exist with its `alloc` feature only.
+#[cfg(feature = "alloc")]
+macro_rules! rsa {
+    ($parameters:ident) => {
+        Verification::Rsa(&ring::signature::$parameters)
+    };
+}
+#[cfg(not(feature = "alloc"))]
+macro_rules! rsa {
+    ($parameters:ident) => {
+        Verification::RsaNeedsAlloc
+    };
+}
+
+// The table: every algorithm paired, here and nowhere else, with its key
+// family and its ring algorithm.
+
+static HS256: Spec = Spec {
+    name: "HS256",
+    key_kind: KeyKind::Hmac,
+    verification: Verification::Hmac { algorithm: ring::hmac::HMAC_SHA256, min_secret_len: 32 },
+};
+static HS384: Spec = Spec {
+    name: "HS384",
+    key_kind: KeyKind::Hmac,
+    verification: Verification::Hmac { algorithm: ring::hmac::HMAC_SHA384, min_secret_len: 48 },
+};
+static HS512: Spec = Spec {
+    name: "HS512",
+    key_kind: KeyKind::Hmac,
+    verification: Verification::Hmac { algorithm: ring::hmac::HMAC_SHA512, min_secret_len: 64 },
+};
+static RS256: Spec = Spec { name: "RS256", key_kind: KeyKind::Rsa, verification: rsa!(RSA_PKCS1_2048_8192_SHA256) };
+static RS384: Spec = Spec { name: "RS384", key_kind: KeyKind::Rsa, verification: rsa!(RSA_PKCS1_2048_8192_SHA384) };
+static RS512: Spec = Spec { name: "RS512", key_kind: KeyKind::Rsa, verification: rsa!(RSA_PKCS1_2048_8192_SHA512) };
+static PS256: Spec = Spec { name: "PS256", key_kind: KeyKind::Rsa, verification: rsa!(RSA_PSS_2048_8192_SHA256) };
+static PS384: Spec = Spec { name: "PS384", key_kind: KeyKind::Rsa, verification: rsa!(RSA_PSS_2048_8192_SHA384) };
+static PS512: Spec = Spec { name: "PS512", key_kind: KeyKind::Rsa, verification: rsa!(RSA_PSS_2048_8192_SHA512) };
+static ES256: Spec = Spec {
+    name: "ES256",
+    key_kind: KeyKind::Ec,
+    verification: Verification::Ecdsa { algorithm: &ring::signature::ECDSA_P256_SHA256_FIXED, point_len: 65 },
+};
+static ES384: Spec = Spec {
+    name: "ES384",
+    key_kind: KeyKind::Ec,
+    verification: Verification::Ecdsa { algorithm: &ring::signature::ECDSA_P384_SHA384_FIXED, point_len: 97 },
+};
+static EDDSA: Spec =
+    Spec { name: "EdDSA", key_kind: KeyKind::Okp, verification: Verification::Ed25519(&ring::signature::ED25519) };
 
 /// A set of algorithms, for narrowing a [`Policy`](crate::Policy).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -172,6 +256,30 @@ mod tests {
         }
         for name in ["none", "None", "NONE", "nOnE", "hs256", "ES512", "RS1", "", "HS256 "] {
             assert_eq!(Algorithm::from_name(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn each_algorithm_verifies_with_the_ring_algorithm_of_its_key_kind() {
+        for alg in Algorithm::ALL {
+            let kind = match alg.verification() {
+                Verification::Hmac { algorithm, min_secret_len } => {
+                    let hash_len = algorithm.digest_algorithm().output_len();
+                    assert_eq!(min_secret_len, hash_len, "{alg}: a secret as long as the hash");
+                    assert_eq!(alg.name()[2..].parse(), Ok(hash_len * 8), "{alg}");
+                    KeyKind::Hmac
+                }
+                Verification::Ecdsa { point_len, .. } => {
+                    assert_eq!(point_len, if alg == Algorithm::ES256 { 65 } else { 97 }, "{alg}");
+                    KeyKind::Ec
+                }
+                Verification::Ed25519(_) => KeyKind::Okp,
+                #[cfg(feature = "alloc")]
+                Verification::Rsa(_) => KeyKind::Rsa,
+                #[cfg(not(feature = "alloc"))]
+                Verification::RsaNeedsAlloc => KeyKind::Rsa,
+            };
+            assert_eq!(alg.key_kind(), kind, "{alg}");
         }
     }
 

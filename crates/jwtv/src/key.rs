@@ -2,7 +2,9 @@
 
 use core::fmt;
 
-use crate::alg::{Algorithm, KeyKind};
+use ring::signature::UnparsedPublicKey;
+
+use crate::alg::{Algorithm, KeyKind, Verification};
 use crate::error::{Error, KeyError};
 
 /// The longest `kid` a key may carry, in bytes.
@@ -31,14 +33,16 @@ pub struct VerifyingKey {
     material: Material,
 }
 
+/// The key material, each kind holding the ring algorithm of the key's
+/// [`Algorithm`] (from its [`Verification`]), fixed when the key is made.
 #[derive(Clone)]
 enum Material {
     Hmac(ring::hmac::Key),
-    /// Uncompressed SEC1 point: 65 bytes (P-256) or 97 bytes (P-384).
-    Ec(heapless::Vec<u8, 97>),
-    Ed25519([u8; 32]),
+    /// An uncompressed SEC1 point (65 bytes on P-256, 97 on P-384) or a
+    /// 32-byte Ed25519 key.
+    Public(UnparsedPublicKey<heapless::Vec<u8, 97>>),
     #[cfg(feature = "alloc")]
-    Rsa(ring::signature::RsaPublicKeyComponents<alloc::vec::Vec<u8>>),
+    Rsa(&'static ring::signature::RsaParameters, ring::signature::RsaPublicKeyComponents<alloc::vec::Vec<u8>>),
 }
 
 impl VerifyingKey {
@@ -49,16 +53,13 @@ impl VerifyingKey {
     /// The secret must be at least as long as the hash output (32, 48 or 64
     /// bytes, RFC 7518 §3.2), otherwise [`KeyError::Weak`].
     pub fn hmac(alg: Algorithm, secret: &[u8]) -> Result<Self, KeyError> {
-        let (ring_alg, min_len) = match alg {
-            Algorithm::HS256 => (ring::hmac::HMAC_SHA256, 32),
-            Algorithm::HS384 => (ring::hmac::HMAC_SHA384, 48),
-            Algorithm::HS512 => (ring::hmac::HMAC_SHA512, 64),
-            _ => return Err(KeyError::WrongAlgorithm),
+        let Verification::Hmac { algorithm, min_secret_len } = alg.verification() else {
+            return Err(KeyError::WrongAlgorithm);
         };
-        if secret.len() < min_len {
+        if secret.len() < min_secret_len {
             return Err(KeyError::Weak);
         }
-        Ok(Self::bare(alg, Material::Hmac(ring::hmac::Key::new(ring_alg, secret))))
+        Ok(Self::bare(alg, Material::Hmac(ring::hmac::Key::new(algorithm, secret))))
     }
 
     /// An HS256 key; see [`VerifyingKey::hmac`].
@@ -98,16 +99,13 @@ impl VerifyingKey {
     /// Whether the point is on the curve is checked by every verification:
     /// a key off the curve verifies nothing.
     pub fn ecdsa_from_sec1(alg: Algorithm, point: &[u8]) -> Result<Self, KeyError> {
-        let len = match alg {
-            Algorithm::ES256 => 65,
-            Algorithm::ES384 => 97,
-            _ => return Err(KeyError::WrongAlgorithm),
+        let Verification::Ecdsa { algorithm, point_len } = alg.verification() else {
+            return Err(KeyError::WrongAlgorithm);
         };
-        if point.len() != len || point.first() != Some(&0x04) {
+        if point.len() != point_len || point.first() != Some(&0x04) {
             return Err(KeyError::Invalid);
         }
-        let bytes = heapless::Vec::from_slice(point).map_err(|_| KeyError::Invalid)?;
-        Ok(Self::bare(alg, Material::Ec(bytes)))
+        Self::public(alg, algorithm, point)
     }
 
     /// An ES256 key; see [`VerifyingKey::ecdsa_from_sec1`].
@@ -137,8 +135,13 @@ impl VerifyingKey {
 
     /// An EdDSA key from a 32-byte Ed25519 public key.
     pub fn ed25519(public_key: &[u8]) -> Result<Self, KeyError> {
-        let bytes: [u8; 32] = public_key.try_into().map_err(|_| KeyError::Invalid)?;
-        Ok(Self::bare(Algorithm::EdDSA, Material::Ed25519(bytes)))
+        let Verification::Ed25519(algorithm) = Algorithm::EdDSA.verification() else {
+            return Err(KeyError::WrongAlgorithm);
+        };
+        if public_key.len() != 32 {
+            return Err(KeyError::Invalid);
+        }
+        Self::public(Algorithm::EdDSA, algorithm, public_key)
     }
 
     // ---- RSA ----
@@ -176,8 +179,11 @@ impl VerifyingKey {
         }
         #[cfg(feature = "alloc")]
         {
+            let Verification::Rsa(parameters) = alg.verification() else {
+                return Err(KeyError::WrongAlgorithm);
+            };
             let components = ring::signature::RsaPublicKeyComponents { n: n.to_vec(), e: e.to_vec() };
-            Ok(Self::bare(alg, Material::Rsa(components)))
+            Ok(Self::bare(alg, Material::Rsa(parameters, components)))
         }
         #[cfg(not(feature = "alloc"))]
         {
@@ -208,6 +214,16 @@ impl VerifyingKey {
         Self { alg, kid: None, material }
     }
 
+    /// A key verified by `algorithm` (which must be `alg`'s) over public key bytes.
+    fn public(
+        alg: Algorithm,
+        algorithm: &'static dyn ring::signature::VerificationAlgorithm,
+        bytes: &[u8],
+    ) -> Result<Self, KeyError> {
+        let bytes = heapless::Vec::from_slice(bytes).map_err(|_| KeyError::Invalid)?;
+        Ok(Self::bare(alg, Material::Public(UnparsedPublicKey::new(algorithm, bytes))))
+    }
+
     /// This key with a key id, matched against the token header's `kid`.
     pub fn with_kid(mut self, kid: &str) -> Result<Self, KeyError> {
         self.kid = Some(heapless::String::try_from(kid).map_err(|_| KeyError::KidTooLong)?);
@@ -227,7 +243,7 @@ impl VerifyingKey {
     /// The public exponent of an RSA key (`None` for other keys).
     pub fn rsa_public_exponent(&self) -> Option<u64> {
         #[cfg(feature = "alloc")]
-        if let Material::Rsa(components) = &self.material {
+        if let Material::Rsa(_, components) = &self.material {
             // At most 33 bits: checked when the key was made.
             return Some(components.e.iter().fold(0, |e, &byte| (e << 8) | u64::from(byte)));
         }
@@ -239,31 +255,12 @@ impl VerifyingKey {
     /// This is the bare algorithm layer: no header, no policy. Any failure is
     /// [`Error::BadSignature`], without saying why.
     pub fn verify_signature(&self, message: &[u8], signature: &[u8]) -> Result<(), Error> {
-        use ring::signature::{self as sig, UnparsedPublicKey};
+        // The ring algorithm was fixed when the key was made.
         let ok = match &self.material {
             Material::Hmac(key) => ring::hmac::verify(key, message, signature).is_ok(),
-            Material::Ec(point) => {
-                let alg = match self.alg {
-                    Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED,
-                    _ => &sig::ECDSA_P256_SHA256_FIXED,
-                };
-                UnparsedPublicKey::new(alg, point.as_slice()).verify(message, signature).is_ok()
-            }
-            Material::Ed25519(public) => {
-                UnparsedPublicKey::new(&sig::ED25519, public).verify(message, signature).is_ok()
-            }
+            Material::Public(key) => key.verify(message, signature).is_ok(),
             #[cfg(feature = "alloc")]
-            Material::Rsa(components) => {
-                let params = match self.alg {
-                    Algorithm::RS256 => &sig::RSA_PKCS1_2048_8192_SHA256,
-                    Algorithm::RS384 => &sig::RSA_PKCS1_2048_8192_SHA384,
-                    Algorithm::RS512 => &sig::RSA_PKCS1_2048_8192_SHA512,
-                    Algorithm::PS256 => &sig::RSA_PSS_2048_8192_SHA256,
-                    Algorithm::PS384 => &sig::RSA_PSS_2048_8192_SHA384,
-                    _ => &sig::RSA_PSS_2048_8192_SHA512,
-                };
-                components.verify(params, message, signature).is_ok()
-            }
+            Material::Rsa(parameters, components) => components.verify(parameters, message, signature).is_ok(),
         };
         if ok { Ok(()) } else { Err(Error::BadSignature) }
     }
