@@ -103,13 +103,13 @@ fn decode_pem(pem: &str) -> Result<(String, Vec<u8>), PemError> {
 }
 
 fn from_spki(der: &[u8], alg: Algorithm) -> Result<VerifyingKey, PemError> {
-    let (spki, rest) = der_read(der, 0x30).ok_or(PemError::NotPem)?;
-    let (algorithm_id, after_id) = der_read(spki, 0x30).ok_or(PemError::NotPem)?;
-    let (bits, after_bits) = der_read(after_id, 0x03).ok_or(PemError::NotPem)?;
+    let (spki, rest) = der_read(der, 0x30)?;
+    let (algorithm_id, after_id) = der_read(spki, 0x30)?;
+    let (bits, after_bits) = der_read(after_id, 0x03)?;
     if !rest.is_empty() || !after_bits.is_empty() {
         return Err(PemError::NotPem);
     }
-    let (oid, params) = der_read(algorithm_id, 0x06).ok_or(PemError::NotPem)?;
+    let (oid, params) = der_read(algorithm_id, 0x06)?;
     let key_bits = match bits.split_first() {
         Some((0, key)) => key,
         _ => return Err(PemError::NotPem),
@@ -117,7 +117,7 @@ fn from_spki(der: &[u8], alg: Algorithm) -> Result<VerifyingKey, PemError> {
     match (alg.key_kind(), oid) {
         (KeyKind::Rsa, OID_RSA) => VerifyingKey::rsa_from_der(alg, der).map_err(PemError::Key),
         (KeyKind::Ec, OID_EC_PUBLIC_KEY) => {
-            let (curve, _) = der_read(params, 0x06).ok_or(PemError::NotPem)?;
+            let (curve, _) = der_read(params, 0x06)?;
             match (alg, curve) {
                 (Algorithm::ES256, OID_P256) | (Algorithm::ES384, OID_P384) => {
                     VerifyingKey::ecdsa_from_sec1(alg, key_bits).map_err(PemError::Key)
@@ -131,27 +131,28 @@ fn from_spki(der: &[u8], alg: Algorithm) -> Result<VerifyingKey, PemError> {
 }
 
 /// Reads one DER element with `tag`: its contents and what follows.
-fn der_read(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
-    let (&found, rest) = input.split_first()?;
+fn der_read(input: &[u8], tag: u8) -> Result<(&[u8], &[u8]), PemError> {
+    const BAD: PemError = PemError::NotPem;
+    let (&found, rest) = input.split_first().ok_or(BAD)?;
     if found != tag {
-        return None;
+        return Err(BAD);
     }
-    let (&first, rest) = rest.split_first()?;
+    let (&first, rest) = rest.split_first().ok_or(BAD)?;
     let (len, rest) = if first < 0x80 {
         (usize::from(first), rest)
     } else {
         let count = usize::from(first & 0x7f);
         if count == 0 || count > 3 {
-            return None;
+            return Err(BAD);
         }
-        let (len_bytes, rest) = rest.split_at_checked(count)?;
+        let (len_bytes, rest) = rest.split_at_checked(count).ok_or(BAD)?;
         let len = len_bytes.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
         if len_bytes.first() == Some(&0) || len < 0x80 {
-            return None; // not the minimal (DER) encoding
+            return Err(BAD); // not the minimal (DER) encoding
         }
         (len, rest)
     };
-    rest.split_at_checked(len)
+    rest.split_at_checked(len).ok_or(BAD)
 }
 
 #[cfg(test)]
@@ -211,11 +212,12 @@ mod tests {
 
     #[test]
     fn der_lengths_are_checked() {
-        assert_eq!(der_read(&[0x30, 0x01, 0xaa, 0xbb], 0x30), Some((&[0xaa][..], &[0xbb][..])));
-        assert_eq!(der_read(&[0x30, 0x02, 0xaa], 0x30), None, "short");
-        assert_eq!(der_read(&[0x30, 0x81, 0x01, 0xaa], 0x30), None, "long form for a short length");
-        assert_eq!(der_read(&[0x30, 0x82, 0x00, 0x01, 0xaa], 0x30), None, "non-minimal length");
-        assert_eq!(der_read(&[0x30, 0x80], 0x30), None, "indefinite length");
-        assert_eq!(der_read(&[0x31, 0x00], 0x30), None, "wrong tag");
+        assert_eq!(der_read(&[0x30, 0x01, 0xaa, 0xbb], 0x30), Ok((&[0xaa][..], &[0xbb][..])));
+        let bad = Err(PemError::NotPem);
+        assert_eq!(der_read(&[0x30, 0x02, 0xaa], 0x30), bad, "short");
+        assert_eq!(der_read(&[0x30, 0x81, 0x01, 0xaa], 0x30), bad, "long form for a short length");
+        assert_eq!(der_read(&[0x30, 0x82, 0x00, 0x01, 0xaa], 0x30), bad, "non-minimal length");
+        assert_eq!(der_read(&[0x30, 0x80], 0x30), bad, "indefinite length");
+        assert_eq!(der_read(&[0x31, 0x00], 0x30), bad, "wrong tag");
     }
 }

@@ -194,7 +194,7 @@ impl VerifyingKey {
     /// An RSA key for `alg` from DER: a `SubjectPublicKeyInfo` (what PEM
     /// `BEGIN PUBLIC KEY` holds) or a PKCS#1 `RSAPublicKey` (`BEGIN RSA PUBLIC KEY`).
     pub fn rsa_from_der(alg: Algorithm, der: &[u8]) -> Result<Self, KeyError> {
-        let (n, e) = der::rsa_public_key(der).ok_or(KeyError::Invalid)?;
+        let (n, e) = der::rsa_public_key(der)?;
         Self::rsa_from_components(alg, n, e)
     }
 
@@ -290,7 +290,12 @@ fn bit_len(bytes: &[u8]) -> usize {
 }
 
 /// Just enough DER to find an RSA public key's modulus and exponent.
+///
+/// Every read returns a `Result`, and the contents of each element are read
+/// to their end: a byte left over is an error.
 mod der {
+    use crate::error::KeyError;
+
     const SEQUENCE: u8 = 0x30;
     const INTEGER: u8 = 0x02;
     const BIT_STRING: u8 = 0x03;
@@ -302,70 +307,101 @@ mod der {
     #[cfg(test)]
     pub(super) const RSA_ENCRYPTION_FOR_TESTS: &[u8] = RSA_ENCRYPTION;
 
-    /// Reads one TLV with the expected tag; returns (value, rest).
-    fn tlv(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
-        let (&t, rest) = input.split_first()?;
-        if t != tag {
-            return None;
-        }
-        let (&first, rest) = rest.split_first()?;
-        let (len, rest) = match first {
-            0..=0x7f => (usize::from(first), rest),
-            0x81 => {
-                let (&b, rest) = rest.split_first()?;
-                if b < 0x80 {
-                    return None; // not minimal
-                }
-                (usize::from(b), rest)
-            }
-            0x82 => {
-                let (bytes, rest) = rest.split_first_chunk::<2>()?;
-                let len = usize::from(u16::from_be_bytes(*bytes));
-                if len < 0x100 {
-                    return None; // not minimal
-                }
-                (len, rest)
-            }
-            _ => return None,
-        };
-        rest.split_at_checked(len)
-    }
+    /// What any malformed input gives.
+    const BAD: KeyError = KeyError::Invalid;
 
-    fn positive_integer(input: &[u8]) -> Option<(&[u8], &[u8])> {
-        let (value, rest) = tlv(input, INTEGER)?;
-        match value {
-            [] => None,
-            [first, ..] if first & 0x80 != 0 => None,      // negative
-            [0, second, ..] if second & 0x80 == 0 => None, // not minimal
-            _ => Some((value, rest)),
+    /// A cursor over DER input.
+    struct Reader<'a>(&'a [u8]);
+
+    impl<'a> Reader<'a> {
+        /// Reads all of `input` with `read`; input left over is an error.
+        fn read_all<T>(input: &'a [u8], read: impl FnOnce(&mut Self) -> Result<T, KeyError>) -> Result<T, KeyError> {
+            let mut reader = Self(input);
+            let value = read(&mut reader)?;
+            if reader.0.is_empty() { Ok(value) } else { Err(BAD) }
+        }
+
+        fn byte(&mut self) -> Result<u8, KeyError> {
+            let (&byte, rest) = self.0.split_first().ok_or(BAD)?;
+            self.0 = rest;
+            Ok(byte)
+        }
+
+        /// Whatever is left.
+        fn rest(&mut self) -> &'a [u8] {
+            core::mem::take(&mut self.0)
+        }
+
+        fn bytes(&mut self, len: usize) -> Result<&'a [u8], KeyError> {
+            let (bytes, rest) = self.0.split_at_checked(len).ok_or(BAD)?;
+            self.0 = rest;
+            Ok(bytes)
+        }
+
+        /// The contents of one element with the expected tag, its length in
+        /// the shortest form (lengths up to 65535).
+        fn contents(&mut self, tag: u8) -> Result<&'a [u8], KeyError> {
+            if self.byte()? != tag {
+                return Err(BAD);
+            }
+            let len = match self.byte()? {
+                short @ 0..=0x7f => usize::from(short),
+                0x81 => match self.byte()? {
+                    long @ 0x80.. => usize::from(long),
+                    _ => return Err(BAD), // not minimal
+                },
+                0x82 => match u16::from_be_bytes([self.byte()?, self.byte()?]) {
+                    long @ 0x100.. => usize::from(long),
+                    _ => return Err(BAD), // not minimal
+                },
+                _ => return Err(BAD),
+            };
+            self.bytes(len)
+        }
+
+        /// Reads the whole contents of one element with `read`.
+        fn nested<T>(&mut self, tag: u8, read: impl FnOnce(&mut Self) -> Result<T, KeyError>) -> Result<T, KeyError> {
+            Self::read_all(self.contents(tag)?, read)
+        }
+
+        /// A non-negative INTEGER in its shortest form, as big-endian bytes.
+        fn positive_integer(&mut self) -> Result<&'a [u8], KeyError> {
+            match self.contents(INTEGER)? {
+                [] => Err(BAD),
+                [first, ..] if first & 0x80 != 0 => Err(BAD), // negative
+                [0, second, ..] if second & 0x80 == 0 => Err(BAD), // not minimal
+                value => Ok(value),
+            }
         }
     }
 
     /// PKCS#1 `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }`.
-    fn pkcs1(input: &[u8]) -> Option<(&[u8], &[u8])> {
-        let (body, rest) = tlv(input, SEQUENCE)?;
-        let (n, body) = positive_integer(body)?;
-        let (e, body) = positive_integer(body)?;
-        (body.is_empty() && rest.is_empty()).then_some((n, e))
+    fn pkcs1(input: &[u8]) -> Result<(&[u8], &[u8]), KeyError> {
+        Reader::read_all(input, |der| {
+            der.nested(SEQUENCE, |key| Ok((key.positive_integer()?, key.positive_integer()?)))
+        })
     }
 
     /// SPKI `SEQUENCE { SEQUENCE { rsaEncryption, NULL }, BIT STRING { RSAPublicKey } }`.
-    fn spki(input: &[u8]) -> Option<(&[u8], &[u8])> {
-        let (body, rest) = tlv(input, SEQUENCE)?;
-        let (algorithm, body) = tlv(body, SEQUENCE)?;
-        let (oid, params) = tlv(algorithm, OID)?;
-        let (null, params) = tlv(params, NULL)?;
-        if oid != RSA_ENCRYPTION || !null.is_empty() || !params.is_empty() {
-            return None;
-        }
-        let (bits, body) = tlv(body, BIT_STRING)?;
-        let (&unused, key) = bits.split_first()?;
-        (unused == 0 && body.is_empty() && rest.is_empty()).then_some(())?;
-        pkcs1(key)
+    fn spki(input: &[u8]) -> Result<(&[u8], &[u8]), KeyError> {
+        Reader::read_all(input, |der| {
+            der.nested(SEQUENCE, |spki| {
+                spki.nested(SEQUENCE, |algorithm| {
+                    let oid = algorithm.contents(OID)?;
+                    let null = algorithm.contents(NULL)?;
+                    if oid == RSA_ENCRYPTION && null.is_empty() { Ok(()) } else { Err(BAD) }
+                })?;
+                let key = spki.nested(BIT_STRING, |bits| match bits.byte()? {
+                    0 => Ok(bits.rest()),
+                    _ => Err(BAD), // unused bits
+                })?;
+                pkcs1(key)
+            })
+        })
     }
 
-    pub(super) fn rsa_public_key(input: &[u8]) -> Option<(&[u8], &[u8])> {
-        spki(input).or_else(|| pkcs1(input))
+    pub(super) fn rsa_public_key(input: &[u8]) -> Result<(&[u8], &[u8]), KeyError> {
+        spki(input).or_else(|_| pkcs1(input))
     }
 }
 
@@ -476,10 +512,30 @@ mod tests {
         spki.extend_from_slice(der::RSA_ENCRYPTION_FOR_TESTS);
         spki.extend_from_slice(&[0x05, 0x00, 0x03, 0x82, 0x01, 0x0f, 0x00]);
         spki.extend_from_slice(&pkcs1);
-        assert_eq!(der::rsa_public_key(&spki), Some((got_n, got_e)));
+        assert_eq!(der::rsa_public_key(&spki), Ok((got_n, got_e)));
         assert!(VerifyingKey::rs256_from_der(&spki).is_ok());
         pkcs1.push(0);
-        assert_eq!(der::rsa_public_key(&pkcs1), None);
+        assert_eq!(der::rsa_public_key(&pkcs1), Err(KeyError::Invalid));
         assert_eq!(VerifyingKey::rs256_from_der(&pkcs1).err(), Some(KeyError::Invalid));
+    }
+
+    #[test]
+    fn der_reader_refuses_what_is_not_strict_der() {
+        let bad: [&[u8]; 9] = [
+            &[],
+            &[0x30],
+            &[0x30, 0x02, 0x02],                                           // shorter than its length
+            &[0x31, 0x00],                                                 // not a SEQUENCE
+            &[0x30, 0x80, 0x00, 0x00],                                     // indefinite length
+            &[0x30, 0x81, 0x06, 0x02, 0x01, 0x03, 0x02, 0x01, 0x03],       // long form for 6
+            &[0x30, 0x82, 0x00, 0x06, 0x02, 0x01, 0x03, 0x02, 0x01, 0x03], // long form for 6
+            &[0x30, 0x06, 0x02, 0x01, 0x83, 0x02, 0x01, 0x03],             // negative
+            &[0x30, 0x07, 0x02, 0x02, 0x00, 0x03, 0x02, 0x01, 0x03],       // leading zero
+        ];
+        for der in bad {
+            assert_eq!(der::rsa_public_key(der), Err(KeyError::Invalid), "{der:02x?}");
+        }
+        let good: &[u8] = &[0x30, 0x06, 0x02, 0x01, 0x7f, 0x02, 0x01, 0x03];
+        assert_eq!(der::rsa_public_key(good), Ok((&[0x7f][..], &[0x03][..])));
     }
 }
