@@ -304,16 +304,39 @@ impl<'a> Claims<'a> {
     ///
     /// Borrowed `&str` fields only work for strings without escapes; use
     /// [`Claims::deserialize_unescaped`] when they may hold escapes.
-    pub fn deserialize<T: serde::Deserialize<'a>>(&self) -> Result<T, serde_json_core::de::Error> {
-        serde_json_core::from_slice(self.raw).map(|(value, _)| value)
+    ///
+    /// When the claims do not fit `T` (a missing field, a value of another
+    /// type), the error is [`Error::Malformed`]`(`[`Part::Payload`]`)`.
+    ///
+    /// ```
+    /// #[derive(serde::Deserialize)]
+    /// struct Mine<'a> {
+    ///     sub: &'a str,
+    ///     exp: u64,
+    /// }
+    /// let claims = jwtv::Claims::from_json(br#"{"sub":"alice","exp":1700000000,"scope":"read"}"#)?;
+    /// let mine: Mine = claims.deserialize()?;
+    /// assert_eq!((mine.sub, mine.exp), ("alice", 1_700_000_000));
+    /// assert!(claims.deserialize::<(u64, u64)>().is_err());
+    /// # Ok::<(), jwtv::Error>(())
+    /// ```
+    pub fn deserialize<T: serde::Deserialize<'a>>(&self) -> Result<T, Error> {
+        serde_json_core::from_slice(self.raw).map(|(value, _)| value).map_err(deserialize_error)
     }
 
     /// Like [`Claims::deserialize`], decoding string escapes into `scratch`.
-    pub fn deserialize_unescaped<T: serde::Deserialize<'a>>(
-        &self,
-        scratch: &mut [u8],
-    ) -> Result<T, serde_json_core::de::Error> {
-        serde_json_core::from_slice_escaped(self.raw, scratch).map(|(value, _)| value)
+    ///
+    /// A decoded string longer than `scratch` gives [`Error::TooLarge`].
+    pub fn deserialize_unescaped<T: serde::Deserialize<'a>>(&self, scratch: &mut [u8]) -> Result<T, Error> {
+        serde_json_core::from_slice_escaped(self.raw, scratch).map(|(value, _)| value).map_err(deserialize_error)
+    }
+}
+
+/// The core's error for a `serde-json-core` one, which stays out of the API.
+fn deserialize_error(e: serde_json_core::de::Error) -> Error {
+    match e {
+        serde_json_core::de::Error::EscapedStringIsTooLong => Error::TooLarge,
+        _ => Error::Malformed(Part::Payload),
     }
 }
 
@@ -475,6 +498,22 @@ mod tests {
         }
         let single = Claims::parse(br#"{"aud":"only"}"#, |_, _| ()).unwrap();
         assert!(single.audiences().eq(["only"].into_iter().map(|_| single.audiences().next().unwrap())));
+    }
+
+    #[test]
+    fn deserializing_fails_with_the_core_errors() {
+        extern crate std;
+        #[derive(serde::Deserialize)]
+        struct Mine {
+            sub: std::string::String,
+        }
+        let claims = Claims::from_json(br#"{"sub":"al\u0069ce","n":1}"#).unwrap();
+        let mine: Mine = claims.deserialize_unescaped(&mut [0; 5]).unwrap();
+        assert_eq!(mine.sub, "alice");
+        assert_eq!(claims.deserialize_unescaped::<Mine>(&mut [0; 4]).err(), Some(Error::TooLarge));
+        assert_eq!(claims.deserialize::<[u8; 2]>().err(), Some(Error::Malformed(Part::Payload)));
+        let other = Claims::from_json(br#"{"n":1}"#).unwrap();
+        assert_eq!(other.deserialize::<Mine>().err(), Some(Error::Malformed(Part::Payload)), "missing field");
     }
 
     #[test]
