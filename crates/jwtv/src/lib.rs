@@ -76,7 +76,6 @@ pub use alg::{Algorithm, AlgorithmSet, KeyKind};
 pub use claims::{Claims, NumericDate};
 pub use error::{Dependency, Error, ErrorCode, Field, KeyError, Part};
 pub use header::Header;
-pub use json::{JsonStr, Value};
 pub use key::{MAX_HMAC_SECRET_LEN, MAX_KID_LEN, VerifyingKey};
 pub use policy::{DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, Failures, MAX_FAILURES, Policy};
 pub use token::{

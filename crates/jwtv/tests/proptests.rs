@@ -207,9 +207,9 @@ proptest! {
         for (name, value) in &claims.extra {
             let read = got.get(name).ok_or_else(|| TestCaseError::fail(format!("{name:?} missing")))?;
             match (value, read) {
-                (Extra::Text(t), jwtv::Value::String(s)) => prop_assert_eq!(s.to_string(), t.clone()),
-                (Extra::Number(n), jwtv::Value::Number(raw)) => prop_assert_eq!(raw, n.to_string()),
-                (Extra::Bool(b), jwtv::Value::Bool(r)) => prop_assert_eq!(*b, r),
+                (Extra::Text(t), jwtv::json::Value::String(s)) => prop_assert_eq!(s.to_string(), t.clone()),
+                (Extra::Number(n), jwtv::json::Value::Number(raw)) => prop_assert_eq!(raw, n.to_string()),
+                (Extra::Bool(b), jwtv::json::Value::Bool(r)) => prop_assert_eq!(*b, r),
                 (want, got) => prop_assert!(false, "{name:?}: {want:?} read as {got:?}"),
             }
         }

@@ -150,7 +150,7 @@ fn pyjwt_tokens_verify_or_fail_with_the_expected_code() {
             assert_eq!(claims.audiences().count(), 2, "{what}: aud is an array of two");
             assert!(claims.sub().is_some_and(|sub| sub.raw().starts_with("user-")), "{what}: sub");
             assert_eq!(claims.exp().map(|d| d.floor()), Some(4_102_444_800), "{what}: exp");
-            assert!(matches!(claims.get("scope"), Some(jwtv::Value::String(s)) if s == "read write"));
+            assert!(matches!(claims.get("scope"), Some(jwtv::json::Value::String(s)) if s == "read write"));
             assert!(accepted.insert(alg), "{what}: one valid token per algorithm");
             // Tampered, it fails at the signature, before any claim is read.
             for tampered in [flip_signature_bit(&entry.token), flip_payload_char(&entry.token)] {

@@ -9,7 +9,8 @@
 mod common;
 
 use common::{assert_err, assert_tamper_fails, b64url_decode, flip_payload_char, flip_signature_bit, verify_jws};
-use jwtv::{Algorithm, DEFAULT_BUFFER_LEN, DEFAULT_LEEWAY_SECS, Error, Part, Policy, Value, Verifier, VerifyingKey};
+use jwtv::json::Value;
+use jwtv::{Algorithm, DEFAULT_BUFFER_LEN, DEFAULT_LEEWAY_SECS, Error, Part, Policy, Verifier, VerifyingKey};
 
 /// The shared claims set's `exp`.
 const EXP: u64 = 1_300_819_380;
