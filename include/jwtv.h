@@ -7,13 +7,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// The most entries of each rule list (issuers, audiences, required claims,
-// required claim values): the next one is refused, never dropped.
+// The most entries of each list of a policy (issuers, audiences, required
+// claims, required claim values, understood `crit`): the next one is
+// refused, never dropped.
 #define JWTV_MAX_LIST_LEN 32
 
 // The largest clock leeway, in seconds (a revoked `jti` is kept this long
 // past its `exp`).
 #define JWTV_MAX_LEEWAY_SECS 300
+
+// `jwtv_verifier_from_policy` flag: the host runs an event loop (an NGINX
+// worker, an async runtime). Making the verifier and verifying never wait
+// for a key server or a revocation store, whatever the policy's
+// `refresh.first_fetch_timeout_ms` and `revocations.first_sync_timeout_ms`
+// say; until the key set has loaded, verifications return
+// `JWTV_UNAVAILABLE` at once (answer 503 with `Retry-After`).
+#define JWTV_NONBLOCKING 1
 
 // Entries of `jwtv_metrics.rejected`: index `code - 1` for each rejection
 // code; room is left for codes added later (unused entries stay 0).
@@ -99,9 +108,11 @@ typedef uint32_t jwtv_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// A verifier configuration under construction. Opaque; made by
-// `jwtv_config_new`, released by `jwtv_config_free`.
-typedef struct jwtv_config jwtv_config;
+// A policy document under construction. Opaque; made by `jwtv_policy_new`,
+// `jwtv_policy_from_json` or `jwtv_policy_from_file`, released by
+// `jwtv_policy_free`. Not thread-safe: one thread changes it at a time
+// (verifiers made from it are independent of it and thread-safe).
+typedef struct jwtv_policy jwtv_policy;
 
 // A verified token. Opaque; made by `jwtv_verifier_verify`, released by
 // `jwtv_token_free`. Independent of the verifier once made.
@@ -179,93 +190,132 @@ typedef struct {
 extern "C" {
 #endif // __cplusplus
 
-// Makes an empty configuration and writes it to `*out`. Free it with
-// `jwtv_config_free` (a verifier made from it does not need it).
-jwtv_status jwtv_config_new(jwtv_config **out);
+// Makes an empty policy (no key source, no algorithm: set `keys…` and
+// `algorithms` before making a verifier) and writes it to `*out`. Free it
+// with `jwtv_policy_free`.
+jwtv_status jwtv_policy_new(jwtv_policy **out);
 
-// Releases a configuration. NULL is a no-op.
-void jwtv_config_free(jwtv_config *config);
+// Reads a policy document (the JSON of a policy file, docs/POLICY.md);
+// relative paths in it are relative to `base_dir` (NULL: the current
+// directory). `JWTV_CONFIG_ERROR` with a message naming the field in `err`
+// (when non-NULL, cut to `err_cap - 1` bytes).
+jwtv_status jwtv_policy_from_json(const uint8_t *json,
+                                  size_t json_len,
+                                  const char *base_dir,
+                                  jwtv_policy **out,
+                                  char *err,
+                                  size_t err_cap);
 
-// Allows an algorithm by its JOSE name (`"ES256"`, `"RS256"`, `"EdDSA"`, …).
-// At least one is required. `JWTV_INVALID_ARGUMENT` for unknown names (and `"none"`).
-jwtv_status jwtv_config_add_algorithm(jwtv_config *config, const char *alg);
+// Reads a policy file; relative paths in it are relative to its folder.
+// Errors as `jwtv_policy_from_json`.
+jwtv_status jwtv_policy_from_file(const char *path, jwtv_policy **out, char *err, size_t err_cap);
 
-// Uses a JWKS document held in memory (copied).
-jwtv_status jwtv_config_set_jwks(jwtv_config *config, const uint8_t *json, size_t len);
+// Releases a policy. NULL is a no-op.
+void jwtv_policy_free(jwtv_policy *policy);
 
-// Uses a JWKS file, re-read when it changes.
-jwtv_status jwtv_config_set_jwks_file(jwtv_config *config, const char *path);
+// Sets the field at `path` of the policy document (`"leeway_secs"`,
+// `"refresh.max_stale_secs"`, `"revocations.fail_closed"`,
+// `"keys.jwks_url"`) to `json_value`, a JSON value (`"60"`, `"true"`,
+// `"\"https://…\""`, `"[\"a\",\"b\"]"`). The policy is read again as a
+// document would be: an unknown field, a wrong type, a list past
+// `JWTV_MAX_LIST_LEN` or a leeway past `JWTV_MAX_LEEWAY_SECS` is
+// `JWTV_CONFIG_ERROR`, with a message naming the field in `err`, and leaves
+// the policy unchanged.
+jwtv_status jwtv_policy_set(jwtv_policy *policy,
+                            const char *path,
+                            const char *json_value,
+                            char *err,
+                            size_t err_cap);
 
-// Uses a JWKS URL (`http` or `https`), refreshed by a background thread.
-jwtv_status jwtv_config_set_jwks_url(jwtv_config *config, const char *url);
+// As `jwtv_policy_set` with a string value given as plain text (encoded as
+// JSON by the library: no quoting or escaping by the caller).
+jwtv_status jwtv_policy_set_string(jwtv_policy *policy,
+                                   const char *path,
+                                   const char *value,
+                                   char *err,
+                                   size_t err_cap);
 
-// Adds a PEM public key (`BEGIN PUBLIC KEY` or `BEGIN RSA PUBLIC KEY`) bound
-// to `alg`, with an optional `kid` (NULL: none). Private keys are refused
-// (`JWTV_CONFIG_ERROR`).
-jwtv_status jwtv_config_add_pem_key(jwtv_config *config,
+// Appends the string `value` (plain text) to the list at `path`
+// (`"issuers"`, `"audiences"`, `"required_claims"`, `"understood_crit"`,
+// `"algorithms"`). Errors as `jwtv_policy_set` (the 33rd entry is refused).
+jwtv_status jwtv_policy_add_string(jwtv_policy *policy,
+                                   const char *path,
+                                   const char *value,
+                                   char *err,
+                                   size_t err_cap);
+
+// Sets member `name` of the object at `path` to the string `value`
+// (`"required_claim_values"`); a name given twice is refused. Errors as
+// `jwtv_policy_set`.
+jwtv_status jwtv_policy_set_member(jwtv_policy *policy,
+                                   const char *path,
+                                   const char *name,
+                                   const char *value,
+                                   char *err,
+                                   size_t err_cap);
+
+// Adds a public key in PEM (`BEGIN PUBLIC KEY` or `BEGIN RSA PUBLIC KEY`)
+// bound to `alg` (`"RS256"`, `"ES256"`, `"EdDSA"`, …), with an optional `kid`
+// (NULL: none), to the policy's static keys (`keys.pem`); the key is checked
+// now. Static keys cannot be combined with a JWKS source.
+// `JWTV_INVALID_ARGUMENT` for an unknown algorithm, `JWTV_CONFIG_ERROR` for
+// a key that is invalid, private, too weak or of another kind.
+jwtv_status jwtv_policy_add_pem_key(jwtv_policy *policy,
                                     const uint8_t *pem,
                                     size_t pem_len,
                                     const char *alg,
-                                    const char *kid);
+                                    const char *kid,
+                                    char *err,
+                                    size_t err_cap);
 
-// Adds an HMAC secret bound to `alg` (`HS256`, `HS384`, `HS512`), at least as
-// long as the hash output, with an optional `kid` (NULL: none).
-jwtv_status jwtv_config_add_hmac_secret(jwtv_config *config,
+// Adds an HMAC secret bound to `alg` (`"HS256"`, `"HS384"`, `"HS512"`), with
+// an optional `kid`, to the policy's static keys (`keys.secrets`, stored
+// base64url-encoded: a policy holding secrets is itself a secret). The
+// secret must be at least as long as the hash output. Errors as
+// `jwtv_policy_add_pem_key`.
+jwtv_status jwtv_policy_add_hmac_secret(jwtv_policy *policy,
                                         const uint8_t *secret,
                                         size_t secret_len,
                                         const char *alg,
-                                        const char *kid);
+                                        const char *kid,
+                                        char *err,
+                                        size_t err_cap);
 
-// Adds an accepted issuer (`iss`). At most 32 issuers: the 33rd is refused
-// with `JWTV_INVALID_ARGUMENT` (nothing is ever dropped).
-jwtv_status jwtv_config_add_issuer(jwtv_config *config, const char *issuer);
+// Uses a JWKS document held in memory (copied, read strictly now) as the
+// key source (`keys.jwks`), replacing any other. A document without a
+// usable key is `JWTV_CONFIG_ERROR`.
+jwtv_status jwtv_policy_set_jwks(jwtv_policy *policy,
+                                 const uint8_t *jwks,
+                                 size_t jwks_len,
+                                 char *err,
+                                 size_t err_cap);
 
-// Adds an accepted audience (`aud`). At most 32: the 33rd is refused with
-// `JWTV_INVALID_ARGUMENT`.
-jwtv_status jwtv_config_add_audience(jwtv_config *config, const char *audience);
+// Checks the policy without making a verifier: every field, key files read
+// and valid, a key URL and a revocation source well formed; nothing is
+// fetched and no thread started (for configuration tests such as
+// `nginx -t`). `JWTV_CONFIG_ERROR` with a message in `err`.
+jwtv_status jwtv_policy_check(const jwtv_policy *policy, char *err, size_t err_cap);
 
-// Requires the header `typ` (case-insensitive, `application/` optional).
-jwtv_status jwtv_config_set_typ(jwtv_config *config, const char *typ);
+// Writes the policy document (JSON, NUL-terminated) to `buf`, as
+// `jwtv_token_claim_string` writes strings: `*len_out` (when non-NULL)
+// receives its length; `JWTV_BUFFER_TOO_SMALL` when `buf_cap` is not more
+// than it. The document holds inline keys and secrets as given: treat it as
+// a secret when it has any, and never log it.
+jwtv_status jwtv_policy_to_json(const jwtv_policy *policy,
+                                char *buf,
+                                size_t buf_cap,
+                                size_t *len_out);
 
-// Sets the clock-skew leeway for `exp`, `nbf` and `iat` (default 30 s; at
-// most 300 s, `JWTV_INVALID_ARGUMENT` above).
-jwtv_status jwtv_config_set_leeway(jwtv_config *config, uint64_t seconds);
-
-// Requires a claim to be present. At most 32 required claims: the 33rd is
-// refused with `JWTV_INVALID_ARGUMENT`.
-jwtv_status jwtv_config_require_claim(jwtv_config *config, const char *name);
-
-// Requires a claim to be a string equal to `value`. At most 32 such pairs:
-// the 33rd is refused with `JWTV_INVALID_ARGUMENT`.
-jwtv_status jwtv_config_require_claim_value(jwtv_config *config,
-                                            const char *name,
-                                            const char *value);
-
-// Sets the largest token accepted, in bytes (default 16384; 0 is invalid).
-jwtv_status jwtv_config_set_max_token_len(jwtv_config *config, size_t max);
-
-// Sets the verified-token cache size (default 0: no cache).
-jwtv_status jwtv_config_set_token_cache(jwtv_config *config, size_t entries);
-
-// Checks every token that passes against a revocation list (tokens revoked
-// by `jti`, subject or key id are rejected with `JWTV_REVOKED`). `source` is
-// a file path (a JSON list, re-read when it changes; relative to the current
-// directory) or a `redis://` / `redis+unix://` URL (synced in the
-// background; `jwtv_verifier_new` waits up to 2 s for the first sync). A
-// missing or invalid file or a malformed URL is reported by
-// `jwtv_verifier_new` as `JWTV_CONFIG_ERROR`. Replaces an earlier source.
-jwtv_status jwtv_config_set_revocations(jwtv_config *config, const char *source);
-
-// Says what verifications do while the revocation list is not in sync
-// (never synced, or not for more than `max_staleness_secs`): with
-// `fail_closed` false (the default) they go on against the last good copy,
-// and the state is only reported (`jwtv_verifier_revocation_status`); with
-// `fail_closed` true every token is refused with `JWTV_UNAVAILABLE` until
-// the list syncs again: the safer choice where a revoked token must never
-// pass. `max_staleness_secs` is 60 by default; 0 is `JWTV_INVALID_ARGUMENT`.
-jwtv_status jwtv_config_set_revocation_freshness(jwtv_config *config,
-                                                 bool fail_closed,
-                                                 uint64_t max_staleness_secs);
+// Makes a verifier from a policy (which stays the caller's: free it when
+// convenient). `flags`: 0, or `JWTV_NONBLOCKING` for hosts that run an event
+// loop. A URL key source starts fetching in the background at once.
+// `JWTV_CONFIG_ERROR` with a message in `err` when the key source or the
+// revocation list cannot be set up; `*out` is written only on success.
+jwtv_status jwtv_verifier_from_policy(const jwtv_policy *policy,
+                                      uint32_t flags,
+                                      jwtv_verifier **out,
+                                      char *err,
+                                      size_t err_cap);
 
 // The stable snake_case name of a `jwtv_status` value (`"expired"`,
 // `"null_argument"`; `"internal_error"` for values that are not a status), a
@@ -335,17 +385,10 @@ jwtv_status jwtv_token_audience(const jwtv_token *token,
                                 size_t buf_cap,
                                 size_t *len_out);
 
-// Makes a verifier from a configuration (which stays the caller's: free it
-// when convenient). On `JWTV_CONFIG_ERROR`, a NUL-terminated message is
-// written to `err` (when it is non-NULL, truncated to `err_cap - 1` bytes).
-// A URL key source starts fetching in the background at once.
-jwtv_status jwtv_verifier_new(const jwtv_config *config,
-                              jwtv_verifier **out,
-                              char *err,
-                              size_t err_cap);
-
-// Makes a verifier from a policy file (`docs/POLICY.md`). Errors as
-// `jwtv_verifier_new`; the message names the offending field.
+// Makes a verifier from a policy file (`docs/POLICY.md`), in one call
+// (`jwtv_policy_from_file` then `jwtv_verifier_from_policy`).
+// `JWTV_CONFIG_ERROR` with a message naming the field in `err` (when
+// non-NULL, cut to `err_cap - 1` bytes); `*out` is written only on success.
 jwtv_status jwtv_verifier_from_policy_file(const char *path,
                                            jwtv_verifier **out,
                                            char *err,
@@ -389,38 +432,15 @@ jwtv_status jwtv_verifier_metrics_prometheus(const jwtv_verifier *verifier,
                                              size_t *len_out);
 
 // Makes a verifier from a policy document in memory (the JSON of a policy
-// file, `docs/POLICY.md`); relative paths in it are relative to `base_dir`
-// (NULL: the current directory). Errors as `jwtv_verifier_new`.
+// file, `docs/POLICY.md`), in one call; relative paths in it are relative
+// to `base_dir` (NULL: the current directory). Errors as
+// `jwtv_verifier_from_policy_file`.
 jwtv_status jwtv_verifier_from_policy_json(const uint8_t *json,
                                            size_t json_len,
                                            const char *base_dir,
                                            jwtv_verifier **out,
                                            char *err,
                                            size_t err_cap);
-
-// As `jwtv_verifier_from_policy_json`, for hosts that run an event loop
-// (NGINX workers, async runtimes): making the verifier and verifying never
-// wait for a key server or a revocation store, whatever the document's
-// `refresh.first_fetch_timeout_ms` and `revocations.first_sync_timeout_ms`
-// say. Until the key set has loaded, verifications return
-// `JWTV_UNAVAILABLE` at once (answer 503 with `Retry-After`); the fetch
-// goes on in the background.
-jwtv_status jwtv_verifier_from_policy_json_nonblocking(const uint8_t *json,
-                                                       size_t json_len,
-                                                       const char *base_dir,
-                                                       jwtv_verifier **out,
-                                                       char *err,
-                                                       size_t err_cap);
-
-// Checks a policy document without making a verifier: the JSON and every
-// field, key files read and valid, a key URL well formed — nothing fetched,
-// no thread started (for configuration tests such as `nginx -t`).
-// `JWTV_CONFIG_ERROR` with a message in `err`, as `jwtv_verifier_new`.
-jwtv_status jwtv_policy_check(const uint8_t *json,
-                              size_t json_len,
-                              const char *base_dir,
-                              char *err,
-                              size_t err_cap);
 
 #ifdef __cplusplus
 }  // extern "C"

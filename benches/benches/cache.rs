@@ -12,11 +12,11 @@ use core::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jwtv::AlgorithmSet;
 use jwtv_benches::{AUDIENCE, Alg, Fixture, ISSUER, NOW};
-use jwtv_jwks::{KeySet, KeySource, Rules, Verifier};
+use jwtv_jwks::{KeySet, KeySource, Policy, Verifier};
 
 fn server_verifier(fixture: &Fixture, cache: usize) -> Verifier {
     let keys = KeySet::from_keys(vec![fixture.key.clone()]);
-    let rules = Rules::new(AlgorithmSet::of(&[fixture.alg.jose()])).issuer(ISSUER).audience(AUDIENCE);
+    let rules = Policy::new(AlgorithmSet::of(&[fixture.alg.jose()])).issuer(ISSUER).audience(AUDIENCE);
     Verifier::new(KeySource::fixed(keys), rules).expect("bench rules").with_token_cache(cache)
 }
 

@@ -21,7 +21,7 @@ use std::time::Instant;
 use criterion::{Criterion, criterion_group};
 use jwtv::{AlgorithmSet, Claims, Header};
 use jwtv_benches::{AUDIENCE, Alg, CLAIMS_JSON, Fixture, ISSUER, NOW};
-use jwtv_jwks::{KeySet, KeySource, Revocation, RevocationList, Revocations, Rules, Verifier};
+use jwtv_jwks::{KeySet, KeySource, Policy, Revocation, RevocationList, Revocations, Verifier};
 
 fn list() -> RevocationList {
     let mut list = RevocationList::new();
@@ -39,7 +39,7 @@ fn list() -> RevocationList {
 
 fn verifier(fixture: &Fixture, revocations: Option<Revocations>) -> Verifier {
     let keys = KeySet::from_keys(vec![fixture.key.clone()]);
-    let rules = Rules::new(AlgorithmSet::of(&[fixture.alg.jose()])).issuer(ISSUER).audience(AUDIENCE);
+    let rules = Policy::new(AlgorithmSet::of(&[fixture.alg.jose()])).issuer(ISSUER).audience(AUDIENCE);
     let verifier = Verifier::new(KeySource::fixed(keys), rules).expect("bench rules");
     match revocations {
         Some(r) => verifier.with_revocations(r),

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
-use jwtv_jwks::{Config, MAX_LEEWAY_SECS, RedisOptions, Revocation, RevocationKind, RevocationStatus, Revocations};
+use jwtv_jwks::{MAX_LEEWAY_SECS, Policy, RedisOptions, Revocation, RevocationKind, RevocationStatus, Revocations};
 use serde_json::json;
 
 use crate::human::{self, inert, relative, shown, token_label, utc};
@@ -35,7 +35,7 @@ pub(crate) struct ListSource {
 
 impl ListSource {
     /// The policy's `revocations.source`, if it has one.
-    pub(crate) fn of_policy(config: &Config, policy: &Path) -> Option<Self> {
+    pub(crate) fn of_policy(config: &Policy, policy: &Path) -> Option<Self> {
         let source = config.revocations_source()?;
         let base_dir = policy.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
         Some(Self { source: source.to_owned(), base_dir, options: config.redis_options() })
@@ -145,7 +145,7 @@ impl Target {
     fn resolve(&self) -> Result<ListSource, CliError> {
         let config = match &self.policy {
             Some(path) => {
-                Some(Config::from_file(path).map_err(|e| CliError::new(format!("policy {}: {e}", path.display())))?)
+                Some(Policy::from_file(path).map_err(|e| CliError::new(format!("policy {}: {e}", path.display())))?)
             }
             None => None,
         };

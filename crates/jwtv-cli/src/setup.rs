@@ -1,7 +1,7 @@
 //! From the command line to the rules and keys a token is checked against.
 //!
 //! Without `--policy`, the flags are the whole policy. With it, the file is
-//! read by `jwtv_jwks::Config` (docs/POLICY.md) and the flags change it:
+//! read by `jwtv_jwks::Policy` (docs/POLICY.md) and the flags change it:
 //! `--alg`, `--typ`, `--leeway` and `--jwks` replace the file's values;
 //! `--iss`, `--aud` and `--require` add to the file's lists. `--revocations`
 //! replaces the file's `revocations.source`.
@@ -9,10 +9,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jwtv::{Algorithm, AlgorithmSet, DEFAULT_LEEWAY_SECS, Policy};
-use jwtv_jwks::{
-    Config, FetchCounts, FetchFailure, KeySet, KeySetOptions, KeySource, RefreshPolicy, RemoteJwks, Rules,
-};
+use jwtv::{Algorithm, AlgorithmSet, DEFAULT_LEEWAY_SECS};
+use jwtv_jwks::{FetchCounts, FetchFailure, KeySet, KeySetOptions, KeySource, Policy, RefreshPolicy, RemoteJwks};
 
 use crate::input::read_file;
 use crate::revoke::ListSource;
@@ -33,13 +31,13 @@ enum KeysFrom {
     /// `--jwks`: a file path or an http(s) URL.
     Jwks(String),
     /// The policy file's `keys`.
-    Policy(Box<Config>),
+    Policy(Box<Policy>),
 }
 
 /// The rules and the key source of one run.
 #[derive(Debug)]
 pub(crate) struct Setup {
-    rules: Rules,
+    rules: Policy,
     pub(crate) algorithms: AlgorithmSet,
     pub(crate) leeway: u64,
     pub(crate) typ: Option<String>,
@@ -65,19 +63,20 @@ impl Setup {
             match &args.policy {
                 Some(path) => {
                     let shown = path.display();
-                    let config = Config::from_file(path).map_err(|e| CliError::new(format!("policy {shown}: {e}")))?;
+                    let config = Policy::from_file(path).map_err(|e| CliError::new(format!("policy {shown}: {e}")))?;
                     revocations = ListSource::of_policy(&config, path);
-                    let extra = PolicyExtras::read(path);
                     let keys = match &args.jwks {
                         Some(jwks) => KeysFrom::Jwks(jwks.clone()),
                         None => KeysFrom::Policy(Box::new(config.clone())),
                     };
+                    let mut required = config.required_claims().to_vec();
+                    required.extend(config.required_claim_values().map(|(name, _)| name.to_owned()));
                     (
-                        config.rules(),
+                        config.clone(),
                         config.algorithms(),
-                        extra.leeway,
-                        extra.typ,
-                        extra.required,
+                        config.leeway(),
+                        config.required_typ().map(str::to_owned),
+                        required,
                         config.key_set_options(),
                         config.refresh_policy(),
                         keys,
@@ -89,7 +88,7 @@ impl Setup {
                     })?;
                     let all = AlgorithmSet::ALL;
                     (
-                        Rules::new(all),
+                        Policy::new(all),
                         all,
                         DEFAULT_LEEWAY_SECS,
                         None,
@@ -154,8 +153,8 @@ impl Setup {
         })
     }
 
-    /// Lends the rules to the core as a [`Policy`].
-    pub(crate) fn with_policy<R>(&self, f: impl FnOnce(&Policy<'_>) -> R) -> R {
+    /// Lends the rules to the core as a [`jwtv::Policy`].
+    pub(crate) fn with_policy<R>(&self, f: impl FnOnce(&jwtv::Policy<'_>) -> R) -> R {
         let algorithms = self.algorithms;
         self.rules.with_policy(|policy| f(&policy.algorithms(algorithms)))
     }
@@ -204,40 +203,6 @@ impl Setup {
                     },
                 }
             }
-        }
-    }
-}
-
-/// Values of the policy file that [`Rules`] does not show, for messages. The
-/// file was already read strictly by [`Config`]; this only looks at it.
-struct PolicyExtras {
-    leeway: u64,
-    typ: Option<String>,
-    required: Vec<String>,
-}
-
-impl PolicyExtras {
-    fn read(path: &std::path::Path) -> Self {
-        let value: serde_json::Value =
-            std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
-        let strings = |name: &str| -> Vec<String> {
-            value
-                .get(name)
-                .and_then(|v| v.as_array())
-                .into_iter()
-                .flatten()
-                .filter_map(|s| s.as_str())
-                .map(str::to_owned)
-                .collect()
-        };
-        let mut required = strings("required_claims");
-        if let Some(values) = value.get("required_claim_values").and_then(|v| v.as_object()) {
-            required.extend(values.keys().cloned());
-        }
-        Self {
-            leeway: value.get("leeway_secs").and_then(serde_json::Value::as_u64).unwrap_or(DEFAULT_LEEWAY_SECS),
-            typ: value.get("typ").and_then(|v| v.as_str()).map(str::to_owned),
-            required,
         }
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! # Conventions
 //!
-//! - Names are `jwtv_<type>_<verb>`. Each opaque handle (`jwtv_config`,
+//! - Names are `jwtv_<type>_<verb>`. Each opaque handle (`jwtv_policy`,
 //!   `jwtv_verifier`, `jwtv_token`) is made by one function and released by
 //!   its one `_free`; `_free(NULL)` does nothing.
 //! - Every function returns a `jwtv_status` (0 is `JWTV_OK`; 1–99 are the
@@ -19,7 +19,7 @@
 //!   come with NULL. NULL where a value is required is `JWTV_NULL_ARGUMENT`.
 //! - Strings passed out are copied into the caller's buffer with a NUL; the
 //!   caller never frees memory it did not get from a `_new`.
-//! - A `jwtv_verifier` may be used by many threads at once. A `jwtv_config`
+//! - A `jwtv_verifier` may be used by many threads at once. A `jwtv_policy`
 //!   and a `jwtv_token` belong to one thread at a time.
 //! - No panic crosses the boundary: one would be reported as
 //!   `JWTV_INTERNAL_ERROR`.
@@ -28,18 +28,16 @@
 #![allow(clippy::missing_safety_doc, reason = "the C header states each function's contract")]
 
 mod boundary;
-mod config;
+mod policy;
 mod status;
 mod token;
 mod verifier;
 
-pub use config::{JWTV_MAX_LEEWAY_SECS, JWTV_MAX_LIST_LEN};
-pub use config::{
-    jwtv_config, jwtv_config_add_algorithm, jwtv_config_add_audience, jwtv_config_add_hmac_secret,
-    jwtv_config_add_issuer, jwtv_config_add_pem_key, jwtv_config_free, jwtv_config_new, jwtv_config_require_claim,
-    jwtv_config_require_claim_value, jwtv_config_set_jwks, jwtv_config_set_jwks_file, jwtv_config_set_jwks_url,
-    jwtv_config_set_leeway, jwtv_config_set_max_token_len, jwtv_config_set_revocation_freshness,
-    jwtv_config_set_revocations, jwtv_config_set_token_cache, jwtv_config_set_typ,
+pub use policy::{
+    JWTV_MAX_LEEWAY_SECS, JWTV_MAX_LIST_LEN, JWTV_NONBLOCKING, jwtv_policy, jwtv_policy_add_hmac_secret,
+    jwtv_policy_add_pem_key, jwtv_policy_add_string, jwtv_policy_check, jwtv_policy_free, jwtv_policy_from_file,
+    jwtv_policy_from_json, jwtv_policy_new, jwtv_policy_set, jwtv_policy_set_jwks, jwtv_policy_set_member,
+    jwtv_policy_set_string, jwtv_policy_to_json, jwtv_verifier_from_policy,
 };
 pub use status::{jwtv_error_message, jwtv_error_name, jwtv_status};
 pub use token::{
@@ -48,10 +46,9 @@ pub use token::{
     jwtv_token_header_string,
 };
 pub use verifier::{
-    JWTV_REJECTION_SLOTS, jwtv_metrics, jwtv_policy_check, jwtv_revocation_status, jwtv_verifier, jwtv_verifier_free,
-    jwtv_verifier_from_policy_file, jwtv_verifier_from_policy_json, jwtv_verifier_from_policy_json_nonblocking,
-    jwtv_verifier_metrics, jwtv_verifier_metrics_prometheus, jwtv_verifier_new, jwtv_verifier_revocation_status,
-    jwtv_verifier_verify,
+    JWTV_REJECTION_SLOTS, jwtv_metrics, jwtv_revocation_status, jwtv_verifier, jwtv_verifier_free,
+    jwtv_verifier_from_policy_file, jwtv_verifier_from_policy_json, jwtv_verifier_metrics,
+    jwtv_verifier_metrics_prometheus, jwtv_verifier_revocation_status, jwtv_verifier_verify,
 };
 
 #[cfg(test)]

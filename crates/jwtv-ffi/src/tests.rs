@@ -1,21 +1,20 @@
-//! The revocation part of the ABI, called as C calls it: a configuration
-//! with a revocation list, its status, and its errors.
+//! The ABI as C calls it: policies built field by field, verifiers made
+//! from them, the revocation list's status, and their errors.
 
 use std::ffi::{CStr, CString, c_char};
 use std::path::PathBuf;
 use std::ptr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::config::{
-    jwtv_config, jwtv_config_add_algorithm, jwtv_config_add_audience, jwtv_config_add_issuer, jwtv_config_free,
-    jwtv_config_new, jwtv_config_require_claim, jwtv_config_require_claim_value, jwtv_config_set_jwks_file,
-    jwtv_config_set_leeway, jwtv_config_set_revocation_freshness, jwtv_config_set_revocations,
+use crate::policy::{
+    JWTV_NONBLOCKING, jwtv_policy, jwtv_policy_add_hmac_secret, jwtv_policy_add_pem_key, jwtv_policy_add_string,
+    jwtv_policy_check, jwtv_policy_free, jwtv_policy_from_json, jwtv_policy_new, jwtv_policy_set, jwtv_policy_set_jwks,
+    jwtv_policy_set_member, jwtv_policy_set_string, jwtv_policy_to_json, jwtv_verifier_from_policy,
 };
 use crate::status::{jwtv_error_name, jwtv_status};
 use crate::verifier::{
-    jwtv_policy_check, jwtv_revocation_status, jwtv_verifier, jwtv_verifier_free, jwtv_verifier_from_policy_json,
-    jwtv_verifier_metrics, jwtv_verifier_metrics_prometheus, jwtv_verifier_new, jwtv_verifier_revocation_status,
-    jwtv_verifier_verify,
+    jwtv_revocation_status, jwtv_verifier, jwtv_verifier_free, jwtv_verifier_from_policy_json, jwtv_verifier_metrics,
+    jwtv_verifier_metrics_prometheus, jwtv_verifier_revocation_status, jwtv_verifier_verify,
 };
 use crate::{JWTV_REJECTION_SLOTS, jwtv_metrics};
 
@@ -58,35 +57,64 @@ fn c(s: &str) -> CString {
     CString::new(s).expect("no NUL")
 }
 
-/// A configuration over examples/jwks.json for the example tokens.
-fn example_config() -> *mut jwtv_config {
-    let mut config = ptr::null_mut();
-    // SAFETY: valid out-pointer and NUL-terminated strings.
-    unsafe {
-        assert_eq!(jwtv_config_new(&mut config), jwtv_status::JWTV_OK);
-        let jwks = c(&format!("{EXAMPLES}/jwks.json"));
-        assert_eq!(jwtv_config_set_jwks_file(config, jwks.as_ptr()), jwtv_status::JWTV_OK);
-        for alg in [c"ES256", c"EdDSA"] {
-            assert_eq!(jwtv_config_add_algorithm(config, alg.as_ptr()), jwtv_status::JWTV_OK);
-        }
-        assert_eq!(jwtv_config_add_issuer(config, c"https://issuer.example".as_ptr()), jwtv_status::JWTV_OK);
-        assert_eq!(jwtv_config_add_audience(config, c"api".as_ptr()), jwtv_status::JWTV_OK);
-    }
-    config
+/// The message a call wrote to its error buffer.
+fn message(err: &[c_char]) -> String {
+    // SAFETY: the calls always NUL-terminate what they write; the buffer starts zeroed.
+    unsafe { CStr::from_ptr(err.as_ptr()) }.to_string_lossy().into_owned()
 }
 
-/// `jwtv_verifier_new`: the verifier, or the status and message.
-fn new_verifier(config: *const jwtv_config) -> Result<*mut jwtv_verifier, (jwtv_status, String)> {
+/// An empty policy.
+fn empty_policy() -> *mut jwtv_policy {
+    let mut policy = ptr::null_mut();
+    // SAFETY: a valid out-pointer.
+    assert_eq!(unsafe { jwtv_policy_new(&mut policy) }, jwtv_status::JWTV_OK);
+    policy
+}
+
+/// `jwtv_policy_set`: the status and the message.
+fn set(policy: *mut jwtv_policy, path: &str, json: &str) -> (jwtv_status, String) {
+    let mut err: [c_char; 256] = [0; 256];
+    let (path, json) = (c(path), c(json));
+    // SAFETY: a live policy, NUL-terminated strings, a buffer of err.len() bytes.
+    let status = unsafe { jwtv_policy_set(policy, path.as_ptr(), json.as_ptr(), err.as_mut_ptr(), err.len()) };
+    (status, message(&err))
+}
+
+/// `jwtv_policy_add_string`: the status and the message.
+fn add(policy: *mut jwtv_policy, path: &str, value: &str) -> (jwtv_status, String) {
+    let mut err: [c_char; 256] = [0; 256];
+    let (path, value) = (c(path), c(value));
+    // SAFETY: as `set`.
+    let status = unsafe { jwtv_policy_add_string(policy, path.as_ptr(), value.as_ptr(), err.as_mut_ptr(), err.len()) };
+    (status, message(&err))
+}
+
+/// `jwtv_policy_set_string`: the status.
+fn set_string(policy: *mut jwtv_policy, path: &str, value: &str) -> jwtv_status {
+    let (path, value) = (c(path), c(value));
+    // SAFETY: as `set`, without an error buffer.
+    unsafe { jwtv_policy_set_string(policy, path.as_ptr(), value.as_ptr(), ptr::null_mut(), 0) }
+}
+
+/// A policy over examples/jwks.json for the example tokens.
+fn example_policy() -> *mut jwtv_policy {
+    let policy = empty_policy();
+    assert_eq!(set_string(policy, "keys.jwks_file", &format!("{EXAMPLES}/jwks.json")), jwtv_status::JWTV_OK);
+    for alg in ["ES256", "EdDSA"] {
+        assert_eq!(add(policy, "algorithms", alg).0, jwtv_status::JWTV_OK);
+    }
+    assert_eq!(add(policy, "issuers", "https://issuer.example").0, jwtv_status::JWTV_OK);
+    assert_eq!(add(policy, "audiences", "api").0, jwtv_status::JWTV_OK);
+    policy
+}
+
+/// `jwtv_verifier_from_policy`: the verifier, or the status and message.
+fn new_verifier(policy: *const jwtv_policy) -> Result<*mut jwtv_verifier, (jwtv_status, String)> {
     let mut verifier = ptr::null_mut();
     let mut err: [c_char; 256] = [0; 256];
-    // SAFETY: a live config, a valid out-pointer and a buffer of err.len() bytes.
-    let status = unsafe { jwtv_verifier_new(config, &mut verifier, err.as_mut_ptr(), err.len()) };
-    if status == jwtv_status::JWTV_OK {
-        Ok(verifier)
-    } else {
-        // SAFETY: jwtv_verifier_new wrote a NUL-terminated message.
-        Err((status, unsafe { CStr::from_ptr(err.as_ptr()) }.to_string_lossy().into_owned()))
-    }
+    // SAFETY: a live policy, a valid out-pointer and a buffer of err.len() bytes.
+    let status = unsafe { jwtv_verifier_from_policy(policy, 0, &mut verifier, err.as_mut_ptr(), err.len()) };
+    if status == jwtv_status::JWTV_OK { Ok(verifier) } else { Err((status, message(&err))) }
 }
 
 /// Verifies `token` at NOW; the status and the detail.
@@ -145,13 +173,11 @@ fn the_new_codes_are_named() {
 fn a_revocation_file_rejects_revoked_tokens_and_is_re_read() {
     let dir = TempDir::new();
     let list = dir.write("revoked.json", r#"{"jti": {"other-token": 4102444800}, "sub": {"someone-else": 1}}"#);
-    let config = example_config();
-    let source = c(list.to_str().expect("UTF-8 path"));
-    // SAFETY: a live config and a NUL-terminated string.
-    assert_eq!(unsafe { jwtv_config_set_revocations(config, source.as_ptr()) }, jwtv_status::JWTV_OK);
-    let verifier = new_verifier(config).expect("verifier");
-    // SAFETY: made by jwtv_config_new; the verifier does not need it.
-    unsafe { jwtv_config_free(config) };
+    let policy = example_policy();
+    assert_eq!(set_string(policy, "revocations.source", list.to_str().expect("UTF-8 path")), jwtv_status::JWTV_OK);
+    let verifier = new_verifier(policy).expect("verifier");
+    // SAFETY: made by jwtv_policy_new; the verifier does not need it.
+    unsafe { jwtv_policy_free(policy) };
 
     assert_eq!(verify(verifier, ES256_TOKEN).0, jwtv_status::JWTV_OK);
     let s = revocation_status(verifier);
@@ -225,31 +251,56 @@ fn bad_revocation_sources_are_config_errors_with_a_message() {
         ("rediss://127.0.0.1".to_owned(), "not supported"),
         (String::new(), "empty"),
     ];
-    for (source, message) in cases {
-        let config = example_config();
-        let source = c(&source);
-        // SAFETY: a live config and a NUL-terminated string.
-        assert_eq!(unsafe { jwtv_config_set_revocations(config, source.as_ptr()) }, jwtv_status::JWTV_OK);
-        let (status, err) = new_verifier(config).expect_err("refused");
+    for (source, expected) in cases {
+        let policy = example_policy();
+        assert_eq!(set_string(policy, "revocations.source", &source), jwtv_status::JWTV_OK);
+        let (status, err) = new_verifier(policy).expect_err("refused");
         assert_eq!(status, jwtv_status::JWTV_CONFIG_ERROR);
-        assert!(err.starts_with("revocations: ") && err.contains(message), "{err:?} for {source:?}");
-        // SAFETY: made by jwtv_config_new.
-        unsafe { jwtv_config_free(config) };
+        assert!(err.starts_with("revocations.source: ") && err.contains(expected), "{err:?} for {source:?}");
+        // The same check without making a verifier (what nginx -t runs).
+        let mut buf: [c_char; 256] = [0; 256];
+        // SAFETY: a live policy and a buffer of buf.len() bytes.
+        let status = unsafe { jwtv_policy_check(policy, buf.as_mut_ptr(), buf.len()) };
+        assert_eq!((status, message(&buf)), (jwtv_status::JWTV_CONFIG_ERROR, err));
+        // SAFETY: made by jwtv_policy_new.
+        unsafe { jwtv_policy_free(policy) };
     }
 }
 
 #[test]
-fn the_setter_and_the_status_check_their_arguments() {
-    let config = example_config();
+fn the_setters_and_the_status_check_their_arguments() {
+    let policy = example_policy();
+    let path = c"revocations.source";
     // SAFETY: NULL and invalid arguments are what is tested; the rest is valid.
     unsafe {
-        assert_eq!(jwtv_config_set_revocations(ptr::null_mut(), c"x.json".as_ptr()), jwtv_status::JWTV_NULL_ARGUMENT);
-        assert_eq!(jwtv_config_set_revocations(config, ptr::null()), jwtv_status::JWTV_NULL_ARGUMENT);
+        let null = ptr::null_mut();
+        assert_eq!(
+            jwtv_policy_set_string(null, path.as_ptr(), c"x".as_ptr(), null.cast(), 0),
+            jwtv_status::JWTV_NULL_ARGUMENT
+        );
+        assert_eq!(
+            jwtv_policy_set_string(policy, path.as_ptr(), ptr::null(), null.cast(), 0),
+            jwtv_status::JWTV_NULL_ARGUMENT
+        );
+        assert_eq!(
+            jwtv_policy_set(policy, ptr::null(), c"1".as_ptr(), null.cast(), 0),
+            jwtv_status::JWTV_NULL_ARGUMENT
+        );
         let not_utf8 = [0xffu8, 0xfe, 0];
-        assert_eq!(jwtv_config_set_revocations(config, not_utf8.as_ptr().cast()), jwtv_status::JWTV_INVALID_UTF8);
+        let status = jwtv_policy_set_string(policy, path.as_ptr(), not_utf8.as_ptr().cast(), null.cast(), 0);
+        assert_eq!(status, jwtv_status::JWTV_INVALID_UTF8);
+        let mut out = ptr::null_mut();
+        assert_eq!(jwtv_policy_new(ptr::null_mut()), jwtv_status::JWTV_NULL_ARGUMENT);
+        assert_eq!(
+            jwtv_verifier_from_policy(ptr::null(), 0, &mut out, null.cast(), 0),
+            jwtv_status::JWTV_NULL_ARGUMENT
+        );
+        assert_eq!(jwtv_verifier_from_policy(policy, 4, &mut out, null.cast(), 0), jwtv_status::JWTV_INVALID_ARGUMENT);
+        assert!(out.is_null(), "*out is written only on success");
+        jwtv_policy_free(ptr::null_mut());
     }
-    // The refused calls left the configuration without a list.
-    let verifier = new_verifier(config).expect("verifier");
+    // The refused calls left the policy without a list.
+    let verifier = new_verifier(policy).expect("verifier");
     let s = revocation_status(verifier);
     assert!(!s.has_list && !s.connected);
     assert_eq!((s.entries, s.last_sync_unix, s.sync_lag_secs), (0, 0, 0));
@@ -260,7 +311,7 @@ fn the_setter_and_the_status_check_their_arguments() {
         assert_eq!(jwtv_verifier_revocation_status(ptr::null(), &mut out), jwtv_status::JWTV_NULL_ARGUMENT);
         assert_eq!(jwtv_verifier_revocation_status(verifier, ptr::null_mut()), jwtv_status::JWTV_NULL_ARGUMENT);
         jwtv_verifier_free(verifier);
-        jwtv_config_free(config);
+        jwtv_policy_free(policy);
     }
 }
 
@@ -268,12 +319,10 @@ fn the_setter_and_the_status_check_their_arguments() {
 fn a_redis_source_is_set_up_without_waiting_forever() {
     // Nothing listens on port 1: the verifier is made (after the first-sync
     // wait), serves an empty list and reports the back end unreachable.
-    let config = example_config();
-    // SAFETY: a live config and a NUL-terminated string.
-    let status = unsafe { jwtv_config_set_revocations(config, c"redis://127.0.0.1:1/0".as_ptr()) };
-    assert_eq!(status, jwtv_status::JWTV_OK);
+    let policy = example_policy();
+    assert_eq!(set_string(policy, "revocations.source", "redis://127.0.0.1:1/0"), jwtv_status::JWTV_OK);
     let started = std::time::Instant::now();
-    let verifier = new_verifier(config).expect("verifier");
+    let verifier = new_verifier(policy).expect("verifier");
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     assert_eq!(verify(verifier, ES256_TOKEN).0, jwtv_status::JWTV_OK);
     let s = revocation_status(verifier);
@@ -283,65 +332,148 @@ fn a_redis_source_is_set_up_without_waiting_forever() {
     assert!(prometheus(verifier).contains("jwtv_revocations_synced 0\n"));
 
     // Failing closed, the same list refuses every token with JWTV_UNAVAILABLE.
-    // SAFETY: a live config; 0 s is refused, nothing changes.
-    unsafe {
-        assert_eq!(jwtv_config_set_revocation_freshness(config, true, 0), jwtv_status::JWTV_INVALID_ARGUMENT);
-        assert_eq!(jwtv_config_set_revocation_freshness(config, true, 60), jwtv_status::JWTV_OK);
-    }
-    let strict = new_verifier(config).expect("verifier");
+    let refused = set(policy, "revocations.max_staleness_secs", "0");
+    assert_eq!(refused, (jwtv_status::JWTV_CONFIG_ERROR, "revocations.max_staleness_secs: must be positive".into()));
+    assert_eq!(set(policy, "revocations.fail_closed", "true").0, jwtv_status::JWTV_OK);
+    let strict = new_verifier(policy).expect("verifier");
     assert_eq!(verify(strict, ES256_TOKEN).0, jwtv_status::JWTV_UNAVAILABLE);
     assert!(revocation_status(strict).fail_closed);
-    // SAFETY: made by jwtv_verifier_new and jwtv_config_new, freed once.
+    // SAFETY: made by jwtv_verifier_from_policy and jwtv_policy_new, freed once.
     unsafe {
         jwtv_verifier_free(strict);
         jwtv_verifier_free(verifier);
-        jwtv_config_free(config);
+        jwtv_policy_free(policy);
+    }
+}
+
+#[test]
+fn a_nonblocking_verifier_never_waits_for_its_keys() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let policy = empty_policy();
+    let url = format!("http://{}/jwks.json", silent.local_addr().expect("address"));
+    assert_eq!(set_string(policy, "keys.jwks_url", &url), jwtv_status::JWTV_OK);
+    assert_eq!(add(policy, "algorithms", "ES256").0, jwtv_status::JWTV_OK);
+    assert_eq!(set(policy, "refresh.first_fetch_timeout_ms", "5000").0, jwtv_status::JWTV_OK);
+    let mut verifier = ptr::null_mut();
+    // SAFETY: a live policy and a valid out-pointer.
+    let status = unsafe { jwtv_verifier_from_policy(policy, JWTV_NONBLOCKING, &mut verifier, ptr::null_mut(), 0) };
+    assert_eq!(status, jwtv_status::JWTV_OK);
+    let started = std::time::Instant::now();
+    assert_eq!(verify(verifier, ES256_TOKEN), (jwtv_status::JWTV_UNAVAILABLE, "keys".to_owned()));
+    assert!(started.elapsed() < std::time::Duration::from_millis(500), "{:?}", started.elapsed());
+    // SAFETY: made here, freed once.
+    unsafe {
+        jwtv_verifier_free(verifier);
+        jwtv_policy_free(policy);
+    }
+}
+
+#[test]
+fn keys_in_memory_have_typed_entries() {
+    let policy = empty_policy();
+    assert_eq!(add(policy, "algorithms", "ES256").0, jwtv_status::JWTV_OK);
+    assert_eq!(add(policy, "audiences", "api").0, jwtv_status::JWTV_OK);
+    let pem = std::fs::read(format!("{EXAMPLES}/keys/test-es256.pub.pem")).expect("example key");
+    let mut err: [c_char; 256] = [0; 256];
+    // SAFETY: a live policy, pem.len() readable bytes, NUL-terminated strings, a buffer of err.len() bytes.
+    unsafe {
+        let status = jwtv_policy_add_pem_key(
+            policy,
+            pem.as_ptr(),
+            pem.len(),
+            c"ES256".as_ptr(),
+            c"test-es256".as_ptr(),
+            err.as_mut_ptr(),
+            err.len(),
+        );
+        assert_eq!(status, jwtv_status::JWTV_OK, "{}", message(&err));
+        let status = jwtv_policy_add_pem_key(
+            policy,
+            pem.as_ptr(),
+            pem.len(),
+            c"ES999".as_ptr(),
+            ptr::null(),
+            err.as_mut_ptr(),
+            err.len(),
+        );
+        assert_eq!(status, jwtv_status::JWTV_INVALID_ARGUMENT);
+        let short = b"short";
+        let status = jwtv_policy_add_hmac_secret(
+            policy,
+            short.as_ptr(),
+            short.len(),
+            c"HS256".as_ptr(),
+            ptr::null(),
+            err.as_mut_ptr(),
+            err.len(),
+        );
+        assert_eq!(status, jwtv_status::JWTV_CONFIG_ERROR);
+        assert!(message(&err).starts_with("keys.secrets[0]: "), "{}", message(&err));
+        let jwks = b"{\"keys\":[]}";
+        let status = jwtv_policy_set_jwks(policy, jwks.as_ptr(), jwks.len(), err.as_mut_ptr(), err.len());
+        assert_eq!(status, jwtv_status::JWTV_CONFIG_ERROR, "a JWKS without a usable key");
+    }
+    let verifier = new_verifier(policy).expect("a PEM key");
+    assert_eq!(verify(verifier, ES256_TOKEN).0, jwtv_status::JWTV_OK);
+    // The document holds the key inline; the secret was refused.
+    let mut len = 0;
+    // SAFETY: NULL buffer asks for the length.
+    let status = unsafe { jwtv_policy_to_json(policy, ptr::null_mut(), 0, &mut len) };
+    assert_eq!(status, jwtv_status::JWTV_BUFFER_TOO_SMALL);
+    let mut buf: Vec<c_char> = vec![0; len + 1];
+    // SAFETY: a buffer of len + 1 bytes.
+    let status = unsafe { jwtv_policy_to_json(policy, buf.as_mut_ptr(), buf.len(), ptr::null_mut()) };
+    assert_eq!(status, jwtv_status::JWTV_OK);
+    let document = message(&buf);
+    assert!(document.contains(r#""pem":[{"pem":"-----BEGIN PUBLIC KEY-----"#), "{document}");
+    assert!(!document.contains("secrets"), "{document}");
+    // SAFETY: made here, freed once.
+    unsafe {
+        jwtv_verifier_free(verifier);
+        jwtv_policy_free(policy);
     }
 }
 
 #[test]
 fn rule_lists_past_their_bound_are_refused_never_cut() {
-    type Add = unsafe extern "C" fn(*mut jwtv_config, *const c_char) -> jwtv_status;
-    let adders: [(&str, Add); 3] = [
-        ("issuer", jwtv_config_add_issuer),
-        ("audience", jwtv_config_add_audience),
-        ("claim", jwtv_config_require_claim),
-    ];
-    let empty = || {
-        let mut config = ptr::null_mut();
-        // SAFETY: a valid out-pointer.
-        assert_eq!(unsafe { jwtv_config_new(&mut config) }, jwtv_status::JWTV_OK);
-        config
-    };
-    for (what, add) in adders {
-        let config = empty();
-        for i in 0..jwtv_jwks::MAX_RULE_LIST_LEN {
-            let value = CString::new(format!("{what}-{i}")).expect("no NUL");
-            // SAFETY: a live config and a NUL-terminated string.
-            assert_eq!(unsafe { add(config, value.as_ptr()) }, jwtv_status::JWTV_OK, "{what} #{i}");
+    for path in ["issuers", "audiences", "required_claims", "understood_crit"] {
+        let policy = example_policy();
+        assert_eq!(set(policy, path, "[]").0, jwtv_status::JWTV_OK);
+        for i in 0..crate::JWTV_MAX_LIST_LEN {
+            assert_eq!(add(policy, path, &format!("{path}-{i}")).0, jwtv_status::JWTV_OK, "{path} #{i}");
         }
-        // SAFETY: as above.
-        assert_eq!(unsafe { add(config, c"one-too-many".as_ptr()) }, jwtv_status::JWTV_INVALID_ARGUMENT, "{what}");
-        // SAFETY: made by jwtv_config_new, freed once.
-        unsafe { jwtv_config_free(config) };
+        let refused = add(policy, path, "one-too-many");
+        assert_eq!(refused, (jwtv_status::JWTV_CONFIG_ERROR, format!("{path}: at most 32 entries (33 given)")));
+        // SAFETY: made by jwtv_policy_new, freed once.
+        unsafe { jwtv_policy_free(policy) };
     }
-    let config = empty();
-    for i in 0..jwtv_jwks::MAX_RULE_LIST_LEN {
-        let name = CString::new(format!("claim-{i}")).expect("no NUL");
-        // SAFETY: a live config and NUL-terminated strings.
-        let status = unsafe { jwtv_config_require_claim_value(config, name.as_ptr(), c"v".as_ptr()) };
-        assert_eq!(status, jwtv_status::JWTV_OK);
+    let policy = example_policy();
+    let mut err: [c_char; 256] = [0; 256];
+    for i in 0..=crate::JWTV_MAX_LIST_LEN {
+        let name = c(&format!("claim-{i}"));
+        // SAFETY: a live policy, NUL-terminated strings and a buffer of err.len() bytes.
+        let status = unsafe {
+            jwtv_policy_set_member(
+                policy,
+                c"required_claim_values".as_ptr(),
+                name.as_ptr(),
+                c"v".as_ptr(),
+                err.as_mut_ptr(),
+                err.len(),
+            )
+        };
+        let expected = if i < crate::JWTV_MAX_LIST_LEN { jwtv_status::JWTV_OK } else { jwtv_status::JWTV_CONFIG_ERROR };
+        assert_eq!(status, expected, "#{i}");
     }
-    // SAFETY: as above.
-    unsafe {
-        assert_eq!(
-            jwtv_config_require_claim_value(config, c"claim-32".as_ptr(), c"v".as_ptr()),
-            jwtv_status::JWTV_INVALID_ARGUMENT
-        );
-        assert_eq!(jwtv_config_set_leeway(config, 300), jwtv_status::JWTV_OK);
-        assert_eq!(jwtv_config_set_leeway(config, 301), jwtv_status::JWTV_INVALID_ARGUMENT);
-        jwtv_config_free(config);
-    }
+    assert_eq!(message(&err), "required_claim_values: at most 32 entries (33 given)");
+    assert_eq!(set(policy, "leeway_secs", "300").0, jwtv_status::JWTV_OK);
+    assert_eq!(
+        set(policy, "leeway_secs", "301").1,
+        "leeway_secs: at most 300 s (clock skew, not token lifetime; 301 given)"
+    );
+    assert_eq!(set(policy, "leeway_secs", "sixty").0, jwtv_status::JWTV_CONFIG_ERROR);
+    // SAFETY: made by jwtv_policy_new, freed once.
+    unsafe { jwtv_policy_free(policy) };
 }
 
 #[test]
@@ -355,10 +487,20 @@ fn policy_documents_name_a_revocation_list() {
     let base = c(dir.0.to_str().expect("UTF-8"));
     let mut err: [c_char; 256] = [0; 256];
     let mut verifier = ptr::null_mut();
+    let mut handle = ptr::null_mut();
     // SAFETY: valid buffers, lengths and out-pointers.
     unsafe {
-        let status = jwtv_policy_check(policy.as_ptr(), policy.len(), base.as_ptr(), err.as_mut_ptr(), err.len());
+        let status = jwtv_policy_from_json(
+            policy.as_ptr(),
+            policy.len(),
+            base.as_ptr(),
+            &mut handle,
+            err.as_mut_ptr(),
+            err.len(),
+        );
         assert_eq!(status, jwtv_status::JWTV_OK);
+        assert_eq!(jwtv_policy_check(handle, err.as_mut_ptr(), err.len()), jwtv_status::JWTV_OK);
+        jwtv_policy_free(handle);
         let status = jwtv_verifier_from_policy_json(
             policy.as_ptr(),
             policy.len(),
@@ -378,11 +520,31 @@ fn policy_documents_name_a_revocation_list() {
 
     // The check reads the list without making a verifier.
     let missing = policy.replace("revoked.json", "missing.json");
+    let mut handle = ptr::null_mut();
+    // SAFETY: as above.
+    let status = unsafe {
+        assert_eq!(
+            jwtv_policy_from_json(
+                missing.as_ptr(),
+                missing.len(),
+                base.as_ptr(),
+                &mut handle,
+                err.as_mut_ptr(),
+                err.len()
+            ),
+            jwtv_status::JWTV_OK
+        );
+        let status = jwtv_policy_check(handle, err.as_mut_ptr(), err.len());
+        jwtv_policy_free(handle);
+        status
+    };
+    assert_eq!(status, jwtv_status::JWTV_CONFIG_ERROR);
+    let text = message(&err);
+    assert!(text.starts_with("revocations.source: ") && text.contains("missing.json"), "{text}");
+    // A document that is not one is refused with the field path, nothing made.
     // SAFETY: as above.
     let status =
-        unsafe { jwtv_policy_check(missing.as_ptr(), missing.len(), base.as_ptr(), err.as_mut_ptr(), err.len()) };
+        unsafe { jwtv_policy_from_json(b"[]".as_ptr(), 2, ptr::null(), &mut handle, err.as_mut_ptr(), err.len()) };
     assert_eq!(status, jwtv_status::JWTV_CONFIG_ERROR);
-    // SAFETY: NUL-terminated by the call.
-    let message = unsafe { CStr::from_ptr(err.as_ptr()) }.to_string_lossy().into_owned();
-    assert!(message.starts_with("revocations.source: ") && message.contains("missing.json"), "{message}");
+    assert!(message(&err).contains("expected a JSON object at the top"));
 }

@@ -1,13 +1,13 @@
-//! `jwtv_verifier`: made once from a configuration or a policy file, then
+//! `jwtv_verifier`: made once from a policy, then
 //! shared by every thread that verifies.
 
 use std::ffi::c_char;
 
 use jwtv::ErrorCode;
-use jwtv_jwks::{Config, Verifier};
+use jwtv_jwks::{Policy, Verifier};
 
 use crate::boundary::{bytes, copy_out, guard, guard_void, optional_text, text, write_out};
-use crate::config::jwtv_config;
+use crate::policy::{config_error, write_error};
 use crate::status::jwtv_status;
 use crate::token::jwtv_token;
 
@@ -93,65 +93,10 @@ pub struct jwtv_revocation_status {
     pub fail_closed: bool,
 }
 
-fn finish(
-    built: Result<Verifier, String>,
-    out: *mut *mut jwtv_verifier,
-    err: *mut c_char,
-    err_cap: usize,
-) -> Result<(), jwtv_status> {
-    match built {
-        Ok(inner) => {
-            let verifier = Box::into_raw(Box::new(jwtv_verifier { inner }));
-            // SAFETY: `out` is NULL or writable per the caller's contract.
-            unsafe { write_out(out, verifier) }.inspect_err(|_| {
-                // SAFETY: just made by Box::into_raw and not shared.
-                drop(unsafe { Box::from_raw(verifier) });
-            })
-        }
-        Err(message) => {
-            if !err.is_null() && err_cap > 0 {
-                let message = truncate(message.as_bytes(), err_cap - 1);
-                // SAFETY: `err` holds `err_cap` writable bytes per the contract; the
-                // message fits, so the copy cannot fail.
-                let _ = unsafe { copy_out(message, err, err_cap, std::ptr::null_mut()) };
-            }
-            Err(jwtv_status::JWTV_CONFIG_ERROR)
-        }
-    }
-}
-
-/// At most `max` bytes of `s`, cut at a UTF-8 character boundary.
-fn truncate(s: &[u8], max: usize) -> &[u8] {
-    let mut end = s.len().min(max);
-    while end > 0 && s.get(end).is_some_and(|&b| (b & 0xC0) == 0x80) {
-        end -= 1;
-    }
-    s.get(..end).unwrap_or_default()
-}
-
-/// Makes a verifier from a configuration (which stays the caller's: free it
-/// when convenient). On `JWTV_CONFIG_ERROR`, a NUL-terminated message is
-/// written to `err` (when it is non-NULL, truncated to `err_cap - 1` bytes).
-/// A URL key source starts fetching in the background at once.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn jwtv_verifier_new(
-    config: *const jwtv_config,
-    out: *mut *mut jwtv_verifier,
-    err: *mut c_char,
-    err_cap: usize,
-) -> jwtv_status {
-    guard(|| {
-        // SAFETY: NULL or a live config per the contract.
-        let config = unsafe { config.as_ref() }.ok_or(jwtv_status::JWTV_NULL_ARGUMENT)?;
-        if out.is_null() {
-            return Err(jwtv_status::JWTV_NULL_ARGUMENT);
-        }
-        finish(config.build(), out, err, err_cap)
-    })
-}
-
-/// Makes a verifier from a policy file (`docs/POLICY.md`). Errors as
-/// `jwtv_verifier_new`; the message names the offending field.
+/// Makes a verifier from a policy file (`docs/POLICY.md`), in one call
+/// (`jwtv_policy_from_file` then `jwtv_verifier_from_policy`).
+/// `JWTV_CONFIG_ERROR` with a message naming the field in `err` (when
+/// non-NULL, cut to `err_cap - 1` bytes); `*out` is written only on success.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn jwtv_verifier_from_policy_file(
     path: *const c_char,
@@ -165,8 +110,18 @@ pub unsafe extern "C" fn jwtv_verifier_from_policy_file(
         if out.is_null() {
             return Err(jwtv_status::JWTV_NULL_ARGUMENT);
         }
-        let built = Config::from_file(path).and_then(|config| config.verifier()).map_err(|e| e.to_string());
-        finish(built, out, err, err_cap)
+        let built = Policy::from_file(path).and_then(|policy| policy.verifier());
+        verifier_out(built.map_err(|e| config_error(&e, err, err_cap))?, out)
+    })
+}
+
+/// Hands a new verifier to C through `out` (non-NULL, checked by the caller).
+pub(crate) fn verifier_out(inner: Verifier, out: *mut *mut jwtv_verifier) -> Result<(), jwtv_status> {
+    let verifier = Box::into_raw(Box::new(jwtv_verifier { inner }));
+    // SAFETY: `out` is NULL or writable per the caller's contract.
+    unsafe { write_out(out, verifier) }.inspect_err(|_| {
+        // SAFETY: just made by Box::into_raw and not shared.
+        drop(unsafe { Box::from_raw(verifier) });
     })
 }
 
@@ -220,17 +175,11 @@ pub unsafe extern "C" fn jwtv_verifier_verify(
                 Ok(())
             }
             Err(e) => {
-                if !detail.is_null() && detail_cap > 0 {
-                    let text = match e.field() {
-                        Some(field) => verifier.inner.rules().field_name(field),
-                        None => e.detail().map(str::to_owned),
-                    };
-                    let text = text.unwrap_or_default();
-                    // SAFETY: `detail_cap` writable bytes; the truncated text fits.
-                    let _ = unsafe {
-                        copy_out(truncate(text.as_bytes(), detail_cap - 1), detail, detail_cap, std::ptr::null_mut())
-                    };
-                }
+                let text = match e.field() {
+                    Some(field) => verifier.inner.policy().field_name(field),
+                    None => e.detail().map(str::to_owned),
+                };
+                write_error(&text.unwrap_or_default(), detail, detail_cap);
                 Err(jwtv_status::from(e.code()))
             }
         }
@@ -329,8 +278,9 @@ pub unsafe extern "C" fn jwtv_verifier_metrics_prometheus(
 }
 
 /// Makes a verifier from a policy document in memory (the JSON of a policy
-/// file, `docs/POLICY.md`); relative paths in it are relative to `base_dir`
-/// (NULL: the current directory). Errors as `jwtv_verifier_new`.
+/// file, `docs/POLICY.md`), in one call; relative paths in it are relative
+/// to `base_dir` (NULL: the current directory). Errors as
+/// `jwtv_verifier_from_policy_file`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn jwtv_verifier_from_policy_json(
     json: *const u8,
@@ -346,61 +296,7 @@ pub unsafe extern "C" fn jwtv_verifier_from_policy_json(
         if out.is_null() {
             return Err(jwtv_status::JWTV_NULL_ARGUMENT);
         }
-        let built = Config::from_json(json, base_dir.unwrap_or("."))
-            .and_then(|config| config.verifier())
-            .map_err(|e| e.to_string());
-        finish(built, out, err, err_cap)
-    })
-}
-
-/// As `jwtv_verifier_from_policy_json`, for hosts that run an event loop
-/// (NGINX workers, async runtimes): making the verifier and verifying never
-/// wait for a key server or a revocation store, whatever the document's
-/// `refresh.first_fetch_timeout_ms` and `revocations.first_sync_timeout_ms`
-/// say. Until the key set has loaded, verifications return
-/// `JWTV_UNAVAILABLE` at once (answer 503 with `Retry-After`); the fetch
-/// goes on in the background.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn jwtv_verifier_from_policy_json_nonblocking(
-    json: *const u8,
-    json_len: usize,
-    base_dir: *const c_char,
-    out: *mut *mut jwtv_verifier,
-    err: *mut c_char,
-    err_cap: usize,
-) -> jwtv_status {
-    guard(|| {
-        // SAFETY: forwarded contracts.
-        let (json, base_dir) = unsafe { (bytes(json, json_len)?, optional_text(base_dir)?) };
-        if out.is_null() {
-            return Err(jwtv_status::JWTV_NULL_ARGUMENT);
-        }
-        let built = Config::from_json(json, base_dir.unwrap_or("."))
-            .and_then(|config| config.never_waiting().verifier())
-            .map_err(|e| e.to_string());
-        finish(built, out, err, err_cap)
-    })
-}
-
-/// Checks a policy document without making a verifier: the JSON and every
-/// field, key files read and valid, a key URL well formed — nothing fetched,
-/// no thread started (for configuration tests such as `nginx -t`).
-/// `JWTV_CONFIG_ERROR` with a message in `err`, as `jwtv_verifier_new`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn jwtv_policy_check(
-    json: *const u8,
-    json_len: usize,
-    base_dir: *const c_char,
-    err: *mut c_char,
-    err_cap: usize,
-) -> jwtv_status {
-    guard(|| {
-        // SAFETY: forwarded contracts.
-        let (json, base_dir) = unsafe { (bytes(json, json_len)?, optional_text(base_dir)?) };
-        let checked = Config::from_json(json, base_dir.unwrap_or(".")).and_then(|config| config.check());
-        match checked {
-            Ok(()) => Ok(()),
-            Err(e) => finish(Err(e.to_string()), std::ptr::null_mut(), err, err_cap),
-        }
+        let built = Policy::from_json(json, base_dir.unwrap_or(".")).and_then(|policy| policy.verifier());
+        verifier_out(built.map_err(|e| config_error(&e, err, err_cap))?, out)
     })
 }

@@ -11,7 +11,8 @@ use core::marker::PhantomData;
 use std::collections::HashSet;
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Why a document was refused: the path of the offending field (empty for
 /// the document as a whole) and what is wrong.
@@ -58,6 +59,16 @@ pub(crate) struct UniqueMap<V>(pub(crate) Vec<(String, V)>);
 impl<V> Default for UniqueMap<V> {
     fn default() -> Self {
         Self(Vec::new())
+    }
+}
+
+impl<V: Serialize> Serialize for UniqueMap<V> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in &self.0 {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
     }
 }
 

@@ -13,12 +13,12 @@
 //!
 //! ```
 //! use jwtv::{Algorithm, AlgorithmSet};
-//! use jwtv_jwks::{KeySet, KeySetOptions, KeySource, Rules, Verifier};
+//! use jwtv_jwks::{KeySet, KeySetOptions, KeySource, Policy, Verifier};
 //!
 //! let algorithms = AlgorithmSet::of(&[Algorithm::EdDSA]);
 //! let jwks = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
 //! let set = KeySet::parse(jwks, &KeySetOptions::for_algorithms(algorithms))?;
-//! let verifier = Verifier::new(KeySource::fixed(set), Rules::new(algorithms).audience("api"))?;
+//! let verifier = Verifier::new(KeySource::fixed(set), Policy::new(algorithms).audience("api"))?;
 //! assert_eq!(verifier.metrics().keys.key_count, 1);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -29,7 +29,7 @@
 //! ```
 //! use std::sync::Arc;
 //! use jwtv::{Algorithm, AlgorithmSet};
-//! use jwtv_jwks::{FileJwks, KeySetOptions, KeySource, Rules, Verifier};
+//! use jwtv_jwks::{FileJwks, KeySetOptions, KeySource, Policy, Verifier};
 //!
 //! # let dir = std::env::temp_dir().join(format!("jwtv-lib-doc-{}", std::process::id()));
 //! # std::fs::create_dir_all(&dir)?;
@@ -37,7 +37,7 @@
 //! std::fs::write(&path, r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#)?;
 //! let algorithms = AlgorithmSet::of(&[Algorithm::EdDSA]);
 //! let file = FileJwks::open(&path, KeySetOptions::for_algorithms(algorithms))?;
-//! let verifier = Verifier::new(KeySource::File(Arc::new(file)), Rules::new(algorithms).audience("api"))?;
+//! let verifier = Verifier::new(KeySource::File(Arc::new(file)), Policy::new(algorithms).audience("api"))?;
 //! assert_eq!(verifier.key_set().map(|set| set.len()), Some(1));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -51,7 +51,7 @@
 //! use std::io::{Read, Write};
 //! use std::time::Duration;
 //! use jwtv::{Algorithm, AlgorithmSet};
-//! use jwtv_jwks::{KeySetOptions, KeySource, RefreshPolicy, RemoteJwks, Rules, Verifier};
+//! use jwtv_jwks::{KeySetOptions, KeySource, Policy, RefreshPolicy, RemoteJwks, Verifier};
 //!
 //! let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
 //! let url = format!("http://{}/.well-known/jwks.json", listener.local_addr()?);
@@ -65,7 +65,7 @@
 //!
 //! let algorithms = AlgorithmSet::of(&[Algorithm::EdDSA]);
 //! let remote = RemoteJwks::new(&url, RefreshPolicy::default(), KeySetOptions::for_algorithms(algorithms))?;
-//! let verifier = Verifier::new(KeySource::Remote(remote), Rules::new(algorithms).audience("api"))?
+//! let verifier = Verifier::new(KeySource::Remote(remote), Policy::new(algorithms).audience("api"))?
 //!     .with_first_fetch_timeout(Duration::from_secs(5));
 //! // The first verification waits (up to the timeout) for the first fetch;
 //! // later ones never wait on the network.
@@ -100,37 +100,45 @@
 
 mod cache;
 mod clock;
-mod config;
 mod document;
 mod file;
 mod jwk;
 mod keyset;
 mod metrics;
 mod pem;
+mod policy;
 pub mod refresh;
 mod remote;
 pub mod revoke;
 mod roca;
-mod rules;
 mod source;
 mod thumbprint;
 mod verifier;
 mod watch;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{Config, ConfigError};
 pub use file::{FileError, FileJwks};
 pub use jwk::{KeyInfo, KeyStatus, SkipReason};
 pub use keyset::{DEFAULT_MAX_JWKS_BYTES, DEFAULT_MAX_KEYS, JwksError, KeySet, KeySetOptions};
 pub use metrics::{KeySetGauges, MetricsSnapshot};
 pub use pem::{PemError, key_from_pem, key_from_pem_with};
+#[expect(deprecated, reason = "the former name, kept for one release")]
+pub use policy::ConfigError;
+pub use policy::{MAX_LEEWAY_SECS, MAX_RULE_LIST_LEN, Policy, PolicyError};
 pub use refresh::{Action, FetchCounts, FetchFailure, FetchResponse, Outcome, RefreshPolicy, RefreshStatus, Refresher};
 pub use remote::{RemoteError, RemoteJwks, ServerDate};
 pub use revoke::{
     DEFAULT_MAX_STALENESS, DEFAULT_REDIS_PREFIX, Freshness, JTI_GRACE_SECS, RedisOptions, Revocation, RevocationError,
     RevocationGauges, RevocationKind, RevocationList, RevocationStatus, Revocations,
 };
-pub use rules::{MAX_LEEWAY_SECS, MAX_RULE_LIST_LEN, Rules};
+
+/// The former name of [`Policy`] as read from a policy file.
+#[deprecated(note = "renamed Policy: Policy::from_file, Policy::from_json")]
+pub type Config = Policy;
+
+/// The former name of [`Policy`] as built in code.
+#[deprecated(note = "renamed Policy: Policy::new(algorithms) and the same builder methods")]
+pub type Rules = Policy;
 pub use source::{KeySource, StaticKeys};
 pub use verifier::{DEFAULT_FIRST_FETCH_TIMEOUT, Verified, Verifier};
 

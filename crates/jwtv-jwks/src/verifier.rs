@@ -1,4 +1,4 @@
-//! The server verifier: a key source, owned rules, an optional verified-token
+//! The server verifier: a key source, a policy, an optional verified-token
 //! cache and metrics, shared by reference across threads.
 
 use std::sync::Arc;
@@ -8,11 +8,10 @@ use jwtv::json::{self, Value};
 use jwtv::{Algorithm, Claims, DEFAULT_BUFFER_LEN, Dependency, Error, Header, buffer_len_for};
 
 use crate::cache::{Decoded, TokenCache, token_hash};
-use crate::config::ConfigError;
 use crate::keyset::KeySet;
 use crate::metrics::{Counters, MetricsSnapshot};
+use crate::policy::{Policy, PolicyError};
 use crate::revoke::Revocations;
-use crate::rules::Rules;
 use crate::source::KeySource;
 
 /// How long the first verification waits for a remote key set that has not
@@ -29,13 +28,13 @@ pub const DEFAULT_FIRST_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 ///
 /// ```
 /// use jwtv::{Algorithm, AlgorithmSet, ErrorCode};
-/// use jwtv_jwks::{KeySet, KeySetOptions, KeySource, Rules, Verifier};
+/// use jwtv_jwks::{KeySet, KeySetOptions, KeySource, Policy, Verifier};
 ///
 /// let algorithms = AlgorithmSet::of(&[Algorithm::EdDSA]);
 /// // RFC 8037 appendix A's key and token.
 /// let jwks = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
 /// let keys = KeySet::parse(jwks, &KeySetOptions::for_algorithms(algorithms))?;
-/// let verifier = Verifier::new(KeySource::fixed(keys), Rules::new(algorithms))?.with_token_cache(10_000);
+/// let verifier = Verifier::new(KeySource::fixed(keys), Policy::new(algorithms))?.with_token_cache(10_000);
 ///
 /// let token = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg";
 /// // Its payload is not a claims set: the verifier says so with the core's code.
@@ -47,7 +46,7 @@ pub const DEFAULT_FIRST_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub struct Verifier {
     source: KeySource,
-    rules: Rules,
+    policy: Policy,
     cache: Option<TokenCache>,
     revocations: Option<Revocations>,
     counters: Counters,
@@ -55,17 +54,19 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    /// A verifier over `source` enforcing `rules`, without a token cache.
+    /// A verifier over `source` enforcing `policy`, without a token cache
+    /// (the policy's own `keys`, cache and revocations are not used here:
+    /// [`Policy::verifier`] makes a verifier of everything a policy says).
     ///
-    /// Fails when the rules cannot be enforced as written ([`Rules::check`]:
+    /// Fails when the policy cannot be enforced as written ([`Policy::check`]:
     /// a list past [`MAX_RULE_LIST_LEN`](crate::MAX_RULE_LIST_LEN), a leeway
     /// past [`MAX_LEEWAY_SECS`](crate::MAX_LEEWAY_SECS)); nothing is ever
     /// dropped to make them fit.
-    pub fn new(source: KeySource, rules: Rules) -> Result<Self, ConfigError> {
-        rules.check()?;
+    pub fn new(source: KeySource, policy: Policy) -> Result<Self, PolicyError> {
+        policy.check()?;
         Ok(Self {
             source,
-            rules,
+            policy,
             cache: None,
             revocations: None,
             counters: Counters::default(),
@@ -101,9 +102,15 @@ impl Verifier {
         self
     }
 
-    /// The rules.
-    pub fn rules(&self) -> &Rules {
-        &self.rules
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The former name of [`Verifier::policy`].
+    #[deprecated(note = "renamed policy")]
+    pub fn rules(&self) -> &Policy {
+        &self.policy
     }
 
     /// The key source.
@@ -145,7 +152,7 @@ impl Verifier {
     }
 
     fn verify_uncounted(&self, token: &[u8], now: u64) -> Result<Verified, Error> {
-        if token.len() > self.rules.token_len_limit() {
+        if token.len() > self.policy.token_len_limit() {
             return Err(Error::TooLarge);
         }
         let (keys, generation) =
@@ -186,7 +193,7 @@ impl Verifier {
             on_heap = vec![0u8; needed];
             &mut on_heap
         };
-        self.rules.with_policy(|policy| {
+        self.policy.with_policy(|policy| {
             let verified = keys.verifier(*policy).verify(token, now, buf)?;
             let key_kid = keys.keys().get(verified.key_index()).and_then(|key| key.kid());
             if let Some(revocations) = &self.revocations {
@@ -207,7 +214,7 @@ impl Verifier {
     fn check_again(&self, keys: &KeySet, decoded: &Decoded, now: u64) -> Result<(), Error> {
         let header = Header::from_json(&decoded.header)?;
         let claims = Claims::from_json(&decoded.claims)?;
-        self.rules.with_policy(|policy| policy.check(&header, &claims, now))?;
+        self.policy.with_policy(|policy| policy.check(&header, &claims, now))?;
         match &self.revocations {
             Some(revocations) => {
                 let key_kid = keys.keys().get(decoded.key_index).and_then(|key| key.kid());

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use common::{NOW, TestKey, claims_with};
 use jwtv::{Algorithm, AlgorithmSet, Claims, Dependency, Error, ErrorCode, Field, Header};
 use jwtv_jwks::{
-    Freshness, JTI_GRACE_SECS, KeySet, KeySetOptions, KeySource, RedisOptions, Revocation, RevocationKind, Revocations,
-    Rules, Verifier,
+    Freshness, JTI_GRACE_SECS, KeySet, KeySetOptions, KeySource, Policy, RedisOptions, Revocation, RevocationKind,
+    Revocations, Verifier,
 };
 use redis_server::RedisServer;
 
@@ -38,7 +38,7 @@ fn key() -> TestKey {
 
 fn verifier(revocations: Revocations) -> Verifier {
     let set = KeySet::parse(common::jwks(&[&key()]).as_bytes(), &KeySetOptions::default()).expect("key set");
-    let rules = Rules::new(AlgorithmSet::of(&[Algorithm::EdDSA])).issuer("https://issuer.example").audience("api");
+    let rules = Policy::new(AlgorithmSet::of(&[Algorithm::EdDSA])).issuer("https://issuer.example").audience("api");
     Verifier::new(KeySource::fixed(set), rules).expect("rules").with_revocations(revocations)
 }
 

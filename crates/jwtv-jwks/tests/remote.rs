@@ -507,11 +507,11 @@ fn invalid_urls_are_refused() {
 #[test]
 fn unknown_kid_storm_through_the_server_verifier() {
     use jwtv::{Algorithm, AlgorithmSet};
-    use jwtv_jwks::{KeySource, Rules};
+    use jwtv_jwks::{KeySource, Policy};
 
     let server = TestServer::start(|_| Answer::ok(jwks(&[("k1", 1)]), &[("Cache-Control", "max-age=600")]));
     let (remote, clock) = start(&server, policy(), KeySetOptions::default());
-    let rules = Rules::new(AlgorithmSet::of(&[Algorithm::EdDSA])).issuer(ISS).audience(AUD).allow_missing_exp();
+    let rules = Policy::new(AlgorithmSet::of(&[Algorithm::EdDSA])).issuer(ISS).audience(AUD).allow_missing_exp();
     let verifier = Arc::new(
         jwtv_jwks::Verifier::new(KeySource::Remote(remote.clone()), rules).expect("rules").with_token_cache(100),
     );

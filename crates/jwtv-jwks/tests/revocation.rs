@@ -11,13 +11,13 @@ use std::time::Duration;
 use common::{NOW, TestKey, claims, claims_with};
 use jwtv::{Algorithm, AlgorithmSet, Error, ErrorCode, Field};
 use jwtv_jwks::{
-    Config, JTI_GRACE_SECS, KeySet, KeySetOptions, KeySource, MAX_LEEWAY_SECS, Revocation, RevocationKind,
-    RevocationList, Revocations, Rules, Verifier,
+    JTI_GRACE_SECS, KeySet, KeySetOptions, KeySource, MAX_LEEWAY_SECS, Policy, Revocation, RevocationKind,
+    RevocationList, Revocations, Verifier,
 };
 
 fn verifier(keys: &[&TestKey], revocations: Revocations) -> Verifier {
     let set = KeySet::parse(common::jwks(keys).as_bytes(), &KeySetOptions::default()).expect("key set");
-    let rules = Rules::new(AlgorithmSet::of(&[Algorithm::EdDSA])).issuer("https://issuer.example").audience("api");
+    let rules = Policy::new(AlgorithmSet::of(&[Algorithm::EdDSA])).issuer("https://issuer.example").audience("api");
     Verifier::new(KeySource::fixed(set), rules).expect("rules").with_token_cache(100).with_revocations(revocations)
 }
 
@@ -142,8 +142,8 @@ fn the_policy_file_names_the_list() {
             "revocations":{{"source":"revoked.json"}}}}"#,
         common::jwks(&[&key])
     );
-    let config = Config::from_json(policy.as_bytes(), &dir).expect("policy");
-    config.check().expect("checks");
+    let config = Policy::from_json(policy.as_bytes(), &dir).expect("policy");
+    config.check_sources().expect("checks");
     assert_eq!(config.revocations_source(), Some("revoked.json"));
     let v = config.verifier().expect("verifier");
     assert_eq!(v.verify(key.sign(&claims()), NOW).err(), Some(Error::Revoked(Field::Sub)));
@@ -159,12 +159,12 @@ fn the_policy_file_names_the_list() {
     ];
     for (member, field) in mistakes {
         let doc = format!(r#"{{"keys":{{"jwks":{{"keys":[]}}}},"algorithms":["EdDSA"],"audiences":["api"],{member}}}"#);
-        let err = Config::from_json(doc.as_bytes(), &dir).and_then(|c| c.check()).expect_err(member);
+        let err = Policy::from_json(doc.as_bytes(), &dir).and_then(|c| c.check_sources()).expect_err(member);
         assert_eq!(err.field(), *field, "{member}: {err}");
     }
     // The source can be given apart from the file (the CLI's --revocations, NGINX's directive).
-    let other = Config::from_json(policy.as_bytes(), &dir).unwrap().with_revocations_source("other.json");
-    assert!(other.check().unwrap_err().to_string().contains("other.json"));
+    let other = Policy::from_json(policy.as_bytes(), &dir).unwrap().with_revocations_source("other.json");
+    assert!(other.check_sources().unwrap_err().to_string().contains("other.json"));
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -314,7 +314,7 @@ fn a_revoked_jti_stays_revoked_for_as_long_as_any_verifier_could_accept_its_toke
     let exp = NOW + 100;
     let revocations = Revocations::in_memory(RevocationList::new());
     let set = KeySet::parse(common::jwks(&[&key]).as_bytes(), &KeySetOptions::default()).expect("key set");
-    let rules = Rules::new(AlgorithmSet::of(&[Algorithm::EdDSA]))
+    let rules = Policy::new(AlgorithmSet::of(&[Algorithm::EdDSA]))
         .issuer("https://issuer.example")
         .audience("api")
         .leeway_secs(MAX_LEEWAY_SECS);
@@ -342,7 +342,7 @@ fn a_revoked_jti_stays_revoked_for_as_long_as_any_verifier_could_accept_its_toke
 
     // A leeway past the bound is refused, so no verifier outlives the entry.
     let set = KeySet::parse(common::jwks(&[&key]).as_bytes(), &KeySetOptions::default()).expect("key set");
-    let rules = Rules::new(AlgorithmSet::of(&[Algorithm::EdDSA])).leeway_secs(MAX_LEEWAY_SECS + 1);
+    let rules = Policy::new(AlgorithmSet::of(&[Algorithm::EdDSA])).leeway_secs(MAX_LEEWAY_SECS + 1);
     let err = Verifier::new(KeySource::fixed(set), rules).expect_err("leeway 301");
     assert_eq!(err.field(), "leeway_secs");
 }

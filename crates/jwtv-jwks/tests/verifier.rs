@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use common::{NOW, TestKey, claims, claims_with, jwks};
 use jwtv::{Algorithm, AlgorithmSet, ErrorCode};
-use jwtv_jwks::{FileJwks, KeySet, KeySetOptions, KeySource, Rules, Verifier};
+use jwtv_jwks::{FileJwks, KeySet, KeySetOptions, KeySource, Policy, Verifier};
 
-fn rules() -> Rules {
-    Rules::new(AlgorithmSet::of(&[Algorithm::EdDSA])).issuer("https://issuer.example").audience("api")
+fn rules() -> Policy {
+    Policy::new(AlgorithmSet::of(&[Algorithm::EdDSA])).issuer("https://issuer.example").audience("api")
 }
 
 fn fixed(keys: &[&TestKey]) -> KeySource {

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use jwtv::ErrorCode;
-use jwtv_jwks::{Config, KeySource};
+use jwtv_jwks::{KeySource, Policy};
 
 fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
@@ -18,16 +18,16 @@ fn token(name: &str) -> String {
 
 #[track_caller]
 fn error(json: &str) -> (String, String) {
-    let err = Config::from_json(json.as_bytes(), examples())
+    let err = Policy::from_json(json.as_bytes(), examples())
         .err()
-        .or_else(|| Config::from_json(json.as_bytes(), examples()).ok().and_then(|c| c.verifier().err()));
+        .or_else(|| Policy::from_json(json.as_bytes(), examples()).ok().and_then(|c| c.verifier().err()));
     let err = err.unwrap_or_else(|| panic!("accepted: {json}"));
     (err.field().to_owned(), err.message().to_owned())
 }
 
 #[test]
 fn the_example_policy_verifies_the_example_tokens() {
-    let verifier = Config::from_file(examples().join("policy.json")).expect("policy").verifier().expect("verifier");
+    let verifier = Policy::from_file(examples().join("policy.json")).expect("policy").verifier().expect("verifier");
     assert!(matches!(verifier.key_source(), KeySource::File(_)));
     for name in ["valid-es256", "valid-eddsa", "valid-rs256"] {
         verifier.verify_now(token(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -52,29 +52,29 @@ fn every_key_source_kind_loads() {
         {"path":"keys/test-eddsa.pub.pem","alg":"EdDSA","kid":"test-eddsa"},
         {"path":"keys/test-rs256.pub.pem","alg":"RS256","kid":"test-rs256"}]},
       "algorithms":["ES256","EdDSA","RS256"],"issuers":["https://issuer.example"],"audiences":["api"]}"#;
-    let verifier = Config::from_json(pem.as_bytes(), examples()).expect("config").verifier().expect("pem keys");
+    let verifier = Policy::from_json(pem.as_bytes(), examples()).expect("config").verifier().expect("pem keys");
     for name in ["valid-es256", "valid-eddsa", "valid-rs256"] {
         verifier.verify_now(token(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
 
     let secret = r#"{"keys":{"secret_files":[{"path":"keys/test-hs256.secret","alg":"HS256","kid":"test-hs256"}]},
       "algorithms":["HS256"],"issuers":["https://issuer.example"],"audiences":["api"]}"#;
-    let verifier = Config::from_json(secret.as_bytes(), examples()).expect("config").verifier().expect("secret");
+    let verifier = Policy::from_json(secret.as_bytes(), examples()).expect("config").verifier().expect("secret");
     verifier.verify_now(token("valid-hs256")).expect("HS256 example");
 
     let hs_jwks = r#"{"keys":{"jwks_file":"hs256-jwks.json"},"algorithms":["HS256"],"audiences":["api"]}"#;
-    let verifier = Config::from_json(hs_jwks.as_bytes(), examples()).expect("config").verifier().expect("jwks");
+    let verifier = Policy::from_json(hs_jwks.as_bytes(), examples()).expect("config").verifier().expect("jwks");
     verifier.verify_now(token("valid-hs256")).expect("HS256 example from its own JWKS");
 
     let inline = r#"{"keys":{"jwks":{"keys":[{"kty":"OKP","crv":"Ed25519","x":"YPs9Vmzu9saQraBCqOf-qJIjQ2LPZs9imx0jbWLGE1w","kid":"test-eddsa"}]}},
       "algorithms":["EdDSA"],"audiences":["api"],"token_cache_size":10}"#;
-    let verifier = Config::from_json(inline.as_bytes(), examples()).expect("config").verifier().expect("inline");
+    let verifier = Policy::from_json(inline.as_bytes(), examples()).expect("config").verifier().expect("inline");
     verifier.verify_now(token("valid-eddsa")).expect("inline JWKS");
     assert!(verifier.verify_now(token("valid-eddsa")).expect("again").from_cache());
 
     let remote = r#"{"keys":{"jwks_url":"http://127.0.0.1:9/jwks.json"},"algorithms":["ES256"],
       "refresh":{"first_fetch_timeout_ms":50,"fetch_timeout_ms":50}}"#;
-    let verifier = Config::from_json(remote.as_bytes(), examples()).expect("config").verifier().expect("remote");
+    let verifier = Policy::from_json(remote.as_bytes(), examples()).expect("config").verifier().expect("remote");
     assert!(matches!(verifier.key_source(), KeySource::Remote(_)));
     // The key server never answered: the token was not judged.
     let err = verifier.verify_now(token("valid-es256")).expect_err("no keys yet");
@@ -95,8 +95,20 @@ fn mistakes_name_their_field() {
             "unknown algorithm `none`",
         ),
         (r#"{"keys":{"jwks_file":"jwks.json"},"algorithms":[]}"#.into(), "algorithms", "at least one"),
-        (r#"{"algorithms":["ES256"]}"#.into(), "", "missing field `keys`"),
-        (r#"{"keys":{"jwks_path":"x"},"algorithms":["ES256"]}"#.into(), "keys", "unknown variant `jwks_path`"),
+        (r#"{"algorithms":["ES256"]}"#.into(), "keys", "missing: name a key source"),
+        (r#"{"keys":{},"algorithms":["ES256"]}"#.into(), "keys", "missing: name a key source"),
+        (r#"{"keys":{"jwks_path":"x"},"algorithms":["ES256"]}"#.into(), "keys.jwks_path", "unknown field `jwks_path`"),
+        (
+            r#"{"keys":{"jwks_file":"jwks.json","jwks_url":"https://x/"},"algorithms":["ES256"]}"#.into(),
+            "keys",
+            "name one key source",
+        ),
+        (r#"{"keys":{"pem":[{"pem":"x","alg":"ES256"}]},"algorithms":["ES256"]}"#.into(), "keys.pem[0]", "PEM"),
+        (
+            r#"{"keys":{"secrets":[{"k":"c2hvcnQ","alg":"HS256"}]},"algorithms":["HS256"]}"#.into(),
+            "keys.secrets[0]",
+            "weak",
+        ),
         (format!("{{{base},\"leeway_secs\":-1}}"), "leeway_secs", "invalid value"),
         (format!("{{{base},\"audiences\":[\"a\"],\"ignore_audience\":true}}"), "ignore_audience", "cannot be true"),
         (format!("{{{base},\"issuers\":[{}]}}", vec!["\"i\""; 33].join(",")), "issuers", "at most 32"),
@@ -165,12 +177,12 @@ fn rsa_exponents_other_than_65537_need_the_policy_to_allow_them() {
                 "algorithms":["RS256"],"allow_any_rsa_exponent":{allow}}}"#
         )
     };
-    let verifier = Config::from_json(policy(false).as_bytes(), examples()).expect("valid").verifier().expect("made");
+    let verifier = Policy::from_json(policy(false).as_bytes(), examples()).expect("valid").verifier().expect("made");
     let set = verifier.key_set().expect("a fixed set");
     assert_eq!(set.len(), 0, "e = 3 is skipped");
     let reasons: Vec<_> = set.skipped().filter_map(|info| info.skip_reason()).collect();
     assert_eq!(reasons, [jwtv_jwks::SkipReason::RsaExponentNotAllowed(3)]);
-    let verifier = Config::from_json(policy(true).as_bytes(), examples()).expect("valid").verifier().expect("allowed");
+    let verifier = Policy::from_json(policy(true).as_bytes(), examples()).expect("valid").verifier().expect("allowed");
     assert_eq!(verifier.key_set().map(|set| set.len()), Some(1));
 }
 
@@ -184,7 +196,7 @@ fn a_host_with_an_event_loop_never_waits_whatever_the_policy_says() {
         silent.local_addr().expect("address")
     );
     let verifier =
-        Config::from_json(policy.as_bytes(), examples()).expect("valid").never_waiting().verifier().expect("made");
+        Policy::from_json(policy.as_bytes(), examples()).expect("valid").never_waiting().verifier().expect("made");
     let started = std::time::Instant::now();
     let err = verifier.verify_now(token("valid-es256")).expect_err("no keys yet");
     assert!(started.elapsed() < std::time::Duration::from_millis(500), "waited {:?}", started.elapsed());
