@@ -1,8 +1,7 @@
 //! `jwtv_status`: the core's error codes, same names (upper case) and numbers,
 //! plus codes of the ABI itself from 100 on.
 
-use std::ffi::{CStr, CString, c_char};
-use std::sync::LazyLock;
+use std::ffi::{CStr, c_char};
 
 use jwtv::ErrorCode;
 
@@ -78,118 +77,169 @@ pub enum jwtv_status {
     JWTV_INTERNAL_ERROR = 199,
 }
 
-impl From<ErrorCode> for jwtv_status {
-    fn from(code: ErrorCode) -> Self {
-        match code {
-            ErrorCode::Malformed => Self::JWTV_MALFORMED,
-            ErrorCode::TooLarge => Self::JWTV_TOO_LARGE,
-            ErrorCode::UnsupportedAlg => Self::JWTV_UNSUPPORTED_ALG,
-            ErrorCode::AlgNotAllowed => Self::JWTV_ALG_NOT_ALLOWED,
-            ErrorCode::KeyNotFound => Self::JWTV_KEY_NOT_FOUND,
-            ErrorCode::BadSignature => Self::JWTV_BAD_SIGNATURE,
-            ErrorCode::Expired => Self::JWTV_EXPIRED,
-            ErrorCode::NotYetValid => Self::JWTV_NOT_YET_VALID,
-            ErrorCode::IssuedInFuture => Self::JWTV_ISSUED_IN_FUTURE,
-            ErrorCode::TooOld => Self::JWTV_TOO_OLD,
-            ErrorCode::BadIssuer => Self::JWTV_BAD_ISSUER,
-            ErrorCode::BadAudience => Self::JWTV_BAD_AUDIENCE,
-            ErrorCode::BadType => Self::JWTV_BAD_TYPE,
-            ErrorCode::MissingClaim => Self::JWTV_MISSING_CLAIM,
-            ErrorCode::BadClaim => Self::JWTV_BAD_CLAIM,
-            ErrorCode::UnsupportedCrit => Self::JWTV_UNSUPPORTED_CRIT,
-            ErrorCode::Revoked => Self::JWTV_REVOKED,
-            ErrorCode::Unavailable => Self::JWTV_UNAVAILABLE,
-            _ => Self::JWTV_INTERNAL_ERROR,
-        }
+impl jwtv_status {
+    /// The status's number: the discriminant of a fieldless `#[repr(u32)]`
+    /// enum, which is what C sees.
+    #[expect(clippy::as_conversions, reason = "a fieldless #[repr(u32)] enum's discriminant")]
+    const fn number(self) -> u32 {
+        self as u32
     }
 }
 
-impl jwtv_status {
-    /// The core's code for a rejection status.
-    pub(crate) fn core_code(self) -> Option<ErrorCode> {
-        ErrorCode::from_u32(u32::from(self))
-    }
+/// One status as C sees it. Its number is the enum's discriminant above;
+/// everything else about it is here.
+struct Row {
+    status: jwtv_status,
+    /// The core's code of a rejection status (1–99), whose name and message
+    /// the row takes unchanged.
+    code: Option<ErrorCode>,
+    name: &'static CStr,
+    message: &'static CStr,
+}
 
-    fn abi_name_and_message(self) -> (&'static CStr, &'static CStr) {
-        match self {
-            Self::JWTV_OK => (c"ok", c"success"),
-            Self::JWTV_NULL_ARGUMENT => (c"null_argument", c"a required pointer argument is NULL"),
-            Self::JWTV_INVALID_UTF8 => (c"invalid_utf8", c"a string argument is not valid UTF-8"),
-            Self::JWTV_BUFFER_TOO_SMALL => {
-                (c"buffer_too_small", c"the buffer is too small; the needed length was written")
-            }
-            Self::JWTV_INVALID_ARGUMENT => (c"invalid_argument", c"an argument is out of range or not understood"),
-            Self::JWTV_CONFIG_ERROR => (c"config_error", c"the configuration cannot make a verifier"),
-            Self::JWTV_NOT_FOUND => (c"not_found", c"no such claim or header parameter"),
-            Self::JWTV_WRONG_TYPE => (c"wrong_type", c"the claim or parameter has another JSON type"),
-            Self::JWTV_EMBEDDED_NUL => {
-                (c"embedded_nul", c"the string contains a NUL byte and cannot be returned as a C string")
-            }
-            _ => (c"internal_error", c"internal error (a bug): please report it"),
+/// `$text`, a `&'static str` known at compile time (the core's
+/// `ErrorCode::as_str` or `ErrorCode::message`), as a static C string: the
+/// bytes and a NUL, laid out when the crate is built. A NUL inside fails the
+/// build.
+macro_rules! c_text {
+    ($text:expr) => {{
+        const TEXT: &str = $text;
+        const BYTES: [u8; TEXT.len() + 1] = nul_terminated(TEXT);
+        match CStr::from_bytes_with_nul(&BYTES) {
+            Ok(c) => c,
+            Err(_) => panic!("a NUL inside a status name or message"),
         }
+    }};
+}
+
+const fn nul_terminated<const N: usize>(text: &str) -> [u8; N] {
+    let bytes = text.as_bytes();
+    assert!(bytes.len() + 1 == N);
+    let mut out = [0; N];
+    let mut i = 0;
+    while i < bytes.len() {
+        assert!(bytes[i] != 0, "a NUL inside a status name or message");
+        out[i] = bytes[i];
+        i += 1;
+    }
+    out
+}
+
+/// A rejection: the core's code, its name and message.
+macro_rules! core_row {
+    ($status:ident, $code:ident) => {
+        Row {
+            status: jwtv_status::$status,
+            code: Some(ErrorCode::$code),
+            name: c_text!(ErrorCode::$code.as_str()),
+            message: c_text!(ErrorCode::$code.message()),
+        }
+    };
+}
+
+/// A status of the ABI itself, with its own name and message.
+const fn abi_row(status: jwtv_status, name: &'static CStr, message: &'static CStr) -> Row {
+    Row { status, code: None, name, message }
+}
+
+/// Every status, in numeric order: the one place a status meets its name,
+/// its message and the core's code. Every conversion reads it: the core's
+/// codes sit at the index of their number (`From<ErrorCode>`, on the verify
+/// path, is an index), any other number is found by a binary search.
+static TABLE: [Row; 28] = [
+    abi_row(jwtv_status::JWTV_OK, c"ok", c"success"),
+    core_row!(JWTV_MALFORMED, Malformed),
+    core_row!(JWTV_TOO_LARGE, TooLarge),
+    core_row!(JWTV_UNSUPPORTED_ALG, UnsupportedAlg),
+    core_row!(JWTV_ALG_NOT_ALLOWED, AlgNotAllowed),
+    core_row!(JWTV_KEY_NOT_FOUND, KeyNotFound),
+    core_row!(JWTV_BAD_SIGNATURE, BadSignature),
+    core_row!(JWTV_EXPIRED, Expired),
+    core_row!(JWTV_NOT_YET_VALID, NotYetValid),
+    core_row!(JWTV_ISSUED_IN_FUTURE, IssuedInFuture),
+    core_row!(JWTV_TOO_OLD, TooOld),
+    core_row!(JWTV_BAD_ISSUER, BadIssuer),
+    core_row!(JWTV_BAD_AUDIENCE, BadAudience),
+    core_row!(JWTV_BAD_TYPE, BadType),
+    core_row!(JWTV_MISSING_CLAIM, MissingClaim),
+    core_row!(JWTV_BAD_CLAIM, BadClaim),
+    core_row!(JWTV_UNSUPPORTED_CRIT, UnsupportedCrit),
+    core_row!(JWTV_REVOKED, Revoked),
+    core_row!(JWTV_UNAVAILABLE, Unavailable),
+    abi_row(jwtv_status::JWTV_NULL_ARGUMENT, c"null_argument", c"a required pointer argument is NULL"),
+    abi_row(jwtv_status::JWTV_INVALID_UTF8, c"invalid_utf8", c"a string argument is not valid UTF-8"),
+    abi_row(
+        jwtv_status::JWTV_BUFFER_TOO_SMALL,
+        c"buffer_too_small",
+        c"the buffer is too small; the needed length was written",
+    ),
+    abi_row(jwtv_status::JWTV_INVALID_ARGUMENT, c"invalid_argument", c"an argument is out of range or not understood"),
+    abi_row(jwtv_status::JWTV_CONFIG_ERROR, c"config_error", c"the configuration cannot make a verifier"),
+    abi_row(jwtv_status::JWTV_NOT_FOUND, c"not_found", c"no such claim or header parameter"),
+    abi_row(jwtv_status::JWTV_WRONG_TYPE, c"wrong_type", c"the claim or parameter has another JSON type"),
+    abi_row(
+        jwtv_status::JWTV_EMBEDDED_NUL,
+        c"embedded_nul",
+        c"the string contains a NUL byte and cannot be returned as a C string",
+    ),
+    abi_row(jwtv_status::JWTV_INTERNAL_ERROR, c"internal_error", c"internal error (a bug): please report it"),
+];
+
+/// What the lookups rely on, checked when the crate is built: numbers strictly
+/// increase; a row has a core code exactly when its number is 1–99, that code
+/// has the row's number, and the row sits at the index of its number.
+const _: () = {
+    let mut i = 0;
+    while i < TABLE.len() {
+        let number = TABLE[i].status.number();
+        assert!(i == 0 || TABLE[i - 1].status.number() < number, "TABLE is in numeric order");
+        match TABLE[i].code {
+            Some(code) => {
+                assert!(code.to_u32() == number && number < 100, "a rejection row has the core's number");
+                assert!(number == index_number(i), "a rejection row sits at the index of its number");
+            }
+            None => assert!(number == 0 || number >= 100, "rows 1-99 are the core's codes"),
+        }
+        i += 1;
+    }
+};
+
+/// `index` as a status number, at compile time (`TABLE` is far shorter than `u32::MAX`).
+#[expect(clippy::as_conversions, clippy::cast_possible_truncation, reason = "an index into TABLE")]
+const fn index_number(index: usize) -> u32 {
+    index as u32
+}
+
+static INTERNAL_ERROR: &Row = &TABLE[TABLE.len() - 1];
+
+/// The row of a status number, if it is one.
+fn row(number: u32) -> Option<&'static Row> {
+    let index = TABLE.binary_search_by_key(&number, |row| row.status.number()).ok()?;
+    TABLE.get(index)
+}
+
+/// The row of any 32-bit value: `JWTV_INTERNAL_ERROR`'s when it is not a
+/// status (C may pass anything).
+fn row_or_internal(number: u32) -> &'static Row {
+    row(number).unwrap_or(INTERNAL_ERROR)
+}
+
+impl From<ErrorCode> for jwtv_status {
+    /// The status of a core rejection code: an index into the table. A code
+    /// the table lacks (the core's list is non-exhaustive) reads as
+    /// `JWTV_INTERNAL_ERROR`, which the tests rule out.
+    fn from(code: ErrorCode) -> Self {
+        usize::try_from(code.to_u32())
+            .ok()
+            .and_then(|index| TABLE.get(index))
+            .filter(|row| row.code == Some(code))
+            .map_or(Self::JWTV_INTERNAL_ERROR, |row| row.status)
     }
 }
 
 impl From<jwtv_status> for u32 {
     fn from(status: jwtv_status) -> Self {
-        // A fieldless #[repr(u32)] enum: the discriminant is the value.
-        match status {
-            jwtv_status::JWTV_OK => 0,
-            other => ErrorCode::ALL
-                .iter()
-                .find(|&&code| jwtv_status::from(code) == other)
-                .map_or_else(|| abi_number(other), |code| code.to_u32()),
-        }
-    }
-}
-
-fn abi_number(status: jwtv_status) -> u32 {
-    match status {
-        jwtv_status::JWTV_NULL_ARGUMENT => 100,
-        jwtv_status::JWTV_INVALID_UTF8 => 101,
-        jwtv_status::JWTV_BUFFER_TOO_SMALL => 102,
-        jwtv_status::JWTV_INVALID_ARGUMENT => 103,
-        jwtv_status::JWTV_CONFIG_ERROR => 104,
-        jwtv_status::JWTV_NOT_FOUND => 105,
-        jwtv_status::JWTV_WRONG_TYPE => 106,
-        jwtv_status::JWTV_EMBEDDED_NUL => 107,
-        _ => 199,
-    }
-}
-
-/// The core's names and messages, NUL-terminated once at first use: the
-/// core's `ErrorCode::as_str` / `ErrorCode::message` stay the one source.
-static CORE_STRINGS: LazyLock<Vec<(CString, CString)>> = LazyLock::new(|| {
-    let c_string = |s: &str| CString::new(s).unwrap_or_default();
-    ErrorCode::ALL.iter().map(|code| (c_string(code.as_str()), c_string(code.message()))).collect()
-});
-
-fn core_name_and_message(code: ErrorCode) -> Option<(&'static CStr, &'static CStr)> {
-    let index = ErrorCode::ALL.iter().position(|&c| c == code)?;
-    CORE_STRINGS.get(index).map(|(name, message)| (name.as_c_str(), message.as_c_str()))
-}
-
-fn name_and_message(status: jwtv_status) -> (&'static CStr, &'static CStr) {
-    match status.core_code().and_then(core_name_and_message) {
-        Some(strings) if status != jwtv_status::JWTV_OK => strings,
-        _ => status.abi_name_and_message(),
-    }
-}
-
-/// A status from C: any 32-bit value may arrive, so it is matched, never
-/// transmuted; unknown values read as `JWTV_INTERNAL_ERROR`.
-fn from_c(status: u32) -> jwtv_status {
-    match status {
-        0 => jwtv_status::JWTV_OK,
-        100 => jwtv_status::JWTV_NULL_ARGUMENT,
-        101 => jwtv_status::JWTV_INVALID_UTF8,
-        102 => jwtv_status::JWTV_BUFFER_TOO_SMALL,
-        103 => jwtv_status::JWTV_INVALID_ARGUMENT,
-        104 => jwtv_status::JWTV_CONFIG_ERROR,
-        105 => jwtv_status::JWTV_NOT_FOUND,
-        106 => jwtv_status::JWTV_WRONG_TYPE,
-        107 => jwtv_status::JWTV_EMBEDDED_NUL,
-        n => ErrorCode::from_u32(n).map_or(jwtv_status::JWTV_INTERNAL_ERROR, jwtv_status::from),
+        status.number()
     }
 }
 
@@ -198,36 +248,95 @@ fn from_c(status: u32) -> jwtv_status {
 /// static NUL-terminated string; never NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn jwtv_error_name(status: u32) -> *const c_char {
-    name_and_message(from_c(status)).0.as_ptr()
+    row_or_internal(status).name.as_ptr()
 }
 
 /// A one-line English message for a `jwtv_status` value, a static
 /// NUL-terminated string; never NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn jwtv_error_message(status: u32) -> *const c_char {
-    name_and_message(from_c(status)).1.as_ptr()
+    row_or_internal(status).message.as_ptr()
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
+
+    fn name(number: u32) -> &'static CStr {
+        // SAFETY: jwtv_error_name returns a static NUL-terminated string.
+        unsafe { CStr::from_ptr(jwtv_error_name(number)) }
+    }
+
+    fn message(number: u32) -> &'static CStr {
+        // SAFETY: jwtv_error_message returns a static NUL-terminated string.
+        unsafe { CStr::from_ptr(jwtv_error_message(number)) }
+    }
 
     #[test]
     fn core_codes_keep_their_names_numbers_and_messages() {
         for code in ErrorCode::ALL {
             let status = jwtv_status::from(code);
             assert_eq!(u32::from(status), code.to_u32());
-            assert_eq!(status.core_code(), Some(code));
-            let (name, message) = name_and_message(status);
-            assert_eq!(name.to_str().ok(), Some(code.as_str()));
-            assert_eq!(message.to_str().ok(), Some(code.message()), "{code}");
+            assert_eq!(name(code.to_u32()).to_str().ok(), Some(code.as_str()));
+            assert_eq!(message(code.to_u32()).to_str().ok(), Some(code.message()), "{code}");
         }
-        assert_eq!(name_and_message(jwtv_status::JWTV_OK).0, c"ok");
-        assert_eq!(name_and_message(jwtv_status::JWTV_BUFFER_TOO_SMALL).0, c"buffer_too_small");
+        assert_eq!(name(0), c"ok");
+        assert_eq!(name(102), c"buffer_too_small");
         assert_eq!(u32::from(jwtv_status::JWTV_INTERNAL_ERROR), 199);
-        for n in (0..=200).chain([u32::MAX]) {
-            let status = from_c(n);
-            assert!(u32::from(status) == n || status == jwtv_status::JWTV_INTERNAL_ERROR, "{n}");
+    }
+
+    #[test]
+    fn every_status_round_trips_through_the_table() {
+        let mut names = HashSet::new();
+        let mut messages = HashSet::new();
+        for entry in &TABLE {
+            let number = u32::from(entry.status);
+            let found = row(number).expect("a row for the number");
+            assert_eq!(found.status, entry.status, "{number}");
+            assert_eq!(u32::from(found.status), number);
+            assert_eq!((name(number), message(number)), (entry.name, entry.message));
+            assert!(names.insert(entry.name), "{:?} names two statuses", entry.name);
+            assert!(messages.insert(entry.message), "{:?} describes two statuses", entry.message);
+            let text = entry.name.to_str().expect("ASCII");
+            assert!(
+                !text.is_empty() && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            );
+            if let Some(code) = entry.code {
+                assert_eq!(jwtv_status::from(code), entry.status);
+                assert_eq!(ErrorCode::from_name(text), Some(code));
+            }
         }
+        for code in ErrorCode::ALL {
+            assert!(TABLE.iter().any(|entry| entry.code == Some(code)), "{code} has no row");
+        }
+        for n in (0..=1000).chain([u32::MAX - 1, u32::MAX]) {
+            match row(n) {
+                Some(entry) => assert_eq!(u32::from(entry.status), n),
+                None => assert_eq!((name(n), message(n)), (c"internal_error", INTERNAL_ERROR.message), "{n}"),
+            }
+        }
+    }
+
+    /// Every status of `enum jwtv_status` in include/jwtv.h (which a test keeps
+    /// equal to the enum above) has its row, under its own name.
+    #[test]
+    fn the_table_has_every_status_of_the_header() {
+        let header = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../include/jwtv.h"))
+            .expect("include/jwtv.h");
+        let body = header.lines().skip_while(|l| *l != "enum jwtv_status").take_while(|l| !l.starts_with("};"));
+        let mut count = 0;
+        for line in body.map(str::trim).filter(|l| l.starts_with("JWTV_")) {
+            let (variant, number) = line.trim_end_matches(',').split_once(" = ").expect("JWTV_X = n");
+            let number: u32 = number.parse().expect("a number");
+            let entry = row(number).unwrap_or_else(|| panic!("{variant} = {number} has no row"));
+            assert_eq!(
+                entry.name.to_str().ok().map(str::to_ascii_uppercase),
+                variant.strip_prefix("JWTV_").map(str::to_owned)
+            );
+            count += 1;
+        }
+        assert_eq!(count, TABLE.len(), "statuses in the header");
     }
 }
