@@ -70,6 +70,7 @@ pub(crate) fn run(args: &KeysArgs) -> Outcome {
         typ: None,
         required: Vec::new(),
         revocations: None,
+        set: Vec::new(),
         timeout: args.timeout,
     };
     let setup = Setup::from_args(&policy)?;

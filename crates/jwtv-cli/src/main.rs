@@ -100,7 +100,7 @@ pub(crate) struct PolicyArgs {
     #[arg(long, value_name = "FILE|URL")]
     pub(crate) jwks: Option<String>,
     /// A policy file (docs/POLICY.md). Flags given with it override (--alg, --typ,
-    /// --leeway, --jwks) or add to (--iss, --aud, --require) what the file says.
+    /// --leeway, --jwks, --set) or add to (--iss, --aud, --require) what the file says.
     #[arg(long, value_name = "FILE")]
     pub(crate) policy: Option<std::path::PathBuf>,
     /// An accepted algorithm (repeatable). Default: the policy file's, or every
@@ -129,6 +129,11 @@ pub(crate) struct PolicyArgs {
     /// Overrides the policy file's `revocations.source`.
     #[arg(long, value_name = "SOURCE")]
     pub(crate) revocations: Option<String>,
+    /// Sets any field of the policy document (docs/POLICY.md) to a JSON value
+    /// (repeatable), after the policy file and the other flags:
+    /// `--set max_age_secs=3600`, `--set 'required_claim_values={"tenant":"acme"}'`.
+    #[arg(long = "set", value_name = "PATH=JSON")]
+    pub(crate) set: Vec<String>,
     /// How long to wait for a JWKS URL (and a Redis revocation list), in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 5)]
     pub(crate) timeout: u64,

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jwtv::{Algorithm, AlgorithmSet, DEFAULT_LEEWAY_SECS};
+use jwtv::{Algorithm, AlgorithmSet};
 use jwtv_jwks::{FetchCounts, FetchFailure, KeySet, KeySetOptions, KeySource, Policy, RefreshPolicy, RemoteJwks};
 
 use crate::input::read_file;
@@ -58,82 +58,66 @@ pub(crate) struct Setup {
 impl Setup {
     pub(crate) fn from_args(args: &PolicyArgs) -> Result<Self, CliError> {
         let now = args.now.unwrap_or_else(jwtv::now);
-        let mut revocations = None;
-        let (mut rules, file_algorithms, mut leeway, mut typ, mut required, key_options, refresh, keys) =
-            match &args.policy {
-                Some(path) => {
-                    let shown = path.display();
-                    let config = Policy::from_file(path).map_err(|e| CliError::new(format!("policy {shown}: {e}")))?;
-                    revocations = ListSource::of_policy(&config, path);
-                    let keys = match &args.jwks {
-                        Some(jwks) => KeysFrom::Jwks(jwks.clone()),
-                        None => KeysFrom::Policy(Box::new(config.clone())),
-                    };
-                    let mut required = config.required_claims().to_vec();
-                    required.extend(config.required_claim_values().map(|(name, _)| name.to_owned()));
-                    (
-                        config.clone(),
-                        config.algorithms(),
-                        config.leeway(),
-                        config.required_typ().map(str::to_owned),
-                        required,
-                        config.key_set_options(),
-                        config.refresh_policy(),
-                        keys,
-                    )
-                }
-                None => {
-                    let jwks = args.jwks.clone().ok_or_else(|| {
-                        CliError::new("name the keys: --jwks FILE|URL, or a policy file with --policy FILE")
-                    })?;
-                    let all = AlgorithmSet::ALL;
-                    (
-                        Policy::new(all),
-                        all,
-                        DEFAULT_LEEWAY_SECS,
-                        None,
-                        Vec::new(),
-                        KeySetOptions::for_algorithms(all),
-                        RefreshPolicy::default(),
-                        KeysFrom::Jwks(jwks),
-                    )
-                }
-            };
+        let mut rules = match &args.policy {
+            Some(path) => {
+                Policy::from_file(path).map_err(|e| CliError::new(format!("policy {}: {e}", path.display())))?
+            }
+            None => Policy::new(AlgorithmSet::ALL),
+        };
+        // Every flag is a change of the policy document's fields, refused
+        // (never cut short) as a server verifier would refuse it.
+        let flag = |flag: &'static str| {
+            move |e: jwtv_jwks::PolicyError| CliError::new(format!("{} ({flag}): {}", e.field(), e.message()))
+        };
+        if !args.algs.is_empty() {
+            let names: Vec<&str> = args.algs.iter().map(|alg| alg.name()).collect();
+            rules.set("algorithms", &serde_json::to_string(&names).unwrap_or_default()).map_err(flag("--alg"))?;
+        }
+        for issuer in &args.issuers {
+            rules.add_string("issuers", issuer).map_err(flag("--iss"))?;
+        }
+        for audience in &args.audiences {
+            rules.add_string("audiences", audience).map_err(flag("--aud"))?;
+        }
+        for claim in &args.required {
+            rules.add_string("required_claims", claim).map_err(flag("--require"))?;
+        }
+        if let Some(secs) = args.leeway {
+            rules.set("leeway_secs", &secs.to_string()).map_err(flag("--leeway"))?;
+        }
+        if let Some(t) = &args.typ {
+            rules.set_string("typ", t).map_err(flag("--typ"))?;
+        }
+        for assignment in &args.set {
+            let (path, value) = assignment
+                .split_once('=')
+                .ok_or_else(|| CliError::new(format!("--set {}: write PATH=JSON", crate::human::quote(assignment))))?;
+            rules.set(path, value).map_err(flag("--set"))?;
+        }
+        rules.check().map_err(flag("--policy"))?;
+
+        let mut revocations = match (&args.policy, rules.revocations_source()) {
+            (Some(path), Some(_)) => ListSource::of_policy(&rules, path),
+            (None, Some(source)) => Some(ListSource::given(source, Some(rules.redis_options()))),
+            (_, None) => None,
+        };
         if let Some(source) = &args.revocations {
             revocations = Some(ListSource::given(source, revocations.map(|r| r.options)));
         }
-        let algorithms = if args.algs.is_empty() { file_algorithms } else { AlgorithmSet::of(&args.algs) };
-        let mut key_options = key_options;
-        key_options.algorithms = algorithms;
-        for issuer in &args.issuers {
-            rules = rules.issuer(issuer);
-        }
-        for audience in &args.audiences {
-            rules = rules.audience(audience);
-        }
-        for claim in &args.required {
-            rules = rules.require_claim(claim);
-            required.push(claim.clone());
-        }
-        if let Some(secs) = args.leeway {
-            rules = rules.leeway_secs(secs);
-            leeway = secs;
-        }
-        if let Some(t) = &args.typ {
-            rules = rules.typ(t);
-            typ = Some(t.clone());
-        }
-        // As a server verifier would: a list past its bound is refused, never cut short.
-        rules.check().map_err(|e| {
-            let flags = match e.field() {
-                "issuers" => " (--iss)",
-                "audiences" => " (--aud)",
-                "required_claims" => " (--require)",
-                "leeway_secs" => " (--leeway)",
-                _ => "",
-            };
-            CliError::new(format!("{}{flags}: {}", e.field(), e.message()))
-        })?;
+        let keys = match (&args.jwks, rules.has_key_source()) {
+            (Some(jwks), _) => KeysFrom::Jwks(jwks.clone()),
+            (None, true) => KeysFrom::Policy(Box::new(rules.clone())),
+            (None, false) => {
+                return Err(CliError::new("name the keys: --jwks FILE|URL, or a policy file with --policy FILE"));
+            }
+        };
+        let mut required = rules.required_claims().to_vec();
+        required.extend(rules.required_claim_values().map(|(name, _)| name.to_owned()));
+        let algorithms = rules.algorithms();
+        let leeway = rules.leeway();
+        let typ = rules.required_typ().map(str::to_owned);
+        let key_options = rules.key_set_options();
+        let refresh = rules.refresh_policy();
         Ok(Self {
             issuers: rules.issuers().to_vec(),
             audiences: rules.audiences().to_vec(),

@@ -52,4 +52,6 @@ pub use verifier::{
 };
 
 #[cfg(test)]
+mod parity_tests;
+#[cfg(test)]
 mod tests;

@@ -701,6 +701,11 @@ impl Policy {
         self
     }
 
+    /// True when the policy names where its keys come from (`keys`).
+    pub fn has_key_source(&self) -> bool {
+        !self.keys.is_empty()
+    }
+
     /// The allowed algorithms.
     pub fn algorithms(&self) -> AlgorithmSet {
         self.algorithms
