@@ -74,17 +74,20 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! # One policy file
+//! # One policy document
 //!
-//! [`Config`] reads the JSON policy file that the CLI, the C ABI, Go and the
-//! NGINX module share (reference: `docs/POLICY.md`) and builds the verifier.
+//! [`Policy`] owns the policy document that the CLI, the C ABI, Go and the
+//! NGINX module share (reference: `docs/POLICY.md`): read it whole
+//! ([`Policy::from_file`]), set any field by its path ([`Policy::set`]) or
+//! build it in code, then [`Policy::verifier`].
 //!
 //! # Revocation
 //!
 //! [`Verifier::with_revocations`] adds a deny list ([`Revocations`]: in
 //! memory, a file, or Redis shared by a fleet) of token ids, subjects and key
 //! ids, checked after every other check; a listed token is rejected with
-//! `revoked`. See the [`revoke`] module.
+//! `revoked`; the back ends, the file format and how a fleet stays in sync
+//! are at [`Revocations`] and [`RevocationList::from_json`].
 //!
 //! # Metrics
 //!
@@ -107,9 +110,9 @@ mod keyset;
 mod metrics;
 mod pem;
 mod policy;
-pub mod refresh;
+mod refresh;
 mod remote;
-pub mod revoke;
+mod revoke;
 mod roca;
 mod source;
 mod thumbprint;
@@ -128,8 +131,8 @@ pub use policy::{MAX_LEEWAY_SECS, MAX_RULE_LIST_LEN, Policy, PolicyError};
 pub use refresh::{Action, FetchCounts, FetchFailure, FetchResponse, Outcome, RefreshPolicy, RefreshStatus, Refresher};
 pub use remote::{RemoteError, RemoteJwks, ServerDate};
 pub use revoke::{
-    DEFAULT_MAX_STALENESS, DEFAULT_REDIS_PREFIX, Freshness, JTI_GRACE_SECS, RedisOptions, Revocation, RevocationError,
-    RevocationGauges, RevocationKind, RevocationList, RevocationStatus, Revocations,
+    DEFAULT_MAX_STALENESS, DEFAULT_REDIS_PREFIX, Freshness, JTI_GRACE_SECS, MAX_REVOKED_ID_LEN, RedisOptions,
+    Revocation, RevocationError, RevocationGauges, RevocationKind, RevocationList, RevocationStatus, Revocations,
 };
 
 /// The former name of [`Policy`] as read from a policy file.

@@ -1,42 +1,4 @@
-//! When to fetch a remote key set, and what to serve meanwhile: a sans-I/O
-//! state machine.
-//!
-//! [`Refresher`] does no I/O and reads no clock. Its host (the blocking
-//! [`RemoteJwks`](crate::RemoteJwks), an NGINX subrequest, a Go HTTP client, an
-//! embedded stack) feeds it the time, asks [`Refresher::poll`] what to do,
-//! performs the fetch it asks for, and reports the answer
-//! ([`Refresher::on_response`]) or the failure ([`Refresher::on_failure`]).
-//! Every host thus runs the same audited policy:
-//!
-//! - freshness from `Cache-Control: max-age`, clamped to
-//!   [`RefreshPolicy::min_ttl`]..[`RefreshPolicy::max_ttl`];
-//!   [`RefreshPolicy::default_ttl`] when absent;
-//! - refresh ahead of expiry, once 80% of the freshness lifetime has passed;
-//! - conditional requests: `If-None-Match` with the last `ETag`; a 304 renews
-//!   freshness without re-reading the document;
-//! - an unknown `kid` asks for one early refetch at most once per
-//!   [`RefreshPolicy::unknown_kid_cooldown`], and never while a fetch is in flight;
-//! - a failed fetch (transport error, timeout, non-200/304 status, malformed
-//!   document, no usable key) never replaces the last good set, which keeps
-//!   being served until it is [`RefreshPolicy::max_stale`] past its freshness;
-//!   retries back off exponentially from [`RefreshPolicy::backoff_min`] to
-//!   [`RefreshPolicy::backoff_max`].
-//!
-//! Times are milliseconds of any monotonic clock the host chooses.
-//!
-//! ```
-//! use jwtv_jwks::{Action, FetchResponse, KeySetOptions, RefreshPolicy, Refresher};
-//!
-//! let mut refresher = Refresher::new(RefreshPolicy::default(), KeySetOptions::default());
-//! let Action::Fetch { if_none_match } = refresher.poll(0) else { unreachable!() };
-//! assert_eq!(if_none_match, None);
-//! // … the host fetches the URL and reports the answer:
-//! let body = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
-//! refresher.on_response(120, &FetchResponse { status: 200, etag: Some("\"v1\""), cache_control: Some("max-age=600"), body });
-//! assert_eq!(refresher.keys(120).map(|set| set.len()), Some(1));
-//! // Nothing to do until 80% of the ten minutes have passed.
-//! assert_eq!(refresher.poll(1_000), Action::WaitUntil(120 + 480_000));
-//! ```
+//! When to fetch a remote key set: [`Refresher`], a sans-I/O state machine.
 
 use core::fmt;
 use std::sync::Arc;
@@ -218,8 +180,45 @@ struct Served {
     fresh_until: u64,
 }
 
-/// The refresh policy of one remote key set, without I/O. See the
-/// [module docs](self).
+/// The refresh policy of one remote key set: when to fetch it, and what to
+/// serve meanwhile, as a sans-I/O state machine.
+///
+/// [`Refresher`] does no I/O and reads no clock. Its host (the blocking
+/// [`RemoteJwks`](crate::RemoteJwks), an NGINX subrequest, a Go HTTP client, an
+/// embedded stack) feeds it the time, asks [`Refresher::poll`] what to do,
+/// performs the fetch it asks for, and reports the answer
+/// ([`Refresher::on_response`]) or the failure ([`Refresher::on_failure`]).
+/// Every host thus runs the same audited policy:
+///
+/// - freshness from `Cache-Control: max-age`, clamped to
+///   [`RefreshPolicy::min_ttl`]..[`RefreshPolicy::max_ttl`];
+///   [`RefreshPolicy::default_ttl`] when absent;
+/// - refresh ahead of expiry, once 80% of the freshness lifetime has passed;
+/// - conditional requests: `If-None-Match` with the last `ETag`; a 304 renews
+///   freshness without re-reading the document;
+/// - an unknown `kid` asks for one early refetch at most once per
+///   [`RefreshPolicy::unknown_kid_cooldown`], and never while a fetch is in flight;
+/// - a failed fetch (transport error, timeout, non-200/304 status, malformed
+///   document, no usable key) never replaces the last good set, which keeps
+///   being served until it is [`RefreshPolicy::max_stale`] past its freshness;
+///   retries back off exponentially from [`RefreshPolicy::backoff_min`] to
+///   [`RefreshPolicy::backoff_max`].
+///
+/// Times are milliseconds of any monotonic clock the host chooses.
+///
+/// ```
+/// use jwtv_jwks::{Action, FetchResponse, KeySetOptions, RefreshPolicy, Refresher};
+///
+/// let mut refresher = Refresher::new(RefreshPolicy::default(), KeySetOptions::default());
+/// let Action::Fetch { if_none_match } = refresher.poll(0) else { unreachable!() };
+/// assert_eq!(if_none_match, None);
+/// // … the host fetches the URL and reports the answer:
+/// let body = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+/// refresher.on_response(120, &FetchResponse { status: 200, etag: Some("\"v1\""), cache_control: Some("max-age=600"), body });
+/// assert_eq!(refresher.keys(120).map(|set| set.len()), Some(1));
+/// // Nothing to do until 80% of the ten minutes have passed.
+/// assert_eq!(refresher.poll(1_000), Action::WaitUntil(120 + 480_000));
+/// ```
 #[derive(Debug)]
 pub struct Refresher {
     policy: RefreshPolicy,

@@ -119,7 +119,7 @@ impl Default for ServerDate {
 /// ([`RemoteJwks::request_refetch`], [`RemoteJwks::wake`], the last clone being
 /// dropped). The policy itself (freshness, refresh-ahead, backoff, stale
 /// serving, unknown-`kid` cooldown) is the refresher's: see
-/// [`refresh`](crate::refresh).
+/// [`Refresher`](crate::Refresher).
 ///
 /// The verify path never waits on the network: [`RemoteJwks::current`] reads
 /// the served set under a read lock held only to clone an [`Arc`], and no lock

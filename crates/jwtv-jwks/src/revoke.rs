@@ -1,30 +1,4 @@
-//! Revocation: deny lists of token ids (`jti`), subjects (`sub`) and key ids
-//! (`kid`) that a server [`Verifier`](crate::Verifier) checks after the
-//! signature and claims pass, rejecting with the shared code `revoked`.
-//!
-//! A [`Revocations`] source keeps a local [`RevocationList`] that the verify
-//! path reads under a short read lock and never waits on I/O for. It is
-//! filled from one of three back ends:
-//!
-//! - **in memory** ([`Revocations::in_memory`]): the process's own list;
-//! - **a file** ([`Revocations::from_file`]): a JSON document an operator
-//!   edits (format at [`RevocationList::from_json`]), re-read when it changes;
-//!   a broken version never replaces the last good one;
-//! - **Redis** ([`Revocations::redis`], for a fleet of gateways): a
-//!   background thread subscribes to the list's channel, applies each change
-//!   as it is published, resynchronises fully on (re)connection and
-//!   periodically, and pings to measure how stale the copy is. When Redis is
-//!   unreachable the last synced copy keeps serving.
-//!
-//! ```
-//! use jwtv_jwks::{Revocation, RevocationKind, Revocations};
-//!
-//! let revocations = Revocations::in_memory(Default::default());
-//! revocations.revoke(Revocation::Kid { id: "leaked-key".into(), since: 1_700_000_000 })?;
-//! assert_eq!(revocations.status().gauges.entries, 1);
-//! assert!(revocations.unrevoke(RevocationKind::Kid, "leaked-key")?);
-//! # Ok::<(), jwtv_jwks::RevocationError>(())
-//! ```
+//! Revocation: deny lists of `jti`, `sub` and `kid` (see [`Revocations`]).
 
 mod file;
 mod list;
@@ -154,10 +128,38 @@ pub struct RevocationStatus {
     pub last_error: Option<String>,
 }
 
-/// A live revocation list: a local copy and the back end that fills it.
+/// A live revocation list: deny lists of token ids (`jti`), subjects
+/// (`sub`) and key ids (`kid`) that a server [`Verifier`](crate::Verifier)
+/// checks after the signature and claims pass, rejecting with the shared
+/// code `revoked`.
+///
+/// It keeps a local [`RevocationList`] that the verify
+/// path reads under a short read lock and never waits on I/O for. It is
+/// filled from one of three back ends:
+///
+/// - **in memory** ([`Revocations::in_memory`]): the process's own list;
+/// - **a file** ([`Revocations::from_file`]): a JSON document an operator
+///   edits (format at [`RevocationList::from_json`]), re-read when it changes;
+///   a broken version never replaces the last good one;
+/// - **Redis** ([`Revocations::redis`], for a fleet of gateways): a
+///   background thread subscribes to the list's channel, applies each change
+///   as it is published, resynchronises fully on (re)connection and
+///   periodically, and pings to measure how stale the copy is. When Redis is
+///   unreachable the last synced copy keeps serving.
+///
+/// ```
+/// use jwtv_jwks::{Revocation, RevocationKind, Revocations};
+///
+/// let revocations = Revocations::in_memory(Default::default());
+/// revocations.revoke(Revocation::Kid { id: "leaked-key".into(), since: 1_700_000_000 })?;
+/// assert_eq!(revocations.status().gauges.entries, 1);
+/// assert!(revocations.unrevoke(RevocationKind::Kid, "leaked-key")?);
+/// # Ok::<(), jwtv_jwks::RevocationError>(())
+/// ```
 ///
 /// Cheap to clone (clones share the copy). A Redis back end's thread stops
-/// when the last clone is dropped.
+/// when the last clone is dropped. Its [`Freshness`] says whether it fails
+/// open or closed while it is not in sync.
 #[derive(Clone, Debug)]
 pub struct Revocations {
     owner: Arc<Owner>,
