@@ -37,21 +37,48 @@ if [ -n "$unprefixed" ]; then
     echo "$unprefixed" >&2
     exit 1
 fi
-echo "-- install with pkg-config files, then build the README's example both ways"
+echo "-- install with pkg-config files, then build the examples and the README's one, static and shared"
 bash crates/jwtv-ffi/install.sh "$out/prefix" >/dev/null
 export PKG_CONFIG_PATH="$out/prefix/lib/pkgconfig"
-token="$(tr -d '\n' < examples/tokens/valid-es256.jwt)"
-# shellcheck disable=SC2046 # pkg-config prints several words
-gcc "${cflags[@]}" crates/jwtv-ffi/examples/verify.c $(pkg-config --cflags --libs jwtv-static) -o "$out/verify_static"
-"$out/verify_static" examples/policy.json "$token"
-# shellcheck disable=SC2046
-gcc "${cflags[@]}" crates/jwtv-ffi/examples/verify.c $(pkg-config --cflags --libs jwtv) \
-    -Wl,-rpath,"$out/prefix/lib" -o "$out/verify_shared"
-"$out/verify_shared" examples/policy.json "$token"
-expired="$(tr -d '\n' < examples/tokens/expired-es256.jwt)"
-if "$out/verify_static" examples/policy.json "$expired"; then
-    echo "the expired example token was accepted" >&2
+# The README's C example is its first ```c block, compiled as written.
+awk '/^```c$/ { inside = 1; next } inside && /^```$/ { exit } inside' README.md > "$out/readme.c"
+if [ ! -s "$out/readme.c" ]; then
+    echo "README.md has no \`\`\`c block" >&2
     exit 1
 fi
+for program in crates/jwtv-ffi/examples/*.c "$out/readme.c"; do
+    name="$(basename "$program" .c)"
+    # shellcheck disable=SC2046 # pkg-config prints several words
+    gcc "${cflags[@]}" "$program" $(pkg-config --cflags --libs jwtv-static) -o "$out/${name}_static"
+    # shellcheck disable=SC2046
+    gcc "${cflags[@]}" "$program" $(pkg-config --cflags --libs jwtv) -Wl,-rpath,"$out/prefix/lib" \
+        -o "$out/${name}_shared"
+done
+
+token="$(tr -d '\n' < examples/tokens/valid-es256.jwt)"
+expired="$(tr -d '\n' < examples/tokens/expired-es256.jwt)"
+# expect CODE OUTPUT-PREFIX COMMAND…: the command exits with CODE and its
+# output (stdout and stderr) begins with OUTPUT-PREFIX.
+expect() {
+    local want="$1" prefix="$2" got=0 output
+    shift 2
+    output="$("$@" 2>&1)" || got=$?
+    if [ "$got" != "$want" ] || [ "${output:0:${#prefix}}" != "$prefix" ]; then
+        echo "$(basename "$1"): exit $got, want $want; output: $output (want it to begin with: $prefix)" >&2
+        exit 1
+    fi
+}
+for way in static shared; do
+    for name in verify readme; do
+        expect 0 "valid: sub=" "$out/${name}_$way" examples/policy.json "$token"
+        expect 1 "rejected: expired" "$out/${name}_$way" examples/policy.json "$expired"
+        expect 2 "" "$out/${name}_$way" examples/no-such-policy.json "$token"
+    done
+    build="$out/build_policy_$way"
+    expect 0 "valid: sub=" "$build" examples/jwks.json https://issuer.example api "$token"
+    expect 1 "rejected: expired" "$build" examples/jwks.json https://issuer.example api "$expired"
+    expect 1 "rejected: bad_issuer" "$build" examples/jwks.json https://other.example api "$token"
+    expect 2 "policy: keys.jwks_file: " "$build" examples/no-such-jwks.json https://issuer.example api "$token"
+done
 
 echo "C ABI checks passed"

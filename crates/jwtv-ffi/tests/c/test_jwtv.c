@@ -1,17 +1,22 @@
 /* Tests of libjwtv through its C header: every function, the bad-argument
- * paths, and verification from many threads on one shared verifier.
+ * paths, policies built field by field, and verification from many threads
+ * on one shared verifier.
  *
  * Usage: test_jwtv EXAMPLES_DIR   (the repository's examples/ folder)
  * Run by run.sh under ASan/UBSan and under valgrind memcheck. */
 
-#define _POSIX_C_SOURCE 200809L /* mkdtemp, rmdir, unlink */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp, rmdir, unlink, clock_gettime */
 
 #include "jwtv.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static int failures = 0;
@@ -36,6 +41,26 @@ static const char *examples = ".";
         }                                                                       \
     } while (0)
 
+/* `text` contains `part`. */
+#define CHECK_CONTAINS(text, part)                                                           \
+    do {                                                                                     \
+        if (strstr((text), (part)) == NULL) {                                                \
+            fprintf(stderr, "%s:%d: \"%s\" does not contain \"%s\"\n", __FILE__, __LINE__, \
+                    (text), (part));                                                         \
+            failures++;                                                                      \
+        }                                                                                    \
+    } while (0)
+
+/* `text` begins with `start` (an error message with the field it names). */
+#define CHECK_STARTS(text, start)                                                         \
+    do {                                                                                  \
+        if (strncmp((text), (start), strlen(start)) != 0) {                               \
+            fprintf(stderr, "%s:%d: \"%s\" does not begin with \"%s\"\n", __FILE__, __LINE__, \
+                    (text), (start));                                                     \
+            failures++;                                                                   \
+        }                                                                                 \
+    } while (0)
+
 /* Reads examples/<name> into a NUL-terminated heap buffer; trailing
  * whitespace is cut. */
 static char *read_example(const char *name, size_t *len_out) {
@@ -50,6 +75,7 @@ static char *read_example(const char *name, size_t *len_out) {
     long size = ftell(f);
     fseek(f, 0, SEEK_SET);
     char *data = malloc((size_t)size + 1);
+    if (!data) exit(2);
     size_t n = fread(data, 1, (size_t)size, f);
     fclose(f);
     while (n > 0 && (data[n - 1] == '\n' || data[n - 1] == '\r' || data[n - 1] == ' ')) n--;
@@ -64,27 +90,78 @@ static char *example_path(const char *name) {
     return path;
 }
 
-/* A verifier over examples/jwks.json for the example issuer and audience. */
+/* The policy document, NUL-terminated in a heap buffer the caller frees. */
+static char *policy_json(const jwtv_policy *policy) {
+    size_t len = 0;
+    CHECK_STATUS(jwtv_policy_to_json(policy, NULL, 0, &len), JWTV_BUFFER_TOO_SMALL);
+    char *json = malloc(len + 1);
+    if (!json) exit(2);
+    json[0] = '\0';
+    CHECK_STATUS(jwtv_policy_to_json(policy, json, len + 1, NULL), JWTV_OK);
+    return json;
+}
+
+/* `change`, a call on `policy` that writes its message to `err`, is refused
+ * with JWTV_CONFIG_ERROR and a message beginning with `field` (the field's
+ * path and ": "), and leaves the policy document as it was. */
+#define CHECK_REFUSED(policy, change, field)                                                     \
+    do {                                                                                         \
+        char *before_ = policy_json(policy);                                                     \
+        err[0] = '\0';                                                                           \
+        CHECK_STATUS(change, JWTV_CONFIG_ERROR);                                                 \
+        CHECK_STARTS(err, field);                                                                \
+        char *after_ = policy_json(policy);                                                      \
+        if (strcmp(before_, after_) != 0) {                                                      \
+            fprintf(stderr, "%s:%d: %s changed the policy:\n  before %s\n  after  %s\n", __FILE__, \
+                    __LINE__, #change, before_, after_);                                         \
+            failures++;                                                                          \
+        }                                                                                        \
+        free(before_);                                                                           \
+        free(after_);                                                                            \
+    } while (0)
+
+/* A verifier over examples/jwks.json for the example issuer and audience,
+ * its policy built field by field with each kind of setter. */
 static jwtv_verifier *example_verifier(size_t cache) {
-    jwtv_config *config = NULL;
+    jwtv_policy *policy = NULL;
     jwtv_verifier *verifier = NULL;
-    char err[256];
-    CHECK_STATUS(jwtv_config_new(&config), JWTV_OK);
-    CHECK_STATUS(jwtv_config_set_jwks_file(config, example_path("jwks.json")), JWTV_OK);
-    CHECK_STATUS(jwtv_config_add_algorithm(config, "ES256"), JWTV_OK);
-    CHECK_STATUS(jwtv_config_add_algorithm(config, "EdDSA"), JWTV_OK);
-    CHECK_STATUS(jwtv_config_add_algorithm(config, "RS256"), JWTV_OK);
-    CHECK_STATUS(jwtv_config_add_issuer(config, "https://issuer.example"), JWTV_OK);
-    CHECK_STATUS(jwtv_config_add_audience(config, "api"), JWTV_OK);
-    CHECK_STATUS(jwtv_config_set_typ(config, "JWT"), JWTV_OK);
-    CHECK_STATUS(jwtv_config_set_leeway(config, 30), JWTV_OK);
-    CHECK_STATUS(jwtv_config_require_claim(config, "sub"), JWTV_OK);
-    CHECK_STATUS(jwtv_config_set_max_token_len(config, 8192), JWTV_OK);
-    CHECK_STATUS(jwtv_config_set_token_cache(config, cache), JWTV_OK);
-    CHECK_STATUS(jwtv_verifier_new(config, &verifier, err, sizeof err), JWTV_OK);
-    jwtv_config_free(config);
+    char err[256] = "", number[32];
+    CHECK_STATUS(jwtv_policy_new(&policy), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set_string(policy, "keys.jwks_file", example_path("jwks.json"), err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_add_string(policy, "algorithms", "ES256", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_add_string(policy, "algorithms", "EdDSA", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_add_string(policy, "algorithms", "RS256", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_add_string(policy, "issuers", "https://issuer.example", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_add_string(policy, "audiences", "api", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set_string(policy, "typ", "JWT", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set(policy, "leeway_secs", "30", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set(policy, "required_claims", "[\"sub\"]", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set(policy, "max_token_len", "8192", err, sizeof err), JWTV_OK);
+    snprintf(number, sizeof number, "%zu", cache);
+    CHECK_STATUS(jwtv_policy_set(policy, "token_cache_size", number, err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_check(policy, err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, err, sizeof err), JWTV_OK);
+    if (err[0] != '\0') fprintf(stderr, "example_verifier: %s\n", err);
+    jwtv_policy_free(policy);
     CHECK(verifier != NULL);
     return verifier;
+}
+
+/* A policy for the HS256 test tokens: examples/keys/test-hs256.secret under
+ * kid test-hs256, audience api. */
+static jwtv_policy *hs256_policy(void) {
+    jwtv_policy *policy = NULL;
+    char err[256] = "";
+    size_t secret_len = 0;
+    char *secret = read_example("keys/test-hs256.secret", &secret_len);
+    CHECK_STATUS(jwtv_policy_new(&policy), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_add_string(policy, "algorithms", "HS256", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_add_hmac_secret(policy, (const uint8_t *)secret, secret_len, "HS256", "test-hs256", err,
+                                             sizeof err),
+                 JWTV_OK);
+    CHECK_STATUS(jwtv_policy_add_string(policy, "audiences", "api", err, sizeof err), JWTV_OK);
+    free(secret);
+    return policy;
 }
 
 static void test_error_names(void) {
@@ -94,6 +171,7 @@ static void test_error_names(void) {
     CHECK(JWTV_REVOKED == 17);
     CHECK(strcmp(jwtv_error_name(17), "revoked") == 0);
     CHECK(strcmp(jwtv_error_name(JWTV_BUFFER_TOO_SMALL), "buffer_too_small") == 0);
+    CHECK(strcmp(jwtv_error_name(JWTV_CONFIG_ERROR), "config_error") == 0);
     CHECK(strcmp(jwtv_error_name(12345), "internal_error") == 0);
     CHECK(strcmp(jwtv_error_message(JWTV_EXPIRED), "the token has expired") == 0);
     for (uint32_t s = 0; s < 256; s++) {
@@ -101,65 +179,316 @@ static void test_error_names(void) {
     }
 }
 
-static void test_config_arguments(void) {
-    jwtv_config *config = NULL;
+static void test_policy_arguments(void) {
+    jwtv_policy *policy = NULL;
     jwtv_verifier *verifier = NULL;
     char err[256] = "";
+    const uint8_t *key = (const uint8_t *)"0123456789abcdef0123456789abcdef";
 
-    CHECK_STATUS(jwtv_config_new(NULL), JWTV_NULL_ARGUMENT);
-    jwtv_config_free(NULL);
+    /* NULL handles and outputs. */
+    CHECK_STATUS(jwtv_policy_new(NULL), JWTV_NULL_ARGUMENT);
+    jwtv_policy_free(NULL);
     jwtv_verifier_free(NULL);
     jwtv_token_free(NULL);
-    CHECK_STATUS(jwtv_config_add_algorithm(NULL, "ES256"), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_policy_set(NULL, "leeway_secs", "60", err, sizeof err), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_policy_set_string(NULL, "typ", "JWT", err, sizeof err), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_policy_add_string(NULL, "algorithms", "ES256", err, sizeof err), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_policy_set_member(NULL, "required_claim_values", "a", "b", err, sizeof err), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_policy_add_pem_key(NULL, (const uint8_t *)"x", 1, "RS256", NULL, err, sizeof err),
+                 JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_policy_add_hmac_secret(NULL, key, 32, "HS256", NULL, err, sizeof err), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_policy_set_jwks(NULL, (const uint8_t *)"{}", 2, err, sizeof err), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_policy_check(NULL, err, sizeof err), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_policy_to_json(NULL, err, sizeof err, NULL), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_verifier_from_policy(NULL, 0, &verifier, err, sizeof err), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_policy_from_json(NULL, 5, NULL, &policy, err, sizeof err), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_policy_from_json((const uint8_t *)"{}", 2, NULL, NULL, err, sizeof err), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_policy_from_file(NULL, &policy, err, sizeof err), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_policy_from_file(example_path("policy.json"), NULL, err, sizeof err), JWTV_NULL_ARGUMENT);
+    CHECK(policy == NULL);
 
-    CHECK_STATUS(jwtv_config_new(&config), JWTV_OK);
-    CHECK_STATUS(jwtv_config_add_algorithm(config, NULL), JWTV_NULL_ARGUMENT);
-    CHECK_STATUS(jwtv_config_add_algorithm(config, "none"), JWTV_INVALID_ARGUMENT);
-    CHECK_STATUS(jwtv_config_add_algorithm(config, "ES512"), JWTV_INVALID_ARGUMENT);
-    CHECK_STATUS(jwtv_config_add_issuer(config, "\xff\xfe"), JWTV_INVALID_UTF8);
-    CHECK_STATUS(jwtv_config_set_max_token_len(config, 0), JWTV_INVALID_ARGUMENT);
-    CHECK_STATUS(jwtv_config_set_jwks(config, NULL, 10), JWTV_NULL_ARGUMENT);
-    CHECK_STATUS(jwtv_config_set_jwks(config, (const uint8_t *)"x", SIZE_MAX), JWTV_INVALID_ARGUMENT);
+    CHECK_STATUS(jwtv_policy_new(&policy), JWTV_OK);
+    CHECK(policy != NULL);
+    CHECK_STATUS(jwtv_policy_add_string(policy, "algorithms", NULL, err, sizeof err), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_policy_add_string(policy, NULL, "ES256", err, sizeof err), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_policy_set(policy, "leeway_secs", NULL, err, sizeof err), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_policy_set(policy, NULL, "60", err, sizeof err), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_policy_set_string(policy, "typ", NULL, err, sizeof err), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_policy_set_member(policy, "required_claim_values", NULL, "acme", err, sizeof err),
+                 JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_policy_set_member(policy, "required_claim_values", "tenant", NULL, err, sizeof err),
+                 JWTV_NULL_ARGUMENT);
 
-    /* No algorithm and no keys: a message says what is missing. */
-    CHECK_STATUS(jwtv_verifier_new(config, &verifier, err, sizeof err), JWTV_CONFIG_ERROR);
-    CHECK(strstr(err, "no algorithm") != NULL);
+    /* Text must be UTF-8. */
+    CHECK_STATUS(jwtv_policy_add_string(policy, "issuers", "\xff\xfe", err, sizeof err), JWTV_INVALID_UTF8);
+    CHECK_STATUS(jwtv_policy_set_string(policy, "typ", "\xff", err, sizeof err), JWTV_INVALID_UTF8);
+    CHECK_STATUS(jwtv_policy_set(policy, "\xff", "1", err, sizeof err), JWTV_INVALID_UTF8);
+    CHECK_STATUS(jwtv_policy_add_pem_key(policy, (const uint8_t *)"\xff\xfe", 2, "RS256", NULL, err, sizeof err),
+                 JWTV_INVALID_UTF8);
+
+    /* Algorithm names: in the list a policy error naming the entry, as a
+     * document would give; bound to a key, an invalid argument. */
+    CHECK_REFUSED(policy, jwtv_policy_add_string(policy, "algorithms", "none", err, sizeof err),
+                  "algorithms[0]: unknown algorithm `none`");
+    CHECK_REFUSED(policy, jwtv_policy_add_string(policy, "algorithms", "ES512", err, sizeof err),
+                  "algorithms[0]: unknown algorithm `ES512`");
+    CHECK_STATUS(jwtv_policy_add_hmac_secret(policy, key, 32, "none", NULL, err, sizeof err), JWTV_INVALID_ARGUMENT);
+    CHECK_STATUS(jwtv_policy_add_pem_key(policy, (const uint8_t *)"x", 1, "RS1", NULL, err, sizeof err),
+                 JWTV_INVALID_ARGUMENT);
+    CHECK_CONTAINS(err, "unknown algorithm `RS1`");
+    CHECK_STATUS(jwtv_policy_add_pem_key(policy, (const uint8_t *)"x", 1, NULL, NULL, err, sizeof err),
+                 JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_policy_add_pem_key(policy, NULL, 5, "RS256", NULL, err, sizeof err), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_policy_add_hmac_secret(policy, NULL, 32, "HS256", NULL, err, sizeof err), JWTV_NULL_ARGUMENT);
+
+    CHECK_REFUSED(policy, jwtv_policy_set(policy, "max_token_len", "0", err, sizeof err), "max_token_len: ");
+    CHECK_STATUS(jwtv_policy_set_jwks(policy, NULL, 10, err, sizeof err), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_policy_set_jwks(policy, (const uint8_t *)"x", SIZE_MAX, err, sizeof err), JWTV_INVALID_ARGUMENT);
+    CHECK_REFUSED(policy, jwtv_policy_set_jwks(policy, NULL, 0, err, sizeof err), "keys.jwks: ");
+
+    /* An incomplete policy is fine to build, not to make a verifier from:
+     * the message says what is missing, and *out is left alone. */
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, err, sizeof err), JWTV_CONFIG_ERROR);
+    CHECK_STARTS(err, "keys: missing: name a key source");
     CHECK(verifier == NULL);
-    CHECK_STATUS(jwtv_config_add_algorithm(config, "HS256"), JWTV_OK);
-    CHECK_STATUS(jwtv_verifier_new(config, &verifier, err, sizeof err), JWTV_CONFIG_ERROR);
-    CHECK(strstr(err, "no keys") != NULL);
-    /* A tiny error buffer gets a truncated, NUL-terminated message. */
-    char tiny[8];
-    CHECK_STATUS(jwtv_verifier_new(config, &verifier, tiny, sizeof tiny), JWTV_CONFIG_ERROR);
-    CHECK(strlen(tiny) == 7);
-    CHECK_STATUS(jwtv_verifier_new(config, &verifier, NULL, 0), JWTV_CONFIG_ERROR);
-    CHECK_STATUS(jwtv_verifier_new(config, NULL, err, sizeof err), JWTV_NULL_ARGUMENT);
-    CHECK_STATUS(jwtv_verifier_new(NULL, &verifier, err, sizeof err), JWTV_NULL_ARGUMENT);
-
-    /* Short HMAC secrets and private PEM keys are refused. */
-    CHECK_STATUS(jwtv_config_add_hmac_secret(config, (const uint8_t *)"short", 5, "HS256", NULL), JWTV_CONFIG_ERROR);
-    size_t pem_len = 0;
-    char *private_pem = read_example("keys/test-es256.pem", &pem_len);
-    CHECK_STATUS(jwtv_config_add_pem_key(config, (const uint8_t *)private_pem, pem_len, "ES256", "k"), JWTV_CONFIG_ERROR);
-    free(private_pem);
-
-    /* Both a JWKS and individual keys: refused, with a message. */
+    CHECK_STATUS(jwtv_policy_check(policy, err, sizeof err), JWTV_CONFIG_ERROR);
+    CHECK_STARTS(err, "algorithms: name at least one algorithm");
     size_t secret_len = 0;
     char *secret = read_example("keys/test-hs256.secret", &secret_len);
-    CHECK_STATUS(jwtv_config_add_hmac_secret(config, (const uint8_t *)secret, secret_len, "HS256", "test-hs256"), JWTV_OK);
-    CHECK_STATUS(jwtv_config_set_jwks_file(config, example_path("jwks.json")), JWTV_OK);
-    CHECK_STATUS(jwtv_verifier_new(config, &verifier, err, sizeof err), JWTV_CONFIG_ERROR);
-    CHECK(strstr(err, "choose one key source") != NULL);
+    CHECK_STATUS(jwtv_policy_add_hmac_secret(policy, (const uint8_t *)secret, secret_len, "HS256", "test-hs256", err,
+                                             sizeof err),
+                 JWTV_OK);
     free(secret);
-    jwtv_config_free(config);
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, err, sizeof err), JWTV_CONFIG_ERROR);
+    CHECK_STARTS(err, "algorithms: name at least one algorithm");
+    CHECK(verifier == NULL);
+    /* A tiny error buffer gets a truncated, NUL-terminated message. */
+    char tiny[8];
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, tiny, sizeof tiny), JWTV_CONFIG_ERROR);
+    CHECK(strlen(tiny) == 7);
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, NULL, 0), JWTV_CONFIG_ERROR);
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, NULL, err, sizeof err), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 2, &verifier, err, sizeof err), JWTV_INVALID_ARGUMENT);
+    CHECK_CONTAINS(err, "unknown flags");
+    CHECK(verifier == NULL);
 
-    /* A JWKS URL that is not http(s). */
-    CHECK_STATUS(jwtv_config_new(&config), JWTV_OK);
-    CHECK_STATUS(jwtv_config_add_algorithm(config, "ES256"), JWTV_OK);
-    CHECK_STATUS(jwtv_config_set_jwks_url(config, "ftp://issuer.example/jwks"), JWTV_OK);
-    CHECK_STATUS(jwtv_verifier_new(config, &verifier, err, sizeof err), JWTV_CONFIG_ERROR);
-    CHECK(strstr(err, "scheme") != NULL);
-    jwtv_config_free(config);
+    /* Short HMAC secrets and private PEM keys are refused, naming the entry. */
+    CHECK_REFUSED(policy, jwtv_policy_add_hmac_secret(policy, (const uint8_t *)"short", 5, "HS256", NULL, err, sizeof err),
+                  "keys.secrets[1]: ");
+    size_t pem_len = 0;
+    char *private_pem = read_example("keys/test-es256.pem", &pem_len);
+    CHECK_REFUSED(policy,
+                  jwtv_policy_add_pem_key(policy, (const uint8_t *)private_pem, pem_len, "ES256", "k", err, sizeof err),
+                  "keys.pem[0]: ");
+    free(private_pem);
+
+    /* A JWKS file as well as static keys: refused at once, with a message. */
+    CHECK_REFUSED(policy, jwtv_policy_set_string(policy, "keys.jwks_file", example_path("jwks.json"), err, sizeof err),
+                  "keys: name one key source");
+
+    /* Complete now: a verifier, and the HS256 example token is verified
+     * once the audience is set. */
+    CHECK_STATUS(jwtv_policy_add_string(policy, "algorithms", "HS256", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_check(policy, err, sizeof err), JWTV_OK);
+    size_t token_len = 0;
+    char *t = read_example("tokens/valid-hs256.jwt", &token_len);
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)t, token_len, 0, NULL, NULL, 0), JWTV_BAD_AUDIENCE);
+    jwtv_verifier_free(verifier);
+    verifier = NULL;
+    CHECK_STATUS(jwtv_policy_add_string(policy, "audiences", "api", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)t, token_len, 0, NULL, NULL, 0), JWTV_OK);
+    jwtv_verifier_free(verifier);
+    verifier = NULL;
+    free(t);
+
+    /* An in-memory JWKS replaces the static keys; static keys cannot then be added. */
+    size_t jwks_len = 0;
+    char *jwks = read_example("hs256-jwks.json", &jwks_len);
+    CHECK_STATUS(jwtv_policy_set_jwks(policy, (const uint8_t *)jwks, jwks_len, err, sizeof err), JWTV_OK);
+    free(jwks);
+    char *json = policy_json(policy);
+    CHECK_CONTAINS(json, "\"keys\":{\"jwks\":");
+    CHECK(strstr(json, "\"secrets\"") == NULL);
+    free(json);
+    CHECK_REFUSED(policy, jwtv_policy_add_hmac_secret(policy, key, 32, "HS256", NULL, err, sizeof err),
+                  "keys.secrets[0]: static keys cannot be combined with a JWKS source");
+    jwtv_policy_free(policy);
+
+    /* A JWKS URL that is not http(s): a well-formed document, refused by
+     * the check and when making the verifier. */
+    CHECK_STATUS(jwtv_policy_new(&policy), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_add_string(policy, "algorithms", "ES256", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set_string(policy, "keys.jwks_url", "ftp://issuer.example/jwks", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_check(policy, err, sizeof err), JWTV_CONFIG_ERROR);
+    CHECK_STARTS(err, "keys.jwks_url: ");
+    CHECK_CONTAINS(err, "scheme");
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, err, sizeof err), JWTV_CONFIG_ERROR);
+    CHECK_CONTAINS(err, "scheme");
+    CHECK(verifier == NULL);
+    jwtv_policy_free(policy);
+}
+
+/* Fields set by their path read back through jwtv_policy_to_json; refused
+ * changes name the field and leave the policy as it was. */
+static void test_policy_fields(void) {
+    jwtv_policy *policy = NULL;
+    char err[512] = "", value[64];
+    char *json;
+
+    CHECK_STATUS(jwtv_policy_new(&policy), JWTV_OK);
+    json = policy_json(policy);
+    CHECK_CONTAINS(json, "\"algorithms\":[]");
+    CHECK_CONTAINS(json, "\"leeway_secs\":30"); /* the defaults are written out */
+    CHECK_CONTAINS(json, "\"typ\":null");
+    CHECK(strstr(json, "\"keys\"") == NULL);
+    free(json);
+
+    /* The buffer contract of jwtv_token_claim_string. */
+    size_t len = 0, needed = 0;
+    CHECK_STATUS(jwtv_policy_to_json(policy, NULL, 0, &needed), JWTV_BUFFER_TOO_SMALL);
+    char *buf = malloc(needed + 1);
+    if (!buf) exit(2);
+    CHECK_STATUS(jwtv_policy_to_json(policy, buf, needed, &len), JWTV_BUFFER_TOO_SMALL);
+    CHECK(len == needed);
+    CHECK_STATUS(jwtv_policy_to_json(policy, buf, needed + 1, &len), JWTV_OK);
+    CHECK(len == needed && strlen(buf) == len && buf[0] == '{' && buf[len - 1] == '}');
+    free(buf);
+
+    /* Set by path, read back. */
+    CHECK_STATUS(jwtv_policy_set(policy, "leeway_secs", "60", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set(policy, "refresh.max_stale_secs", "3600", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set(policy, "require_exp", "false", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set(policy, "max_age_secs", "600", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set(policy, "issuers", "[\"https://a.example\",\"https://b.example\"]", err, sizeof err),
+                 JWTV_OK);
+    CHECK_STATUS(jwtv_policy_add_string(policy, "issuers", "https://c.example", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_add_string(policy, "algorithms", "EdDSA", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_add_string(policy, "algorithms", "ES256", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_add_string(policy, "understood_crit", "exp-ext", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set_member(policy, "required_claim_values", "tenant", "acme", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set_member(policy, "required_claim_values", "plan", "gold", err, sizeof err), JWTV_OK);
+    /* set_string quotes and escapes the text itself. */
+    CHECK_STATUS(jwtv_policy_set_string(policy, "typ", "at+jwt \"v2\"\\", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set(policy, "revocations", "{\"source\":\"revoked.json\",\"fail_closed\":true}", err,
+                                 sizeof err),
+                 JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set(policy, "revocations.max_staleness_secs", "120", err, sizeof err), JWTV_OK);
+    json = policy_json(policy);
+    CHECK_CONTAINS(json, "\"leeway_secs\":60");
+    CHECK_CONTAINS(json, "\"max_stale_secs\":3600");
+    CHECK_CONTAINS(json, "\"require_exp\":false");
+    CHECK_CONTAINS(json, "\"max_age_secs\":600");
+    CHECK_CONTAINS(json, "\"issuers\":[\"https://a.example\",\"https://b.example\",\"https://c.example\"]");
+    CHECK_CONTAINS(json, "\"algorithms\":[\"ES256\",\"EdDSA\"]");
+    CHECK_CONTAINS(json, "\"understood_crit\":[\"exp-ext\"]");
+    CHECK_CONTAINS(json, "\"required_claim_values\":{");
+    CHECK_CONTAINS(json, "\"tenant\":\"acme\"");
+    CHECK_CONTAINS(json, "\"plan\":\"gold\"");
+    CHECK_CONTAINS(json, "\"typ\":\"at+jwt \\\"v2\\\"\\\\\"");
+    CHECK_CONTAINS(json, "\"source\":\"revoked.json\"");
+    CHECK_CONTAINS(json, "\"fail_closed\":true");
+    CHECK_CONTAINS(json, "\"max_staleness_secs\":120");
+    free(json);
+    CHECK_STATUS(jwtv_policy_set(policy, "typ", "null", err, sizeof err), JWTV_OK);
+    json = policy_json(policy);
+    CHECK_CONTAINS(json, "\"typ\":null");
+    free(json);
+
+    /* Refused: the message names the field, the policy is unchanged. */
+    CHECK_REFUSED(policy, jwtv_policy_set(policy, "leeway_secs", "\"60\"", err, sizeof err), "leeway_secs: invalid type");
+    CHECK_REFUSED(policy, jwtv_policy_set(policy, "leeway_secs", "sixty", err, sizeof err),
+                  "leeway_secs: not a JSON value");
+    CHECK_REFUSED(policy, jwtv_policy_set(policy, "leeway_secs", "-1", err, sizeof err), "leeway_secs: ");
+    CHECK_REFUSED(policy, jwtv_policy_set(policy, "leeway_secs.x", "1", err, sizeof err), "leeway_secs.x: ");
+    CHECK_REFUSED(policy, jwtv_policy_set(policy, "refresh.ttl", "1", err, sizeof err),
+                  "refresh.ttl: unknown field `ttl`");
+    CHECK_REFUSED(policy, jwtv_policy_set(policy, "no_such_field", "1", err, sizeof err),
+                  "no_such_field: unknown field `no_such_field`");
+    CHECK_REFUSED(policy, jwtv_policy_set(policy, "refresh.min_ttl_secs", "90000", err, sizeof err),
+                  "refresh.min_ttl_secs: ");
+    CHECK_REFUSED(policy, jwtv_policy_set(policy, "algorithms", "[\"ES256\",\"none\"]", err, sizeof err),
+                  "algorithms[1]: unknown algorithm `none`");
+    CHECK_REFUSED(policy, jwtv_policy_add_string(policy, "algorithms", "none", err, sizeof err),
+                  "algorithms[2]: unknown algorithm `none`");
+    CHECK_REFUSED(policy, jwtv_policy_set(policy, "keys.jwks_url", "1", err, sizeof err), "keys.jwks_url: ");
+    CHECK_REFUSED(policy, jwtv_policy_set(policy, "revocations.max_staleness_secs", "0", err, sizeof err),
+                  "revocations.max_staleness_secs: ");
+    CHECK_REFUSED(policy, jwtv_policy_set_member(policy, "required_claim_values", "tenant", "other", err, sizeof err),
+                  "required_claim_values: duplicate name `tenant`");
+    CHECK_REFUSED(policy, jwtv_policy_set_member(policy, "issuers", "a", "b", err, sizeof err), "issuers: ");
+    CHECK_REFUSED(policy, jwtv_policy_add_string(policy, "leeway_secs", "1", err, sizeof err), "leeway_secs: ");
+    CHECK_REFUSED(policy, jwtv_policy_set_string(policy, "issuers", "https://a.example", err, sizeof err),
+                  "issuers: ");
+    CHECK_STATUS(jwtv_policy_set(policy, "", "1", err, sizeof err), JWTV_CONFIG_ERROR);
+    CHECK_CONTAINS(err, "not a field path");
+    CHECK_STATUS(jwtv_policy_add_string(policy, "audiences", "api", err, sizeof err), JWTV_OK);
+    CHECK_REFUSED(policy, jwtv_policy_set(policy, "ignore_audience", "true", err, sizeof err), "ignore_audience: ");
+    /* The leeway is bounded by JWTV_MAX_LEEWAY_SECS. */
+    snprintf(value, sizeof value, "%d", JWTV_MAX_LEEWAY_SECS + 1);
+    CHECK_REFUSED(policy, jwtv_policy_set(policy, "leeway_secs", value, err, sizeof err), "leeway_secs: at most 300 s");
+    snprintf(value, sizeof value, "%d", JWTV_MAX_LEEWAY_SECS);
+    CHECK_STATUS(jwtv_policy_set(policy, "leeway_secs", value, err, sizeof err), JWTV_OK);
+    json = policy_json(policy);
+    CHECK_CONTAINS(json, "\"leeway_secs\":300");
+    free(json);
+    jwtv_policy_free(policy);
+
+    /* revocations.* needs revocations.source first. */
+    CHECK_STATUS(jwtv_policy_new(&policy), JWTV_OK);
+    CHECK_REFUSED(policy, jwtv_policy_set(policy, "revocations.fail_closed", "true", err, sizeof err),
+                  "revocations: missing field `source`");
+    jwtv_policy_free(policy);
+
+    /* Every list holds JWTV_MAX_LIST_LEN entries; the next is refused,
+     * naming the list, and nothing is dropped. */
+    static const char *const lists[] = {"issuers", "audiences", "required_claims", "understood_crit",
+                                        "required_claim_values"};
+    for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {
+        int is_map = strcmp(lists[l], "required_claim_values") == 0;
+        char want[96];
+        CHECK_STATUS(jwtv_policy_new(&policy), JWTV_OK);
+        for (int i = 0; i < JWTV_MAX_LIST_LEN; i++) {
+            snprintf(value, sizeof value, "entry-%d", i);
+            CHECK_STATUS(is_map ? jwtv_policy_set_member(policy, lists[l], value, "v", err, sizeof err)
+                                : jwtv_policy_add_string(policy, lists[l], value, err, sizeof err),
+                         JWTV_OK);
+        }
+        snprintf(want, sizeof want, "%s: at most %d entries (%d given)", lists[l], JWTV_MAX_LIST_LEN,
+                 JWTV_MAX_LIST_LEN + 1);
+        if (is_map) {
+            CHECK_REFUSED(policy, jwtv_policy_set_member(policy, lists[l], "one-too-many", "v", err, sizeof err), want);
+        } else {
+            CHECK_REFUSED(policy, jwtv_policy_add_string(policy, lists[l], "one-too-many", err, sizeof err), want);
+        }
+        json = policy_json(policy);
+        snprintf(value, sizeof value, "entry-%d", JWTV_MAX_LIST_LEN - 1);
+        CHECK_CONTAINS(json, value);
+        CHECK(strstr(json, "one-too-many") == NULL);
+        free(json);
+        jwtv_policy_free(policy);
+    }
+    /* A whole list past the bound, set at once. */
+    CHECK_STATUS(jwtv_policy_new(&policy), JWTV_OK);
+    char list[1024] = "[";
+    for (int i = 0; i <= JWTV_MAX_LIST_LEN; i++) {
+        snprintf(value, sizeof value, "%s\"c%d\"", i ? "," : "", i);
+        strcat(list, value);
+    }
+    strcat(list, "]");
+    CHECK_REFUSED(policy, jwtv_policy_set(policy, "required_claims", list, err, sizeof err),
+                  "required_claims: at most 32 entries (33 given)");
+    jwtv_policy_free(policy);
+
+    /* A document read whole gives the same errors as the setters. */
+    const char *too_lenient = "{\"keys\":{\"jwks_file\":\"jwks.json\"},\"algorithms\":[\"EdDSA\"],\"leeway_secs\":301}";
+    policy = NULL;
+    CHECK_STATUS(jwtv_policy_from_json((const uint8_t *)too_lenient, strlen(too_lenient), examples, &policy, err,
+                                       sizeof err),
+                 JWTV_CONFIG_ERROR);
+    CHECK_STARTS(err, "leeway_secs: at most 300 s");
+    CHECK(policy == NULL);
 }
 
 static void test_verify_and_read_claims(void) {
@@ -282,95 +611,222 @@ static void test_verify_and_read_claims(void) {
 }
 
 static void test_other_key_sources(void) {
-    jwtv_config *config = NULL;
+    jwtv_policy *policy = NULL;
     jwtv_verifier *verifier = NULL;
     char err[256] = "";
     size_t len = 0, token_len = 0;
 
-    /* A policy file. */
+    /* A policy file, in one call. */
     CHECK_STATUS(jwtv_verifier_from_policy_file(example_path("policy.json"), &verifier, err, sizeof err), JWTV_OK);
     char *t = read_example("tokens/valid-eddsa.jwt", &token_len);
     CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)t, token_len, 0, NULL, NULL, 0), JWTV_OK);
-    free(t);
     jwtv_verifier_free(verifier);
     verifier = NULL;
     CHECK_STATUS(jwtv_verifier_from_policy_file(example_path("no-such-policy.json"), &verifier, err, sizeof err),
                  JWTV_CONFIG_ERROR);
-    CHECK(strstr(err, "no-such-policy.json") != NULL);
+    CHECK_CONTAINS(err, "no-such-policy.json");
+    CHECK(verifier == NULL);
     CHECK_STATUS(jwtv_verifier_from_policy_file(NULL, &verifier, err, sizeof err), JWTV_NULL_ARGUMENT);
 
-    /* A policy document in memory, checked first, paths relative to base_dir. */
-    const char *policy = "{\"keys\":{\"jwks_file\":\"jwks.json\"},\"algorithms\":[\"EdDSA\"],\"audiences\":[\"api\"]}";
-    CHECK_STATUS(jwtv_policy_check((const uint8_t *)policy, strlen(policy), examples, err, sizeof err), JWTV_OK);
-    CHECK_STATUS(jwtv_verifier_from_policy_json((const uint8_t *)policy, strlen(policy), examples, &verifier, err,
-                                                sizeof err),
-                 JWTV_OK);
-    t = read_example("tokens/valid-eddsa.jwt", &token_len);
+    /* A policy file read, changed, then made into a verifier; its document
+     * reads back to the same policy. */
+    CHECK_STATUS(jwtv_policy_from_file(example_path("policy.json"), &policy, err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_check(policy, err, sizeof err), JWTV_OK);
+    char *json = policy_json(policy);
+    CHECK_CONTAINS(json, "\"keys\":{\"jwks_file\":\"jwks.json\"}");
+    CHECK_CONTAINS(json, "\"token_cache_size\":10000");
+    jwtv_policy *again = NULL;
+    CHECK_STATUS(jwtv_policy_from_json((const uint8_t *)json, strlen(json), examples, &again, err, sizeof err), JWTV_OK);
+    char *json_again = policy_json(again);
+    CHECK(strcmp(json, json_again) == 0);
+    free(json_again);
+    free(json);
+    jwtv_policy_free(again);
+    CHECK_STATUS(jwtv_policy_set(policy, "algorithms", "[\"ES256\"]", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, err, sizeof err), JWTV_OK);
+    /* The verifier is independent of the policy it was made from. */
+    jwtv_policy_free(policy);
+    policy = NULL;
+    CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)t, token_len, 0, NULL, NULL, 0), JWTV_ALG_NOT_ALLOWED);
+    free(t);
+    t = read_example("tokens/valid-es256.jwt", &token_len);
     CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)t, token_len, 0, NULL, NULL, 0), JWTV_OK);
     free(t);
     jwtv_verifier_free(verifier);
+    verifier = NULL;
+    CHECK_STATUS(jwtv_policy_from_file(example_path("no-such-policy.json"), &policy, err, sizeof err),
+                 JWTV_CONFIG_ERROR);
+    CHECK_CONTAINS(err, "no-such-policy.json");
+    CHECK(policy == NULL);
+
+    /* A policy document in memory, checked first, paths relative to base_dir. */
+    const char *document = "{\"keys\":{\"jwks_file\":\"jwks.json\"},\"algorithms\":[\"EdDSA\"],\"audiences\":[\"api\"]}";
+    CHECK_STATUS(jwtv_policy_from_json((const uint8_t *)document, strlen(document), examples, &policy, err, sizeof err),
+                 JWTV_OK);
+    CHECK_STATUS(jwtv_policy_check(policy, err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, err, sizeof err), JWTV_OK);
+    jwtv_policy_free(policy);
+    policy = NULL;
+    t = read_example("tokens/valid-eddsa.jwt", &token_len);
+    CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)t, token_len, 0, NULL, NULL, 0), JWTV_OK);
+    jwtv_verifier_free(verifier);
+    verifier = NULL;
+    CHECK_STATUS(jwtv_verifier_from_policy_json((const uint8_t *)document, strlen(document), examples, &verifier, err,
+                                                sizeof err),
+                 JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)t, token_len, 0, NULL, NULL, 0), JWTV_OK);
+    free(t);
+    jwtv_verifier_free(verifier);
+    verifier = NULL;
     const char *bad_policy = "{\"keys\":{\"jwks_file\":\"jwks.json\"},\"algorithms\":[\"EdDSA\"],\"leeway\":1}";
-    CHECK_STATUS(jwtv_policy_check((const uint8_t *)bad_policy, strlen(bad_policy), examples, err, sizeof err),
+    CHECK_STATUS(jwtv_policy_from_json((const uint8_t *)bad_policy, strlen(bad_policy), examples, &policy, err,
+                                       sizeof err),
                  JWTV_CONFIG_ERROR);
-    CHECK(strstr(err, "unknown field `leeway`") != NULL);
+    CHECK_CONTAINS(err, "unknown field `leeway`");
+    CHECK(policy == NULL);
+    const char *not_an_object = "[\"EdDSA\"]";
+    CHECK_STATUS(jwtv_policy_from_json((const uint8_t *)not_an_object, strlen(not_an_object), NULL, &policy, err,
+                                       sizeof err),
+                 JWTV_CONFIG_ERROR);
+    CHECK(policy == NULL);
     const char *missing_file = "{\"keys\":{\"jwks_file\":\"nope.json\"},\"algorithms\":[\"EdDSA\"]}";
-    CHECK_STATUS(jwtv_policy_check((const uint8_t *)missing_file, strlen(missing_file), examples, err, sizeof err),
-                 JWTV_CONFIG_ERROR);
-    CHECK(strstr(err, "keys.jwks_file") != NULL);
+    CHECK_STATUS(jwtv_policy_from_json((const uint8_t *)missing_file, strlen(missing_file), examples, &policy, err,
+                                       sizeof err),
+                 JWTV_OK); /* read, not yet opened */
+    CHECK_STATUS(jwtv_policy_check(policy, err, sizeof err), JWTV_CONFIG_ERROR);
+    CHECK_STARTS(err, "keys.jwks_file: ");
+    CHECK_CONTAINS(err, "nope.json");
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, err, sizeof err), JWTV_CONFIG_ERROR);
+    CHECK_STARTS(err, "keys.jwks_file: ");
+    CHECK(verifier == NULL);
+    jwtv_policy_free(policy);
+    policy = NULL;
     const char *url = "{\"keys\":{\"jwks_url\":\"https://issuer.example/jwks\"},\"algorithms\":[\"ES256\"]}";
-    CHECK_STATUS(jwtv_policy_check((const uint8_t *)url, strlen(url), NULL, err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_from_json((const uint8_t *)url, strlen(url), NULL, &policy, err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_check(policy, err, sizeof err), JWTV_OK); /* nothing fetched */
+    jwtv_policy_free(policy);
+    policy = NULL;
     CHECK_STATUS(jwtv_verifier_from_policy_json((const uint8_t *)bad_policy, strlen(bad_policy), examples, &verifier,
                                                 err, sizeof err),
                  JWTV_CONFIG_ERROR);
+    CHECK_CONTAINS(err, "unknown field `leeway`");
+    CHECK(verifier == NULL);
     CHECK_STATUS(jwtv_verifier_from_policy_json(NULL, 5, NULL, &verifier, err, sizeof err), JWTV_NULL_ARGUMENT);
 
-    /* A JWKS in memory and an HMAC secret. */
+    /* A JWKS in memory, read with the algorithms named so far. */
     char *jwks = read_example("hs256-jwks.json", &len);
-    CHECK_STATUS(jwtv_config_new(&config), JWTV_OK);
-    CHECK_STATUS(jwtv_config_add_algorithm(config, "HS256"), JWTV_OK);
-    CHECK_STATUS(jwtv_config_add_audience(config, "api"), JWTV_OK);
-    CHECK_STATUS(jwtv_config_require_claim_value(config, "tenant", "acme"), JWTV_OK);
-    CHECK_STATUS(jwtv_config_set_jwks(config, (const uint8_t *)jwks, len), JWTV_OK);
-    CHECK_STATUS(jwtv_verifier_new(config, &verifier, err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_new(&policy), JWTV_OK);
+    CHECK_REFUSED(policy, jwtv_policy_set_jwks(policy, (const uint8_t *)jwks, len, err, sizeof err), "keys.jwks: ");
+    CHECK_STATUS(jwtv_policy_add_string(policy, "algorithms", "HS256", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_add_string(policy, "audiences", "api", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set_member(policy, "required_claim_values", "tenant", "acme", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set_jwks(policy, (const uint8_t *)jwks, len, err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, err, sizeof err), JWTV_OK);
     t = read_example("tokens/valid-hs256.jwt", &token_len);
     CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)t, token_len, 0, NULL, NULL, 0), JWTV_OK);
     jwtv_verifier_free(verifier);
-    jwtv_config_free(config);
+    verifier = NULL;
+    jwtv_policy_free(policy);
     free(jwks);
 
-    char *secret = read_example("keys/test-hs256.secret", &len);
-    CHECK_STATUS(jwtv_config_new(&config), JWTV_OK);
-    CHECK_STATUS(jwtv_config_add_algorithm(config, "HS256"), JWTV_OK);
-    CHECK_STATUS(jwtv_config_add_audience(config, "api"), JWTV_OK);
-    CHECK_STATUS(jwtv_config_require_claim_value(config, "tenant", "someone-else"), JWTV_OK);
-    CHECK_STATUS(jwtv_config_add_hmac_secret(config, (const uint8_t *)secret, len, "HS256", "test-hs256"), JWTV_OK);
-    CHECK_STATUS(jwtv_verifier_new(config, &verifier, err, sizeof err), JWTV_OK);
+    /* An HMAC secret; a required claim value the token does not have. */
+    policy = hs256_policy();
+    CHECK_STATUS(jwtv_policy_set_member(policy, "required_claim_values", "tenant", "someone-else", err, sizeof err),
+                 JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, err, sizeof err), JWTV_OK);
     char detail[64];
     CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)t, token_len, 0, NULL, detail, sizeof detail),
                  JWTV_BAD_CLAIM);
     CHECK(strcmp(detail, "tenant") == 0);
     jwtv_verifier_free(verifier);
-    jwtv_config_free(config);
-    free(secret);
+    verifier = NULL;
+    jwtv_policy_free(policy);
     free(t);
 
     /* PEM public keys. */
     char *pem = read_example("keys/test-rs256.pub.pem", &len);
-    CHECK_STATUS(jwtv_config_new(&config), JWTV_OK);
-    CHECK_STATUS(jwtv_config_add_algorithm(config, "RS256"), JWTV_OK);
-    CHECK_STATUS(jwtv_config_add_audience(config, "api"), JWTV_OK);
-    CHECK_STATUS(jwtv_config_add_pem_key(config, (const uint8_t *)pem, len, "RS256", "test-rs256"), JWTV_OK);
-    CHECK_STATUS(jwtv_config_add_pem_key(config, (const uint8_t *)pem, len, "ES256", NULL), JWTV_CONFIG_ERROR);
-    CHECK_STATUS(jwtv_verifier_new(config, &verifier, err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_new(&policy), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_add_string(policy, "algorithms", "RS256", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_add_string(policy, "audiences", "api", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_add_pem_key(policy, (const uint8_t *)pem, len, "RS256", "test-rs256", err, sizeof err),
+                 JWTV_OK);
+    CHECK_REFUSED(policy, jwtv_policy_add_pem_key(policy, (const uint8_t *)pem, len, "ES256", NULL, err, sizeof err),
+                  "keys.pem[1]: ");
+    CHECK_STATUS(jwtv_policy_check(policy, err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, err, sizeof err), JWTV_OK);
     t = read_example("tokens/valid-rs256.jwt", &token_len);
     CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)t, token_len, 0, NULL, NULL, 0), JWTV_OK);
     /* A fixed `now` before the token's nbf: not valid yet. */
     CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)t, token_len, 1000, NULL, NULL, 0),
                  JWTV_NOT_YET_VALID);
     jwtv_verifier_free(verifier);
-    jwtv_config_free(config);
+    jwtv_policy_free(policy);
     free(pem);
     free(t);
+}
+
+/* ---- a remote key set, from a host that must never wait ---- */
+
+static double seconds_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* JWTV_NONBLOCKING: with a key server that accepts connections and never
+ * answers, and a policy that would wait 30 s for the first fetch, making the
+ * verifier and verifying return at once, with JWTV_UNAVAILABLE (detail
+ * "keys"). The policy itself keeps its timeout. */
+static void test_nonblocking(void) {
+    jwtv_policy *policy = NULL;
+    jwtv_verifier *verifier = NULL;
+    char err[256] = "", url[64], detail[64] = "";
+
+    int server = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(server >= 0);
+    if (server < 0) return;
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t addr_len = sizeof addr;
+    CHECK(bind(server, (struct sockaddr *)&addr, sizeof addr) == 0);
+    CHECK(listen(server, 8) == 0);
+    CHECK(getsockname(server, (struct sockaddr *)&addr, &addr_len) == 0);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/jwks.json", (unsigned)ntohs(addr.sin_port));
+
+    CHECK_STATUS(jwtv_policy_new(&policy), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_add_string(policy, "algorithms", "ES256", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set_string(policy, "keys.jwks_url", url, err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set(policy, "refresh.first_fetch_timeout_ms", "30000", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set(policy, "refresh.fetch_timeout_ms", "30000", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_check(policy, err, sizeof err), JWTV_OK);
+
+    size_t token_len = 0;
+    char *t = read_example("tokens/valid-es256.jwt", &token_len);
+    double start = seconds_now();
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, JWTV_NONBLOCKING, &verifier, err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)t, token_len, 0, NULL, detail, sizeof detail),
+                 JWTV_UNAVAILABLE);
+    double waited = seconds_now() - start;
+    CHECK(strcmp(detail, "keys") == 0);
+    if (waited > 5.0) {
+        fprintf(stderr, "%s:%d: a non-blocking verifier waited %.1f s\n", __FILE__, __LINE__, waited);
+        failures++;
+    }
+    jwtv_metrics metrics;
+    CHECK_STATUS(jwtv_verifier_metrics(verifier, &metrics), JWTV_OK);
+    CHECK(metrics.key_count == 0 && metrics.key_set_generation == 0 && metrics.key_set_age_secs == UINT64_MAX);
+    CHECK(metrics.rejected[JWTV_UNAVAILABLE - 1] == 1);
+    char *json = policy_json(policy);
+    CHECK_CONTAINS(json, "\"first_fetch_timeout_ms\":30000");
+    free(json);
+    free(t);
+    jwtv_verifier_free(verifier);
+    jwtv_policy_free(policy);
+    /* Closing the socket resets the pending connection: the refresh thread's
+     * fetch fails, and it sees that its verifier is gone. */
+    close(server);
 }
 
 /* ---- revocation lists ---- */
@@ -387,7 +843,7 @@ static void test_revocations(void) {
     char dir[] = "/tmp/jwtv-c-test-XXXXXX";
     char list[64], missing[64], err[256] = "", detail[64];
     size_t token_len = 0;
-    jwtv_config *config = NULL;
+    jwtv_policy *policy = NULL;
     jwtv_verifier *verifier = NULL;
     jwtv_revocation_status rs;
 
@@ -406,28 +862,29 @@ static void test_revocations(void) {
     CHECK_STATUS(jwtv_verifier_revocation_status(verifier, NULL), JWTV_NULL_ARGUMENT);
     CHECK_STATUS(jwtv_verifier_revocation_status(NULL, &rs), JWTV_NULL_ARGUMENT);
     jwtv_verifier_free(verifier);
+    verifier = NULL;
 
     /* The setter's arguments. */
-    CHECK_STATUS(jwtv_config_set_revocations(NULL, list), JWTV_NULL_ARGUMENT);
-    CHECK_STATUS(jwtv_config_new(&config), JWTV_OK);
-    CHECK_STATUS(jwtv_config_set_revocations(config, NULL), JWTV_NULL_ARGUMENT);
-    CHECK_STATUS(jwtv_config_set_revocations(config, "\xff\xfe"), JWTV_INVALID_UTF8);
-    jwtv_config_free(config);
+    CHECK_STATUS(jwtv_policy_set_string(NULL, "revocations.source", list, err, sizeof err), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_policy_new(&policy), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set_string(policy, "revocations.source", NULL, err, sizeof err), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_policy_set_string(policy, "revocations.source", "\xff\xfe", err, sizeof err), JWTV_INVALID_UTF8);
+    jwtv_policy_free(policy);
 
-    /* A configuration with the list: the revoked token is refused. */
-    CHECK_STATUS(jwtv_config_new(&config), JWTV_OK);
-    CHECK_STATUS(jwtv_config_set_jwks_file(config, example_path("jwks.json")), JWTV_OK);
-    CHECK_STATUS(jwtv_config_add_algorithm(config, "ES256"), JWTV_OK);
-    CHECK_STATUS(jwtv_config_add_audience(config, "api"), JWTV_OK);
-    CHECK_STATUS(jwtv_config_set_revocations(config, list), JWTV_OK);
-    CHECK_STATUS(jwtv_verifier_new(config, &verifier, err, sizeof err), JWTV_OK);
+    /* A policy with the list: the revoked token is refused. */
+    CHECK_STATUS(jwtv_policy_new(&policy), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set_string(policy, "keys.jwks_file", example_path("jwks.json"), err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_add_string(policy, "algorithms", "ES256", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_add_string(policy, "audiences", "api", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set_string(policy, "revocations.source", list, err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_check(policy, err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, err, sizeof err), JWTV_OK);
     char *t = read_example("tokens/valid-es256.jwt", &token_len);
     CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)t, token_len, 0, NULL, detail, sizeof detail),
                  JWTV_REVOKED);
     CHECK(strcmp(detail, "jti") == 0);
-    free(t);
     CHECK_STATUS(jwtv_verifier_revocation_status(verifier, &rs), JWTV_OK);
-    CHECK(rs.has_list && rs.connected);
+    CHECK(rs.has_list && rs.connected && rs.synced && !rs.fail_closed);
     CHECK(rs.entries == 3 && rs.jti == 1 && rs.sub == 1 && rs.kid == 1);
     CHECK(rs.sync_errors == 0 && rs.last_sync_unix > 1700000000u && rs.sync_lag_secs < 60);
     jwtv_metrics metrics;
@@ -436,39 +893,67 @@ static void test_revocations(void) {
     size_t text_len = 0;
     CHECK_STATUS(jwtv_verifier_metrics_prometheus(verifier, NULL, 0, &text_len), JWTV_BUFFER_TOO_SMALL);
     char *text = malloc(text_len + 1);
+    if (!text) exit(2);
     CHECK_STATUS(jwtv_verifier_metrics_prometheus(verifier, text, text_len + 1, NULL), JWTV_OK);
-    CHECK(strstr(text, "jwtv_verifications_total{result=\"revoked\"} 1\n") != NULL);
-    CHECK(strstr(text, "jwtv_revocations{kind=\"jti\"} 1\n") != NULL);
-    CHECK(strstr(text, "jwtv_revocations_sync_lag_seconds ") != NULL);
+    CHECK_CONTAINS(text, "jwtv_verifications_total{result=\"revoked\"} 1\n");
+    CHECK_CONTAINS(text, "jwtv_revocations{kind=\"jti\"} 1\n");
+    CHECK_CONTAINS(text, "jwtv_revocations_sync_lag_seconds ");
     free(text);
     jwtv_verifier_free(verifier);
     verifier = NULL;
 
-    /* Bad sources: JWTV_CONFIG_ERROR with a message. */
-    CHECK_STATUS(jwtv_config_set_revocations(config, missing), JWTV_OK);
-    CHECK_STATUS(jwtv_verifier_new(config, &verifier, err, sizeof err), JWTV_CONFIG_ERROR);
+    /* Failing closed, set by path once the source is named. */
+    CHECK_STATUS(jwtv_policy_set(policy, "revocations.fail_closed", "true", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set(policy, "revocations.max_staleness_secs", "3600", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_revocation_status(verifier, &rs), JWTV_OK);
+    CHECK(rs.has_list && rs.synced && rs.fail_closed);
+    CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)t, token_len, 0, NULL, detail, sizeof detail),
+                 JWTV_REVOKED);
+    jwtv_verifier_free(verifier);
+    verifier = NULL;
+    free(t);
+
+    /* Bad sources: JWTV_CONFIG_ERROR naming revocations.source, from the
+     * check and when making the verifier. */
+    CHECK_STATUS(jwtv_policy_set_string(policy, "revocations.source", missing, err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_check(policy, err, sizeof err), JWTV_CONFIG_ERROR);
+    CHECK_STARTS(err, "revocations.source: ");
+    CHECK_CONTAINS(err, "missing.json");
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, err, sizeof err), JWTV_CONFIG_ERROR);
     CHECK(verifier == NULL);
-    CHECK(strstr(err, "revocations: ") == err && strstr(err, "missing.json") != NULL);
-    CHECK_STATUS(jwtv_config_set_revocations(config, "https://revocations.example/list"), JWTV_OK);
-    CHECK_STATUS(jwtv_verifier_new(config, &verifier, err, sizeof err), JWTV_CONFIG_ERROR);
-    CHECK(strstr(err, "unsupported scheme") != NULL);
+    CHECK_STARTS(err, "revocations.source: ");
+    CHECK_CONTAINS(err, "missing.json");
+    CHECK_STATUS(jwtv_policy_set_string(policy, "revocations.source", "https://revocations.example/list", err,
+                                        sizeof err),
+                 JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, err, sizeof err), JWTV_CONFIG_ERROR);
+    CHECK_CONTAINS(err, "unsupported scheme");
     write_file(missing, "{\"jti\": []}");
-    CHECK_STATUS(jwtv_config_set_revocations(config, missing), JWTV_OK);
-    CHECK_STATUS(jwtv_verifier_new(config, &verifier, err, sizeof err), JWTV_CONFIG_ERROR);
-    CHECK(strstr(err, "invalid revocation list") != NULL);
-    jwtv_config_free(config);
+    CHECK_STATUS(jwtv_policy_set_string(policy, "revocations.source", missing, err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, err, sizeof err), JWTV_CONFIG_ERROR);
+    CHECK_CONTAINS(err, "invalid revocation list");
+    CHECK(verifier == NULL);
+    jwtv_policy_free(policy);
+    policy = NULL;
 
     /* A policy document names the list too; the check reads it. */
-    char policy[512];
-    const char *policy_format = "{\"keys\":{\"jwks_file\":\"jwks.json\"},\"algorithms\":[\"EdDSA\"],"
-                                "\"audiences\":[\"api\"],\"revocations\":{\"source\":\"%s\"}}";
-    snprintf(policy, sizeof policy, policy_format, "no-such-revocations.json");
-    CHECK_STATUS(jwtv_policy_check((const uint8_t *)policy, strlen(policy), examples, err, sizeof err),
-                 JWTV_CONFIG_ERROR);
-    CHECK(strstr(err, "revocations.source") != NULL && strstr(err, "no-such-revocations.json") != NULL);
-    snprintf(policy, sizeof policy, policy_format, list);
-    CHECK_STATUS(jwtv_policy_check((const uint8_t *)policy, strlen(policy), examples, err, sizeof err), JWTV_OK);
-    CHECK_STATUS(jwtv_verifier_from_policy_json((const uint8_t *)policy, strlen(policy), examples, &verifier, err,
+    char document[512];
+    const char *document_format = "{\"keys\":{\"jwks_file\":\"jwks.json\"},\"algorithms\":[\"EdDSA\"],"
+                                  "\"audiences\":[\"api\"],\"revocations\":{\"source\":\"%s\"}}";
+    snprintf(document, sizeof document, document_format, "no-such-revocations.json");
+    CHECK_STATUS(jwtv_policy_from_json((const uint8_t *)document, strlen(document), examples, &policy, err, sizeof err),
+                 JWTV_OK);
+    CHECK_STATUS(jwtv_policy_check(policy, err, sizeof err), JWTV_CONFIG_ERROR);
+    CHECK_STARTS(err, "revocations.source: ");
+    CHECK_CONTAINS(err, "no-such-revocations.json");
+    /* Fixed in place by path. */
+    CHECK_STATUS(jwtv_policy_set_string(policy, "revocations.source", list, err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_check(policy, err, sizeof err), JWTV_OK);
+    jwtv_policy_free(policy);
+    policy = NULL;
+    snprintf(document, sizeof document, document_format, list);
+    CHECK_STATUS(jwtv_verifier_from_policy_json((const uint8_t *)document, strlen(document), examples, &verifier, err,
                                                 sizeof err),
                  JWTV_OK);
     t = read_example("tokens/valid-eddsa.jwt", &token_len);
@@ -552,17 +1037,12 @@ static void test_claim_int64_rounding(void) {
         "IjotMS4wLCJiIjotMC41LCJjIjoxLjVlMywiZCI6LTkyMjMzNzIwMzY4NTQ3NzU4MDguNSwiZSI6LTkyMjMzNzIwMzY4NTQ3NzU4MDgs"
         "ImYiOjkyMjMzNzIwMzY4NTQ3NzU4MDcuOSwiZyI6LTIuMjV9."
         "h5H5F1W5a2lzP5W2O-7dpkGx_I9gg2pWHUBqJQafsy4";
-    jwtv_config *config = NULL;
+    jwtv_policy *policy = hs256_policy();
     jwtv_verifier *verifier = NULL;
     jwtv_token *token = NULL;
-    size_t secret_len = 0;
-    char *secret = read_example("keys/test-hs256.secret", &secret_len);
-    CHECK_STATUS(jwtv_config_new(&config), JWTV_OK);
-    CHECK_STATUS(jwtv_config_add_algorithm(config, "HS256"), JWTV_OK);
-    CHECK_STATUS(jwtv_config_add_hmac_secret(config, (const uint8_t *)secret, secret_len, "HS256", "test-hs256"), JWTV_OK);
-    CHECK_STATUS(jwtv_config_add_issuer(config, "https://issuer.example"), JWTV_OK);
-    CHECK_STATUS(jwtv_config_add_audience(config, "api"), JWTV_OK);
-    CHECK_STATUS(jwtv_verifier_new(config, &verifier, NULL, 0), JWTV_OK);
+    char err[256] = "";
+    CHECK_STATUS(jwtv_policy_add_string(policy, "issuers", "https://issuer.example", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, NULL, 0), JWTV_OK);
     CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)token_text, strlen(token_text), 1800000000, &token,
                                       NULL, 0),
                  JWTV_OK);
@@ -581,8 +1061,7 @@ static void test_claim_int64_rounding(void) {
     CHECK(n == -3);
     jwtv_token_free(token);
     jwtv_verifier_free(verifier);
-    jwtv_config_free(config);
-    free(secret);
+    jwtv_policy_free(policy);
 }
 
 /* A string with a NUL inside never reaches C cut short: "admin\u0000-evil"
@@ -597,16 +1076,11 @@ static void test_strings_with_nul(void) {
         "eyJpc3MiOiJodHRwczovL2lzc3Vlci5leGFtcGxlIiwiYXVkIjpbImFwaSIsInhcdTAwMDB5Il0sInN1YiI6ImFkbWluXHUwMDAwLWV2"
         "aWwiLCJuYW1lIjoiQWxpY2UiLCJleHAiOjQxMDI0NDQ4MDB9."
         "LSUCrh3ZjKqifng700pc-TvOWYPVjVQJpgiL9NSlqmA";
-    jwtv_config *config = NULL;
+    jwtv_policy *policy = hs256_policy();
     jwtv_verifier *verifier = NULL;
     jwtv_token *token = NULL;
-    size_t secret_len = 0;
-    char *secret = read_example("keys/test-hs256.secret", &secret_len);
-    CHECK_STATUS(jwtv_config_new(&config), JWTV_OK);
-    CHECK_STATUS(jwtv_config_add_algorithm(config, "HS256"), JWTV_OK);
-    CHECK_STATUS(jwtv_config_add_hmac_secret(config, (const uint8_t *)secret, secret_len, "HS256", "test-hs256"), JWTV_OK);
-    CHECK_STATUS(jwtv_config_add_audience(config, "api"), JWTV_OK);
-    CHECK_STATUS(jwtv_verifier_new(config, &verifier, NULL, 0), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, NULL, 0), JWTV_OK);
+    jwtv_policy_free(policy);
     CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)token_text, strlen(token_text), 1800000000, &token,
                                       NULL, 0),
                  JWTV_OK);
@@ -625,14 +1099,14 @@ static void test_strings_with_nul(void) {
     CHECK(strcmp(buf, "\"admin\\u0000-evil\"") == 0);
     jwtv_token_free(token);
     jwtv_verifier_free(verifier);
-    jwtv_config_free(config);
-    free(secret);
 }
 
 int main(int argc, char **argv) {
     if (argc > 1) examples = argv[1];
     test_error_names();
-    test_config_arguments();
+    test_policy_arguments();
+    test_policy_fields();
+    test_nonblocking();
     test_verify_and_read_claims();
     test_claim_int64_rounding();
     test_strings_with_nul();
