@@ -7,79 +7,114 @@ package jwtv
 import "C"
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 )
 
-// Config says how a Verifier gets its keys and which tokens it accepts.
+// Config says how a Verifier gets its keys and which tokens it accepts. It
+// is a policy document (docs/POLICY.md) in Go form: each field is the
+// document field named in its comment, and MarshalJSON writes the document
+// that NewVerifier hands to libjwtv.
 //
-// Give either PolicyFile alone (a JSON policy, docs/POLICY.md, which states
-// everything, its "revocations" included) or exactly one key source — JWKS,
-// JWKSFile, JWKSURL, or PEMKeys and/or HMACSecrets — together with
-// Algorithms, the rules and optionally Revocations.
+// Give either PolicyFile alone (a policy file, which states everything) or
+// exactly one key source — JWKS, JWKSFile, JWKSURL, or PEMKeys and/or
+// HMACSecrets — together with Algorithms and the rules. Zero values mean the
+// document's defaults. The few fields of the document that Config lacks
+// (key files, JWKS limits, refresh timings, Redis settings) are set in a
+// policy file; docs/parity.json says why for each.
 type Config struct {
-	// PolicyFile is the path of a policy file. When set, every other field
-	// must be left empty.
+	// PolicyFile is the path of a policy file; relative paths in it are
+	// relative to its folder. When set, every other field must be left
+	// empty.
 	PolicyFile string
 
-	// JWKS is a JWKS document held in memory (copied).
+	// JWKS is a JWKS document held in memory (keys.jwks).
 	JWKS []byte
-	// JWKSFile is the path of a JWKS file, re-read when it changes.
+	// JWKSFile is the path of a JWKS file, re-read when it changes
+	// (keys.jwks_file). Relative paths are relative to the current
+	// directory.
 	JWKSFile string
 	// JWKSURL is an http or https JWKS endpoint, refreshed in the background
-	// (the first verification waits up to 5 s for the first fetch).
+	// (keys.jwks_url; the first verification waits up to 5 s for the first
+	// fetch).
 	JWKSURL string
-	// PEMKeys are public keys in PEM form, each bound to an algorithm.
+	// PEMKeys are public keys in PEM form, each bound to an algorithm
+	// (keys.pem).
 	PEMKeys []PEMKey
-	// HMACSecrets are shared secrets, each bound to HS256, HS384 or HS512.
+	// HMACSecrets are shared secrets, each bound to HS256, HS384 or HS512
+	// (keys.secrets).
 	HMACSecrets []HMACSecret
 
 	// Algorithms are the accepted "alg" values ("ES256", "RS256", "EdDSA",
-	// "HS256", …). At least one is required; "none" is refused.
+	// "HS256", …; algorithms). At least one is required; "none" is refused.
 	Algorithms []string
-	// Issuers are the accepted "iss" values; empty: iss is not checked.
+	// Issuers are the accepted "iss" values (issuers); empty: iss is not
+	// checked.
 	Issuers []string
-	// Audiences are the accepted "aud" values (one must be in the token's);
-	// empty: a token that has an aud is refused.
+	// Audiences are the accepted "aud" values, one of which must be in the
+	// token's (audiences); empty: a token that has an aud is refused, unless
+	// IgnoreAudience.
 	Audiences []string
-	// Type, when set, is the required header "typ" (case-insensitive,
+	// IgnoreAudience accepts any "aud" (ignore_audience), for a verifier that
+	// truly serves every audience. It cannot be combined with Audiences.
+	IgnoreAudience bool
+	// Type, when set, is the required header "typ" (typ; case-insensitive,
 	// "application/" optional).
 	Type string
 	// Leeway is the clock-skew allowance for exp, nbf and iat, in whole
-	// seconds (truncated). Zero means the default, 30 s; NoLeeway means none.
+	// seconds (leeway_secs, truncated; at most 300 s). Zero means the
+	// default, 30 s; NoLeeway means none.
 	Leeway time.Duration
-	// RequiredClaims must be present in the token.
+	// AllowMissingExp accepts tokens without "exp" (require_exp false).
+	AllowMissingExp bool
+	// MaxAge, when set, refuses tokens whose "iat" is older than this (plus
+	// Leeway) with ErrTooOld, and tokens without "iat" (max_age_secs, in
+	// whole seconds, truncated).
+	MaxAge time.Duration
+	// RequiredClaims must be present in the token (required_claims).
 	RequiredClaims []string
-	// RequiredClaimValues maps claim names to the string each must equal.
+	// RequiredClaimValues maps claim names to the string each must equal
+	// (required_claim_values).
 	RequiredClaimValues map[string]string
-	// MaxTokenLen is the largest token accepted, in bytes; 0: 16384.
+	// UnderstoodCrit are the header "crit" extensions this deployment
+	// understands (understood_crit); a token naming any other is refused
+	// with ErrUnsupportedCrit. "b64" is always refused.
+	UnderstoodCrit []string
+	// MaxTokenLen is the largest token accepted, in bytes (max_token_len);
+	// 0: 16384.
 	MaxTokenLen int
 	// TokenCacheSize is the number of verified tokens remembered, so that a
 	// token seen again skips the signature check (the claims are still
-	// checked against the current time); 0: no cache.
+	// checked against the current time; token_cache_size); 0: no cache.
 	TokenCacheSize int
 
 	// Revocations, when set, is the source of a revocation list checked
-	// after every other check: a file path (a JSON list of revoked "jti",
-	// "sub" and "kid" values, re-read when it changes) or a redis:// URL
-	// (synced in the background; NewVerifier waits up to 2 s for the first
-	// sync). Revoked tokens are refused with ErrRevoked. A missing or
-	// invalid file, or a malformed URL, is an ErrConfig.
+	// after every other check (revocations.source): a file path (a JSON list
+	// of revoked "jti", "sub" and "kid" values, re-read when it changes) or
+	// a redis:// URL (synced in the background; NewVerifier waits up to 2 s
+	// for the first sync). Revoked tokens are refused with ErrRevoked. A
+	// missing or invalid file, or a malformed URL, is an ErrConfig.
 	Revocations string
 	// RevocationsFailClosed, when true, refuses every token with
 	// ErrUnavailable while the revocation list has never synced or has not
 	// synced for longer than RevocationsMaxStaleness: the safer choice
-	// where a revoked token must never pass. When false (the default) the
-	// last good copy keeps serving and the state is only reported
-	// (Metrics().Revocations).
+	// where a revoked token must never pass (revocations.fail_closed). When
+	// false (the default) the last good copy keeps serving and the state is
+	// only reported (Metrics().Revocations).
 	RevocationsFailClosed bool
 	// RevocationsMaxStaleness is how long after its last sync the list
-	// still counts as in sync, in whole seconds; 0: 60 s.
+	// still counts as in sync, in whole seconds
+	// (revocations.max_staleness_secs, truncated; at least 1 s); 0: 60 s.
 	RevocationsMaxStaleness time.Duration
 }
 
@@ -105,6 +140,146 @@ type HMACSecret struct {
 	KeyID string
 }
 
+// policyDocument is the policy document's schema (docs/POLICY.md), as far
+// as Config states it; omitted fields take the document's defaults.
+type policyDocument struct {
+	Keys                keysDocument       `json:"keys"`
+	Algorithms          []string           `json:"algorithms,omitempty"`
+	Issuers             []string           `json:"issuers,omitempty"`
+	Audiences           []string           `json:"audiences,omitempty"`
+	IgnoreAudience      bool               `json:"ignore_audience,omitempty"`
+	Type                string             `json:"typ,omitempty"`
+	LeewaySecs          *int64             `json:"leeway_secs,omitempty"`
+	RequireExp          *bool              `json:"require_exp,omitempty"`
+	MaxAgeSecs          *int64             `json:"max_age_secs,omitempty"`
+	RequiredClaims      []string           `json:"required_claims,omitempty"`
+	RequiredClaimValues map[string]string  `json:"required_claim_values,omitempty"`
+	UnderstoodCrit      []string           `json:"understood_crit,omitempty"`
+	MaxTokenLen         int                `json:"max_token_len,omitempty"`
+	TokenCacheSize      int                `json:"token_cache_size,omitempty"`
+	Revocations         *revocationsConfig `json:"revocations,omitempty"`
+}
+
+type keysDocument struct {
+	JWKSFile string          `json:"jwks_file,omitempty"`
+	JWKSURL  string          `json:"jwks_url,omitempty"`
+	JWKS     json.RawMessage `json:"jwks,omitempty"`
+	PEM      []keyEntry      `json:"pem,omitempty"`
+	Secrets  []keyEntry      `json:"secrets,omitempty"`
+}
+
+// keyEntry is an entry of keys.pem (with PEM) or of keys.secrets (with K,
+// the secret in base64url without padding).
+type keyEntry struct {
+	PEM string `json:"pem,omitempty"`
+	K   string `json:"k,omitempty"`
+	Alg string `json:"alg"`
+	Kid string `json:"kid,omitempty"`
+}
+
+type revocationsConfig struct {
+	Source           string `json:"source,omitempty"`
+	FailClosed       bool   `json:"fail_closed,omitempty"`
+	MaxStalenessSecs *int64 `json:"max_staleness_secs,omitempty"`
+}
+
+// MarshalJSON writes c as a policy document (docs/POLICY.md): what
+// NewVerifier hands to libjwtv, and what a policy file for the CLI or NGINX
+// would hold. Values are written as given and checked by libjwtv; MarshalJSON
+// refuses only what JSON cannot carry faithfully (a JWKS that is not JSON, a
+// string that is not UTF-8) and a Config with a PolicyFile. The document
+// holds HMACSecrets: treat it as a secret when it has any.
+func (c Config) MarshalJSON() ([]byte, error) {
+	if c.PolicyFile != "" {
+		return nil, &Error{Code: CodeConfigError, Detail: "PolicyFile: the policy is in the file"}
+	}
+	doc := policyDocument{
+		Keys:                keysDocument{JWKSFile: c.JWKSFile, JWKSURL: c.JWKSURL},
+		Algorithms:          c.Algorithms,
+		Issuers:             c.Issuers,
+		Audiences:           c.Audiences,
+		IgnoreAudience:      c.IgnoreAudience,
+		Type:                c.Type,
+		RequiredClaims:      c.RequiredClaims,
+		RequiredClaimValues: c.RequiredClaimValues,
+		UnderstoodCrit:      c.UnderstoodCrit,
+		MaxTokenLen:         c.MaxTokenLen,
+		TokenCacheSize:      c.TokenCacheSize,
+		LeewaySecs:          seconds(c.Leeway),
+		MaxAgeSecs:          seconds(c.MaxAge),
+	}
+	if c.JWKS != nil {
+		if !json.Valid(c.JWKS) {
+			return nil, &Error{Code: CodeConfigError, Detail: "keys.jwks: not a JSON document"}
+		}
+		doc.Keys.JWKS = c.JWKS
+	}
+	for _, k := range c.PEMKeys {
+		doc.Keys.PEM = append(doc.Keys.PEM, keyEntry{PEM: string(k.PEM), Alg: k.Algorithm, Kid: k.KeyID})
+	}
+	for _, s := range c.HMACSecrets {
+		k := base64.RawURLEncoding.EncodeToString(s.Secret)
+		doc.Keys.Secrets = append(doc.Keys.Secrets, keyEntry{K: k, Alg: s.Algorithm, Kid: s.KeyID})
+	}
+	if c.Leeway == NoLeeway {
+		doc.LeewaySecs = new(int64)
+	}
+	if c.AllowMissingExp {
+		doc.RequireExp = new(bool)
+	}
+	if c.Revocations != "" || c.RevocationsFailClosed || c.RevocationsMaxStaleness != 0 {
+		doc.Revocations = &revocationsConfig{c.Revocations, c.RevocationsFailClosed, seconds(c.RevocationsMaxStaleness)}
+	}
+	if path := notUTF8(reflect.ValueOf(doc), ""); path != "" {
+		return nil, &Error{Code: CodeInvalidUTF8, Detail: path + ": not UTF-8"}
+	}
+	return json.Marshal(doc)
+}
+
+// seconds is d in whole seconds, truncated, or nil for 0 (the default); a
+// negative d stays negative, so that libjwtv refuses it rather than read 0.
+func seconds(d time.Duration) *int64 {
+	if d == 0 {
+		return nil
+	}
+	s := int64(d / time.Second)
+	if d < 0 && d%time.Second != 0 {
+		s--
+	}
+	return &s
+}
+
+// notUTF8 is the document path of a string in v that is not UTF-8 ("":
+// none), which encoding/json would replace with U+FFFD instead of refusing.
+func notUTF8(v reflect.Value, path string) (bad string) {
+	switch v.Kind() {
+	case reflect.String:
+		if !utf8.ValidString(v.String()) {
+			bad = path
+		}
+	case reflect.Pointer:
+		if !v.IsNil() {
+			bad = notUTF8(v.Elem(), path)
+		}
+	case reflect.Slice: // but a []byte, JSON passed on as it is
+		for i := 0; i < v.Len() && bad == "" && v.Type().Elem().Kind() != reflect.Uint8; i++ {
+			bad = notUTF8(v.Index(i), fmt.Sprintf("%s[%d]", path, i))
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next() && bad == ""; {
+			if bad = notUTF8(it.Key(), path); bad == "" {
+				bad = notUTF8(it.Value(), path)
+			}
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField() && bad == ""; i++ {
+			name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+			bad = notUTF8(v.Field(i), strings.TrimPrefix(path+"."+name, "."))
+		}
+	}
+	return bad
+}
+
 // Verifier verifies tokens. It is safe for concurrent use by many
 // goroutines; make one per configuration and share it.
 //
@@ -118,28 +293,40 @@ type Verifier struct {
 	ptr *C.jwtv_verifier
 }
 
-// cString copies s to C memory (free it with C.free). A NUL byte inside s
-// cannot be passed to C: it is an ErrInvalidArgument naming what.
-func cString(s, what string) (*C.char, error) {
-	if strings.IndexByte(s, 0) >= 0 {
-		return nil, &Error{Code: CodeInvalidArgument, Detail: what + " contains a NUL byte"}
-	}
-	return C.CString(s), nil
-}
-
-// NewVerifier makes a verifier from cfg. A configuration libjwtv refuses is
-// an *Error with CodeConfigError (or CodeInvalidArgument, CodeInvalidUTF8)
-// whose Detail says why.
+// NewVerifier makes a verifier from cfg, in one call to libjwtv
+// (jwtv_verifier_from_policy_json) with cfg's policy document, or the
+// content of cfg.PolicyFile. A policy libjwtv refuses is an *Error with
+// CodeConfigError whose Detail names the document field and says why
+// ("issuers: at most 32 entries (33 given)").
 func NewVerifier(cfg Config) (*Verifier, error) {
-	var ptr *C.jwtv_verifier
-	var err error
+	var base *C.char // NULL: relative paths are relative to the current directory
+	doc, err := cfg.MarshalJSON()
 	if cfg.PolicyFile != "" {
-		ptr, err = fromPolicyFile(cfg)
-	} else {
-		ptr, err = fromConfig(cfg)
-	}
-	if err != nil {
+		rest := cfg
+		rest.PolicyFile = ""
+		if !reflect.ValueOf(rest).IsZero() {
+			return nil, &Error{Code: CodeConfigError, Detail: "PolicyFile states the whole policy: leave the other fields empty"}
+		}
+		if doc, err = os.ReadFile(cfg.PolicyFile); err != nil {
+			return nil, &Error{Code: CodeConfigError, Detail: err.Error()}
+		}
+		base = C.CString(filepath.Dir(cfg.PolicyFile)) // no NUL: os.ReadFile refuses those
+		defer C.free(unsafe.Pointer(base))
+	} else if err != nil {
 		return nil, err
+	}
+	// The document is passed in place: it holds no Go pointers, and C does
+	// not keep it past the call.
+	var data *C.uint8_t
+	if len(doc) > 0 {
+		data = (*C.uint8_t)(unsafe.Pointer(&doc[0]))
+	}
+	var ptr *C.jwtv_verifier
+	var msg [errCap]C.char
+	status := C.jwtv_verifier_from_policy_json(data, C.size_t(len(doc)), base, &ptr, &msg[0], errCap)
+	runtime.KeepAlive(doc)
+	if status != C.JWTV_OK {
+		return nil, &Error{Code: Code(status), Detail: C.GoString(&msg[0])}
 	}
 	v := &Verifier{ptr: ptr}
 	runtime.SetFinalizer(v, (*Verifier).Close)
@@ -147,204 +334,6 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 }
 
 const errCap = 512
-
-func fromPolicyFile(cfg Config) (*C.jwtv_verifier, error) {
-	other := cfg
-	other.PolicyFile = ""
-	if !isEmptyConfig(&other) {
-		return nil, &Error{Code: CodeConfigError, Detail: "PolicyFile states the whole configuration: leave the other fields empty"}
-	}
-	path, err := cString(cfg.PolicyFile, "PolicyFile")
-	if err != nil {
-		return nil, err
-	}
-	defer C.free(unsafe.Pointer(path))
-	var ptr *C.jwtv_verifier
-	var msg [errCap]C.char
-	status := C.jwtv_verifier_from_policy_file(path, &ptr, &msg[0], errCap)
-	if status != C.JWTV_OK {
-		return nil, &Error{Code: Code(status), Detail: C.GoString(&msg[0])}
-	}
-	return ptr, nil
-}
-
-func isEmptyConfig(c *Config) bool {
-	return c.JWKS == nil && c.JWKSFile == "" && c.JWKSURL == "" && len(c.PEMKeys) == 0 &&
-		len(c.HMACSecrets) == 0 && len(c.Algorithms) == 0 && len(c.Issuers) == 0 &&
-		len(c.Audiences) == 0 && c.Type == "" && c.Leeway == 0 && len(c.RequiredClaims) == 0 &&
-		len(c.RequiredClaimValues) == 0 && c.MaxTokenLen == 0 && c.TokenCacheSize == 0 &&
-		c.Revocations == "" && !c.RevocationsFailClosed && c.RevocationsMaxStaleness == 0
-}
-
-// configBuilder makes the C calls of a jwtv_config, stopping at the first
-// error.
-type configBuilder struct {
-	cfg *C.jwtv_config
-	err error
-}
-
-// call runs f with the strings copied to C, recording a failure as an
-// *Error whose detail is what.
-func (b *configBuilder) call(what string, f func(args []*C.char) C.jwtv_status, args ...string) {
-	if b.err != nil {
-		return
-	}
-	cargs := make([]*C.char, len(args))
-	for i, a := range args {
-		c, err := cString(a, what)
-		if err != nil {
-			b.err = err
-			break
-		}
-		cargs[i] = c
-	}
-	defer func() {
-		for _, c := range cargs {
-			C.free(unsafe.Pointer(c))
-		}
-	}()
-	if b.err != nil {
-		return
-	}
-	if status := f(cargs); status != C.JWTV_OK {
-		b.err = &Error{Code: Code(status), Detail: what}
-	}
-}
-
-// optional is c, or NULL when the Go string was empty.
-func optional(c *C.char, s string) *C.char {
-	if s == "" {
-		return nil
-	}
-	return c
-}
-
-// bytesArg is a byte slice as C pointer and length (NULL for empty).
-func bytesArg(b []byte) (*C.uint8_t, C.size_t) {
-	if len(b) == 0 {
-		return nil, 0
-	}
-	return (*C.uint8_t)(unsafe.Pointer(&b[0])), C.size_t(len(b))
-}
-
-func fromConfig(c Config) (*C.jwtv_verifier, error) {
-	var b configBuilder
-	if status := C.jwtv_config_new(&b.cfg); status != C.JWTV_OK {
-		return nil, errorOf(status, "jwtv_config_new")
-	}
-	defer C.jwtv_config_free(b.cfg)
-	cfg := b.cfg
-
-	sources := 0
-	for _, set := range []bool{c.JWKS != nil, c.JWKSFile != "", c.JWKSURL != "", len(c.PEMKeys)+len(c.HMACSecrets) > 0} {
-		if set {
-			sources++
-		}
-	}
-	if sources > 1 {
-		return nil, &Error{Code: CodeConfigError, Detail: "choose one key source: JWKS, JWKSFile, JWKSURL, or PEMKeys and HMACSecrets"}
-	}
-
-	for _, alg := range c.Algorithms {
-		b.call("Algorithms: "+alg, func(a []*C.char) C.jwtv_status { return C.jwtv_config_add_algorithm(cfg, a[0]) }, alg)
-	}
-	if c.JWKS != nil {
-		b.call("JWKS", func([]*C.char) C.jwtv_status {
-			p, n := bytesArg(c.JWKS)
-			return C.jwtv_config_set_jwks(cfg, p, n)
-		})
-	}
-	if c.JWKSFile != "" {
-		b.call("JWKSFile", func(a []*C.char) C.jwtv_status { return C.jwtv_config_set_jwks_file(cfg, a[0]) }, c.JWKSFile)
-	}
-	if c.JWKSURL != "" {
-		b.call("JWKSURL", func(a []*C.char) C.jwtv_status { return C.jwtv_config_set_jwks_url(cfg, a[0]) }, c.JWKSURL)
-	}
-	for i, k := range c.PEMKeys {
-		k := k
-		b.call(fmt.Sprintf("PEMKeys[%d]", i), func(a []*C.char) C.jwtv_status {
-			p, n := bytesArg(k.PEM)
-			return C.jwtv_config_add_pem_key(cfg, p, n, a[0], optional(a[1], k.KeyID))
-		}, k.Algorithm, k.KeyID)
-	}
-	for i, s := range c.HMACSecrets {
-		s := s
-		b.call(fmt.Sprintf("HMACSecrets[%d]", i), func(a []*C.char) C.jwtv_status {
-			p, n := bytesArg(s.Secret)
-			return C.jwtv_config_add_hmac_secret(cfg, p, n, a[0], optional(a[1], s.KeyID))
-		}, s.Algorithm, s.KeyID)
-	}
-	for _, iss := range c.Issuers {
-		b.call("Issuers", func(a []*C.char) C.jwtv_status { return C.jwtv_config_add_issuer(cfg, a[0]) }, iss)
-	}
-	for _, aud := range c.Audiences {
-		b.call("Audiences", func(a []*C.char) C.jwtv_status { return C.jwtv_config_add_audience(cfg, a[0]) }, aud)
-	}
-	if c.Type != "" {
-		b.call("Type", func(a []*C.char) C.jwtv_status { return C.jwtv_config_set_typ(cfg, a[0]) }, c.Type)
-	}
-	switch {
-	case c.Leeway == NoLeeway:
-		b.call("Leeway", func([]*C.char) C.jwtv_status { return C.jwtv_config_set_leeway(cfg, 0) })
-	case c.Leeway < 0:
-		return nil, &Error{Code: CodeInvalidArgument, Detail: "Leeway is negative (use NoLeeway for none)"}
-	case c.Leeway > 0:
-		secs := C.uint64_t(c.Leeway / time.Second)
-		b.call("Leeway", func([]*C.char) C.jwtv_status { return C.jwtv_config_set_leeway(cfg, secs) })
-	}
-	for _, name := range c.RequiredClaims {
-		b.call("RequiredClaims: "+name, func(a []*C.char) C.jwtv_status { return C.jwtv_config_require_claim(cfg, a[0]) }, name)
-	}
-	names := make([]string, 0, len(c.RequiredClaimValues))
-	for name := range c.RequiredClaimValues {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		value := c.RequiredClaimValues[name]
-		b.call("RequiredClaimValues: "+name, func(a []*C.char) C.jwtv_status {
-			return C.jwtv_config_require_claim_value(cfg, a[0], a[1])
-		}, name, value)
-	}
-	if c.MaxTokenLen < 0 {
-		return nil, &Error{Code: CodeInvalidArgument, Detail: "MaxTokenLen is negative"}
-	}
-	if c.MaxTokenLen > 0 {
-		b.call("MaxTokenLen", func([]*C.char) C.jwtv_status { return C.jwtv_config_set_max_token_len(cfg, C.size_t(c.MaxTokenLen)) })
-	}
-	if c.TokenCacheSize < 0 {
-		return nil, &Error{Code: CodeInvalidArgument, Detail: "TokenCacheSize is negative"}
-	}
-	if c.TokenCacheSize > 0 {
-		b.call("TokenCacheSize", func([]*C.char) C.jwtv_status { return C.jwtv_config_set_token_cache(cfg, C.size_t(c.TokenCacheSize)) })
-	}
-	if c.Revocations != "" {
-		b.call("Revocations", func(a []*C.char) C.jwtv_status { return C.jwtv_config_set_revocations(cfg, a[0]) }, c.Revocations)
-	}
-	if c.RevocationsMaxStaleness < 0 || (c.RevocationsMaxStaleness > 0 && c.RevocationsMaxStaleness < time.Second) {
-		return nil, &Error{Code: CodeInvalidArgument, Detail: "RevocationsMaxStaleness must be at least 1 s"}
-	}
-	if c.RevocationsFailClosed || c.RevocationsMaxStaleness > 0 {
-		staleness := C.uint64_t(60)
-		if c.RevocationsMaxStaleness > 0 {
-			staleness = C.uint64_t(c.RevocationsMaxStaleness / time.Second)
-		}
-		failClosed := C.bool(c.RevocationsFailClosed)
-		b.call("RevocationsFailClosed", func([]*C.char) C.jwtv_status {
-			return C.jwtv_config_set_revocation_freshness(cfg, failClosed, staleness)
-		})
-	}
-	if b.err != nil {
-		return nil, b.err
-	}
-
-	var ptr *C.jwtv_verifier
-	var msg [errCap]C.char
-	if status := C.jwtv_verifier_new(cfg, &ptr, &msg[0], errCap); status != C.JWTV_OK {
-		return nil, &Error{Code: Code(status), Detail: C.GoString(&msg[0])}
-	}
-	return ptr, nil
-}
 
 // Close releases the verifier and stops its background work. It waits for
 // verifications in progress; afterwards every method returns ErrClosed (or a

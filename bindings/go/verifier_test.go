@@ -475,42 +475,50 @@ func TestRevocationsFailClosed(t *testing.T) {
 	}
 
 	cfg.RevocationsMaxStaleness = time.Millisecond
-	if _, err := jwtv.NewVerifier(cfg); !errors.Is(err, jwtv.ErrInvalidArgument) {
+	if _, err := jwtv.NewVerifier(cfg); !errors.Is(err, jwtv.ErrConfig) || !errors.As(err, &e) ||
+		e.Detail != "revocations.max_staleness_secs: must be positive" {
 		t.Errorf("a staleness under 1 s: %v", err)
 	}
 }
 
-// Lists past the bound are refused, never cut short: the 33rd required
-// claim is an error naming the field.
+// Lists past the bound are refused by libjwtv, never cut short: the 33rd
+// required claim is an ErrConfig naming the document field.
 func TestRuleListsPastTheirBound(t *testing.T) {
-	for _, field := range []string{"Issuers", "Audiences", "RequiredClaims", "RequiredClaimValues"} {
+	names := make([]string, 33)
+	values := map[string]string{}
+	for i := range names {
+		names[i] = fmt.Sprintf("name-%d", i)
+		values[names[i]] = "v"
+	}
+	for field, edit := range map[string]func(c *jwtv.Config){
+		"issuers":               func(c *jwtv.Config) { c.Issuers = names },
+		"audiences":             func(c *jwtv.Config) { c.Audiences = names },
+		"required_claims":       func(c *jwtv.Config) { c.RequiredClaims = names },
+		"required_claim_values": func(c *jwtv.Config) { c.RequiredClaimValues = values },
+		"understood_crit":       func(c *jwtv.Config) { c.UnderstoodCrit = names },
+	} {
 		cfg := strictConfig()
-		names := make([]string, 33)
-		for i := range names {
-			names[i] = fmt.Sprintf("name-%d", i)
-		}
-		switch field {
-		case "Issuers":
-			cfg.Issuers = names
-		case "Audiences":
-			cfg.Audiences = names
-		case "RequiredClaims":
-			cfg.RequiredClaims = names
-		case "RequiredClaimValues":
-			cfg.RequiredClaimValues = map[string]string{}
-			for _, n := range names {
-				cfg.RequiredClaimValues[n] = "v"
-			}
-		}
+		edit(&cfg)
 		_, err := jwtv.NewVerifier(cfg)
 		var e *jwtv.Error
-		if !errors.Is(err, jwtv.ErrInvalidArgument) || !errors.As(err, &e) || !strings.HasPrefix(e.Detail, field) {
-			t.Errorf("%s with 33 entries: got %v, want ErrInvalidArgument naming %s", field, err, field)
+		if want := field + ": at most 32 entries (33 given)"; !errors.Is(err, jwtv.ErrConfig) || !errors.As(err, &e) || e.Detail != want {
+			t.Errorf("%s with 33 entries: got %v, want ErrConfig %q", field, err, want)
 		}
 	}
+	// 32 entries in every list are fine.
 	cfg := strictConfig()
+	cfg.Issuers, cfg.Audiences, cfg.RequiredClaims, cfg.UnderstoodCrit = names[:32], names[:32], names[:32], names[:32]
+	delete(values, "name-32")
+	cfg.RequiredClaimValues = values
+	newVerifier(t, cfg)
+
+	cfg = strictConfig()
+	cfg.Leeway = 300 * time.Second
+	newVerifier(t, cfg)
 	cfg.Leeway = 301 * time.Second
-	if _, err := jwtv.NewVerifier(cfg); !errors.Is(err, jwtv.ErrInvalidArgument) {
+	var e *jwtv.Error
+	if _, err := jwtv.NewVerifier(cfg); !errors.Is(err, jwtv.ErrConfig) || !errors.As(err, &e) ||
+		!strings.HasPrefix(e.Detail, "leeway_secs: at most 300 s") {
 		t.Errorf("a leeway past 300 s: %v", err)
 	}
 }
