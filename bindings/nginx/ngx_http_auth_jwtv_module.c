@@ -1,11 +1,13 @@
 /*
  * ngx_http_auth_jwtv_module: JWT authentication for NGINX with jwtv.
  *
- * The directives of a location become one jwtv policy document (the JSON of
- * docs/POLICY.md), checked at configuration time (so `nginx -t` fails on a bad
- * key file or value) and deduplicated: each distinct policy gets one verifier
- * per worker, made when the worker starts. Requests are verified in the
- * ACCESS phase; the logic lives in libjwtv, this file only translates.
+ * Each rule directive sets one field of a jwtv policy (docs/POLICY.md)
+ * through libjwtv's jwtv_policy calls, so a bad value fails `nginx -t` naming
+ * the directive and the field. A location's merged directives become one
+ * policy, checked at configuration time and deduplicated: each distinct
+ * policy gets one verifier per worker, made when the worker starts. Requests
+ * are verified in the ACCESS phase; the logic lives in libjwtv, this file
+ * only translates.
  */
 
 #include <ngx_config.h>
@@ -15,14 +17,67 @@
 #include "jwtv.h"
 
 #define AUTH_JWTV_ERR_LEN 512
-/* Entries a list directive takes: MAX_RULE_LIST_LEN of crates/jwtv-jwks. */
-#define AUTH_JWTV_MAX_LIST JWTV_MAX_LIST_LEN
 /* Seconds in the Retry-After of a 503 (a key set not loaded yet). */
 #define AUTH_JWTV_RETRY_AFTER "5"
 
+/* The rule directives, in the order their fields are set. */
+enum {
+    AUTH_JWTV_KEY_FILE,
+    AUTH_JWTV_KEY_URL,
+    AUTH_JWTV_ALG,
+    AUTH_JWTV_ISSUER,
+    AUTH_JWTV_AUDIENCE,
+    AUTH_JWTV_TYPE,
+    AUTH_JWTV_LEEWAY,
+    AUTH_JWTV_MAX_AGE,
+    AUTH_JWTV_REQUIRE,
+    AUTH_JWTV_CRIT,
+    AUTH_JWTV_CACHE,
+    AUTH_JWTV_REVOCATIONS,
+    AUTH_JWTV_NRULES
+};
+
+/* How a rule directive's words become its policy field. */
+typedef enum {
+    AUTH_JWTV_TEXT,    /* a string: jwtv_policy_set_string */
+    AUTH_JWTV_PATH,    /* a file, made absolute against the configuration prefix */
+    AUTH_JWTV_SOURCE,  /* a redis:// URL as written, or a file as AUTH_JWTV_PATH */
+    AUTH_JWTV_LIST,    /* strings appended to a list: jwtv_policy_add_string */
+    AUTH_JWTV_SECONDS, /* an nginx time (30s, 1h), set as a number of seconds */
+    AUTH_JWTV_NUMBER,  /* a number, set as written: jwtv_policy_set */
+    AUTH_JWTV_CLAIM    /* claim [value]: required_claims, or required_claim_values */
+} ngx_http_auth_jwtv_kind_e;
+
 typedef struct {
-    ngx_str_t json;     /* the policy document, NUL-terminated */
-    ngx_str_t base_dir; /* for relative paths inside it, NUL-terminated */
+    const char *path; /* the field of the policy document */
+    ngx_http_auth_jwtv_kind_e kind;
+} ngx_http_auth_jwtv_field_t;
+
+static ngx_http_auth_jwtv_field_t ngx_http_auth_jwtv_fields[AUTH_JWTV_NRULES] = {
+    [AUTH_JWTV_KEY_FILE] = {"keys.jwks_file", AUTH_JWTV_PATH},
+    [AUTH_JWTV_KEY_URL] = {"keys.jwks_url", AUTH_JWTV_TEXT},
+    [AUTH_JWTV_ALG] = {"algorithms", AUTH_JWTV_LIST},
+    [AUTH_JWTV_ISSUER] = {"issuers", AUTH_JWTV_LIST},
+    [AUTH_JWTV_AUDIENCE] = {"audiences", AUTH_JWTV_LIST},
+    [AUTH_JWTV_TYPE] = {"typ", AUTH_JWTV_TEXT},
+    [AUTH_JWTV_LEEWAY] = {"leeway_secs", AUTH_JWTV_SECONDS},
+    [AUTH_JWTV_MAX_AGE] = {"max_age_secs", AUTH_JWTV_SECONDS},
+    [AUTH_JWTV_REQUIRE] = {"required_claims", AUTH_JWTV_CLAIM},
+    [AUTH_JWTV_CRIT] = {"understood_crit", AUTH_JWTV_LIST},
+    [AUTH_JWTV_CACHE] = {"token_cache_size", AUTH_JWTV_NUMBER},
+    [AUTH_JWTV_REVOCATIONS] = {"revocations.source", AUTH_JWTV_SOURCE},
+};
+
+/* Without auth_jwt_alg, every algorithm; each key still verifies only its own. */
+static ngx_str_t ngx_http_auth_jwtv_all_algs[] = {
+    ngx_string("HS256"), ngx_string("HS384"), ngx_string("HS512"), ngx_string("RS256"),
+    ngx_string("RS384"), ngx_string("RS512"), ngx_string("PS256"), ngx_string("PS384"),
+    ngx_string("PS512"), ngx_string("ES256"), ngx_string("ES384"), ngx_string("EdDSA")};
+
+typedef struct {
+    jwtv_policy *policy;
+    ngx_str_t json; /* its document and */
+    ngx_str_t file; /* its policy file: two locations with both equal share it */
 } ngx_http_auth_jwtv_policy_t;
 
 typedef struct {
@@ -30,20 +85,17 @@ typedef struct {
 } ngx_http_auth_jwtv_main_conf_t;
 
 typedef struct {
+    ngx_array_t *words; /* of ngx_str_t, NUL-terminated; NULL: not given here or above */
+    ngx_command_t *cmd; /* the directive that gave them */
+} ngx_http_auth_jwtv_rule_t;
+
+typedef struct {
     ngx_flag_t enabled; /* auth_jwt: 1 on, 0 off */
     ngx_str_t realm;
     ngx_http_complex_value_t *token; /* token=$variable */
-    ngx_str_t key_file;
-    ngx_str_t key_url;
     ngx_str_t policy_file;
-    ngx_str_t revocations; /* a file path (made absolute) or a redis:// URL */
-    ngx_array_t *algorithms; /* of ngx_str_t */
-    ngx_array_t *issuers;
-    ngx_array_t *audiences;
-    ngx_str_t type;
-    time_t leeway;
-    ngx_array_t *requires; /* of ngx_keyval_t; an empty value: presence only */
-    ngx_int_t cache;
+    ngx_http_auth_jwtv_rule_t rules[AUTH_JWTV_NRULES];
+    jwtv_policy *own;  /* the rules given at this level alone, each checked as it is read */
     ngx_flag_t status; /* auth_jwt_status in this location */
     ngx_int_t policy;  /* index in the main conf's policies, or -1 */
 } ngx_http_auth_jwtv_loc_conf_t;
@@ -63,41 +115,34 @@ static void *ngx_http_auth_jwtv_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_auth_jwtv_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_auth_jwtv_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child);
 static char *ngx_http_auth_jwtv(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-static char *ngx_http_auth_jwtv_list(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-static char *ngx_http_auth_jwtv_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-static char *ngx_http_auth_jwtv_revocations(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-static char *ngx_http_auth_jwtv_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_http_auth_jwtv_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_http_auth_jwtv_policy_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_auth_jwtv_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_auth_jwtv_init_process(ngx_cycle_t *cycle);
 static void ngx_http_auth_jwtv_exit_process(ngx_cycle_t *cycle);
 
 #define AUTH_JWTV_CONTEXT (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF)
+/* A rule directive: `offset` is its rule, in ngx_http_auth_jwtv_fields. */
+#define AUTH_JWTV_RULE(name, args, rule) \
+    {ngx_string(name), AUTH_JWTV_CONTEXT | args, ngx_http_auth_jwtv_rule, NGX_HTTP_LOC_CONF_OFFSET, rule, NULL}
 
 static ngx_command_t ngx_http_auth_jwtv_commands[] = {
     {ngx_string("auth_jwt"), AUTH_JWTV_CONTEXT | NGX_CONF_TAKE12, ngx_http_auth_jwtv, NGX_HTTP_LOC_CONF_OFFSET, 0,
      NULL},
-    {ngx_string("auth_jwt_key_file"), AUTH_JWTV_CONTEXT | NGX_CONF_TAKE1, ngx_http_auth_jwtv_path,
-     NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_auth_jwtv_loc_conf_t, key_file), NULL},
-    {ngx_string("auth_jwt_key_url"), AUTH_JWTV_CONTEXT | NGX_CONF_TAKE1, ngx_conf_set_str_slot,
-     NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_auth_jwtv_loc_conf_t, key_url), NULL},
-    {ngx_string("auth_jwt_policy"), AUTH_JWTV_CONTEXT | NGX_CONF_TAKE1, ngx_http_auth_jwtv_path,
-     NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_auth_jwtv_loc_conf_t, policy_file), NULL},
-    {ngx_string("auth_jwt_revocations"), AUTH_JWTV_CONTEXT | NGX_CONF_TAKE1, ngx_http_auth_jwtv_revocations,
-     NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_auth_jwtv_loc_conf_t, revocations), NULL},
-    {ngx_string("auth_jwt_alg"), AUTH_JWTV_CONTEXT | NGX_CONF_1MORE, ngx_http_auth_jwtv_list,
-     NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_auth_jwtv_loc_conf_t, algorithms), NULL},
-    {ngx_string("auth_jwt_issuer"), AUTH_JWTV_CONTEXT | NGX_CONF_1MORE, ngx_http_auth_jwtv_list,
-     NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_auth_jwtv_loc_conf_t, issuers), NULL},
-    {ngx_string("auth_jwt_audience"), AUTH_JWTV_CONTEXT | NGX_CONF_1MORE, ngx_http_auth_jwtv_list,
-     NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_auth_jwtv_loc_conf_t, audiences), NULL},
-    {ngx_string("auth_jwt_type"), AUTH_JWTV_CONTEXT | NGX_CONF_TAKE1, ngx_conf_set_str_slot,
-     NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_auth_jwtv_loc_conf_t, type), NULL},
-    {ngx_string("auth_jwt_leeway"), AUTH_JWTV_CONTEXT | NGX_CONF_TAKE1, ngx_conf_set_sec_slot,
-     NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_auth_jwtv_loc_conf_t, leeway), NULL},
-    {ngx_string("auth_jwt_require"), AUTH_JWTV_CONTEXT | NGX_CONF_TAKE12, ngx_http_auth_jwtv_require,
+    {ngx_string("auth_jwt_policy"), AUTH_JWTV_CONTEXT | NGX_CONF_TAKE1, ngx_http_auth_jwtv_policy_file,
      NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
-    {ngx_string("auth_jwt_cache"), AUTH_JWTV_CONTEXT | NGX_CONF_TAKE1, ngx_conf_set_num_slot,
-     NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_auth_jwtv_loc_conf_t, cache), NULL},
+    AUTH_JWTV_RULE("auth_jwt_key_file", NGX_CONF_TAKE1, AUTH_JWTV_KEY_FILE),
+    AUTH_JWTV_RULE("auth_jwt_key_url", NGX_CONF_TAKE1, AUTH_JWTV_KEY_URL),
+    AUTH_JWTV_RULE("auth_jwt_alg", NGX_CONF_1MORE, AUTH_JWTV_ALG),
+    AUTH_JWTV_RULE("auth_jwt_issuer", NGX_CONF_1MORE, AUTH_JWTV_ISSUER),
+    AUTH_JWTV_RULE("auth_jwt_audience", NGX_CONF_1MORE, AUTH_JWTV_AUDIENCE),
+    AUTH_JWTV_RULE("auth_jwt_type", NGX_CONF_TAKE1, AUTH_JWTV_TYPE),
+    AUTH_JWTV_RULE("auth_jwt_leeway", NGX_CONF_TAKE1, AUTH_JWTV_LEEWAY),
+    AUTH_JWTV_RULE("auth_jwt_max_age", NGX_CONF_TAKE1, AUTH_JWTV_MAX_AGE),
+    AUTH_JWTV_RULE("auth_jwt_require", NGX_CONF_TAKE12, AUTH_JWTV_REQUIRE),
+    AUTH_JWTV_RULE("auth_jwt_crit", NGX_CONF_1MORE, AUTH_JWTV_CRIT),
+    AUTH_JWTV_RULE("auth_jwt_cache", NGX_CONF_TAKE1, AUTH_JWTV_CACHE),
+    AUTH_JWTV_RULE("auth_jwt_revocations", NGX_CONF_TAKE1, AUTH_JWTV_REVOCATIONS),
     {ngx_string("auth_jwt_status"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, ngx_http_auth_jwtv_status,
      NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
     ngx_null_command};
@@ -525,253 +570,139 @@ static void *ngx_http_auth_jwtv_create_loc_conf(ngx_conf_t *cf) {
     if (conf == NULL) {
         return NULL;
     }
-    /* ngx_pcalloc left the strings empty (unset). */
+    /* ngx_pcalloc left the strings empty and the rules and policy NULL (unset). */
     conf->enabled = NGX_CONF_UNSET;
     conf->token = NGX_CONF_UNSET_PTR;
-    conf->algorithms = NGX_CONF_UNSET_PTR;
-    conf->issuers = NGX_CONF_UNSET_PTR;
-    conf->audiences = NGX_CONF_UNSET_PTR;
-    conf->leeway = NGX_CONF_UNSET;
-    conf->requires = NGX_CONF_UNSET_PTR;
-    conf->cache = NGX_CONF_UNSET;
     conf->status = NGX_CONF_UNSET;
     conf->policy = -1;
     return conf;
 }
 
-/* A growing JSON text in the configuration pool. */
-typedef struct {
-    ngx_pool_t *pool;
-    u_char *data;
-    size_t len, cap;
-    ngx_flag_t failed;
-} ngx_http_auth_jwtv_json_t;
+static void ngx_http_auth_jwtv_free_policy(void *data) { jwtv_policy_free(data); }
 
-static void json_raw(ngx_http_auth_jwtv_json_t *j, const u_char *s, size_t n) {
-    if (j->failed) return;
-    if (j->len + n + 1 > j->cap) {
-        size_t cap = (j->cap ? j->cap * 2 : 512);
-        while (cap < j->len + n + 1) cap *= 2;
-        u_char *p = ngx_pnalloc(j->pool, cap);
-        if (p == NULL) {
-            j->failed = 1;
-            return;
+/* Hands a policy to the cycle's pool, which frees it with the configuration
+ * (one that failed, or the one a reload replaces). Workers inherit it: a
+ * policy holds no thread. */
+static jwtv_policy *ngx_http_auth_jwtv_keep(ngx_conf_t *cf, jwtv_policy *policy) {
+    ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(cf->cycle->pool, 0);
+    if (cln == NULL) {
+        jwtv_policy_free(policy);
+        return NULL;
+    }
+    cln->handler = ngx_http_auth_jwtv_free_policy;
+    cln->data = policy;
+    return policy;
+}
+
+/* Reports a configuration error naming the directive and, in libjwtv's
+ * message, the policy field ("field.path: what"). */
+static char *ngx_http_auth_jwtv_failed(ngx_conf_t *cf, ngx_str_t *directive, jwtv_status rc, const char *err) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive: %s", directive,
+                       err[0] != '\0' ? err : jwtv_error_message(rc));
+    return NGX_CONF_ERROR;
+}
+
+/* Sets a rule's words in a policy; on failure err says why, naming the field. */
+static jwtv_status ngx_http_auth_jwtv_apply(jwtv_policy *p, ngx_http_auth_jwtv_field_t *field, ngx_str_t *words,
+                                            ngx_uint_t n, char err[AUTH_JWTV_ERR_LEN]) {
+    jwtv_status rc = JWTV_OK;
+
+    for (ngx_uint_t i = 0; i < n && rc == JWTV_OK; i++) {
+        const char *word = (const char *)words[i].data;
+        switch (field->kind) {
+        case AUTH_JWTV_LIST:
+            rc = jwtv_policy_add_string(p, field->path, word, err, AUTH_JWTV_ERR_LEN);
+            break;
+        case AUTH_JWTV_CLAIM: /* a name, then its value or no data (presence only) */
+            i++;
+            rc = words[i].data == NULL ? jwtv_policy_add_string(p, "required_claims", word, err, AUTH_JWTV_ERR_LEN)
+                                       : jwtv_policy_set_member(p, "required_claim_values", word,
+                                                                (const char *)words[i].data, err, AUTH_JWTV_ERR_LEN);
+            break;
+        case AUTH_JWTV_SECONDS:
+        case AUTH_JWTV_NUMBER:
+            rc = jwtv_policy_set(p, field->path, word, err, AUTH_JWTV_ERR_LEN);
+            break;
+        default:
+            rc = jwtv_policy_set_string(p, field->path, word, err, AUTH_JWTV_ERR_LEN);
         }
-        if (j->len) ngx_memcpy(p, j->data, j->len);
-        j->data = p;
-        j->cap = cap;
     }
-    ngx_memcpy(j->data + j->len, s, n);
-    j->len += n;
-    j->data[j->len] = '\0';
+    if (rc != JWTV_OK && err[0] == '\0') { /* a word libjwtv could not read as text (not UTF-8) */
+        *ngx_snprintf((u_char *)err, AUTH_JWTV_ERR_LEN - 1, "%s: %s", field->path, jwtv_error_message(rc)) = '\0';
+    }
+    return rc;
 }
 
-static void json_lit(ngx_http_auth_jwtv_json_t *j, const char *s) { json_raw(j, (const u_char *)s, ngx_strlen(s)); }
-
-/* A JSON string: quotes, backslashes and control characters escaped. */
-static void json_str(ngx_http_auth_jwtv_json_t *j, ngx_str_t *s) {
-    u_char esc[8];
-    json_lit(j, "\"");
-    for (size_t i = 0; i < s->len; i++) {
-        u_char c = s->data[i];
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = c;
-            json_raw(j, esc, 2);
-        } else if (c < 0x20) {
-            json_raw(j, esc, ngx_sprintf(esc, "\\u%04xi", (ngx_uint_t)c) - esc);
-        } else {
-            json_raw(j, &c, 1);
-        }
-    }
-    json_lit(j, "\"");
-}
-
-static void json_str_array(ngx_http_auth_jwtv_json_t *j, const char *name, ngx_array_t *list) {
-    ngx_str_t *items;
-    if (list == NULL || list->nelts == 0) return;
-    json_lit(j, ",\"");
-    json_lit(j, name);
-    json_lit(j, "\":[");
-    items = list->elts;
-    for (ngx_uint_t i = 0; i < list->nelts; i++) {
-        if (i) json_lit(j, ",");
-        json_str(j, &items[i]);
-    }
-    json_lit(j, "]");
-}
-
-/* The policy document for a merged location configuration. */
-static char *ngx_http_auth_jwtv_policy_json(ngx_conf_t *cf, ngx_http_auth_jwtv_loc_conf_t *conf,
-                                            ngx_http_auth_jwtv_policy_t *policy) {
-    ngx_http_auth_jwtv_json_t j = {cf->pool, NULL, 0, 0, 0};
-    u_char num[NGX_INT64_LEN + 2];
-    ngx_uint_t sources = (conf->key_file.len > 0) + (conf->key_url.len > 0) + (conf->policy_file.len > 0);
-
-    if (sources == 0) {
-        return "needs a key source: auth_jwt_key_file, auth_jwt_key_url or auth_jwt_policy";
-    }
-    if (sources > 1) {
-        return "takes one key source: auth_jwt_key_file, auth_jwt_key_url or auth_jwt_policy";
-    }
+/* The directive whose field a libjwtv message names ("keys.jwks_file: …"). */
+static ngx_str_t *ngx_http_auth_jwtv_directive_of(ngx_http_auth_jwtv_loc_conf_t *conf, const char *err) {
+    static ngx_str_t policy = ngx_string("auth_jwt_policy"), auth_jwt = ngx_string("auth_jwt");
 
     if (conf->policy_file.len > 0) {
-        /* The whole policy comes from the file; the directives cannot add to it. */
-        ngx_file_info_t fi;
-        ngx_fd_t fd;
-        ssize_t n;
-        u_char *slash;
-
-        if (conf->algorithms || conf->issuers || conf->audiences || conf->type.len || conf->requires ||
-            conf->leeway != NGX_CONF_UNSET || conf->cache != NGX_CONF_UNSET || conf->revocations.len) {
-            return "auth_jwt_policy cannot be combined with auth_jwt_alg, _issuer, _audience, _type, _leeway, "
-                   "_require, _cache or _revocations: put them in the policy file";
+        return &policy;
+    }
+    for (ngx_uint_t i = 0; i < AUTH_JWTV_NRULES; i++) {
+        size_t len = ngx_strlen(ngx_http_auth_jwtv_fields[i].path);
+        if (conf->rules[i].words != NULL && ngx_strncmp(err, ngx_http_auth_jwtv_fields[i].path, len) == 0 &&
+            (err[len] == ':' || err[len] == '.' || err[len] == '[')) {
+            return &conf->rules[i].cmd->name;
         }
-        fd = ngx_open_file(conf->policy_file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-        if (fd == NGX_INVALID_FILE || ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-            if (fd != NGX_INVALID_FILE) ngx_close_file(fd);
-            return "cannot read the auth_jwt_policy file";
-        }
-        policy->json.len = ngx_file_size(&fi);
-        policy->json.data = ngx_pnalloc(cf->pool, policy->json.len + 1);
-        n = policy->json.data ? ngx_read_fd(fd, policy->json.data, policy->json.len) : -1;
-        ngx_close_file(fd);
-        if (n < 0 || (size_t)n != policy->json.len) {
-            return "cannot read the auth_jwt_policy file";
-        }
-        policy->json.data[policy->json.len] = '\0';
-        slash = NULL;
-        for (u_char *p = conf->policy_file.data; p < conf->policy_file.data + conf->policy_file.len; p++) {
-            if (*p == '/') slash = p;
-        }
-        policy->base_dir.len = slash ? (size_t)(slash - conf->policy_file.data) : 1;
-        policy->base_dir.data = ngx_pnalloc(cf->pool, policy->base_dir.len + 1);
-        if (policy->base_dir.data == NULL) return "out of memory";
-        ngx_memcpy(policy->base_dir.data, slash ? conf->policy_file.data : (u_char *)".", policy->base_dir.len);
-        policy->base_dir.data[policy->base_dir.len] = '\0';
-        return NGX_CONF_OK;
     }
-
-    json_lit(&j, "{\"keys\":{");
-    if (conf->key_file.len > 0) {
-        json_lit(&j, "\"jwks_file\":");
-        json_str(&j, &conf->key_file);
-    } else {
-        json_lit(&j, "\"jwks_url\":");
-        json_str(&j, &conf->key_url);
-    }
-    json_lit(&j, "},\"algorithms\":");
-    if (conf->algorithms != NULL) {
-        json_lit(&j, "[");
-        ngx_str_t *alg = conf->algorithms->elts;
-        for (ngx_uint_t i = 0; i < conf->algorithms->nelts; i++) {
-            if (i) json_lit(&j, ",");
-            json_str(&j, &alg[i]);
-        }
-        json_lit(&j, "]");
-    } else {
-        /* Every algorithm; each key still verifies only its own. */
-        json_lit(&j, "[\"HS256\",\"HS384\",\"HS512\",\"RS256\",\"RS384\",\"RS512\",\"PS256\",\"PS384\",\"PS512\","
-                     "\"ES256\",\"ES384\",\"EdDSA\"]");
-    }
-    json_str_array(&j, "issuers", conf->issuers);
-    json_str_array(&j, "audiences", conf->audiences);
-    if (conf->type.len > 0) {
-        json_lit(&j, ",\"typ\":");
-        json_str(&j, &conf->type);
-    }
-    if (conf->leeway != NGX_CONF_UNSET) {
-        json_lit(&j, ",\"leeway_secs\":");
-        json_raw(&j, num, ngx_sprintf(num, "%T", conf->leeway) - num);
-    }
-    if (conf->cache != NGX_CONF_UNSET) {
-        json_lit(&j, ",\"token_cache_size\":");
-        json_raw(&j, num, ngx_sprintf(num, "%i", conf->cache) - num);
-    }
-    if (conf->requires != NULL) {
-        ngx_keyval_t *kv = conf->requires->elts;
-        ngx_uint_t n_values = 0, n_claims = 0;
-        json_lit(&j, ",\"required_claims\":[");
-        for (ngx_uint_t i = 0; i < conf->requires->nelts; i++) {
-            if (kv[i].value.len == 0) {
-                if (n_claims++) json_lit(&j, ",");
-                json_str(&j, &kv[i].key);
-            }
-        }
-        json_lit(&j, "],\"required_claim_values\":{");
-        for (ngx_uint_t i = 0; i < conf->requires->nelts; i++) {
-            if (kv[i].value.len > 0) {
-                if (n_values++) json_lit(&j, ",");
-                json_str(&j, &kv[i].key);
-                json_lit(&j, ":");
-                json_str(&j, &kv[i].value);
-            }
-        }
-        json_lit(&j, "}");
-    }
-    if (conf->revocations.len > 0) {
-        json_lit(&j, ",\"revocations\":{\"source\":");
-        json_str(&j, &conf->revocations);
-        json_lit(&j, "}");
-    }
-    json_lit(&j, "}");
-    if (j.failed) {
-        return "out of memory";
-    }
-    policy->json.data = j.data;
-    policy->json.len = j.len;
-    ngx_str_set(&policy->base_dir, ".");
-    return NGX_CONF_OK;
+    return &auth_jwt;
 }
 
-static char *ngx_http_auth_jwtv_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) {
-    ngx_http_auth_jwtv_loc_conf_t *prev = parent, *conf = child;
-    ngx_http_auth_jwtv_main_conf_t *mcf;
-    ngx_http_auth_jwtv_policy_t policy, *known;
-    char err[AUTH_JWTV_ERR_LEN];
-    char *msg;
+/* The policy of a merged location, from its file or its rules; checked once
+ * per distinct policy (so `nginx -t` reports it) and kept in the main conf. */
+static char *ngx_http_auth_jwtv_make_policy(ngx_conf_t *cf, ngx_http_auth_jwtv_loc_conf_t *conf) {
+    ngx_http_auth_jwtv_main_conf_t *mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_auth_jwtv_module);
+    ngx_http_auth_jwtv_policy_t policy = {NULL, ngx_null_string, conf->policy_file}, *known;
+    ngx_http_auth_jwtv_rule_t *rule = conf->rules;
+    char err[AUTH_JWTV_ERR_LEN] = "";
+    jwtv_status rc;
 
-    ngx_conf_merge_value(conf->enabled, prev->enabled, 0);
-    ngx_conf_merge_str_value(conf->realm, prev->realm, "");
-    ngx_conf_merge_ptr_value(conf->token, prev->token, NULL);
-    ngx_conf_merge_str_value(conf->key_file, prev->key_file, "");
-    ngx_conf_merge_str_value(conf->key_url, prev->key_url, "");
-    ngx_conf_merge_str_value(conf->policy_file, prev->policy_file, "");
-    ngx_conf_merge_str_value(conf->revocations, prev->revocations, "");
-    ngx_conf_merge_ptr_value(conf->algorithms, prev->algorithms, NULL);
-    ngx_conf_merge_ptr_value(conf->issuers, prev->issuers, NULL);
-    ngx_conf_merge_ptr_value(conf->audiences, prev->audiences, NULL);
-    ngx_conf_merge_str_value(conf->type, prev->type, "");
-    if (conf->leeway == NGX_CONF_UNSET) conf->leeway = prev->leeway; /* may stay unset: the default applies */
-    ngx_conf_merge_ptr_value(conf->requires, prev->requires, NULL);
-    if (conf->cache == NGX_CONF_UNSET) conf->cache = prev->cache;
-    ngx_conf_merge_value(conf->status, prev->status, 0);
-
-    if (conf->enabled != 1 && !conf->status) {
-        return NGX_CONF_OK;
+    if (conf->policy_file.len > 0) {
+        rc = jwtv_policy_from_file((const char *)conf->policy_file.data, &policy.policy, err, sizeof err);
+        if (rc != JWTV_OK) {
+            return ngx_http_auth_jwtv_failed(cf, ngx_http_auth_jwtv_directive_of(conf, err), rc, err);
+        }
+    } else if (jwtv_policy_new(&policy.policy) != JWTV_OK) {
+        return NGX_CONF_ERROR;
     }
-    msg = ngx_http_auth_jwtv_policy_json(cf, conf, &policy);
-    if (msg != NGX_CONF_OK) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "auth_jwt %s", msg);
+    if (ngx_http_auth_jwtv_keep(cf, policy.policy) == NULL) {
+        return NGX_CONF_ERROR;
+    }
+    for (ngx_uint_t i = 0; i < AUTH_JWTV_NRULES; i++) { /* none with a policy file */
+        if (rule[i].words != NULL && ngx_http_auth_jwtv_apply(policy.policy, &ngx_http_auth_jwtv_fields[i],
+                                                              rule[i].words->elts, rule[i].words->nelts,
+                                                              err) != JWTV_OK) {
+            /* Rules given at two levels that do not go together (two key sources). */
+            return ngx_http_auth_jwtv_failed(cf, &rule[i].cmd->name, JWTV_CONFIG_ERROR, err);
+        }
+    }
+    if (conf->policy_file.len == 0 && rule[AUTH_JWTV_ALG].words == NULL &&
+        ngx_http_auth_jwtv_apply(policy.policy, &ngx_http_auth_jwtv_fields[AUTH_JWTV_ALG], ngx_http_auth_jwtv_all_algs,
+                                 sizeof(ngx_http_auth_jwtv_all_algs) / sizeof(ngx_str_t), err) != JWTV_OK) {
         return NGX_CONF_ERROR;
     }
 
-    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_auth_jwtv_module);
+    /* Locations whose policies are the same document share one verifier. */
+    if (jwtv_policy_to_json(policy.policy, NULL, 0, &policy.json.len) != JWTV_BUFFER_TOO_SMALL ||
+        (policy.json.data = ngx_pnalloc(cf->pool, policy.json.len + 1)) == NULL ||
+        jwtv_policy_to_json(policy.policy, (char *)policy.json.data, policy.json.len + 1, NULL) != JWTV_OK) {
+        return NGX_CONF_ERROR;
+    }
     known = mcf->policies.elts;
     for (ngx_uint_t i = 0; i < mcf->policies.nelts; i++) {
-        if (known[i].json.len == policy.json.len && ngx_memcmp(known[i].json.data, policy.json.data, policy.json.len) == 0 &&
-            known[i].base_dir.len == policy.base_dir.len &&
-            ngx_memcmp(known[i].base_dir.data, policy.base_dir.data, policy.base_dir.len) == 0) {
+        if (known[i].json.len == policy.json.len && known[i].file.len == policy.file.len &&
+            ngx_memcmp(known[i].json.data, policy.json.data, policy.json.len) == 0 &&
+            ngx_memcmp(known[i].file.data, policy.file.data, policy.file.len) == 0) {
             conf->policy = (ngx_int_t)i;
             return NGX_CONF_OK;
         }
     }
-    /* A new policy: checked now, so that `nginx -t` reports it. */
-    err[0] = '\0';
-    if (jwtv_policy_check(policy.json.data, policy.json.len, (const char *)policy.base_dir.data, err, sizeof err) !=
-        JWTV_OK) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "auth_jwt: invalid configuration: %s", err);
-        return NGX_CONF_ERROR;
+    /* Key files read, URLs well formed; nothing fetched, no thread started. */
+    rc = jwtv_policy_check(policy.policy, err, sizeof err);
+    if (rc != JWTV_OK) {
+        return ngx_http_auth_jwtv_failed(cf, ngx_http_auth_jwtv_directive_of(conf, err), rc, err);
     }
     known = ngx_array_push(&mcf->policies);
     if (known == NULL) {
@@ -780,6 +711,40 @@ static char *ngx_http_auth_jwtv_merge_loc_conf(ngx_conf_t *cf, void *parent, voi
     *known = policy;
     conf->policy = (ngx_int_t)(mcf->policies.nelts - 1);
     return NGX_CONF_OK;
+}
+
+static char *ngx_http_auth_jwtv_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) {
+    ngx_http_auth_jwtv_loc_conf_t *prev = parent, *conf = child;
+
+    ngx_conf_merge_value(conf->enabled, prev->enabled, 0);
+    ngx_conf_merge_str_value(conf->realm, prev->realm, "");
+    ngx_conf_merge_ptr_value(conf->token, prev->token, NULL);
+    ngx_conf_merge_str_value(conf->policy_file, prev->policy_file, "");
+    ngx_conf_merge_value(conf->status, prev->status, 0);
+    for (ngx_uint_t i = 0; i < AUTH_JWTV_NRULES; i++) {
+        if (conf->rules[i].words == NULL) {
+            conf->rules[i] = prev->rules[i]; /* whole: a list given here replaces the one above */
+        }
+    }
+
+    if (conf->enabled != 1 && !conf->status) {
+        return NGX_CONF_OK;
+    }
+    for (ngx_uint_t i = 0; i < AUTH_JWTV_NRULES && conf->policy_file.len > 0; i++) {
+        if (conf->rules[i].words != NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"auth_jwt_policy\" directive: cannot be combined with \"%V\": "
+                               "put the rule in the policy file", &conf->rules[i].cmd->name);
+            return NGX_CONF_ERROR;
+        }
+    }
+    if (conf->policy_file.len == 0 && conf->rules[AUTH_JWTV_KEY_FILE].words == NULL &&
+        conf->rules[AUTH_JWTV_KEY_URL].words == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"auth_jwt\" directive: needs a key source: auth_jwt_key_file, auth_jwt_key_url or "
+                           "auth_jwt_policy");
+        return NGX_CONF_ERROR;
+    }
+    return ngx_http_auth_jwtv_make_policy(cf, conf);
 }
 
 static char *ngx_http_auth_jwtv(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) {
@@ -822,106 +787,91 @@ static char *ngx_http_auth_jwtv(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) 
     return NGX_CONF_OK;
 }
 
-/* Directives that take one or more words, each appended to a list. */
-static char *ngx_http_auth_jwtv_list(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) {
-    ngx_array_t **list = (ngx_array_t **)((char *)conf + cmd->offset);
-    ngx_str_t *value = cf->args->elts, *item;
+/*
+ * A rule directive. Its words are set at once in this level's own policy, so
+ * that a bad value fails here, at the directive's line, with libjwtv's
+ * message naming the field; they are kept for the merge, which sets them
+ * again, with the rules inherited from above, in the location's policy.
+ */
+static char *ngx_http_auth_jwtv_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) {
+    ngx_http_auth_jwtv_loc_conf_t *lcf = conf;
+    ngx_http_auth_jwtv_rule_t *rule = &lcf->rules[cmd->offset];
+    ngx_http_auth_jwtv_field_t *field = &ngx_http_auth_jwtv_fields[cmd->offset];
+    ngx_str_t *value = cf->args->elts, *word;
+    char err[AUTH_JWTV_ERR_LEN] = "";
+    ngx_uint_t first;
+    ngx_int_t secs;
+    jwtv_status rc;
 
-    if (*list == NGX_CONF_UNSET_PTR) {
-        *list = ngx_array_create(cf->pool, 4, sizeof(ngx_str_t));
-        if (*list == NULL) {
-            return NGX_CONF_ERROR;
-        }
+    if (rule->words != NULL && field->kind != AUTH_JWTV_LIST && field->kind != AUTH_JWTV_CLAIM) {
+        return "is duplicate";
     }
-    if ((*list)->nelts + cf->args->nelts - 1 > AUTH_JWTV_MAX_LIST) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" takes at most %d values in a context", &cmd->name,
-                           AUTH_JWTV_MAX_LIST);
+    if (lcf->own == NULL &&
+        (jwtv_policy_new(&lcf->own) != JWTV_OK || ngx_http_auth_jwtv_keep(cf, lcf->own) == NULL)) {
         return NGX_CONF_ERROR;
     }
+    if (rule->words == NULL && (rule->words = ngx_array_create(cf->pool, 4, sizeof(ngx_str_t))) == NULL) {
+        return NGX_CONF_ERROR;
+    }
+    rule->cmd = cmd;
+    first = rule->words->nelts;
     for (ngx_uint_t i = 1; i < cf->args->nelts; i++) {
-        item = ngx_array_push(*list);
-        if (item == NULL) {
+        if (ngx_strlen(value[i].data) != value[i].len) {
+            return "takes no NUL byte";
+        }
+        if ((word = ngx_array_push(rule->words)) == NULL) {
             return NGX_CONF_ERROR;
         }
-        *item = value[i];
+        *word = value[i];
+        switch (field->kind) {
+        case AUTH_JWTV_SOURCE:
+            if (ngx_strnstr(word->data, "://", word->len) != NULL) {
+                break; /* a URL: libjwtv checks its scheme and form */
+            }
+            /* fall through */
+        case AUTH_JWTV_PATH:
+            if (ngx_conf_full_name(cf->cycle, word, 1) != NGX_OK) {
+                return NGX_CONF_ERROR;
+            }
+            break;
+        case AUTH_JWTV_SECONDS:
+            if ((secs = ngx_parse_time(word, 1)) == NGX_ERROR) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive: %s: not a time: \"%V\"", &cmd->name,
+                                   field->path, word);
+                return NGX_CONF_ERROR;
+            }
+            if ((word->data = ngx_pnalloc(cf->pool, NGX_INT_T_LEN + 1)) == NULL) {
+                return NGX_CONF_ERROR;
+            }
+            word->len = ngx_sprintf(word->data, "%i%Z", secs) - word->data - 1;
+            break;
+        default:
+            break;
+        }
     }
-    return NGX_CONF_OK;
+    if (field->kind == AUTH_JWTV_CLAIM && cf->args->nelts == 2) {
+        if ((word = ngx_array_push(rule->words)) == NULL) {
+            return NGX_CONF_ERROR;
+        }
+        ngx_str_null(word); /* presence only */
+    }
+    rc = ngx_http_auth_jwtv_apply(lcf->own, field, (ngx_str_t *)rule->words->elts + first,
+                                  rule->words->nelts - first, err);
+    return rc == JWTV_OK ? NGX_CONF_OK : ngx_http_auth_jwtv_failed(cf, &cmd->name, rc, err);
 }
 
-/* A file path, made absolute against the configuration prefix. */
-static char *ngx_http_auth_jwtv_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) {
-    ngx_str_t *field = (ngx_str_t *)((char *)conf + cmd->offset);
-    ngx_str_t *value = cf->args->elts;
-
-    if (field->data != NULL) {
-        return "is duplicate";
-    }
-    *field = value[1];
-    if (ngx_conf_full_name(cf->cycle, field, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-    return NGX_CONF_OK;
-}
-
-/* auth_jwt_revocations file | redis://…: a URL is kept as written, a file
- * path made absolute against the configuration prefix. */
-static char *ngx_http_auth_jwtv_revocations(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) {
-    ngx_str_t *field = (ngx_str_t *)((char *)conf + cmd->offset);
-    ngx_str_t *value = cf->args->elts;
-
-    if (field->data != NULL) {
-        return "is duplicate";
-    }
-    if (value[1].len == 0) {
-        return "needs a file path or a redis:// URL";
-    }
-    if (ngx_strnstr(value[1].data, "://", value[1].len) != NULL) {
-        *field = value[1]; /* a URL: libjwtv checks its scheme and form */
-        return NGX_CONF_OK;
-    }
-    return ngx_http_auth_jwtv_path(cf, cmd, conf);
-}
-
-/* auth_jwt_require claim [value]; repeatable. */
-static char *ngx_http_auth_jwtv_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) {
+/* auth_jwt_policy file: read when a location using it is merged, after the
+ * check that no rule directive goes with it. */
+static char *ngx_http_auth_jwtv_policy_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) {
     ngx_http_auth_jwtv_loc_conf_t *lcf = conf;
     ngx_str_t *value = cf->args->elts;
-    ngx_keyval_t *kv;
 
-    if (lcf->requires == NGX_CONF_UNSET_PTR) {
-        lcf->requires = ngx_array_create(cf->pool, 4, sizeof(ngx_keyval_t));
-        if (lcf->requires == NULL) {
-            return NGX_CONF_ERROR;
-        }
+    (void)cmd;
+    if (lcf->policy_file.data != NULL) {
+        return "is duplicate";
     }
-    if (lcf->requires->nelts == AUTH_JWTV_MAX_LIST) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" is allowed at most %d times in a context", &cmd->name,
-                           AUTH_JWTV_MAX_LIST);
-        return NGX_CONF_ERROR;
-    }
-    /* A second rule for a claim would replace the first in the policy's map. */
-    kv = lcf->requires->elts;
-    for (ngx_uint_t i = 0; i < lcf->requires->nelts; i++) {
-        if (kv[i].key.len == value[1].len && ngx_strncmp(kv[i].key.data, value[1].data, value[1].len) == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" names claim \"%V\" twice in a context", &cmd->name,
-                               &value[1]);
-            return NGX_CONF_ERROR;
-        }
-    }
-    kv = ngx_array_push(lcf->requires);
-    if (kv == NULL) {
-        return NGX_CONF_ERROR;
-    }
-    kv->key = value[1];
-    if (cf->args->nelts == 3) {
-        kv->value = value[2];
-        if (kv->value.len == 0) {
-            return "needs a non-empty value (omit it to require presence only)";
-        }
-    } else {
-        ngx_str_null(&kv->value);
-    }
-    return NGX_CONF_OK;
+    lcf->policy_file = value[1];
+    return ngx_conf_full_name(cf->cycle, &lcf->policy_file, 1) == NGX_OK ? NGX_CONF_OK : NGX_CONF_ERROR;
 }
 
 static char *ngx_http_auth_jwtv_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) {
@@ -952,8 +902,9 @@ static ngx_int_t ngx_http_auth_jwtv_init(ngx_conf_t *cf) {
 
 /* ---- worker lifetime ---- */
 
-/* Each worker makes its verifiers after the fork: remote key sets run a
- * refresh thread, and threads do not survive fork(). */
+/* Each worker makes its verifiers from the policies the master built (a
+ * policy holds no thread), after the fork: remote key sets run a refresh
+ * thread, and threads do not survive fork(). */
 static ngx_int_t ngx_http_auth_jwtv_init_process(ngx_cycle_t *cycle) {
     ngx_http_auth_jwtv_main_conf_t *mcf;
     ngx_http_auth_jwtv_policy_t *policy;
@@ -976,9 +927,8 @@ static ngx_int_t ngx_http_auth_jwtv_init_process(ngx_cycle_t *cycle) {
         err[0] = '\0';
         /* Nonblocking: a worker never waits for a key server or a Redis list,
          * whatever a policy file says; until the keys arrive, requests get 503. */
-        if (jwtv_verifier_from_policy_json_nonblocking(policy[i].json.data, policy[i].json.len,
-                                                       (const char *)policy[i].base_dir.data,
-                                                       &ngx_http_auth_jwtv_verifiers[i], err, sizeof err) != JWTV_OK) {
+        if (jwtv_verifier_from_policy(policy[i].policy, JWTV_NONBLOCKING, &ngx_http_auth_jwtv_verifiers[i], err,
+                                      sizeof err) != JWTV_OK) {
             ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "auth_jwt: cannot make a verifier: %s", err);
         }
     }

@@ -14,6 +14,7 @@ import hmac
 import http.server
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -219,6 +220,7 @@ class Directives(unittest.TestCase):
         location /cookie {{ auth_jwt "cookies" token=$cookie_auth; {PROXY} }}
         location /query {{ auth_jwt "query" token=$arg_access_token; {PROXY} }}
         location /tab {{ auth_jwt_require tenant "a\tb"; {PROXY} }}
+        location /strict {{ auth_jwt_max_age 30s; auth_jwt_crit x-ext; {PROXY} }}
         location /public {{
             auth_jwt off;
             {PROXY}
@@ -281,6 +283,15 @@ class Directives(unittest.TestCase):
         self.assert_rejected(hs256(claims(tenant="other")), "bad_claim", "/typed")
         self.assert_rejected(hs256(claims(tenant="acme"), header={"typ": "at+jwt"}), "bad_type", "/typed")
         self.assert_rejected(hs256(claims(tenant="acme", sub=None)), "missing_claim", "/typed")
+
+    def test_max_age_and_understood_crit(self):
+        fresh = claims(iat=NOW - 10)
+        self.assertEqual(self.nginx.get("/strict", hs256(fresh))[0], 200)
+        self.assert_rejected(hs256(claims(iat=NOW - 60)), "too_old", "/strict")
+        self.assert_rejected(hs256(claims(iat=None)), "missing_claim", "/strict")
+        crit = {"crit": ["x-ext"], "x-ext": 1}
+        self.assertEqual(self.nginx.get("/strict", hs256(fresh, header=crit))[0], 200)
+        self.assert_rejected(hs256(fresh, header=crit), "unsupported_crit")  # only /strict understands it
 
     def test_token_from_a_cookie(self):
         token = hs256(claims())
@@ -838,6 +849,7 @@ class ConfigTest(unittest.TestCase):
     def check(self, location: str, expected: str, files: dict | None = None):
         block = f"server {{ listen 127.0.0.1:@PORT@; location / {{ {location} proxy_pass http://127.0.0.1:@BACKEND@; }} }}"
         nginx = Nginx(block, files)
+        nginx.conf.write_bytes(nginx.conf.read_bytes().replace(b"@FF@", b"\xff"))  # a byte that is not UTF-8
         try:
             result = nginx.test_config()
             self.assertNotEqual(result.returncode, 0, location)
@@ -871,24 +883,25 @@ class ConfigTest(unittest.TestCase):
         keys = {"keys.json": oct_jwks(("a", SECRET_A))}
         base = 'auth_jwt "api"; auth_jwt_key_file @DIR@/keys.json; '
         words = lambda n, stem: " ".join(f"{stem}{i}" for i in range(n))  # noqa: E731
+        # (auth_jwt_alg names a set of 12 algorithms: a name given twice is the same algorithm.)
         over = {
             "auth_jwt_issuer": f"auth_jwt_issuer {words(33, 'https://i.test/')};",
             "auth_jwt_audience": f"auth_jwt_audience {words(33, 'aud')};",
-            "auth_jwt_alg": f"auth_jwt_alg {' '.join(['HS256'] * 33)};",
             "auth_jwt_require": "".join(f"auth_jwt_require c{i};" for i in range(33)),
+            "auth_jwt_crit": f"auth_jwt_crit {words(33, 'x-')};",
         }
         for directive, text in over.items():
             with self.subTest(directive):
                 self.check(base + text, f'"{directive}" ', keys)
         with self.subTest("values over several lines"):
             self.check(base + f"auth_jwt_audience {words(20, 'a')}; auth_jwt_audience {words(13, 'b')};",
-                       '"auth_jwt_audience" takes at most 32 values', keys)
+                       '"auth_jwt_audience" directive: audiences: at most 32 entries (33 given)', keys)
         with self.subTest("a claim required twice"):
             self.check(base + "auth_jwt_require tenant a; auth_jwt_require tenant b;",
-                       '"auth_jwt_require" names claim "tenant" twice', keys)
+                       '"auth_jwt_require" directive: required_claim_values: duplicate name `tenant`', keys)
         with self.subTest("required values"):
             self.check(base + "".join(f"auth_jwt_require c{i} v{i};" for i in range(33)),
-                       '"auth_jwt_require" is allowed at most 32 times', keys)
+                       '"auth_jwt_require" directive: required_claim_values: at most 32 entries (33 given)', keys)
         # The limit itself passes.
         at_limit = (f"auth_jwt_issuer {words(32, 'https://i.test/')}; auth_jwt_audience {words(32, 'aud')}; "
                     + "".join(f"auth_jwt_require c{i} v{i};" for i in range(32)))
@@ -899,6 +912,46 @@ class ConfigTest(unittest.TestCase):
         finally:
             nginx.cleanup()
 
+    def test_a_bad_value_in_each_rule_directive_names_the_directive_and_the_field(self):
+        keys = {"keys.json": oct_jwks(("a", SECRET_A))}
+        base = 'auth_jwt "api"; auth_jwt_key_file @DIR@/keys.json; '
+        many = lambda n, stem: " ".join(f"{stem}{i}" for i in range(n))  # noqa: E731
+        cases = [
+            ("auth_jwt_key_file", 'auth_jwt "api"; auth_jwt_key_file @DIR@/missing.json;', "keys.jwks_file"),
+            ("auth_jwt_key_url", 'auth_jwt "api"; auth_jwt_key_url ftp://x/jwks;', "keys.jwks_url"),
+            ("auth_jwt_alg", base + "auth_jwt_alg HS256 none;", "algorithms[1]: unknown algorithm `none`"),
+            ("auth_jwt_issuer", base + f"auth_jwt_issuer {many(33, 'i')};", "issuers: at most 32 entries"),
+            ("auth_jwt_audience", base + f"auth_jwt_audience {many(33, 'a')};", "audiences: at most 32 entries"),
+            ("auth_jwt_type", base + 'auth_jwt_type "at+jwt@FF@";', "typ: "),
+            ("auth_jwt_leeway", base + "auth_jwt_leeway 301s;", "leeway_secs: at most 300 s"),
+            ("auth_jwt_leeway", base + "auth_jwt_leeway soon;", 'leeway_secs: not a time: "soon"'),
+            ("auth_jwt_max_age", base + "auth_jwt_max_age -1;", "max_age_secs: not a time"),
+            ("auth_jwt_require", base + "auth_jwt_require sub x; auth_jwt_require sub y;",
+             "required_claim_values: duplicate name `sub`"),
+            ("auth_jwt_crit", base + f"auth_jwt_crit {many(33, 'x-')};", "understood_crit: at most 32 entries"),
+            ("auth_jwt_cache", base + "auth_jwt_cache lots;", "token_cache_size: "),
+            ("auth_jwt_cache", base + "auth_jwt_cache -1;", "token_cache_size: "),
+            ("auth_jwt_revocations", base + "auth_jwt_revocations https://x/list;", "revocations.source: "),
+            ("auth_jwt_revocations", base + "auth_jwt_revocations @DIR@/missing.json;", "revocations.source: "),
+            ("auth_jwt_policy", 'auth_jwt "api"; auth_jwt_policy @DIR@/keys.json;', "keys[0]: "),
+        ]
+        for directive, location, message in cases:
+            with self.subTest(directive, message=message):
+                self.check(location, f'"{directive}" directive: {message}', keys)
+
+    def test_a_bad_value_fails_where_no_location_uses_it(self):
+        # Each directive is checked as it is read, at its line, even under `auth_jwt off`.
+        block = "auth_jwt_leeway 1h; server { listen 127.0.0.1:@PORT@; location / { } }"
+        nginx = Nginx(block)
+        try:
+            result = nginx.test_config()
+            self.assertNotEqual(result.returncode, 0)
+            line = next(i for i, text in enumerate(nginx.conf.read_text().splitlines(), 1) if "auth_jwt_leeway" in text)
+            self.assertIn('"auth_jwt_leeway" directive: leeway_secs: at most 300 s', result.stderr)
+            self.assertIn(f"nginx.conf:{line}", result.stderr)
+        finally:
+            nginx.cleanup()
+
     def test_a_good_configuration_passes(self):
         block = "server { listen 127.0.0.1:@PORT@; auth_jwt \"api\"; auth_jwt_key_file @DIR@/keys.json; location / { } }"
         nginx = Nginx(block, {"keys.json": oct_jwks(("a", SECRET_A))})
@@ -906,6 +959,41 @@ class ConfigTest(unittest.TestCase):
             self.assertEqual(nginx.test_config().returncode, 0)
         finally:
             nginx.cleanup()
+
+
+@unittest.skipUnless(MODULE, "NGINX_MODULE is not set")
+class Parity(unittest.TestCase):
+    """docs/parity.json: each field it says NGINX sets has a documented directive that takes the field's example."""
+
+    FIELDS = json.loads((ROOT / "docs" / "parity.json").read_text())["fields"]
+    README = (ROOT / "bindings" / "nginx" / "README.md").read_text()
+
+    def test_the_rule_directives_are_the_ones_parity_json_names(self):
+        documented = set(re.findall(r"^### (auth_jwt_\w+)$", self.README, re.M)) - {"auth_jwt_policy", "auth_jwt_status"}
+        offered = {entry["nginx"] for entry in self.FIELDS.values() if entry.get("nginx")}
+        self.assertEqual(documented, offered)
+
+    def test_each_directive_takes_its_fields_example(self):
+        for path, entry in self.FIELDS.items():
+            if not entry.get("nginx"):
+                continue
+            example = entry["example"]
+            if isinstance(example, str) and (ROOT / example).exists():
+                example = str(ROOT / example)
+            values = example.items() if isinstance(example, dict) else example if isinstance(example, list) else [example]
+            rules = "".join(f"{entry['nginx']} {' '.join(map(str, v)) if isinstance(v, tuple) else v}; " for v in values)
+            keys = "" if path.startswith("keys.") else f"auth_jwt_key_file {EXAMPLES}/jwks.json; "
+            nginx = Nginx(f'server {{ listen 127.0.0.1:@PORT@; location / {{ auth_jwt "api"; {keys}{rules}}} }}')
+            if isinstance(example, str) and example.endswith(".json") and not Path(example).is_absolute():
+                # A file the repository does not hold: an empty one of that name, next to nginx.conf.
+                (nginx.dir / example).parent.mkdir(parents=True, exist_ok=True)
+                (nginx.dir / example).write_text("{}")
+            try:
+                with self.subTest(path, rules=rules):
+                    result = nginx.test_config()
+                    self.assertEqual(result.returncode, 0, result.stderr)
+            finally:
+                nginx.cleanup()
 
 
 if __name__ == "__main__":
