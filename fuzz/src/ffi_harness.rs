@@ -22,8 +22,8 @@ use std::sync::OnceLock;
 use jwtv::json::Value;
 use jwtv::{AlgorithmSet, DEFAULT_BUFFER_LEN, Verifier};
 use jwtv_jwks::{Config, KeySet, KeySetOptions};
+use libjwtv::*;
 
-use crate::c::*;
 use crate::{ALGS, AUD, HS256_SECRET, ISS, NOW, VALID_TOKENS, keys, kid_of, measure, policy, signers};
 
 const BASE_DIR: &CStr = c"/nonexistent/jwtv-fuzz";

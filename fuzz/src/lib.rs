@@ -19,36 +19,6 @@ pub mod jwks;
 pub mod structured;
 pub mod verify;
 
-// The C ABI crate's own source, compiled into this crate so that its
-// `extern "C"` functions are instrumented, counted by the allocator below and
-// called exactly as C calls them. (jwtv-ffi builds no rlib: its library name
-// is the core's, `jwtv`; linking its staticlib into a Rust binary would bring
-// a second, uninstrumented copy of std and of jwtv.) The modules sit at the
-// crate root because they refer to each other as `crate::…`.
-#[allow(dead_code, unused_imports, clippy::all, reason = "another crate's source")]
-#[path = "../../crates/jwtv-ffi/src/boundary.rs"]
-mod boundary;
-#[allow(dead_code, unused_imports, clippy::all, reason = "another crate's source")]
-#[path = "../../crates/jwtv-ffi/src/config.rs"]
-mod config;
-#[allow(dead_code, unused_imports, clippy::all, reason = "another crate's source")]
-#[path = "../../crates/jwtv-ffi/src/status.rs"]
-mod status;
-#[allow(dead_code, unused_imports, clippy::all, reason = "another crate's source")]
-#[path = "../../crates/jwtv-ffi/src/token.rs"]
-mod token;
-#[allow(dead_code, unused_imports, clippy::all, reason = "another crate's source")]
-#[path = "../../crates/jwtv-ffi/src/verifier.rs"]
-mod verifier;
-
-/// The C ABI (`include/jwtv.h`), from `crates/jwtv-ffi/src`.
-pub mod c {
-    pub use crate::config::*;
-    pub use crate::status::*;
-    pub use crate::token::*;
-    pub use crate::verifier::*;
-}
-
 // ---------------------------------------------------------------------------
 // Counting allocator
 // ---------------------------------------------------------------------------
