@@ -4,25 +4,11 @@
 //!
 //! # Conventions
 //!
-//! - Names are `jwtv_<type>_<verb>`. Each opaque handle (`jwtv_policy`,
-//!   `jwtv_verifier`, `jwtv_token`) is made by one function and released by
-//!   its one `_free`; `_free(NULL)` does nothing.
-//! - Every function returns a `jwtv_status` (0 is `JWTV_OK`; 1–99 are the
-//!   verifier's codes, the same names and numbers as jwtv's `ErrorCode`; 100
-//!   and above are errors of the call) — except the `_free`s and the static
-//!   string getters. `jwtv_error_name` and `jwtv_error_message` name any status.
-//! - Read-only arguments are `const`. Out-parameters come last and are written
-//!   only on success (buffer functions also write the needed length on
-//!   `JWTV_BUFFER_TOO_SMALL`).
-//! - Strings passed in are NUL-terminated UTF-8 (`JWTV_INVALID_UTF8`
-//!   otherwise); byte inputs are `(pointer, length)`, where a zero length may
-//!   come with NULL. NULL where a value is required is `JWTV_NULL_ARGUMENT`.
-//! - Strings passed out are copied into the caller's buffer with a NUL; the
-//!   caller never frees memory it did not get from a `_new`.
-//! - A `jwtv_verifier` may be used by many threads at once. A `jwtv_policy`
-//!   and a `jwtv_token` belong to one thread at a time.
-//! - No panic crosses the boundary: one would be reported as
-//!   `JWTV_INTERNAL_ERROR`.
+//! Ownership, threads, statuses, arguments, out-parameters, strings out and
+//! messages follow one set of rules, written once: the header's preamble
+//! (the `header` of this crate's `cbindgen.toml`), which the README repeats
+//! word for word under "C conventions" (`tests/conventions.rs` compares
+//! them). Each function's comment adds only what is its own.
 
 #![deny(missing_docs)]
 #![allow(clippy::missing_safety_doc, reason = "the C header states each function's contract")]
