@@ -46,8 +46,8 @@ stage_features() {
     cargo clippy -p jwtv --no-default-features -- -D warnings
     cargo clippy -p jwtv --no-default-features --features alloc -- -D warnings
     cargo clippy -p jwtv --no-default-features --features std --all-targets -- -D warnings
-    # The key sets without Redis (redis is the default).
-    cargo clippy -p jwtv-jwks --no-default-features --all-targets -- -D warnings
+    # The gateway without Redis (redis is the default).
+    cargo clippy -p jwtv-gateway --no-default-features --all-targets -- -D warnings
 }
 
 stage_rust() {
@@ -56,13 +56,13 @@ stage_rust() {
 }
 
 stage_release() {
-    step "jwtv-jwks tests in release too: file polling, caches and timeouts at full speed"
-    cargo test --release -p jwtv-jwks
+    step "key sets and gateway tests in release too: file polling, caches and timeouts at full speed"
+    cargo test --release -p jwtv-jwks -p jwtv-gateway
 }
 
 stage_docs() {
     step "docs build without warnings"
-    RUSTDOCFLAGS="-D warnings" cargo doc -p jwtv -p jwtv-jwks --no-deps
+    RUSTDOCFLAGS="-D warnings" cargo doc -p jwtv -p jwtv-jwks -p jwtv-gateway --no-deps
 }
 
 stage_nostd() {

@@ -1,7 +1,7 @@
 //! The server verifier's verified-token cache: the same token verified again
 //! and again, as a gateway sees a client's token on every request.
 //!
-//! - `server/<alg>`: `jwtv_jwks::Verifier::verify` without a cache (signature every time);
+//! - `server/<alg>`: `jwtv_gateway::Verifier::verify` without a cache (signature every time);
 //! - `server_cached/<alg>`: with a cache, after the first verification (a hit:
 //!   SHA-256 of the token, a map lookup, and the header and claim checks again).
 //!
@@ -12,7 +12,8 @@ use core::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jwtv::AlgorithmSet;
 use jwtv_benches::{AUDIENCE, Alg, Fixture, ISSUER, NOW};
-use jwtv_jwks::{KeySet, KeySource, Policy, Verifier};
+use jwtv_gateway::{Policy, Verifier};
+use jwtv_jwks::{KeySet, KeySource};
 
 fn server_verifier(fixture: &Fixture, cache: usize) -> Verifier {
     let keys = KeySet::from_keys(vec![fixture.key.clone()]);

@@ -18,7 +18,7 @@
 
 #![allow(clippy::std_instead_of_core, reason = "a std harness")]
 
-#[path = "../../crates/jwtv-jwks/tests/support/redis_server.rs"]
+#[path = "../../crates/jwtv-gateway/tests/support/redis_server.rs"]
 mod redis_server;
 
 use std::io::{BufRead, BufReader, Write};
@@ -26,7 +26,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use jwtv::{Claims, Error, Header};
-use jwtv_jwks::{RedisOptions, Revocation, Revocations};
+use jwtv_gateway::{RedisOptions, Revocation, Revocations};
 
 const CHILD_ENV: &str = "JWTV_PROPAGATION_SUBSCRIBER";
 

@@ -21,7 +21,8 @@ use std::time::Instant;
 use criterion::{Criterion, criterion_group};
 use jwtv::{AlgorithmSet, Claims, Header};
 use jwtv_benches::{AUDIENCE, Alg, CLAIMS_JSON, Fixture, ISSUER, NOW};
-use jwtv_jwks::{KeySet, KeySource, Policy, Revocation, RevocationList, Revocations, Verifier};
+use jwtv_gateway::{Policy, Revocation, RevocationList, Revocations, Verifier};
+use jwtv_jwks::{KeySet, KeySource};
 
 fn list() -> RevocationList {
     let mut list = RevocationList::new();

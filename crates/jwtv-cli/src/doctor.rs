@@ -11,7 +11,7 @@ use core::time::Duration;
 
 use clap::Args;
 use jwtv::{Algorithm, Dependency, Error, ErrorCode, Header, buffer_len_for};
-use jwtv_jwks::{RevocationList, Revocations};
+use jwtv_gateway::{RevocationList, Revocations};
 use serde_json::json;
 
 use crate::explain::{self, Context, date_claim};

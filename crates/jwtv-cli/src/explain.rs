@@ -2,7 +2,8 @@
 //! token at hand, and what to do about each. Shared by `verify` and `doctor`.
 
 use jwtv::{Claims, Dependency, Error, ErrorCode, Field, Part};
-use jwtv_jwks::{KeySet, RevocationKind, RevocationList};
+use jwtv_gateway::{RevocationKind, RevocationList};
+use jwtv_jwks::KeySet;
 
 use crate::human::{self, inert, quote, quoted_list, relative, utc};
 use crate::input::{Lenient, Segment};

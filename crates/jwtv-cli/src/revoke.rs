@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
-use jwtv_jwks::{MAX_LEEWAY_SECS, Policy, RedisOptions, Revocation, RevocationKind, RevocationStatus, Revocations};
+use jwtv_gateway::{MAX_LEEWAY_SECS, Policy, RedisOptions, Revocation, RevocationKind, RevocationStatus, Revocations};
 use serde_json::json;
 
 use crate::human::{self, inert, relative, shown, token_label, utc};

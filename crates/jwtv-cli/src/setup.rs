@@ -1,7 +1,7 @@
 //! From the command line to the rules and keys a token is checked against.
 //!
 //! Without `--policy`, the flags are the whole policy. With it, the file is
-//! read by `jwtv_jwks::Policy` (docs/POLICY.md) and the flags change it:
+//! read by `jwtv_gateway::Policy` (docs/POLICY.md) and the flags change it:
 //! `--alg`, `--typ`, `--leeway` and `--jwks` replace the file's values;
 //! `--iss`, `--aud` and `--require` add to the file's lists. `--revocations`
 //! replaces the file's `revocations.source`.
@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jwtv::{Algorithm, AlgorithmSet};
-use jwtv_jwks::{FetchCounts, FetchFailure, KeySet, KeySetOptions, KeySource, Policy, RefreshPolicy, RemoteJwks};
+use jwtv_gateway::Policy;
+use jwtv_jwks::{FetchCounts, FetchFailure, KeySet, KeySetOptions, KeySource, RefreshPolicy, RemoteJwks};
 
 use crate::input::read_file;
 use crate::revoke::ListSource;
@@ -67,7 +68,7 @@ impl Setup {
         // Every flag is a change of the policy document's fields, refused
         // (never cut short) as a server verifier would refuse it.
         let flag = |flag: &'static str| {
-            move |e: jwtv_jwks::PolicyError| CliError::new(format!("{} ({flag}): {}", e.field(), e.message()))
+            move |e: jwtv_gateway::PolicyError| CliError::new(format!("{} ({flag}): {}", e.field(), e.message()))
         };
         if !args.algs.is_empty() {
             let names: Vec<&str> = args.algs.iter().map(|alg| alg.name()).collect();
@@ -152,7 +153,7 @@ impl Setup {
     /// Opens the revocation list (`None` without one), waiting up to
     /// `--timeout` for a Redis list's first sync; whether it synced is the
     /// caller's to look at.
-    pub(crate) fn open_revocations(&self) -> Result<Option<jwtv_jwks::Revocations>, CliError> {
+    pub(crate) fn open_revocations(&self) -> Result<Option<jwtv_gateway::Revocations>, CliError> {
         self.revocations.as_ref().map(|source| source.open_and_wait(false, self.timeout)).transpose()
     }
 

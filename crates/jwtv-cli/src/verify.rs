@@ -5,7 +5,8 @@ use core::time::Duration;
 
 use clap::Args;
 use jwtv::{Algorithm, Dependency, Error, buffer_len_for};
-use jwtv_jwks::{KeySet, Revocations};
+use jwtv_gateway::Revocations;
+use jwtv_jwks::KeySet;
 use serde_json::{Value, json};
 
 use crate::explain::{self, Context};

@@ -167,7 +167,7 @@ fn verify_flags_without_a_policy_file() {
 
 #[test]
 fn flags_past_a_bound_are_a_usage_error_never_cut_short() {
-    let limit = jwtv_jwks::MAX_RULE_LIST_LEN;
+    let limit = jwtv_gateway::MAX_RULE_LIST_LEN;
     let token = "examples/tokens/valid-es256.jwt";
     // At the bound, the last entry counts: the token's issuer or audience
     // after made-up ones is accepted, a missing claim after present ones

@@ -12,7 +12,7 @@ use std::ptr;
 use crate::policy::{jwtv_policy, jwtv_policy_free, jwtv_policy_new, jwtv_policy_set, jwtv_policy_to_json};
 use crate::status::jwtv_status;
 use jwtv::{Algorithm, AlgorithmSet};
-use jwtv_jwks::Policy;
+use jwtv_gateway::Policy;
 use serde_json::Value;
 
 fn root() -> PathBuf {

@@ -6,7 +6,7 @@
 use std::ffi::c_char;
 
 use jwtv::Algorithm;
-use jwtv_jwks::{Policy, PolicyError};
+use jwtv_gateway::{Policy, PolicyError};
 
 use crate::boundary::{bytes, copy_out, guard, guard_void, optional_text, text, write_out};
 use crate::status::jwtv_status;
@@ -16,12 +16,12 @@ use crate::verifier::{jwtv_verifier, verifier_out};
 /// claims, required claim values, understood `crit`): the next one is
 /// refused, never dropped.
 pub const JWTV_MAX_LIST_LEN: usize = 32;
-const _: () = assert!(JWTV_MAX_LIST_LEN == jwtv_jwks::MAX_RULE_LIST_LEN);
+const _: () = assert!(JWTV_MAX_LIST_LEN == jwtv_gateway::MAX_RULE_LIST_LEN);
 
 /// The largest clock leeway, in seconds (a revoked `jti` is kept this long
 /// past its `exp`).
 pub const JWTV_MAX_LEEWAY_SECS: u64 = 300;
-const _: () = assert!(JWTV_MAX_LEEWAY_SECS == jwtv_jwks::MAX_LEEWAY_SECS);
+const _: () = assert!(JWTV_MAX_LEEWAY_SECS == jwtv_gateway::MAX_LEEWAY_SECS);
 
 /// `jwtv_verifier_from_policy` flag: the host runs an event loop (an NGINX
 /// worker, an async runtime). Making the verifier and verifying never wait

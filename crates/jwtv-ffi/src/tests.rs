@@ -235,7 +235,7 @@ fn a_revocation_file_rejects_revoked_tokens_and_is_re_read() {
     ] {
         assert!(text.contains(line), "{line:?} not in\n{text}");
     }
-    // SAFETY: made by jwtv_verifier_new, freed once.
+    // SAFETY: made by jwtv_verifier_from_policy, freed once.
     unsafe { jwtv_verifier_free(verifier) };
 }
 

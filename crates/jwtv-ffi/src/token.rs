@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use jwtv::Algorithm;
 use jwtv::json::Value;
-use jwtv_jwks::Verified;
+use jwtv_gateway::Verified;
 
 use crate::boundary::{copy_c_string, copy_out, guard, guard_void, text, write_out};
 use crate::status::jwtv_status;

@@ -4,14 +4,14 @@
 use std::ffi::c_char;
 
 use jwtv::ErrorCode;
-use jwtv_jwks::{Policy, Verifier};
+use jwtv_gateway::{Policy, Verifier};
 
 use crate::boundary::{bytes, copy_out, guard, guard_void, optional_text, text, write_out};
 use crate::policy::{config_error, write_error};
 use crate::status::jwtv_status;
 use crate::token::jwtv_token;
 
-/// A verifier. Opaque; made by `jwtv_verifier_new` or
+/// A verifier. Opaque; made by `jwtv_verifier_from_policy` or
 /// `jwtv_verifier_from_policy_file`, released by `jwtv_verifier_free`.
 /// Safe to use from many threads at once (every function takes it `const`).
 #[allow(non_camel_case_types, reason = "C naming")]
@@ -131,7 +131,7 @@ pub(crate) fn verifier_out(inner: Verifier, out: *mut *mut jwtv_verifier) -> Res
 pub unsafe extern "C" fn jwtv_verifier_free(verifier: *mut jwtv_verifier) {
     guard_void(|| {
         if !verifier.is_null() {
-            // SAFETY: a pointer from jwtv_verifier_new, released once per the contract.
+            // SAFETY: a pointer from a jwtv_verifier constructor, released once per the contract.
             drop(unsafe { Box::from_raw(verifier) });
         }
     });

@@ -44,10 +44,22 @@ pub(crate) fn read<T: DeserializeOwned>(json: &[u8]) -> Result<T, DocumentError>
     let mut de = serde_json::Deserializer::from_slice(json);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        DocumentError { path: if path == "." { String::new() } else { path }, message: e.into_inner().to_string() }
+        DocumentError {
+            path: if path == "." { String::new() } else { path },
+            message: without_position(&e.into_inner()),
+        }
     })?;
     de.end().map_err(|e| whole(e.to_string()))?;
     Ok(value)
+}
+
+/// serde_json's message without its " at line L column C": the field's path
+/// says where, and the document may be one the caller never wrote (a policy
+/// re-read after a change by path).
+fn without_position(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    message.strip_suffix(&suffix).map_or_else(|| message.clone(), str::to_owned)
 }
 
 /// A JSON object read in document order, refusing a name given twice

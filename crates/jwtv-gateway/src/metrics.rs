@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use jwtv::ErrorCode;
 
-use crate::refresh::FetchCounts;
 use crate::revoke::{RevocationGauges, RevocationKind};
+use jwtv_jwks::KeySetGauges;
 
 /// Live counters, updated with relaxed atomics (they are statistics, not
 /// synchronisation).
@@ -57,24 +57,10 @@ impl Counters {
     }
 }
 
-/// The state of a verifier's key source at snapshot time.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct KeySetGauges {
-    /// Usable keys served now.
-    pub key_count: usize,
-    /// Seconds since the served set was loaded, fetched or renewed (`None`: never).
-    pub age_secs: Option<u64>,
-    /// Generation of the served set (0: none yet).
-    pub generation: u64,
-    /// Fetch results (remote sources; file sources count reloads as fetches).
-    pub fetches: FetchCounts,
-}
-
 /// A point-in-time copy of a verifier's counters.
 ///
 /// ```
-/// # use jwtv_jwks::MetricsSnapshot;
+/// # use jwtv_gateway::MetricsSnapshot;
 /// let snapshot = MetricsSnapshot::default();
 /// let text = snapshot.to_prometheus();
 /// assert!(text.contains("jwtv_verifications_total{result=\"ok\"} 0\n"));
@@ -233,7 +219,9 @@ mod tests {
         counters.cache_hit();
         counters.cache_miss();
         counters.cache_miss();
-        let snapshot = counters.snapshot(KeySetGauges { key_count: 3, ..KeySetGauges::default() });
+        let mut keys = KeySetGauges::default();
+        keys.key_count = 3;
+        let snapshot = counters.snapshot(keys);
         assert_eq!(snapshot.verified, 2);
         assert_eq!(snapshot.rejected_with(ErrorCode::Expired), 1);
         assert_eq!(snapshot.rejected_with(ErrorCode::UnsupportedCrit), 1);

@@ -15,17 +15,14 @@ use std::time::Duration;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use jwtv::{Algorithm, AlgorithmSet, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, VerifyingKey};
+use jwtv_jwks::{
+    DEFAULT_MAX_JWKS_BYTES, DEFAULT_MAX_KEYS, FileJwks, KeySet, KeySetOptions, KeySource, RefreshPolicy, RemoteJwks,
+    key_from_pem_with,
+};
 use serde::{Deserialize, Serialize};
 
-use crate::clock::millis;
 use crate::document::{self, UniqueMap};
-use crate::file::FileJwks;
-use crate::keyset::{DEFAULT_MAX_JWKS_BYTES, DEFAULT_MAX_KEYS, KeySet, KeySetOptions};
-use crate::pem::key_from_pem_with;
-use crate::refresh::RefreshPolicy;
-use crate::remote::RemoteJwks;
 use crate::revoke::{DEFAULT_MAX_STALENESS, DEFAULT_REDIS_PREFIX, Freshness, RedisOptions, Revocations};
-use crate::source::KeySource;
 use crate::verifier::{DEFAULT_FIRST_FETCH_TIMEOUT, Verifier};
 
 /// The most names each list of a [`Policy`] may hold (issuers, audiences,
@@ -96,14 +93,14 @@ impl std::error::Error for PolicyError {}
 ///   "audiences": ["api"],
 ///   "token_cache_size": 10000
 /// }"#;
-/// let mut policy = jwtv_jwks::Policy::from_json(json, ".")?;
+/// let mut policy = jwtv_gateway::Policy::from_json(json, ".")?;
 /// policy.set("leeway_secs", "60")?; // any field, by its path, as JSON
 /// let verifier = policy.verifier()?;
 /// assert_eq!(verifier.key_set().map(|set| set.len()), Some(1));
 ///
-/// let err = jwtv_jwks::Policy::from_json(br#"{"keys":{"jwks_file":"k.json"},"algorithms":["none"]}"#, ".").unwrap_err();
+/// let err = jwtv_gateway::Policy::from_json(br#"{"keys":{"jwks_file":"k.json"},"algorithms":["none"]}"#, ".").unwrap_err();
 /// assert_eq!(err.field(), "algorithms[0]");
-/// # Ok::<(), jwtv_jwks::PolicyError>(())
+/// # Ok::<(), jwtv_gateway::PolicyError>(())
 /// ```
 ///
 /// Every list holds at most [`MAX_RULE_LIST_LEN`] entries and the leeway is
@@ -367,6 +364,10 @@ fn default_first_sync_timeout_ms() -> u64 {
 fn no_algorithms() -> AlgorithmSet {
     AlgorithmSet::EMPTY
 }
+/// A duration in whole milliseconds, saturating.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
 fn current_dir() -> PathBuf {
     PathBuf::from(".")
 }
@@ -461,14 +462,14 @@ impl Policy {
     ///
     /// ```
     /// use jwtv::{Algorithm, AlgorithmSet};
-    /// let mut policy = jwtv_jwks::Policy::new(AlgorithmSet::of(&[Algorithm::ES256]));
+    /// let mut policy = jwtv_gateway::Policy::new(AlgorithmSet::of(&[Algorithm::ES256]));
     /// policy.set("issuers", r#"["https://issuer.example"]"#)?;
     /// policy.set("refresh.max_stale_secs", "3600")?;
     /// assert_eq!(policy.issuers(), ["https://issuer.example"]);
     /// let err = policy.set("leeway_secs", "\"60\"").unwrap_err();
     /// assert_eq!(err.field(), "leeway_secs");
     /// assert_eq!(policy.set("refresh.ttl", "1").unwrap_err().field(), "refresh.ttl");
-    /// # Ok::<(), jwtv_jwks::PolicyError>(())
+    /// # Ok::<(), jwtv_gateway::PolicyError>(())
     /// ```
     pub fn set(&mut self, path: &str, json_value: &str) -> Result<(), PolicyError> {
         let value: serde_json::Value = serde_json::from_str(json_value)
@@ -726,7 +727,7 @@ impl Policy {
         &self.required_claims
     }
 
-    /// The claims that must have a given string value, in document order.
+    /// The claims that must have a given string value (name, value).
     pub fn required_claim_values(&self) -> impl Iterator<Item = (&str, &str)> {
         self.required_claim_values.0.iter().map(|(name, value)| (name.as_str(), value.as_str()))
     }
@@ -759,27 +760,26 @@ impl Policy {
 
     /// How JWKS documents are read under this policy.
     pub fn key_set_options(&self) -> KeySetOptions {
-        KeySetOptions {
-            algorithms: self.algorithms,
-            max_bytes: self.jwks_max_bytes,
-            max_keys: self.jwks_max_keys,
-            allow_any_rsa_exponent: self.allow_any_rsa_exponent,
-        }
+        let mut options = KeySetOptions::for_algorithms(self.algorithms);
+        options.max_bytes = self.jwks_max_bytes;
+        options.max_keys = self.jwks_max_keys;
+        options.allow_any_rsa_exponent = self.allow_any_rsa_exponent;
+        options
     }
 
     /// The refresh timings of a remote key set.
     pub fn refresh_policy(&self) -> RefreshPolicy {
         let r = &self.refresh;
-        RefreshPolicy {
-            default_ttl: Duration::from_secs(r.default_ttl_secs),
-            min_ttl: Duration::from_secs(r.min_ttl_secs),
-            max_ttl: Duration::from_secs(r.max_ttl_secs),
-            max_stale: Duration::from_secs(r.max_stale_secs),
-            unknown_kid_cooldown: Duration::from_secs(r.unknown_kid_cooldown_secs),
-            backoff_min: Duration::from_millis(r.backoff_min_ms),
-            backoff_max: Duration::from_millis(r.backoff_max_ms),
-            fetch_timeout: Duration::from_millis(r.fetch_timeout_ms),
-        }
+        let mut policy = RefreshPolicy::default();
+        policy.default_ttl = Duration::from_secs(r.default_ttl_secs);
+        policy.min_ttl = Duration::from_secs(r.min_ttl_secs);
+        policy.max_ttl = Duration::from_secs(r.max_ttl_secs);
+        policy.max_stale = Duration::from_secs(r.max_stale_secs);
+        policy.unknown_kid_cooldown = Duration::from_secs(r.unknown_kid_cooldown_secs);
+        policy.backoff_min = Duration::from_millis(r.backoff_min_ms);
+        policy.backoff_max = Duration::from_millis(r.backoff_max_ms);
+        policy.fetch_timeout = Duration::from_millis(r.fetch_timeout_ms);
+        policy
     }
 
     /// The revocation list's source as written (`revocations.source`), if any.
@@ -814,7 +814,7 @@ impl Policy {
     ///
     /// ```
     /// use jwtv::{Algorithm, AlgorithmSet};
-    /// use jwtv_jwks::{MAX_RULE_LIST_LEN, Policy};
+    /// use jwtv_gateway::{MAX_RULE_LIST_LEN, Policy};
     /// let mut policy = Policy::new(AlgorithmSet::of(&[Algorithm::ES256]));
     /// for i in 0..=MAX_RULE_LIST_LEN {
     ///     policy = policy.require_claim(format!("claim-{i}"));
@@ -1021,7 +1021,7 @@ impl Policy {
     pub fn check_sources(&self) -> Result<(), PolicyError> {
         self.check()?;
         match &self.keys.jwks_url {
-            Some(url) => crate::remote::validate_url(url).map_err(|e| PolicyError::at("keys.jwks_url", e))?,
+            Some(url) => RemoteJwks::check_url(url).map_err(|e| PolicyError::at("keys.jwks_url", e))?,
             None => self.key_source().map(drop)?,
         }
         if let Some(r) = &self.revocations {

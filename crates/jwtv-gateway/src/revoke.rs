@@ -148,13 +148,13 @@ pub struct RevocationStatus {
 ///   unreachable the last synced copy keeps serving.
 ///
 /// ```
-/// use jwtv_jwks::{Revocation, RevocationKind, Revocations};
+/// use jwtv_gateway::{Revocation, RevocationKind, Revocations};
 ///
 /// let revocations = Revocations::in_memory(Default::default());
 /// revocations.revoke(Revocation::Kid { id: "leaked-key".into(), since: 1_700_000_000 })?;
 /// assert_eq!(revocations.status().gauges.entries, 1);
 /// assert!(revocations.unrevoke(RevocationKind::Kid, "leaked-key")?);
-/// # Ok::<(), jwtv_jwks::RevocationError>(())
+/// # Ok::<(), jwtv_gateway::RevocationError>(())
 /// ```
 ///
 /// Cheap to clone (clones share the copy). A Redis back end's thread stops

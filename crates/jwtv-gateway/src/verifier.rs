@@ -8,11 +8,10 @@ use jwtv::json::{self, Value};
 use jwtv::{Algorithm, Claims, DEFAULT_BUFFER_LEN, Dependency, Error, Header, buffer_len_for};
 
 use crate::cache::{Decoded, TokenCache, token_hash};
-use crate::keyset::KeySet;
 use crate::metrics::{Counters, MetricsSnapshot};
 use crate::policy::{Policy, PolicyError};
 use crate::revoke::Revocations;
-use crate::source::KeySource;
+use jwtv_jwks::{KeySet, KeySource};
 
 /// How long the first verification waits for a remote key set that has not
 /// been fetched yet, by default.
@@ -28,7 +27,8 @@ pub const DEFAULT_FIRST_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 ///
 /// ```
 /// use jwtv::{Algorithm, AlgorithmSet, ErrorCode};
-/// use jwtv_jwks::{KeySet, KeySetOptions, KeySource, Policy, Verifier};
+/// use jwtv_gateway::{Policy, Verifier};
+/// use jwtv_jwks::{KeySet, KeySetOptions, KeySource};
 ///
 /// let algorithms = AlgorithmSet::of(&[Algorithm::EdDSA]);
 /// // RFC 8037 appendix A's key and token.

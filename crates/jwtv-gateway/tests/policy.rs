@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use jwtv::ErrorCode;
-use jwtv_jwks::{KeySource, Policy};
+use jwtv_gateway::Policy;
+use jwtv_jwks::KeySource;
 
 fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")

@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 
 use common::{NOW, TestKey, claims_with};
 use jwtv::{Algorithm, AlgorithmSet, Claims, Dependency, Error, ErrorCode, Field, Header};
-use jwtv_jwks::{
-    Freshness, JTI_GRACE_SECS, KeySet, KeySetOptions, KeySource, Policy, RedisOptions, Revocation, RevocationKind,
-    Revocations, Verifier,
+use jwtv_gateway::{
+    Freshness, JTI_GRACE_SECS, Policy, RedisOptions, Revocation, RevocationKind, Revocations, Verifier,
 };
+use jwtv_jwks::{KeySet, KeySetOptions, KeySource};
 use redis_server::RedisServer;
 
 const PREFIX: &str = "test:revoked";

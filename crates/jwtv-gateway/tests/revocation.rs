@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use common::{NOW, TestKey, claims, claims_with};
 use jwtv::{Algorithm, AlgorithmSet, Error, ErrorCode, Field};
-use jwtv_jwks::{
-    JTI_GRACE_SECS, KeySet, KeySetOptions, KeySource, MAX_LEEWAY_SECS, Policy, Revocation, RevocationKind,
-    RevocationList, Revocations, Verifier,
+use jwtv_gateway::{
+    JTI_GRACE_SECS, MAX_LEEWAY_SECS, Policy, Revocation, RevocationKind, RevocationList, Revocations, Verifier,
 };
+use jwtv_jwks::{KeySet, KeySetOptions, KeySource};
 
 fn verifier(keys: &[&TestKey], revocations: Revocations) -> Verifier {
     let set = KeySet::parse(common::jwks(keys).as_bytes(), &KeySetOptions::default()).expect("key set");
@@ -272,7 +272,7 @@ fn every_check_of_a_file_list_is_a_sync_or_a_failure() {
         v.verify(&token, NOW).expect("not listed");
         revocations.status()
     };
-    let lag = |status: &jwtv_jwks::RevocationStatus| status.gauges.last_sync_unix.map(|at| jwtv::now() - at);
+    let lag = |status: &jwtv_gateway::RevocationStatus| status.gauges.last_sync_unix.map(|at| jwtv::now() - at);
 
     // An unchanged file keeps the copy in sync: the lag does not grow.
     std::thread::sleep(Duration::from_millis(2000));

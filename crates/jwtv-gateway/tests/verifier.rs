@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use common::{NOW, TestKey, claims, claims_with, jwks};
 use jwtv::{Algorithm, AlgorithmSet, ErrorCode};
-use jwtv_jwks::{FileJwks, KeySet, KeySetOptions, KeySource, Policy, Verifier};
+use jwtv_gateway::{Policy, Verifier};
+use jwtv_jwks::{FileJwks, KeySet, KeySetOptions, KeySource};
 
 fn rules() -> Policy {
     Policy::new(AlgorithmSet::of(&[Algorithm::EdDSA])).issuer("https://issuer.example").audience("api")
@@ -20,7 +21,7 @@ fn fixed(keys: &[&TestKey]) -> KeySource {
 }
 
 #[track_caller]
-fn assert_code(result: Result<jwtv_jwks::Verified, jwtv::Error>, code: ErrorCode) {
+fn assert_code(result: Result<jwtv_gateway::Verified, jwtv::Error>, code: ErrorCode) {
     match result {
         Ok(_) => panic!("accepted; expected {code}"),
         Err(e) => assert_eq!(e.code(), code, "{e}"),

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::cache::TokenHash;
+use crate::digest::Digest;
 use crate::keyset::{JwksError, KeySet, KeySetOptions};
 use crate::refresh::FetchCounts;
 use crate::watch::{Check, PollTimer, WatchedFile};
@@ -38,7 +38,7 @@ struct Loaded {
     keys: Arc<KeySet>,
     generation: u64,
     /// SHA-256 of the document the set was read from.
-    digest: TokenHash,
+    digest: Digest,
     loaded_at: Instant,
 }
 

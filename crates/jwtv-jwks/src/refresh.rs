@@ -4,8 +4,8 @@ use core::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cache::token_hash;
 use crate::clock::millis;
+use crate::digest::sha256;
 use crate::keyset::{JwksError, KeySet, KeySetOptions};
 
 /// Timings of a remote key set. The defaults suit an identity provider's
@@ -317,7 +317,7 @@ impl Refresher {
     }
 
     fn on_document(&mut self, now: u64, response: &FetchResponse<'_>) -> Outcome {
-        let digest = token_hash(response.body);
+        let digest = sha256(response.body);
         let ttl = self.ttl(response.cache_control);
         let etag = response.etag.map(str::to_owned);
         if let Some(served) = self.served.as_mut().filter(|s| s.digest == digest) {

@@ -197,6 +197,12 @@ impl RemoteJwks {
         Self::with_clock(url, policy, options, Arc::new(SystemClock::new()))
     }
 
+    /// Checks `url` as [`RemoteJwks::new`] does, without starting anything
+    /// (for configuration tests).
+    pub fn check_url(url: &str) -> Result<(), RemoteError> {
+        validate_url(url)
+    }
+
     /// Like [`RemoteJwks::new`], with the clock that times freshness, backoff
     /// and cooldowns (a [`ManualClock`](crate::ManualClock) in tests; call
     /// [`RemoteJwks::wake`] after moving it). Network timeouts always run on

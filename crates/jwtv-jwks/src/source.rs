@@ -6,10 +6,24 @@ use std::time::{Duration, Instant};
 
 use crate::file::FileJwks;
 use crate::keyset::KeySet;
-use crate::metrics::KeySetGauges;
+use crate::refresh::FetchCounts;
 use crate::remote::RemoteJwks;
 
-/// The key source of a [`Verifier`](crate::Verifier).
+/// The state of a key source at snapshot time, for metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeySetGauges {
+    /// Usable keys served now.
+    pub key_count: usize,
+    /// Seconds since the served set was loaded, fetched or renewed (`None`: never).
+    pub age_secs: Option<u64>,
+    /// Generation of the served set (0: none yet).
+    pub generation: u64,
+    /// Fetch results (remote sources; file sources count reloads as fetches).
+    pub fetches: FetchCounts,
+}
+
+/// Where a verifier's keys come from.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum KeySource {

@@ -1,5 +1,5 @@
 //! Files polled for changes: the JWKS file ([`FileJwks`](crate::FileJwks))
-//! and the revocation file.
+//! and the revocation file of a gateway.
 //!
 //! A poll compares what `stat` says with what it said when the content was
 //! last read: device and inode (another file renamed over the path), size,
@@ -23,12 +23,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::cache::{TokenHash, token_hash};
 use crate::clock::millis;
+use crate::digest::{Digest, sha256};
 
 /// A file whose times are this close to the time it was read may still
 /// change without its metadata changing.
-pub(crate) const RACY_WINDOW: Duration = Duration::from_secs(2);
+pub const RACY_WINDOW: Duration = Duration::from_secs(2);
 
 /// What `stat` says about one version of a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,14 +86,14 @@ fn ctime(_: &std::fs::Metadata) -> Option<SystemTime> {
 #[derive(Debug)]
 struct Seen {
     stamp: Stamp,
-    digest: TokenHash,
+    digest: Digest,
     /// The stamp cannot be trusted: compare the content at the next poll.
     racy: bool,
 }
 
 /// What a poll found.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Check {
+pub enum Check {
     /// The content is the one read last.
     Unchanged,
     /// New content, as read (at most the limit plus one byte, so that a
@@ -103,7 +103,7 @@ pub(crate) enum Check {
 
 /// A file polled for changes of its content.
 #[derive(Debug)]
-pub(crate) struct WatchedFile {
+pub struct WatchedFile {
     path: PathBuf,
     limit: u64,
     seen: Seen,
@@ -111,20 +111,20 @@ pub(crate) struct WatchedFile {
 
 impl WatchedFile {
     /// Reads the file (at most `limit + 1` bytes) and starts watching it.
-    pub(crate) fn open(path: &Path, limit: u64) -> std::io::Result<(Self, Vec<u8>)> {
+    pub fn open(path: &Path, limit: u64) -> std::io::Result<(Self, Vec<u8>)> {
         let (bytes, seen) = read(path, limit)?;
         Ok((Self { path: path.to_path_buf(), limit, seen }, bytes))
     }
 
     /// The SHA-256 of the content last read: what [`Check::Unchanged`] means.
-    pub(crate) fn digest(&self) -> TokenHash {
+    pub fn digest(&self) -> [u8; 32] {
         self.seen.digest
     }
 
     /// Looks at the file: unchanged, changed (with its new content), or
     /// unreadable (gone, no permission). An error leaves the last version
     /// read as the reference, so a file put back as it was is unchanged.
-    pub(crate) fn check(&mut self) -> std::io::Result<Check> {
+    pub fn check(&mut self) -> std::io::Result<Check> {
         let stamp = Stamp::of(&std::fs::metadata(&self.path)?);
         if stamp == self.seen.stamp && !self.seen.racy {
             return Ok(Check::Unchanged);
@@ -144,31 +144,38 @@ fn read(path: &Path, limit: u64) -> std::io::Result<(Vec<u8>, Seen)> {
     let stamp = Stamp::of(&file.metadata()?);
     let mut bytes = Vec::with_capacity(usize::try_from(stamp.len.min(limit)).unwrap_or(0).saturating_add(1));
     file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
-    let seen = Seen { stamp, digest: token_hash(&bytes), racy: stamp.racy_at(SystemTime::now()) };
+    let seen = Seen { stamp, digest: sha256(&bytes), racy: stamp.racy_at(SystemTime::now()) };
     Ok((bytes, seen))
 }
 
 /// Reads a file as [`WatchedFile::open`] does, without watching it.
-pub(crate) fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
     read(path, limit).map(|(bytes, _)| bytes)
 }
 
 /// Lets one poll through per interval, whichever caller comes first.
 #[derive(Debug)]
-pub(crate) struct PollTimer {
+pub struct PollTimer {
     origin: Instant,
     /// Milliseconds since `origin` at the last poll, plus one (0: never).
     last: AtomicU64,
 }
 
+impl Default for PollTimer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl PollTimer {
-    pub(crate) fn new() -> Self {
+    /// A timer whose first poll is due at once.
+    pub fn new() -> Self {
         Self { origin: Instant::now(), last: AtomicU64::new(0) }
     }
 
     /// True (and the interval restarts) when `interval` has passed since the
     /// last time this was true, or on the first call.
-    pub(crate) fn due(&self, interval: Duration) -> bool {
+    pub fn due(&self, interval: Duration) -> bool {
         let now = millis(self.origin.elapsed()).saturating_add(1);
         let last = self.last.load(Ordering::Relaxed);
         if last != 0 && now < last.saturating_add(millis(interval)) {

@@ -7,7 +7,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::{RevocationError, RevocationList, Shared};
-use crate::watch::{Check, PollTimer, WatchedFile, read_bounded};
+use jwtv_jwks::watch::{Check, PollTimer, WatchedFile, read_bounded};
 
 /// Revocation files larger than this are refused (about 250,000 entries).
 const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;

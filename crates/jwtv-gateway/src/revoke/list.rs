@@ -192,7 +192,7 @@ type IdMap = HashMap<Box<str>, u64, RandomState>;
 ///
 /// ```
 /// use jwtv::{Claims, ErrorCode, Header};
-/// use jwtv_jwks::{Revocation, RevocationList};
+/// use jwtv_gateway::{Revocation, RevocationList};
 ///
 /// let mut list = RevocationList::new();
 /// list.insert(Revocation::Sub { id: "user-1".into(), not_before: 1_700_000_000 });
