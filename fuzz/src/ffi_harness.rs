@@ -4,13 +4,14 @@
 //!
 //! Input: a mode byte (`mode % 5`), then the mode's bytes:
 //!
-//! - 0: a token for `jwtv_verifier_verify` on a verifier made with the
-//!   config functions (the four test keys as PEM and HMAC secret);
-//! - 1: a JWKS document for `jwtv_config_set_jwks` + `jwtv_verifier_new`;
-//! - 2: a policy document for `jwtv_policy_check` and
-//!   `jwtv_verifier_from_policy_json` (only with an inline `jwks` key source:
-//!   files and URLs would make the fuzzer read the disk or the network);
-//! - 3: NUL-separated strings (any bytes, UTF-8 or not) for the config setters;
+//! - 0: a token for `jwtv_verifier_verify` on a verifier made from a
+//!   `jwtv_policy` built field by field (the four test keys as PEM and HMAC
+//!   secret);
+//! - 1: a JWKS document for `jwtv_policy_set_jwks` + `jwtv_verifier_from_policy`;
+//! - 2: a policy document for `jwtv_policy_from_json` + `jwtv_policy_check`
+//!   and `jwtv_verifier_from_policy_json` (only with an inline `jwks` key
+//!   source: files and URLs would make the fuzzer read the disk or the network);
+//! - 3: NUL-separated strings (any bytes, UTF-8 or not) for the policy setters;
 //! - 4: `header JSON` 0xFF `claims JSON`, signed with the test key chosen by
 //!   bits 3-4 of the mode byte, then verified and read with every
 //!   `jwtv_token_*` accessor.
@@ -21,7 +22,8 @@ use std::sync::OnceLock;
 
 use jwtv::json::Value;
 use jwtv::{AlgorithmSet, DEFAULT_BUFFER_LEN, Verifier};
-use jwtv_jwks::{Config, KeySet, KeySetOptions};
+use jwtv_gateway::Policy;
+use jwtv_jwks::{KeySet, KeySetOptions};
 use libjwtv::*;
 
 use crate::{ALGS, AUD, HS256_SECRET, ISS, NOW, VALID_TOKENS, keys, kid_of, measure, policy, signers};
@@ -39,7 +41,7 @@ unsafe impl Send for Shared {}
 // SAFETY: as above.
 unsafe impl Sync for Shared {}
 
-/// The core policy equal to [`base_config`]'s rules.
+/// The core policy equal to [`base_policy`]'s rules.
 fn c_policy() -> jwtv::Policy<'static> {
     policy().algorithms(AlgorithmSet::of(&ALGS))
 }
@@ -60,20 +62,29 @@ fn cstring(s: &str) -> CString {
     CString::new(s).expect("no NUL")
 }
 
-/// A config with the four algorithms, the example issuer and audience, `sub` required.
-fn base_config() -> *mut jwtv_config {
-    let mut config = null_mut();
+/// `jwtv_policy_add_string` without an error buffer.
+///
+/// # Safety
+/// `policy` is a live policy.
+unsafe fn add(policy: *mut jwtv_policy, path: &CStr, value: &CStr) -> jwtv_status {
+    // SAFETY: forwarded; NUL-terminated strings.
+    unsafe { jwtv_policy_add_string(policy, path.as_ptr(), value.as_ptr(), null_mut(), 0) }
+}
+
+/// A policy with the four algorithms, the example issuer and audience, `sub` required.
+fn base_policy() -> *mut jwtv_policy {
+    let mut policy = null_mut();
     // SAFETY: every pointer is valid for the call; strings are NUL-terminated.
     unsafe {
-        ok(jwtv_config_new(&mut config));
+        ok(jwtv_policy_new(&mut policy));
         for alg in ALGS {
-            ok(jwtv_config_add_algorithm(config, cstring(alg.name()).as_ptr()));
+            ok(add(policy, c"algorithms", &cstring(alg.name())));
         }
-        ok(jwtv_config_add_issuer(config, cstring(ISS).as_ptr()));
-        ok(jwtv_config_add_audience(config, cstring(AUD).as_ptr()));
-        ok(jwtv_config_require_claim(config, c"sub".as_ptr()));
+        ok(add(policy, c"issuers", &cstring(ISS)));
+        ok(add(policy, c"audiences", &cstring(AUD)));
+        ok(add(policy, c"required_claims", c"sub"));
     }
-    config
+    policy
 }
 
 /// The verifier of modes 0 and 4: the test keys given one by one, a token cache.
@@ -81,7 +92,7 @@ fn fixed_verifier() -> *const jwtv_verifier {
     static VERIFIER: OnceLock<Shared> = OnceLock::new();
     VERIFIER
         .get_or_init(|| {
-            let config = base_config();
+            let policy = base_policy();
             let pems: [(&str, &CStr); 3] = [
                 (include_str!("../../examples/keys/test-es256.pub.pem"), c"ES256"),
                 (include_str!("../../examples/keys/test-eddsa.pub.pem"), c"EdDSA"),
@@ -92,18 +103,29 @@ fn fixed_verifier() -> *const jwtv_verifier {
             unsafe {
                 for (pem, alg) in pems {
                     let kid = cstring(kid_of(jwtv::Algorithm::from_name(alg.to_str().unwrap()).unwrap()));
-                    ok(jwtv_config_add_pem_key(config, pem.as_ptr(), pem.len(), alg.as_ptr(), kid.as_ptr()));
+                    let status = jwtv_policy_add_pem_key(
+                        policy,
+                        pem.as_ptr(),
+                        pem.len(),
+                        alg.as_ptr(),
+                        kid.as_ptr(),
+                        null_mut(),
+                        0,
+                    );
+                    ok(status);
                 }
-                ok(jwtv_config_add_hmac_secret(
-                    config,
+                ok(jwtv_policy_add_hmac_secret(
+                    policy,
                     HS256_SECRET.as_ptr(),
                     HS256_SECRET.len(),
                     c"HS256".as_ptr(),
                     c"test-hs256".as_ptr(),
+                    null_mut(),
+                    0,
                 ));
-                ok(jwtv_config_set_token_cache(config, 64));
-                ok(jwtv_verifier_new(config, &mut verifier, null_mut(), 0));
-                jwtv_config_free(config);
+                ok(jwtv_policy_set(policy, c"token_cache_size".as_ptr(), c"64".as_ptr(), null_mut(), 0));
+                ok(jwtv_verifier_from_policy(policy, 0, &mut verifier, null_mut(), 0));
+                jwtv_policy_free(policy);
             }
             Shared(verifier)
         })
@@ -322,13 +344,17 @@ fn verdicts_match(verifier: *const jwtv_verifier, core: &Verifier<'_>) {
 }
 
 fn jwks_mode(document: &[u8], mode: u8) {
-    let config = base_config();
+    let policy = base_policy();
     let mut verifier = null_mut();
     let mut err = vec![0u8; usize::from(mode >> 3) + 1];
     // SAFETY: valid pointers and lengths.
     let status = unsafe {
-        ok(jwtv_config_set_jwks(config, document.as_ptr(), document.len()));
-        jwtv_verifier_new(config, &mut verifier, err.as_mut_ptr().cast(), err.len())
+        let set = jwtv_policy_set_jwks(policy, document.as_ptr(), document.len(), err.as_mut_ptr().cast(), err.len());
+        if set == jwtv_status::JWTV_OK {
+            jwtv_verifier_from_policy(policy, 0, &mut verifier, err.as_mut_ptr().cast(), err.len())
+        } else {
+            set
+        }
     };
     let options = KeySetOptions::for_algorithms(AlgorithmSet::of(&ALGS));
     let set = KeySet::parse(document, &options);
@@ -346,7 +372,7 @@ fn jwks_mode(document: &[u8], mode: u8) {
     // SAFETY: made above, freed once.
     unsafe {
         jwtv_verifier_free(verifier);
-        jwtv_config_free(config);
+        jwtv_policy_free(policy);
     }
 }
 
@@ -369,8 +395,14 @@ fn policy_mode(json: &[u8], mode: u8) {
     let cap = usize::from(mode >> 3) * 4;
     let mut err = vec![0x55u8; cap.max(1)];
     let err_ptr = if cap == 0 { null_mut() } else { err.as_mut_ptr().cast::<c_char>() };
-    // SAFETY: valid pointers and lengths.
-    let checked = unsafe { jwtv_policy_check(json.as_ptr(), json.len(), BASE_DIR.as_ptr(), err_ptr, cap) };
+    let mut handle = null_mut();
+    // SAFETY: valid pointers and lengths; the handle is freed once.
+    let checked = unsafe {
+        let read = jwtv_policy_from_json(json.as_ptr(), json.len(), BASE_DIR.as_ptr(), &mut handle, err_ptr, cap);
+        let checked = if read == jwtv_status::JWTV_OK { jwtv_policy_check(handle, err_ptr, cap) } else { read };
+        jwtv_policy_free(handle);
+        checked
+    };
     let mut verifier = null_mut();
     // SAFETY: as above.
     let made = unsafe {
@@ -382,9 +414,9 @@ fn policy_mode(json: &[u8], mode: u8) {
         let end = err.iter().position(|b| *b == 0).expect("error message NUL-terminated");
         std::str::from_utf8(&err[..end]).expect("error message is UTF-8");
     }
-    let config = Config::from_json(json, "/nonexistent/jwtv-fuzz");
+    let config = Policy::from_json(json, "/nonexistent/jwtv-fuzz");
     let rust = config.as_ref().map_err(|e| e.to_string()).and_then(|c| c.verifier().map_err(|e| e.to_string()));
-    assert_eq!(made == jwtv_status::JWTV_OK, rust.is_ok(), "C ABI and Config disagree: {:?}", rust.as_ref().err());
+    assert_eq!(made == jwtv_status::JWTV_OK, rust.is_ok(), "C ABI and Policy disagree: {:?}", rust.as_ref().err());
     if checked == jwtv_status::JWTV_OK {
         // `check` accepts a little more than `verifier` (a JWKS without usable key is a runtime matter) - never less.
         assert!(config.is_ok());
@@ -410,43 +442,61 @@ fn policy_mode(json: &[u8], mode: u8) {
 fn strings_mode(data: &[u8]) {
     let mut pieces = data.split(|b| *b == 0).map(|p| CString::new(p).expect("no NUL"));
     let mut next = || pieces.next().unwrap_or_default();
-    let mut config = null_mut();
+    let mut policy = null_mut();
+    let mut err = [0u8; 32];
+    let err_ptr = err.as_mut_ptr().cast::<c_char>();
     // SAFETY: valid pointers; every string NUL-terminated.
     unsafe {
-        ok(jwtv_config_new(&mut config));
-        let strings: [(CString, unsafe extern "C" fn(*mut jwtv_config, *const c_char) -> jwtv_status); 5] = [
-            (next(), jwtv_config_add_algorithm),
-            (next(), jwtv_config_add_issuer),
-            (next(), jwtv_config_add_audience),
-            (next(), jwtv_config_set_typ),
-            (next(), jwtv_config_require_claim),
-        ];
-        for (s, set) in &strings {
-            let status = set(config, s.as_ptr());
+        ok(jwtv_policy_new(&mut policy));
+        let paths = [c"algorithms", c"issuers", c"audiences", c"typ", c"required_claims"];
+        for path in paths {
+            let s = next();
+            let status = if path == c"typ" {
+                jwtv_policy_set_string(policy, path.as_ptr(), s.as_ptr(), err_ptr, err.len())
+            } else {
+                jwtv_policy_add_string(policy, path.as_ptr(), s.as_ptr(), err_ptr, err.len())
+            };
             let utf8 = s.to_str().is_ok();
             assert_eq!(status == jwtv_status::JWTV_INVALID_UTF8, !utf8, "UTF-8 check of {s:?}: {status:?}");
             assert!(matches!(
                 status,
-                jwtv_status::JWTV_OK | jwtv_status::JWTV_INVALID_UTF8 | jwtv_status::JWTV_INVALID_ARGUMENT
+                jwtv_status::JWTV_OK | jwtv_status::JWTV_INVALID_UTF8 | jwtv_status::JWTV_CONFIG_ERROR
             ));
         }
         let (name, value) = (next(), next());
-        let status = jwtv_config_require_claim_value(config, name.as_ptr(), value.as_ptr());
+        let status = jwtv_policy_set_member(
+            policy,
+            c"required_claim_values".as_ptr(),
+            name.as_ptr(),
+            value.as_ptr(),
+            err_ptr,
+            err.len(),
+        );
         assert_eq!(status == jwtv_status::JWTV_INVALID_UTF8, name.to_str().is_err() || value.to_str().is_err());
         let (secret, alg, kid) = (next(), next(), next());
-        let status = jwtv_config_add_hmac_secret(
-            config,
+        let status = jwtv_policy_add_hmac_secret(
+            policy,
             secret.as_ptr().cast(),
             secret.as_bytes().len(),
             alg.as_ptr(),
             kid.as_ptr(),
+            err_ptr,
+            err.len(),
         );
         assert_ne!(status, jwtv_status::JWTV_INTERNAL_ERROR);
-        ok(jwtv_config_add_algorithm(config, c"HS256".as_ptr()));
-        ok(jwtv_config_add_hmac_secret(config, HS256_SECRET.as_ptr(), HS256_SECRET.len(), c"HS256".as_ptr(), null()));
+        ok(add(policy, c"algorithms", c"HS256"));
+        let status = jwtv_policy_add_hmac_secret(
+            policy,
+            HS256_SECRET.as_ptr(),
+            HS256_SECRET.len(),
+            c"HS256".as_ptr(),
+            null(),
+            err_ptr,
+            err.len(),
+        );
+        assert_ne!(status, jwtv_status::JWTV_INTERNAL_ERROR);
         let mut verifier = null_mut();
-        let mut err = [0u8; 32];
-        let status = jwtv_verifier_new(config, &mut verifier, err.as_mut_ptr().cast(), err.len());
+        let status = jwtv_verifier_from_policy(policy, 0, &mut verifier, err_ptr, err.len());
         assert_ne!(status, jwtv_status::JWTV_INTERNAL_ERROR);
         if status == jwtv_status::JWTV_OK {
             let (status, out) = c_verify(verifier, VALID_TOKENS[0].as_bytes(), 5);
@@ -454,7 +504,7 @@ fn strings_mode(data: &[u8]) {
             jwtv_token_free(out);
         }
         jwtv_verifier_free(verifier);
-        jwtv_config_free(config);
+        jwtv_policy_free(policy);
     }
 }
 
