@@ -168,7 +168,7 @@ typedef struct jwtv_policy jwtv_policy;
 // `jwtv_token_free`. Independent of the verifier once made.
 typedef struct jwtv_token jwtv_token;
 
-// A verifier. Opaque; made by `jwtv_verifier_new` or
+// A verifier. Opaque; made by `jwtv_verifier_from_policy` or
 // `jwtv_verifier_from_policy_file`, released by `jwtv_verifier_free`.
 // Safe to use from many threads at once (every function takes it `const`).
 typedef struct jwtv_verifier jwtv_verifier;
