@@ -15,7 +15,7 @@ use jwtv_gateway::{RevocationList, Revocations};
 use serde_json::json;
 
 use crate::explain::{self, Context, date_claim};
-use crate::human::{self, Style, inert, quote, quoted_list, relative, span, token_label, utc};
+use crate::human::{self, Style, inert, plural, quote, quoted_list, relative, span, token_label, utc};
 use crate::input::{Lenient, Segment, read_token};
 use crate::inspect::structural_problems;
 use crate::revoke::{counts, unsynced, where_};
@@ -580,9 +580,4 @@ pub(crate) fn run(args: &DoctorArgs) -> Outcome {
         }
     }
     Ok((verdict.exit_code(), out))
-}
-
-/// `1 key`, `3 keys`.
-pub(crate) fn plural(n: usize, noun: &str) -> String {
-    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
 }

@@ -227,6 +227,11 @@ pub(crate) fn quoted_list<S: AsRef<str>>(items: &[S]) -> String {
     }
 }
 
+/// `1 key`, `3 keys`.
+pub(crate) fn plural(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use jwtv::AlgorithmSet;
 use jwtv_jwks::{KeyInfo, KeySet, SkipReason};
 use serde_json::json;
 
-use crate::human::{self, Style, inert, quote, shown};
+use crate::human::{self, Style, inert, plural, quote, shown};
 use crate::setup::{Origin, Setup, parse_alg};
 use crate::{CliError, EXIT_OK, EXIT_REJECTED, Outcome, PolicyArgs};
 
@@ -99,7 +99,7 @@ pub(crate) fn run(args: &KeysArgs) -> Outcome {
             out,
             "{}: {}, {} usable",
             inert(&loaded.origin.describe()),
-            crate::doctor::plural(set.entries().len(), "key"),
+            plural(set.entries().len(), "key"),
             set.len()
         );
         if let Origin::Url(report) = &loaded.origin {

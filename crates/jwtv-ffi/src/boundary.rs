@@ -4,6 +4,8 @@
 use std::ffi::{CStr, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use jwtv_gateway::PolicyError;
+
 use crate::status::jwtv_status;
 
 /// Runs `body`, turning a panic into [`jwtv_status::JWTV_INTERNAL_ERROR`]: no
@@ -131,4 +133,27 @@ pub(crate) unsafe fn write_out<T>(out: *mut T, value: T) -> Result<(), jwtv_stat
     // SAFETY: non-NULL and writable per the contract.
     unsafe { out.write(value) };
     Ok(())
+}
+
+/// Writes `message` to `err` (when non-NULL), NUL-terminated, cut at a
+/// character boundary to `err_cap - 1` bytes.
+pub(crate) fn write_error(message: &str, err: *mut c_char, err_cap: usize) {
+    if err.is_null() || err_cap == 0 {
+        return;
+    }
+    let max = err_cap - 1;
+    let mut end = message.len().min(max);
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    let message = message.as_bytes().get(..end).unwrap_or_default();
+    // SAFETY: `err` holds `err_cap` writable bytes per the caller's contract;
+    // the message fits, so the copy cannot fail.
+    let _ = unsafe { copy_out(message, err, err_cap, std::ptr::null_mut()) };
+}
+
+/// A policy error as `JWTV_CONFIG_ERROR`, its message (`field: what`) in `err`.
+pub(crate) fn config_error(e: &PolicyError, err: *mut c_char, err_cap: usize) -> jwtv_status {
+    write_error(&e.to_string(), err, err_cap);
+    jwtv_status::JWTV_CONFIG_ERROR
 }

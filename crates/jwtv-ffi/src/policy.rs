@@ -8,7 +8,7 @@ use std::ffi::c_char;
 use jwtv::Algorithm;
 use jwtv_gateway::{Policy, PolicyError};
 
-use crate::boundary::{bytes, copy_out, guard, guard_void, optional_text, text, write_out};
+use crate::boundary::{bytes, config_error, copy_out, guard, guard_void, optional_text, text, write_error, write_out};
 use crate::status::jwtv_status;
 use crate::verifier::{jwtv_verifier, verifier_out};
 
@@ -39,29 +39,6 @@ pub const JWTV_NONBLOCKING: u32 = 1;
 #[derive(Debug)]
 pub struct jwtv_policy {
     inner: Policy,
-}
-
-/// Writes `message` to `err` (when non-NULL), NUL-terminated, cut at a
-/// character boundary to `err_cap - 1` bytes.
-pub(crate) fn write_error(message: &str, err: *mut c_char, err_cap: usize) {
-    if err.is_null() || err_cap == 0 {
-        return;
-    }
-    let max = err_cap - 1;
-    let mut end = message.len().min(max);
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    let message = message.as_bytes().get(..end).unwrap_or_default();
-    // SAFETY: `err` holds `err_cap` writable bytes per the caller's contract;
-    // the message fits, so the copy cannot fail.
-    let _ = unsafe { copy_out(message, err, err_cap, std::ptr::null_mut()) };
-}
-
-/// A policy error as `JWTV_CONFIG_ERROR`, its message (`field: what`) in `err`.
-pub(crate) fn config_error(e: &PolicyError, err: *mut c_char, err_cap: usize) -> jwtv_status {
-    write_error(&e.to_string(), err, err_cap);
-    jwtv_status::JWTV_CONFIG_ERROR
 }
 
 fn made(

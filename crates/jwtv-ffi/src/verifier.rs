@@ -6,8 +6,8 @@ use std::ffi::c_char;
 use jwtv::ErrorCode;
 use jwtv_gateway::{Policy, Verifier};
 
-use crate::boundary::{bytes, copy_out, guard, guard_void, optional_text, text, write_out};
-use crate::policy::{config_error, write_error};
+use crate::boundary::{bytes, config_error, copy_out, guard, guard_void, optional_text, text, write_error, write_out};
+
 use crate::status::jwtv_status;
 use crate::token::jwtv_token;
 

@@ -23,7 +23,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::document::{self, UniqueMap};
 use crate::revoke::{DEFAULT_MAX_STALENESS, DEFAULT_REDIS_PREFIX, Freshness, RedisOptions, Revocations};
-use crate::verifier::{DEFAULT_FIRST_FETCH_TIMEOUT, Verifier};
+
+/// How long the first verification waits for a remote key set that has not
+/// been fetched yet, by default.
+pub const DEFAULT_FIRST_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The most names each list of a [`Policy`] may hold (issuers, audiences,
 /// required claims, …). Lists are lent to the core on the stack at each
@@ -79,9 +82,9 @@ impl std::error::Error for PolicyError {}
 /// The token rules of a server verifier and where its keys come from.
 ///
 /// Read one from a policy document ([`Policy::from_json`],
-/// [`Policy::from_file`]) and make the verifier with [`Policy::verifier`];
+/// [`Policy::from_file`]) and make the verifier with [`Policy::verifier`](Policy::verifier);
 /// or build one in code ([`Policy::new`] and the builder methods) for a key
-/// source of your own ([`Verifier::new`]). The defaults are the core's:
+/// source of your own ([`Verifier::new`](crate::Verifier::new)). The defaults are the core's:
 /// `exp` required, 30 s leeway, no issuer or audience (so a token *with* an
 /// `aud` is refused until audiences are set), 16 KiB tokens.
 ///
@@ -398,7 +401,7 @@ impl fmt::Debug for Policy {
 
 impl Policy {
     /// A policy allowing `algorithms`, otherwise the core's defaults, with no
-    /// key source (give one to [`Verifier::new`], or set `keys`).
+    /// key source (give one to [`Verifier::new`](crate::Verifier::new), or set `keys`).
     pub fn new(algorithms: AlgorithmSet) -> Self {
         Self {
             keys: Keys::default(),
@@ -897,7 +900,7 @@ impl Policy {
     ///
     /// A policy that fails [`Policy::check`]'s bounds is never enforced in
     /// part: it lends a core policy that allows no algorithm, so every token
-    /// is refused (`alg_not_allowed`). [`Verifier::new`] refuses such a
+    /// is refused (`alg_not_allowed`). [`Verifier::new`](crate::Verifier::new) refuses such a
     /// policy up front.
     pub fn with_policy<R>(&self, f: impl FnOnce(&jwtv::Policy<'_>) -> R) -> R {
         let enforceable = self.within_bounds();
@@ -1031,16 +1034,10 @@ impl Policy {
         Ok(())
     }
 
-    /// A server verifier as the policy describes it: its key source, cache,
-    /// first-fetch wait and revocation list.
-    pub fn verifier(&self) -> Result<Verifier, PolicyError> {
-        let verifier = Verifier::new(self.key_source()?, self.clone())?
-            .with_token_cache(self.token_cache_size)
-            .with_first_fetch_timeout(Duration::from_millis(self.refresh.first_fetch_timeout_ms));
-        Ok(match self.revocations()? {
-            Some(revocations) => verifier.with_revocations(revocations),
-            None => verifier,
-        })
+    /// How long the first verification waits for the first fetch of a
+    /// remote key set (`refresh.first_fetch_timeout_ms`).
+    pub fn first_fetch_timeout(&self) -> Duration {
+        Duration::from_millis(self.refresh.first_fetch_timeout_ms)
     }
 }
 

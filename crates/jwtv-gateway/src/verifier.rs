@@ -9,13 +9,9 @@ use jwtv::{Algorithm, Claims, DEFAULT_BUFFER_LEN, Dependency, Error, Header, buf
 
 use crate::cache::{Decoded, TokenCache, token_hash};
 use crate::metrics::{Counters, MetricsSnapshot};
-use crate::policy::{Policy, PolicyError};
+use crate::policy::{DEFAULT_FIRST_FETCH_TIMEOUT, Policy, PolicyError};
 use crate::revoke::Revocations;
 use jwtv_jwks::{KeySet, KeySource};
-
-/// How long the first verification waits for a remote key set that has not
-/// been fetched yet, by default.
-pub const DEFAULT_FIRST_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A thread-safe verifier for servers (`Send + Sync`; share it by reference or `Arc`).
 ///
@@ -287,6 +283,20 @@ impl Verified {
     /// The key-set generation that verified the signature.
     pub fn key_set_generation(&self) -> u64 {
         self.decoded.generation
+    }
+}
+
+impl Policy {
+    /// A server verifier as the policy describes it: its key source, cache,
+    /// first-fetch wait and revocation list.
+    pub fn verifier(&self) -> Result<Verifier, PolicyError> {
+        let verifier = Verifier::new(self.key_source()?, self.clone())?
+            .with_token_cache(self.cache_size())
+            .with_first_fetch_timeout(self.first_fetch_timeout());
+        Ok(match self.revocations()? {
+            Some(revocations) => verifier.with_revocations(revocations),
+            None => verifier,
+        })
     }
 }
 

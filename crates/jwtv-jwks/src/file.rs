@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::digest::Digest;
-use crate::keyset::{JwksError, KeySet, KeySetOptions};
+use crate::keyset::{JwksError, KeySet};
+use crate::options::KeySetOptions;
 use crate::refresh::FetchCounts;
 use crate::watch::{Check, PollTimer, WatchedFile};
 

@@ -7,8 +7,9 @@ use base64ct::{Base64UrlUnpadded, Encoding as _};
 use jwtv::json::{self, JsonStr, Value};
 use jwtv::{Algorithm, AlgorithmSet, KeyError, KeyKind, VerifyingKey};
 
-use crate::keyset::KeySetOptions;
-use crate::{roca, thumbprint};
+use crate::options::KeySetOptions;
+use crate::roca;
+use crate::thumbprint::{self, ThumbprintMembers};
 
 /// Why a JWK of a key set is not used for verification.
 ///
@@ -282,7 +283,7 @@ pub(crate) fn parse(index: usize, element: Value<'_>, options: &KeySetOptions) -
         info.crv.clone_from(&m.crv);
         info.alg.clone_from(&m.alg);
         info.key_use.clone_from(&m.key_use);
-        info.thumbprint = thumbprint::of(&m);
+        info.thumbprint = m.thumbprint_members().and_then(thumbprint::of);
         build(&m, options, &mut info)
     });
     match key {
@@ -450,13 +451,6 @@ fn on_curve(alg: Algorithm, x: &[u8], y: &[u8]) -> bool {
         return false;
     };
     agreement::agree_ephemeral(ephemeral, &agreement::UnparsedPublicKey::new(curve, &point), |_| ()).is_ok()
-}
-
-/// The members RFC 7638 hashes, for [`thumbprint::of`].
-pub(crate) struct ThumbprintMembers<'m> {
-    pub(crate) kty: &'m str,
-    /// Required members other than `kty`, sorted by name.
-    pub(crate) members: Vec<(&'static str, &'m str)>,
 }
 
 impl Members {

@@ -6,7 +6,7 @@ use core::fmt;
 use base64ct::{Base64, Encoding as _};
 use jwtv::{Algorithm, KeyError, KeyKind, VerifyingKey};
 
-use crate::keyset::KeySetOptions;
+use crate::options::KeySetOptions;
 
 /// Why a PEM file did not give a key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use crate::clock::millis;
 use crate::digest::sha256;
-use crate::keyset::{JwksError, KeySet, KeySetOptions};
+use crate::keyset::{JwksError, KeySet};
+use crate::options::KeySetOptions;
 
 /// Timings of a remote key set. The defaults suit an identity provider's
 /// JWKS endpoint.

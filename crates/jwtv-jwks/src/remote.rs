@@ -9,7 +9,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use ureq::http::{HeaderMap, Uri};
 
 use crate::clock::{Clock, SystemClock, millis};
-use crate::keyset::{JwksError, KeySet, KeySetOptions};
+use crate::keyset::{JwksError, KeySet};
+use crate::options::KeySetOptions;
 use crate::refresh::{Action, FetchFailure, FetchResponse, RefreshPolicy, RefreshStatus, Refresher};
 
 /// The `User-Agent` of every fetch.
