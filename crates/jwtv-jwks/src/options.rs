@@ -24,7 +24,7 @@ pub struct KeySetOptions {
     /// grows with the exponent's length, and a garbage signature against an
     /// 8192-bit key with e = 2^33 − 1 costs some 40 times one against
     /// RSA-2048 with 65537 (figures in `docs/POLICY.md`). Keys with another
-    /// exponent are skipped with [`SkipReason::RsaExponentNotAllowed`].
+    /// exponent are skipped with [`SkipReason::RsaExponentNotAllowed`](crate::SkipReason::RsaExponentNotAllowed).
     pub allow_any_rsa_exponent: bool,
 }
 
