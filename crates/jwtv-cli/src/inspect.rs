@@ -94,7 +94,7 @@ fn time_notes(lenient: &Lenient, now: i64) -> Vec<String> {
 pub(crate) fn run(args: &InspectArgs) -> Outcome {
     let input = read_token(&args.token)?;
     let token = input.token.as_str();
-    let now = i64::try_from(args.now.unwrap_or_else(jwtv::now)).unwrap_or(i64::MAX);
+    let now = i64::try_from(args.now.unwrap_or_else(jwtv_jwks::unix_now)).unwrap_or(i64::MAX);
     let lenient = Lenient::decode(token);
     let mut problems = structural_problems(token, &lenient);
     let broken = !problems.is_empty();

@@ -268,7 +268,7 @@ fn from_token(arg: &str) -> Result<(Revocation, String), CliError> {
 }
 
 pub(crate) fn run_revoke(args: &RevokeArgs) -> Outcome {
-    let now = jwtv::now();
+    let now = jwtv_jwks::unix_now();
     let (revocation, target, from) = match &args.what {
         Revoke::Jti { id, until, target } => (Revocation::Jti { id: id.clone(), exp: *until }, target, None),
         Revoke::Token { token, target } => {
@@ -348,7 +348,7 @@ pub(crate) fn run_revocations(args: &RevocationsArgs) -> Outcome {
     if entries.is_empty() {
         return Ok((EXIT_OK, out));
     }
-    let now = i64::try_from(jwtv::now()).unwrap_or(i64::MAX);
+    let now = i64::try_from(jwtv_jwks::unix_now()).unwrap_or(i64::MAX);
     let rows: Vec<[String; 4]> = entries
         .iter()
         .map(|e| {

@@ -58,7 +58,7 @@ pub(crate) struct Setup {
 
 impl Setup {
     pub(crate) fn from_args(args: &PolicyArgs) -> Result<Self, CliError> {
-        let now = args.now.unwrap_or_else(jwtv::now);
+        let now = args.now.unwrap_or_else(jwtv_jwks::unix_now);
         let mut rules = match &args.policy {
             Some(path) => {
                 Policy::from_file(path).map_err(|e| CliError::new(format!("policy {}: {e}", path.display())))?

@@ -284,7 +284,7 @@ fn claims(args: &SignArgs, now: u64) -> Result<Map<String, Value>, CliError> {
 pub(crate) fn run(args: &SignArgs) -> Outcome {
     let rng = SystemRandom::new();
     let (signer, jwk_kid) = load_key(args, &rng)?;
-    let now = args.now.unwrap_or_else(jwtv::now);
+    let now = args.now.unwrap_or_else(jwtv_jwks::unix_now);
     let mut header = Map::new();
     header.insert("alg".to_owned(), Value::from(args.alg.name()));
     header.insert("typ".to_owned(), Value::from(args.typ.as_str()));

@@ -160,7 +160,7 @@ pub unsafe extern "C" fn jwtv_verifier_verify(
         let verifier = unsafe { verifier.as_ref() }.ok_or(jwtv_status::JWTV_NULL_ARGUMENT)?;
         // SAFETY: `token_len` readable bytes per the contract.
         let token = unsafe { bytes(token, token_len) }?;
-        let now = if now == 0 { jwtv::now() } else { now };
+        let now = if now == 0 { jwtv_jwks::unix_now() } else { now };
         if !detail.is_null() && detail_cap > 0 {
             // SAFETY: `detail_cap` writable bytes per the contract.
             unsafe { detail.write(0) };

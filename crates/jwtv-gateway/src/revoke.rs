@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use jwtv::{Claims, Dependency, Error, Header};
+use jwtv_jwks::{Clock, SystemClock};
 
 pub use list::{JTI_GRACE_SECS, MAX_REVOKED_ID_LEN, Revocation, RevocationError, RevocationKind, RevocationList};
 
@@ -196,6 +197,8 @@ pub(crate) struct Shared {
     last_sync: AtomicU64,
     /// When the list was opened (the sync lag of a list that never synced).
     opened_unix: u64,
+    /// The time base of the sync state and of pruning.
+    clock: Arc<dyn Clock>,
     stop: AtomicBool,
     /// Wakes [`Revocations::wait_synced`].
     synced: std::sync::Condvar,
@@ -209,12 +212,13 @@ struct SyncState {
 }
 
 impl Shared {
-    fn new(list: RevocationList, synced: bool) -> Self {
+    fn new(list: RevocationList, synced: bool, clock: Arc<dyn Clock>) -> Self {
         let shared = Self {
             list: RwLock::new(list),
             sync: Mutex::default(),
             last_sync: AtomicU64::new(0),
-            opened_unix: jwtv::now(),
+            opened_unix: clock.unix_secs(),
+            clock,
             stop: AtomicBool::new(false),
             synced: std::sync::Condvar::new(),
         };
@@ -222,6 +226,11 @@ impl Shared {
             shared.mark_synced();
         }
         shared
+    }
+
+    /// Unix time now, by this list's clock.
+    pub(crate) fn now(&self) -> u64 {
+        self.clock.unix_secs()
     }
 
     fn last_sync_unix(&self) -> Option<u64> {
@@ -250,7 +259,7 @@ impl Shared {
 
     pub(crate) fn mark_synced(&self) {
         let mut sync = self.sync.lock().unwrap_or_else(PoisonError::into_inner);
-        self.last_sync.store(jwtv::now().max(1), Ordering::Release);
+        self.last_sync.store(self.now().max(1), Ordering::Release);
         sync.connected = true;
         sync.last_error = None;
         drop(sync);
@@ -284,16 +293,27 @@ impl Revocations {
         self.freshness
     }
 
-    /// True when the copy is in sync: synced at least once, and not longer
-    /// ago than the freshness's `max_staleness`.
+    /// True when the copy is in sync: an in-memory list always is (it is the
+    /// list itself); a file or Redis copy once it synced, not longer ago than
+    /// the freshness's `max_staleness`.
     pub fn in_sync(&self) -> bool {
+        if matches!(self.owner.backend, Backend::Memory) {
+            return true;
+        }
         let max = self.freshness.max_staleness.as_secs();
-        self.owner.shared.last_sync_unix().is_some_and(|at| jwtv::now().saturating_sub(at) <= max)
+        let shared = &self.owner.shared;
+        shared.last_sync_unix().is_some_and(|at| shared.now().saturating_sub(at) <= max)
     }
 
     /// A list kept in this process only ([`Revocations::revoke`] changes it).
     pub fn in_memory(list: RevocationList) -> Self {
-        Self::with_backend(Arc::new(Shared::new(list, true)), Backend::Memory)
+        Self::in_memory_with_clock(list, Arc::new(SystemClock::new()))
+    }
+
+    /// [`Revocations::in_memory`] whose sync state reads `clock` (tests
+    /// inject a [`ManualClock`](jwtv_jwks::ManualClock)).
+    pub fn in_memory_with_clock(list: RevocationList, clock: Arc<dyn Clock>) -> Self {
+        Self::with_backend(Arc::new(Shared::new(list, true, clock)), Backend::Memory)
     }
 
     /// A list read from a JSON file (format at [`RevocationList::from_json`])
@@ -302,8 +322,15 @@ impl Revocations {
     /// most once a second. Fails when the file cannot be read or is invalid;
     /// later, a broken version keeps the last good list serving.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, RevocationError> {
-        let (source, list) = file::FileSource::open(path.as_ref())?;
-        Ok(Self::with_backend(Arc::new(Shared::new(list, true)), Backend::File(source)))
+        Self::from_file_with_clock(path, Arc::new(SystemClock::new()))
+    }
+
+    /// [`Revocations::from_file`] whose checks, pruning and sync state read
+    /// `clock` (tests inject a [`ManualClock`](jwtv_jwks::ManualClock) and
+    /// need no sleeps).
+    pub fn from_file_with_clock(path: impl AsRef<Path>, clock: Arc<dyn Clock>) -> Result<Self, RevocationError> {
+        let (source, list) = file::FileSource::open(path.as_ref(), &clock)?;
+        Ok(Self::with_backend(Arc::new(Shared::new(list, true, clock)), Backend::File(source)))
     }
 
     /// A list kept in Redis at `url` (`redis://[user:password@]host[:port][/db]`
@@ -313,7 +340,7 @@ impl Revocations {
     #[cfg(feature = "redis")]
     pub fn redis(url: &str, options: RedisOptions) -> Result<Self, RevocationError> {
         let store = redis::RedisStore::new(url, options)?;
-        let shared = Arc::new(Shared::new(RevocationList::new(), false));
+        let shared = Arc::new(Shared::new(RevocationList::new(), false, Arc::new(SystemClock::new())));
         store.spawn_sync(Arc::clone(&shared))?;
         Ok(Self::with_backend(shared, Backend::Redis(Box::new(store))))
     }
@@ -345,7 +372,10 @@ impl Revocations {
             SourceKind::Redis => {
                 Err(RevocationError::BadSource("jwtv-jwks was built without its `redis` feature".into()))
             }
-            SourceKind::File => file::FileSource::open(&base_dir.join(source)).map(drop),
+            SourceKind::File => {
+                let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
+                file::FileSource::open(&base_dir.join(source), &clock).map(drop)
+            }
         }
     }
 
@@ -434,13 +464,14 @@ impl Revocations {
             RevocationKind::ALL.map(|kind| list.count(kind))
         };
         let sync = shared.sync.lock().unwrap_or_else(PoisonError::into_inner);
-        let last_sync_unix = shared.last_sync_unix();
+        let in_memory = matches!(self.owner.backend, Backend::Memory);
+        let last_sync_unix = if in_memory { Some(shared.now()) } else { shared.last_sync_unix() };
         RevocationGauges {
             entries: by_kind.iter().sum(),
             by_kind,
             synced: last_sync_unix.is_some(),
             last_sync_unix,
-            sync_lag_secs: jwtv::now().saturating_sub(last_sync_unix.unwrap_or(shared.opened_unix)),
+            sync_lag_secs: shared.now().saturating_sub(last_sync_unix.unwrap_or(shared.opened_unix)),
             sync_errors: sync.errors,
             connected: sync.connected,
         }

@@ -144,7 +144,7 @@ impl Verifier {
 
     /// [`Verifier::verify`] at the system clock's time.
     pub fn verify_now(&self, token: impl AsRef<[u8]>) -> Result<Verified, Error> {
-        self.verify(token, jwtv::now())
+        self.verify(token, jwtv_jwks::unix_now())
     }
 
     fn verify_uncounted(&self, token: &[u8], now: u64) -> Result<Verified, Error> {

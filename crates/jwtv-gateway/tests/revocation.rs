@@ -6,20 +6,31 @@
 mod common;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::{NOW, TestKey, claims, claims_with};
-use jwtv::{Algorithm, AlgorithmSet, Error, ErrorCode, Field};
+use jwtv::{Algorithm, AlgorithmSet, Dependency, Error, ErrorCode, Field};
 use jwtv_gateway::{
-    JTI_GRACE_SECS, MAX_LEEWAY_SECS, Policy, Revocation, RevocationKind, RevocationList, Revocations, Verifier,
+    Freshness, JTI_GRACE_SECS, MAX_LEEWAY_SECS, Policy, Revocation, RevocationKind, RevocationList, Revocations,
+    Verifier,
 };
-use jwtv_jwks::{KeySet, KeySetOptions, KeySource};
+use jwtv_jwks::{Clock, KeySet, KeySetOptions, KeySource, ManualClock};
 
 fn verifier(keys: &[&TestKey], revocations: Revocations) -> Verifier {
     let set = KeySet::parse(common::jwks(keys).as_bytes(), &KeySetOptions::default()).expect("key set");
     let rules = Policy::new(AlgorithmSet::of(&[Algorithm::EdDSA])).issuer("https://issuer.example").audience("api");
     Verifier::new(KeySource::fixed(set), rules).expect("rules").with_token_cache(100).with_revocations(revocations)
 }
+
+/// A clock reading [`NOW`], moved only by the test: a file list is looked at
+/// once per second of it, so no test sleeps.
+fn clock_at_now() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(NOW * 1000))
+}
+
+/// One file check interval.
+const SECOND: Duration = Duration::from_secs(1);
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("jwtv-revocation-{name}-{}", std::process::id()));
@@ -83,10 +94,9 @@ fn revocation_is_checked_after_every_other_check() {
 fn a_file_list_is_reloaded_when_it_changes_and_a_broken_one_is_ignored() {
     let dir = temp_dir("file");
     let path = dir.join("revoked.json");
-    // Entries past their exp are dropped on reload by the system clock, so
-    // these expire in 2100.
     std::fs::write(&path, r#"{"jti":{"t-1":4102444800}}"#).unwrap();
-    let revocations = Revocations::from_file(&path).expect("loads");
+    let clock = clock_at_now();
+    let revocations = Revocations::from_file_with_clock(&path, clock.clone()).expect("loads");
     let key = TestKey::new("k1", 1);
     let v = verifier(&[&key], revocations.clone());
     let t1 = key.sign(&claims_with(r#""jti":"t-1","iat":1699999000,"exp":1700003600"#));
@@ -94,14 +104,17 @@ fn a_file_list_is_reloaded_when_it_changes_and_a_broken_one_is_ignored() {
     assert_eq!(v.verify(&t1, NOW).err(), Some(Error::Revoked(Field::Jti)));
     v.verify(&t2, NOW).expect("not listed");
 
-    // An operator edits the file; the change is seen within the check interval.
+    // An operator edits the file; the change is seen at the next check, one
+    // interval later, and not before.
     std::fs::write(&path, r#"{"jti":{"t-1":4102444800,"t-2":4102444800}}"#).unwrap();
-    std::thread::sleep(Duration::from_millis(1100));
+    clock.advance(SECOND - Duration::from_millis(1));
+    v.verify(&t2, NOW).expect("not looked at yet");
+    clock.advance(Duration::from_millis(1));
     assert_eq!(v.verify(&t2, NOW).err(), Some(Error::Revoked(Field::Jti)));
 
     // A broken edit keeps the last good list and is counted.
     std::fs::write(&path, r#"{"jti":{"t-1":4102444800,"t-1":1}}"#).unwrap();
-    std::thread::sleep(Duration::from_millis(1100));
+    clock.advance(SECOND);
     assert_eq!(v.verify(&t2, NOW).err(), Some(Error::Revoked(Field::Jti)));
     let status = revocations.status();
     assert_eq!((status.backend, status.gauges.sync_errors, status.gauges.connected), ("file", 1, false));
@@ -109,7 +122,7 @@ fn a_file_list_is_reloaded_when_it_changes_and_a_broken_one_is_ignored() {
 
     // Revoking through the source rewrites the file.
     std::fs::write(&path, "{}").unwrap();
-    std::thread::sleep(Duration::from_millis(1100));
+    clock.advance(SECOND);
     v.verify(&t2, NOW).expect("list emptied");
     revocations.revoke(Revocation::Sub { id: "user-1".into(), not_before: NOW }).unwrap();
     assert_eq!(v.verify(&t2, NOW).err(), Some(Error::Revoked(Field::Sub)));
@@ -263,21 +276,26 @@ fn every_check_of_a_file_list_is_a_sync_or_a_failure() {
     let path = dir.join("revoked.json");
     let content = r#"{"jti":{"t-1":4102444800}}"#;
     std::fs::write(&path, content).unwrap();
-    let revocations = Revocations::from_file(&path).expect("loads");
+    let clock = clock_at_now();
+    let revocations = Revocations::from_file_with_clock(&path, clock.clone()).expect("loads");
     let key = TestKey::new("k1", 1);
     let v = verifier(&[&key], revocations.clone());
     let token = key.sign(&claims_with(r#""jti":"t-2","iat":1699999000,"exp":1700003600"#));
     let check = || {
-        std::thread::sleep(Duration::from_millis(1100));
+        clock.advance(SECOND);
         v.verify(&token, NOW).expect("not listed");
         revocations.status()
     };
-    let lag = |status: &jwtv_gateway::RevocationStatus| status.gauges.last_sync_unix.map(|at| jwtv::now() - at);
+    let lag = |status: &jwtv_gateway::RevocationStatus| status.gauges.last_sync_unix.map(|at| clock.unix_secs() - at);
 
-    // An unchanged file keeps the copy in sync: the lag does not grow.
-    std::thread::sleep(Duration::from_millis(2000));
+    // Between checks the lag grows with the clock; an unchanged file keeps
+    // the copy in sync at each check.
+    assert_eq!(revocations.status().gauges.last_sync_unix, Some(NOW), "loaded");
+    clock.advance(Duration::from_secs(5));
+    assert_eq!(revocations.gauges().sync_lag_secs, 5);
     let status = check();
-    assert!(status.gauges.connected && lag(&status).is_some_and(|lag| lag <= 1), "{status:?}");
+    assert!(status.gauges.connected && lag(&status) == Some(0), "{status:?}");
+    assert_eq!(status.gauges.sync_lag_secs, 0);
 
     // Gone: each check fails; put back as it was, in sync again.
     std::fs::remove_file(&path).unwrap();
@@ -287,7 +305,7 @@ fn every_check_of_a_file_list_is_a_sync_or_a_failure() {
     assert_eq!(check().gauges.sync_errors, 2);
     std::fs::write(&path, content).unwrap();
     let status = check();
-    assert!(status.gauges.connected && lag(&status).is_some_and(|lag| lag <= 1), "{status:?}");
+    assert!(status.gauges.connected && lag(&status) == Some(0), "{status:?}");
     assert_eq!(status.last_error, None);
 
     // A broken version fails each check while it stays, and the last sync
@@ -298,6 +316,7 @@ fn every_check_of_a_file_list_is_a_sync_or_a_failure() {
     let still = check();
     assert!(!still.gauges.connected && still.gauges.sync_errors == 4, "{still:?}");
     assert_eq!(still.gauges.last_sync_unix, failed.gauges.last_sync_unix);
+    assert_eq!(still.gauges.sync_lag_secs, 2, "two failed checks since the last sync");
     assert!(still.last_error.is_some_and(|e| e.contains("jti.t-1")));
     assert_eq!(revocations.snapshot().len(), 1, "the last good list serves");
     std::fs::remove_dir_all(&dir).ok();
@@ -352,19 +371,63 @@ fn a_revocation_file_that_is_not_an_object_never_replaces_a_live_list() {
     let dir = temp_dir("not-an-object");
     let path = dir.join("revoked.json");
     std::fs::write(&path, r#"{"jti": {"t-1": 4102444800}}"#).unwrap();
-    let revocations = Revocations::from_file(&path).expect("a list");
+    let clock = clock_at_now();
+    let revocations = Revocations::from_file_with_clock(&path, clock.clone()).expect("a list");
     std::fs::write(dir.join("array.json"), "[]").unwrap();
     let err = Revocations::from_file(dir.join("array.json")).expect_err("an array is not a list");
     assert!(err.to_string().contains("expected a JSON object at the top"), "{err}");
     // Rewritten as an array: the last good list keeps serving, and the
     // failed re-read is counted.
-    std::thread::sleep(Duration::from_millis(1100));
+    clock.advance(SECOND);
     std::fs::write(&path, "[]").unwrap();
     let key = TestKey::new("k1", 1);
     let v = verifier(&[&key], revocations.clone());
     let token = key.sign(&claims_with(r#""jti":"t-1","iat":1699999000,"exp":1700003600"#));
     assert_eq!(v.verify(&token, NOW).err(), Some(Error::Revoked(Field::Jti)));
     assert_eq!(revocations.gauges().entries, 1);
-    assert!(revocations.gauges().sync_errors >= 1, "{:?}", revocations.gauges());
+    assert_eq!(revocations.gauges().sync_errors, 1, "{:?}", revocations.gauges());
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_file_list_that_fails_closed_refuses_once_it_is_staler_than_allowed() {
+    let dir = temp_dir("fail-closed");
+    let path = dir.join("revoked.json");
+    std::fs::write(&path, "{}").unwrap();
+    let clock = clock_at_now();
+    let file = Revocations::from_file_with_clock(&path, clock.clone()).expect("loads");
+    let strict = verifier(&[&TestKey::new("k1", 1)], file.clone().with_freshness(Freshness::fail_closed(SECOND * 10)));
+    let lenient = verifier(&[&TestKey::new("k1", 1)], file.clone());
+    let token = TestKey::new("k1", 1).sign(&claims());
+    strict.verify(&token, NOW).expect("in sync");
+
+    // The file turns unreadable: the copy ages with every failed check.
+    std::fs::remove_file(&path).unwrap();
+    clock.advance(SECOND * 10);
+    let unavailable = Some(Error::Unavailable(Dependency::Revocations));
+    assert_eq!(strict.verify(&token, NOW).err(), None, "ten seconds stale: still within the bound");
+    clock.advance(SECOND);
+    assert_eq!(strict.verify(&token, NOW).err(), unavailable, "eleven seconds stale");
+    assert_eq!(strict.metrics().rejected_with(ErrorCode::Unavailable), 1);
+    lenient.verify(&token, NOW).expect("the default fails open and serves the last copy");
+    assert_eq!(file.gauges().sync_lag_secs, 11);
+
+    // Back: in sync at the next check.
+    std::fs::write(&path, "{}").unwrap();
+    clock.advance(SECOND);
+    strict.verify(&token, NOW).expect("synced again");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn an_in_memory_list_is_always_in_sync() {
+    let clock = clock_at_now();
+    let memory = Revocations::in_memory_with_clock(RevocationList::new(), clock.clone())
+        .with_freshness(Freshness::fail_closed(SECOND));
+    let key = TestKey::new("k1", 1);
+    let v = verifier(&[&key], memory.clone());
+    clock.advance(Duration::from_secs(3600));
+    v.verify(key.sign(&claims()), NOW).expect("the process's own list is never stale");
+    let gauges = memory.gauges();
+    assert_eq!((gauges.synced, gauges.sync_lag_secs, gauges.last_sync_unix), (true, 0, Some(NOW + 3600)));
 }

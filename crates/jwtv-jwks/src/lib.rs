@@ -94,7 +94,7 @@ mod source;
 mod thumbprint;
 pub mod watch;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock, unix_now};
 pub use file::{FileError, FileJwks};
 pub use jwk::{KeyInfo, KeyStatus, SkipReason};
 pub use keyset::{JwksError, KeySet};

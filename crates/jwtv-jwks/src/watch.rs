@@ -20,10 +20,11 @@
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
-use crate::clock::millis;
+use crate::clock::{Clock, SystemClock, millis};
 use crate::digest::{Digest, sha256};
 
 /// A file whose times are this close to the time it was read may still
@@ -156,8 +157,8 @@ pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
 /// Lets one poll through per interval, whichever caller comes first.
 #[derive(Debug)]
 pub struct PollTimer {
-    origin: Instant,
-    /// Milliseconds since `origin` at the last poll, plus one (0: never).
+    clock: Arc<dyn Clock>,
+    /// The clock's milliseconds at the last poll, plus one (0: never).
     last: AtomicU64,
 }
 
@@ -168,15 +169,20 @@ impl Default for PollTimer {
 }
 
 impl PollTimer {
-    /// A timer whose first poll is due at once.
+    /// A timer on the system clock whose first poll is due at once.
     pub fn new() -> Self {
-        Self { origin: Instant::now(), last: AtomicU64::new(0) }
+        Self::with_clock(Arc::new(SystemClock::new()))
+    }
+
+    /// A timer on `clock` whose first poll is due at once.
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        Self { clock, last: AtomicU64::new(0) }
     }
 
     /// True (and the interval restarts) when `interval` has passed since the
     /// last time this was true, or on the first call.
     pub fn due(&self, interval: Duration) -> bool {
-        let now = millis(self.origin.elapsed()).saturating_add(1);
+        let now = self.clock.now_ms().saturating_add(1);
         let last = self.last.load(Ordering::Relaxed);
         if last != 0 && now < last.saturating_add(millis(interval)) {
             return false;
@@ -339,5 +345,17 @@ mod tests {
         assert!(!timer.due(Duration::from_secs(60)));
         assert!(timer.due(Duration::ZERO), "a zero interval: every time, even within one millisecond");
         assert!(timer.due(Duration::ZERO));
+    }
+
+    #[test]
+    fn the_timer_reads_its_clock() {
+        let clock = Arc::new(crate::ManualClock::new(0));
+        let timer = PollTimer::with_clock(clock.clone());
+        assert!(timer.due(Duration::from_secs(1)));
+        clock.advance(Duration::from_millis(999));
+        assert!(!timer.due(Duration::from_secs(1)));
+        clock.advance(Duration::from_millis(1));
+        assert!(timer.due(Duration::from_secs(1)), "due exactly one interval later");
+        assert!(!timer.due(Duration::from_secs(1)));
     }
 }

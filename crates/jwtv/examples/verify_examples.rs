@@ -47,7 +47,7 @@ fn main() -> Result<(), Box<dyn StdError>> {
 
     let policy = Policy::new().issuer("https://issuer.example").audience("api");
     let verifier = Verifier::new(&keys, policy);
-    let now = jwtv::now();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
     let mut buf = [0u8; jwtv::DEFAULT_BUFFER_LEN];
 
     let mut paths: Vec<PathBuf> =

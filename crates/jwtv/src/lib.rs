@@ -11,7 +11,7 @@
 //! let token = "eyJhbGciOiJIUzI1NiIsImtpZCI6InRlc3QtaHMyNTYiLCJ0eXAiOiJKV1QifQ.\
 //!              eyJpc3MiOiJodHRwczovL2lzc3Vlci5leGFtcGxlIiwiYXVkIjoiYXBpIiwic3ViIjoidXNlci0xIiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjQxMDI0NDQ4MDB9.\
 //!              A4jzchVUwZ1edSTkKb8P1C0u1yZl71QXtLCyomZ3iJY";
-//! let now = 1_700_000_100; // Unix seconds, from your clock (`jwtv::now()` with `std`)
+//! let now = 1_700_000_100; // Unix seconds, from the host's clock: the core keeps none
 //! let mut buf = [0u8; jwtv::DEFAULT_BUFFER_LEN];
 //! let verified = verifier.verify(token, now, &mut buf)?;
 //! assert!(verified.claims().sub().unwrap() == "user-1");
@@ -59,7 +59,7 @@
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
-#[cfg(feature = "std")]
+#[cfg(test)]
 extern crate std;
 
 mod alg;
@@ -81,9 +81,3 @@ pub use policy::{DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, Failures, MAX_FAILU
 pub use token::{
     DEFAULT_BUFFER_LEN, MAX_SIGNATURE_LEN, UnverifiedToken, VerifiedJws, VerifiedToken, Verifier, buffer_len_for,
 };
-
-/// The current time in Unix seconds from the system clock (0 if it is before 1970).
-#[cfg(feature = "std")]
-pub fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}

@@ -3,10 +3,11 @@
 //! writer at a time (a lock file next to it).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::{RevocationError, RevocationList, Shared};
+use jwtv_jwks::Clock;
 use jwtv_jwks::watch::{Check, PollTimer, WatchedFile, read_bounded};
 
 /// Revocation files larger than this are refused (about 250,000 entries).
@@ -37,12 +38,13 @@ struct Watched {
 }
 
 impl FileSource {
-    pub(super) fn open(path: &Path) -> Result<(Self, RevocationList), RevocationError> {
+    pub(super) fn open(path: &Path, clock: &Arc<dyn Clock>) -> Result<(Self, RevocationList), RevocationError> {
         let (file, bytes) = WatchedFile::open(path, MAX_FILE_BYTES).map_err(|e| io_error(path, &e))?;
-        let list = parse(path, &bytes)?;
+        let mut list = parse(path, &bytes)?;
+        list.prune(clock.unix_secs());
         let source = Self {
             path: path.to_path_buf(),
-            timer: PollTimer::new(),
+            timer: PollTimer::with_clock(Arc::clone(clock)),
             watched: Box::new(Mutex::new(Watched { file, refused: None })),
         };
         Ok((source, list))
@@ -72,7 +74,7 @@ impl FileSource {
             },
             Ok(Check::Changed(bytes)) => match parse(&self.path, &bytes) {
                 Ok(mut list) => {
-                    list.prune(jwtv::now());
+                    list.prune(shared.now());
                     shared.replace(list);
                     watched.refused = None;
                     shared.mark_synced();
@@ -99,7 +101,7 @@ impl FileSource {
         let bytes = read_bounded(&self.path, MAX_FILE_BYTES).map_err(|e| io_error(&self.path, &e))?;
         let mut list = parse(&self.path, &bytes)?;
         let result = change(&mut list);
-        list.prune(jwtv::now());
+        list.prune(shared.now());
         let io = |e: std::io::Error| io_error(&self.path, &e);
         let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let temp = self.path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));

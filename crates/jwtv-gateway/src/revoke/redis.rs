@@ -102,7 +102,7 @@ impl RedisStore {
     }
 
     fn prune_into(&self, pipe: &mut redis::Pipeline) {
-        let cutoff = jwtv::now().saturating_sub(JTI_GRACE_SECS);
+        let cutoff = jwtv_jwks::unix_now().saturating_sub(JTI_GRACE_SECS);
         pipe.cmd("ZREMRANGEBYSCORE").arg(self.key(RevocationKind::Jti)).arg("-inf").arg(format!("({cutoff}")).ignore();
     }
 
@@ -123,7 +123,7 @@ impl RedisStore {
                 }
             }
         }
-        list.prune(jwtv::now());
+        list.prune(jwtv_jwks::unix_now());
         Ok(list)
     }
 
@@ -261,7 +261,7 @@ mod tests {
 
     #[test]
     fn published_changes_are_applied_or_refused() {
-        let shared = Shared::new(RevocationList::new(), false);
+        let shared = Shared::new(RevocationList::new(), false, Arc::new(jwtv_jwks::SystemClock::new()));
         assert!(apply(&shared, b"add jti 1700000000 token id with spaces"));
         assert!(apply(&shared, b"add kid 5 k1"));
         assert_eq!(
