@@ -39,7 +39,7 @@
 //! |---------|---------|------|
 //! | (none)  |         | `no_std`, no heap: HS256/384/512, ES256, ES384, EdDSA |
 //! | `alloc` | yes     | RS256/384/512 and PS256/384/512 (ring needs a heap for RSA) |
-//! | `std`   | yes     | [`now`] |
+//! | `std`   | yes     | `alloc` (the name std hosts expect); the core keeps no clock: the caller passes `now` |
 //!
 //! Without `alloc`, verification never touches a heap, but ring still links
 //! Rust's `alloc` library: a `no_std` binary declares a `#[global_allocator]`
