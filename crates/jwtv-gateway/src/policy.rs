@@ -110,48 +110,32 @@ impl std::error::Error for PolicyError {}
 /// at most [`MAX_LEEWAY_SECS`]: [`Policy::check`] says so, and nothing that
 /// makes a verifier accepts a policy past them.
 #[derive(Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default = "Policy::empty")]
 pub struct Policy {
-    #[serde(default, skip_serializing_if = "Keys::is_empty")]
+    #[serde(skip_serializing_if = "Keys::is_empty")]
     keys: Keys,
-    #[serde(default = "no_algorithms", with = "algorithm_names")]
+    #[serde(with = "algorithm_names")]
     algorithms: AlgorithmSet,
-    #[serde(default)]
     issuers: Vec<String>,
-    #[serde(default)]
     audiences: Vec<String>,
-    #[serde(default)]
     ignore_audience: bool,
-    #[serde(default)]
     typ: Option<String>,
-    #[serde(default = "default_leeway")]
     leeway_secs: u64,
-    #[serde(default = "yes")]
     require_exp: bool,
-    #[serde(default)]
     max_age_secs: Option<u64>,
-    #[serde(default)]
     required_claims: Vec<String>,
-    #[serde(default)]
     required_claim_values: UniqueMap<String>,
-    #[serde(default)]
     understood_crit: Vec<String>,
-    #[serde(default = "default_max_token_len")]
     max_token_len: usize,
-    #[serde(default)]
     token_cache_size: usize,
-    #[serde(default = "default_max_jwks_bytes")]
     jwks_max_bytes: usize,
-    #[serde(default = "default_max_keys")]
     jwks_max_keys: usize,
-    #[serde(default)]
     allow_any_rsa_exponent: bool,
-    #[serde(default)]
     refresh: RefreshConfig,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     revocations: Option<RevocationsConfig>,
     /// Relative paths in the document are relative to this folder.
-    #[serde(skip, default = "current_dir")]
+    #[serde(skip)]
     base_dir: PathBuf,
 }
 
@@ -159,21 +143,21 @@ pub struct Policy {
 /// inline JWKS, or static keys (PEM and secrets, from files or inline, in
 /// any combination).
 #[derive(Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 struct Keys {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     jwks_file: Option<PathBuf>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     jwks_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     jwks: Option<serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pem_files: Vec<KeyFile>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     secret_files: Vec<KeyFile>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pem: Vec<InlinePem>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     secrets: Vec<InlineSecret>,
 }
 
@@ -337,21 +321,6 @@ mod algorithm_names {
     }
 }
 
-fn default_leeway() -> u64 {
-    DEFAULT_LEEWAY_SECS
-}
-fn yes() -> bool {
-    true
-}
-fn default_max_token_len() -> usize {
-    DEFAULT_MAX_TOKEN_LEN
-}
-fn default_max_jwks_bytes() -> usize {
-    DEFAULT_MAX_JWKS_BYTES
-}
-fn default_max_keys() -> usize {
-    DEFAULT_MAX_KEYS
-}
 fn default_max_staleness_secs() -> u64 {
     DEFAULT_MAX_STALENESS.as_secs()
 }
@@ -364,15 +333,9 @@ fn default_resync_secs() -> u64 {
 fn default_first_sync_timeout_ms() -> u64 {
     2000
 }
-fn no_algorithms() -> AlgorithmSet {
-    AlgorithmSet::EMPTY
-}
 /// A duration in whole milliseconds, saturating.
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-fn current_dir() -> PathBuf {
-    PathBuf::from(".")
 }
 
 impl fmt::Debug for Policy {
@@ -423,15 +386,20 @@ impl Policy {
             allow_any_rsa_exponent: false,
             refresh: RefreshConfig::default(),
             revocations: None,
-            base_dir: current_dir(),
+            base_dir: PathBuf::from("."),
         }
+    }
+
+    /// The document's defaults: no algorithm, the rest as [`Policy::new`].
+    fn empty() -> Self {
+        Self::new(AlgorithmSet::EMPTY)
     }
 
     /// Reads a policy file; relative paths inside it are relative to its folder.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, PolicyError> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| PolicyError::at("", format!("{}: {e}", path.display())))?;
-        let base = path.parent().map_or_else(current_dir, Path::to_path_buf);
+        let base = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
         Self::from_json(&bytes, base)
     }
 
