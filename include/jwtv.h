@@ -424,6 +424,31 @@ jwtv_status jwtv_token_claim_json(const jwtv_token *token,
                                   size_t buf_cap,
                                   size_t *len_out);
 
+// Copies the claim at `path` (`depth` names, the first a top-level claim,
+// each next one a member of the object before it: `{"realm_access",
+// "roles"}`) into `buf` as text, NUL-terminated, the way NGINX Plus shows
+// claims: a string decoded; an array as its elements joined with commas,
+// string elements decoded and others as JSON (`["api","reports"]` gives
+// `api,reports`); any other value as its JSON text (`42`, `true`, `{…}`).
+// `JWTV_NOT_FOUND` when a name is absent or a value on the way is not an
+// object, `JWTV_INVALID_ARGUMENT` when `depth` is 0, `JWTV_EMBEDDED_NUL`
+// (nothing written) when the text holds a NUL byte; buffers as
+// `jwtv_token_claim_string`.
+jwtv_status jwtv_token_claim_text(const jwtv_token *token,
+                                  const char *const *path,
+                                  size_t depth,
+                                  char *buf,
+                                  size_t buf_cap,
+                                  size_t *len_out);
+
+// Copies the header parameter at `path` as text, as `jwtv_token_claim_text`.
+jwtv_status jwtv_token_header_text(const jwtv_token *token,
+                                   const char *const *path,
+                                   size_t depth,
+                                   char *buf,
+                                   size_t buf_cap,
+                                   size_t *len_out);
+
 // Writes the number of audiences (`aud` as a string counts 1; absent 0).
 jwtv_status jwtv_token_audience_count(const jwtv_token *token, size_t *count);
 

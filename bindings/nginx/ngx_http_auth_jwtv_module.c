@@ -24,13 +24,14 @@
 enum {
     AUTH_JWTV_KEY_FILE,
     AUTH_JWTV_KEY_URL,
+    AUTH_JWTV_KEY_CACHE,
     AUTH_JWTV_ALG,
     AUTH_JWTV_ISSUER,
     AUTH_JWTV_AUDIENCE,
-    AUTH_JWTV_TYPE,
+    AUTH_JWTV_TYP,
     AUTH_JWTV_LEEWAY,
     AUTH_JWTV_MAX_AGE,
-    AUTH_JWTV_REQUIRE,
+    AUTH_JWTV_REQUIRE_CLAIM,
     AUTH_JWTV_CRIT,
     AUTH_JWTV_CACHE,
     AUTH_JWTV_REVOCATIONS,
@@ -56,13 +57,14 @@ typedef struct {
 static ngx_http_auth_jwtv_field_t ngx_http_auth_jwtv_fields[AUTH_JWTV_NRULES] = {
     [AUTH_JWTV_KEY_FILE] = {"keys.jwks_file", AUTH_JWTV_PATH},
     [AUTH_JWTV_KEY_URL] = {"keys.jwks_url", AUTH_JWTV_TEXT},
+    [AUTH_JWTV_KEY_CACHE] = {"refresh.default_ttl_secs", AUTH_JWTV_SECONDS},
     [AUTH_JWTV_ALG] = {"algorithms", AUTH_JWTV_LIST},
     [AUTH_JWTV_ISSUER] = {"issuers", AUTH_JWTV_LIST},
     [AUTH_JWTV_AUDIENCE] = {"audiences", AUTH_JWTV_LIST},
-    [AUTH_JWTV_TYPE] = {"typ", AUTH_JWTV_TEXT},
+    [AUTH_JWTV_TYP] = {"typ", AUTH_JWTV_TEXT},
     [AUTH_JWTV_LEEWAY] = {"leeway_secs", AUTH_JWTV_SECONDS},
     [AUTH_JWTV_MAX_AGE] = {"max_age_secs", AUTH_JWTV_SECONDS},
-    [AUTH_JWTV_REQUIRE] = {"required_claims", AUTH_JWTV_CLAIM},
+    [AUTH_JWTV_REQUIRE_CLAIM] = {"required_claims", AUTH_JWTV_CLAIM},
     [AUTH_JWTV_CRIT] = {"understood_crit", AUTH_JWTV_LIST},
     [AUTH_JWTV_CACHE] = {"token_cache_size", AUTH_JWTV_NUMBER},
     [AUTH_JWTV_REVOCATIONS] = {"revocations.source", AUTH_JWTV_SOURCE},
@@ -89,6 +91,20 @@ typedef struct {
     ngx_command_t *cmd; /* the directive that gave them */
 } ngx_http_auth_jwtv_rule_t;
 
+/* One value of auth_jwt_require, and the status its failure answers. */
+typedef struct {
+    ngx_http_complex_value_t value;
+    ngx_int_t status; /* 401 or 403 */
+} ngx_http_auth_jwtv_require_t;
+
+/* A variable of auth_jwt_claim_set or auth_jwt_header_set. */
+typedef struct {
+    ngx_str_t name;          /* the variable's, for the log */
+    const char **path;       /* member names, NUL-terminated, from the top */
+    size_t depth;
+    ngx_uint_t header;       /* 1: a header parameter, 0: a claim */
+} ngx_http_auth_jwtv_member_t;
+
 typedef struct {
     ngx_flag_t enabled; /* auth_jwt: 1 on, 0 off */
     ngx_str_t realm;
@@ -96,6 +112,7 @@ typedef struct {
     ngx_str_t policy_file;
     ngx_http_auth_jwtv_rule_t rules[AUTH_JWTV_NRULES];
     jwtv_policy *own;  /* the rules given at this level alone, each checked as it is read */
+    ngx_array_t *require; /* of ngx_http_auth_jwtv_require_t: auth_jwt_require, checked after verification */
     ngx_flag_t status; /* auth_jwt_status in this location */
     ngx_int_t policy;  /* index in the main conf's policies, or -1 */
 } ngx_http_auth_jwtv_loc_conf_t;
@@ -118,28 +135,43 @@ static char *ngx_http_auth_jwtv(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_auth_jwtv_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_auth_jwtv_policy_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_auth_jwtv_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_http_auth_jwtv_type(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_http_auth_jwtv_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_http_auth_jwtv_member_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_auth_jwtv_init_process(ngx_cycle_t *cycle);
 static void ngx_http_auth_jwtv_exit_process(ngx_cycle_t *cycle);
 
 #define AUTH_JWTV_CONTEXT (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF)
+/* Where NGINX Plus also allows a directive inside limit_except. */
+#define AUTH_JWTV_LMT_CONTEXT (AUTH_JWTV_CONTEXT | NGX_HTTP_LMT_CONF)
 /* A rule directive: `offset` is its rule, in ngx_http_auth_jwtv_fields. */
 #define AUTH_JWTV_RULE(name, args, rule) \
     {ngx_string(name), AUTH_JWTV_CONTEXT | args, ngx_http_auth_jwtv_rule, NGX_HTTP_LOC_CONF_OFFSET, rule, NULL}
 
 static ngx_command_t ngx_http_auth_jwtv_commands[] = {
-    {ngx_string("auth_jwt"), AUTH_JWTV_CONTEXT | NGX_CONF_TAKE12, ngx_http_auth_jwtv, NGX_HTTP_LOC_CONF_OFFSET, 0,
+    {ngx_string("auth_jwt"), AUTH_JWTV_LMT_CONTEXT | NGX_CONF_TAKE12, ngx_http_auth_jwtv, NGX_HTTP_LOC_CONF_OFFSET,
+     0, NULL},
+    {ngx_string("auth_jwt_type"), AUTH_JWTV_LMT_CONTEXT | NGX_CONF_TAKE1, ngx_http_auth_jwtv_type,
+     NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
+    {ngx_string("auth_jwt_require"), AUTH_JWTV_LMT_CONTEXT | NGX_CONF_1MORE, ngx_http_auth_jwtv_require,
+     NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
+    /* `offset` says what the path names: 0 a claim, 1 a header parameter. */
+    {ngx_string("auth_jwt_claim_set"), NGX_HTTP_MAIN_CONF | NGX_CONF_2MORE, ngx_http_auth_jwtv_member_set, 0, 0,
+     NULL},
+    {ngx_string("auth_jwt_header_set"), NGX_HTTP_MAIN_CONF | NGX_CONF_2MORE, ngx_http_auth_jwtv_member_set, 0, 1,
      NULL},
     {ngx_string("auth_jwt_policy"), AUTH_JWTV_CONTEXT | NGX_CONF_TAKE1, ngx_http_auth_jwtv_policy_file,
      NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
     AUTH_JWTV_RULE("auth_jwt_key_file", NGX_CONF_TAKE1, AUTH_JWTV_KEY_FILE),
     AUTH_JWTV_RULE("auth_jwt_key_url", NGX_CONF_TAKE1, AUTH_JWTV_KEY_URL),
+    AUTH_JWTV_RULE("auth_jwt_key_cache", NGX_CONF_TAKE1, AUTH_JWTV_KEY_CACHE),
     AUTH_JWTV_RULE("auth_jwt_alg", NGX_CONF_1MORE, AUTH_JWTV_ALG),
     AUTH_JWTV_RULE("auth_jwt_issuer", NGX_CONF_1MORE, AUTH_JWTV_ISSUER),
     AUTH_JWTV_RULE("auth_jwt_audience", NGX_CONF_1MORE, AUTH_JWTV_AUDIENCE),
-    AUTH_JWTV_RULE("auth_jwt_type", NGX_CONF_TAKE1, AUTH_JWTV_TYPE),
+    AUTH_JWTV_RULE("auth_jwt_typ", NGX_CONF_TAKE1, AUTH_JWTV_TYP),
     AUTH_JWTV_RULE("auth_jwt_leeway", NGX_CONF_TAKE1, AUTH_JWTV_LEEWAY),
     AUTH_JWTV_RULE("auth_jwt_max_age", NGX_CONF_TAKE1, AUTH_JWTV_MAX_AGE),
-    AUTH_JWTV_RULE("auth_jwt_require", NGX_CONF_TAKE12, AUTH_JWTV_REQUIRE),
+    AUTH_JWTV_RULE("auth_jwt_require_claim", NGX_CONF_TAKE12, AUTH_JWTV_REQUIRE_CLAIM),
     AUTH_JWTV_RULE("auth_jwt_crit", NGX_CONF_1MORE, AUTH_JWTV_CRIT),
     AUTH_JWTV_RULE("auth_jwt_cache", NGX_CONF_TAKE1, AUTH_JWTV_CACHE),
     AUTH_JWTV_RULE("auth_jwt_revocations", NGX_CONF_TAKE1, AUTH_JWTV_REVOCATIONS),
@@ -195,6 +227,8 @@ static ngx_int_t ngx_http_auth_jwtv_claim_variable(ngx_http_request_t *r, ngx_ht
 static ngx_int_t ngx_http_auth_jwtv_header_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
                                                     uintptr_t data);
 static ngx_int_t ngx_http_auth_jwtv_error_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_auth_jwtv_claims_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+                                                    uintptr_t data);
 
 static ngx_http_variable_t ngx_http_auth_jwtv_vars[] = {
     {ngx_string("jwt_claim_"), NULL, ngx_http_auth_jwtv_claim_variable, 0,
@@ -202,6 +236,7 @@ static ngx_http_variable_t ngx_http_auth_jwtv_vars[] = {
     {ngx_string("jwt_header_"), NULL, ngx_http_auth_jwtv_header_variable, 0,
      NGX_HTTP_VAR_PREFIX | NGX_HTTP_VAR_NOCACHEABLE, 0},
     {ngx_string("jwt_error"), NULL, ngx_http_auth_jwtv_error_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0},
+    {ngx_string("jwt_claims"), NULL, ngx_http_auth_jwtv_claims_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0},
     ngx_http_null_variable};
 
 static ngx_int_t ngx_http_auth_jwtv_add_variables(ngx_conf_t *cf) {
@@ -273,36 +308,27 @@ static ngx_int_t ngx_http_auth_jwtv_value(ngx_http_request_t *r, ngx_http_variab
     return NGX_OK;
 }
 
-typedef jwtv_status (*ngx_http_auth_jwtv_lookup_pt)(const jwtv_token *, const char *, char *, size_t, size_t *);
-
-/* A claim or header parameter as text: strings decoded, anything else as JSON. */
-static ngx_int_t ngx_http_auth_jwtv_member(ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data,
-                                           size_t prefix_len, ngx_http_auth_jwtv_lookup_pt as_string,
-                                           ngx_http_auth_jwtv_lookup_pt as_json) {
-    ngx_str_t *name = (ngx_str_t *)data;
+/*
+ * A claim or header parameter at `path`, as NGINX Plus shows it: strings
+ * decoded, arrays joined with commas, anything else as JSON (libjwtv's
+ * jwtv_token_claim_text). `name` is the variable's.
+ */
+static ngx_int_t ngx_http_auth_jwtv_member(ngx_http_request_t *r, ngx_http_variable_value_t *v, ngx_str_t *name,
+                                           const char *const *path, size_t depth, ngx_uint_t header) {
+    jwtv_status (*text)(const jwtv_token *, const char *const *, size_t, char *, size_t, size_t *) =
+        header ? jwtv_token_header_text : jwtv_token_claim_text;
     ngx_http_auth_jwtv_ctx_t *ctx;
-    u_char *cname, *buf;
     size_t len = 0;
     jwtv_status rc;
+    u_char *buf;
 
     v->not_found = 1;
     ctx = ngx_http_get_module_ctx(r->main, ngx_http_auth_jwtv_module);
-    if (ctx == NULL || ctx->token == NULL || name->len <= prefix_len) {
+    if (ctx == NULL || ctx->token == NULL) {
         return NGX_OK;
     }
-    cname = ngx_pnalloc(r->pool, name->len - prefix_len + 1);
-    if (cname == NULL) {
-        return NGX_ERROR;
-    }
-    ngx_memcpy(cname, name->data + prefix_len, name->len - prefix_len);
-    cname[name->len - prefix_len] = '\0';
-
-    rc = as_string(ctx->token, (const char *)cname, NULL, 0, &len);
-    if (rc == JWTV_WRONG_TYPE && as_json != NULL) {
-        as_string = as_json;
-        rc = as_string(ctx->token, (const char *)cname, NULL, 0, &len);
-    }
-    if (rc == JWTV_NOT_FOUND || rc == JWTV_WRONG_TYPE) {
+    rc = text(ctx->token, path, depth, NULL, 0, &len);
+    if (rc == JWTV_NOT_FOUND) {
         return NGX_OK;
     }
     if (rc != JWTV_BUFFER_TOO_SMALL) {
@@ -312,21 +338,65 @@ static ngx_int_t ngx_http_auth_jwtv_member(ngx_http_request_t *r, ngx_http_varia
     if (buf == NULL) {
         return NGX_ERROR;
     }
-    if (as_string(ctx->token, (const char *)cname, (char *)buf, len + 1, NULL) != JWTV_OK) {
+    if (text(ctx->token, path, depth, (char *)buf, len + 1, NULL) != JWTV_OK) {
         return NGX_OK;
     }
     return ngx_http_auth_jwtv_value(r, v, name, buf, len);
 }
 
+/* $jwt_claim_<name> and $jwt_header_<name>: a top-level member. */
+static ngx_int_t ngx_http_auth_jwtv_prefixed(ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data,
+                                             size_t prefix_len, ngx_uint_t header) {
+    ngx_str_t *name = (ngx_str_t *)data;
+    const char *path[1];
+    u_char *cname;
+
+    v->not_found = 1;
+    if (name->len <= prefix_len) {
+        return NGX_OK;
+    }
+    cname = ngx_pnalloc(r->pool, name->len - prefix_len + 1);
+    if (cname == NULL) {
+        return NGX_ERROR;
+    }
+    ngx_memcpy(cname, name->data + prefix_len, name->len - prefix_len);
+    cname[name->len - prefix_len] = '\0';
+    path[0] = (const char *)cname;
+    return ngx_http_auth_jwtv_member(r, v, name, path, 1, header);
+}
+
 static ngx_int_t ngx_http_auth_jwtv_claim_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
                                                    uintptr_t data) {
-    return ngx_http_auth_jwtv_member(r, v, data, sizeof("jwt_claim_") - 1, jwtv_token_claim_string,
-                                     jwtv_token_claim_json);
+    return ngx_http_auth_jwtv_prefixed(r, v, data, sizeof("jwt_claim_") - 1, 0);
 }
 
 static ngx_int_t ngx_http_auth_jwtv_header_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
                                                     uintptr_t data) {
-    return ngx_http_auth_jwtv_member(r, v, data, sizeof("jwt_header_") - 1, jwtv_token_header_string, NULL);
+    return ngx_http_auth_jwtv_prefixed(r, v, data, sizeof("jwt_header_") - 1, 1);
+}
+
+/* A variable of auth_jwt_claim_set or auth_jwt_header_set. */
+static ngx_int_t ngx_http_auth_jwtv_set_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+                                                 uintptr_t data) {
+    ngx_http_auth_jwtv_member_t *m = (ngx_http_auth_jwtv_member_t *)data;
+    return ngx_http_auth_jwtv_member(r, v, &m->name, m->path, m->depth, m->header);
+}
+
+/* $jwt_claims: the verified token's claims, as their JSON text. */
+static ngx_int_t ngx_http_auth_jwtv_claims_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+                                                    uintptr_t data) {
+    static ngx_str_t name = ngx_string("jwt_claims");
+    ngx_http_auth_jwtv_ctx_t *ctx;
+    const uint8_t *json;
+    size_t len;
+
+    (void)data;
+    v->not_found = 1;
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_auth_jwtv_module);
+    if (ctx == NULL || ctx->token == NULL || jwtv_token_claims_json(ctx->token, &json, &len) != JWTV_OK) {
+        return NGX_OK;
+    }
+    return ngx_http_auth_jwtv_value(r, v, &name, (u_char *)json, len); /* lent until the token is freed */
 }
 
 static ngx_int_t ngx_http_auth_jwtv_error_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
@@ -369,16 +439,23 @@ static ngx_table_elt_t *ngx_http_auth_jwtv_push_header(ngx_http_request_t *r) {
     return h;
 }
 
-/* Answers 401 with an RFC 6750 challenge; error fields only when a token was given. */
-static ngx_int_t ngx_http_auth_jwtv_reject(ngx_http_request_t *r, ngx_http_auth_jwtv_loc_conf_t *conf,
-                                           const char *code) {
+/*
+ * Answers `status` (401 or 403) with an RFC 6750 challenge. `error` and
+ * `description` are static names (NULL: left out): a request without a token
+ * gets no error fields.
+ */
+static ngx_int_t ngx_http_auth_jwtv_challenge(ngx_http_request_t *r, ngx_http_auth_jwtv_loc_conf_t *conf,
+                                              ngx_int_t status, const char *error, const char *description) {
     ngx_table_elt_t *h;
     size_t len;
     u_char *p;
 
     len = sizeof("Bearer realm=\"\"") - 1 + conf->realm.len;
-    if (code != NULL) {
-        len += sizeof(", error=\"invalid_token\", error_description=\"\"") - 1 + ngx_strlen(code);
+    if (error != NULL) {
+        len += sizeof(", error=\"\"") - 1 + ngx_strlen(error);
+    }
+    if (description != NULL) {
+        len += sizeof(", error_description=\"\"") - 1 + ngx_strlen(description);
     }
     p = ngx_pnalloc(r->pool, len);
     if (p == NULL) {
@@ -390,15 +467,46 @@ static ngx_int_t ngx_http_auth_jwtv_reject(ngx_http_request_t *r, ngx_http_auth_
     }
     ngx_str_set(&h->key, "WWW-Authenticate");
     h->value.data = p;
-    if (code != NULL) {
-        p = ngx_sprintf(p, "Bearer realm=\"%V\", error=\"invalid_token\", error_description=\"%s\"", &conf->realm,
-                        code);
-    } else {
-        p = ngx_sprintf(p, "Bearer realm=\"%V\"", &conf->realm);
+    p = ngx_sprintf(p, "Bearer realm=\"%V\"", &conf->realm);
+    if (error != NULL) {
+        p = ngx_sprintf(p, ", error=\"%s\"", error);
+    }
+    if (description != NULL) {
+        p = ngx_sprintf(p, ", error_description=\"%s\"", description);
     }
     h->value.len = p - h->value.data;
     r->headers_out.www_authenticate = h;
-    return NGX_HTTP_UNAUTHORIZED;
+    return status;
+}
+
+/* Answers 401 for a token that was rejected (code) or not given (NULL). */
+static ngx_int_t ngx_http_auth_jwtv_reject(ngx_http_request_t *r, ngx_http_auth_jwtv_loc_conf_t *conf,
+                                           const char *code) {
+    return ngx_http_auth_jwtv_challenge(r, conf, NGX_HTTP_UNAUTHORIZED, code != NULL ? "invalid_token" : NULL, code);
+}
+
+/*
+ * auth_jwt_require, after the token verified: each value must be non-empty
+ * and not "0" (NGINX Plus's rule). The first that fails answers its status
+ * (401 or 403) with error="insufficient_scope"; the log names the directive's
+ * value as configured, never what it evaluated to.
+ */
+static ngx_int_t ngx_http_auth_jwtv_check_require(ngx_http_request_t *r, ngx_http_auth_jwtv_loc_conf_t *conf,
+                                                  ngx_log_t *log) {
+    ngx_http_auth_jwtv_require_t *require = conf->require->elts;
+    ngx_str_t value;
+
+    for (ngx_uint_t i = 0; i < conf->require->nelts; i++) {
+        if (ngx_http_complex_value(r, &require[i].value, &value) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (value.len == 0 || (value.len == 1 && value.data[0] == '0')) {
+            ngx_log_error(NGX_LOG_INFO, log, 0, "auth_jwt: token verified, but \"auth_jwt_require %V\" failed, client: %V",
+                          &require[i].value.value, &r->connection->addr_text);
+            return ngx_http_auth_jwtv_challenge(r, conf, require[i].status, "insufficient_scope", NULL);
+        }
+    }
+    return NGX_OK;
 }
 
 /* Answers 503 with Retry-After: a check the policy requires could not run (the
@@ -487,7 +595,7 @@ static ngx_int_t ngx_http_auth_jwtv_handler(ngx_http_request_t *r) {
 
     ctx->status = jwtv_verifier_verify(verifier, token.data, token.len, 0, &ctx->token, detail, sizeof detail);
     if (ctx->status == JWTV_OK) {
-        ctx->rc = NGX_OK;
+        ctx->rc = conf->require != NULL ? ngx_http_auth_jwtv_check_require(r, conf, &log) : NGX_OK;
         return ctx->rc;
     }
     /* Never log the token; its length and the reason are enough. */
@@ -573,6 +681,7 @@ static void *ngx_http_auth_jwtv_create_loc_conf(ngx_conf_t *cf) {
     /* ngx_pcalloc left the strings empty and the rules and policy NULL (unset). */
     conf->enabled = NGX_CONF_UNSET;
     conf->token = NGX_CONF_UNSET_PTR;
+    conf->require = NGX_CONF_UNSET_PTR;
     conf->status = NGX_CONF_UNSET;
     conf->policy = -1;
     return conf;
@@ -719,6 +828,7 @@ static char *ngx_http_auth_jwtv_merge_loc_conf(ngx_conf_t *cf, void *parent, voi
     ngx_conf_merge_value(conf->enabled, prev->enabled, 0);
     ngx_conf_merge_str_value(conf->realm, prev->realm, "");
     ngx_conf_merge_ptr_value(conf->token, prev->token, NULL);
+    ngx_conf_merge_ptr_value(conf->require, prev->require, NULL); /* whole, as the rules */
     ngx_conf_merge_str_value(conf->policy_file, prev->policy_file, "");
     ngx_conf_merge_value(conf->status, prev->status, 0);
     for (ngx_uint_t i = 0; i < AUTH_JWTV_NRULES; i++) {
@@ -872,6 +982,133 @@ static char *ngx_http_auth_jwtv_policy_file(ngx_conf_t *cf, ngx_command_t *cmd, 
     }
     lcf->policy_file = value[1];
     return ngx_conf_full_name(cf->cycle, &lcf->policy_file, 1) == NGX_OK ? NGX_CONF_OK : NGX_CONF_ERROR;
+}
+
+/*
+ * auth_jwt_type signed | encrypted | nested: the token's kind, as in NGINX
+ * Plus. jwtv verifies signed tokens (JWS) only, so the others fail `nginx -t`
+ * rather than reject every request; any other word is most likely the header
+ * `typ` rule, which is auth_jwt_typ here.
+ */
+static char *ngx_http_auth_jwtv_type(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) {
+    ngx_str_t *value = cf->args->elts;
+
+    (void)conf;
+    if (ngx_strcmp(value[1].data, "signed") == 0) {
+        return NGX_CONF_OK;
+    }
+    if (ngx_strcmp(value[1].data, "encrypted") == 0 || ngx_strcmp(value[1].data, "nested") == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" directive: %V tokens (JWE) are not supported: jwtv verifies signed tokens (JWS) "
+                           "only",
+                           &cmd->name, &value[1]);
+        return NGX_CONF_ERROR;
+    }
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"%V\" directive: invalid value \"%V\": it takes signed, encrypted or nested (the token's "
+                       "kind, as in NGINX Plus); to require a header typ, use \"auth_jwt_typ %V\"",
+                       &cmd->name, &value[1], &value[1]);
+    return NGX_CONF_ERROR;
+}
+
+/*
+ * auth_jwt_require $value ... [error=401|403], as in NGINX Plus: values with
+ * variables, checked per request after the token verified. A word that is
+ * not a variable is most likely a claim name, which auth_jwt_require_claim
+ * takes here; it fails `nginx -t` rather than reject every request.
+ */
+static char *ngx_http_auth_jwtv_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) {
+    ngx_http_auth_jwtv_loc_conf_t *lcf = conf;
+    ngx_str_t *value = cf->args->elts;
+    ngx_uint_t n = cf->args->nelts;
+    ngx_http_compile_complex_value_t ccv;
+    ngx_http_auth_jwtv_require_t *require;
+    ngx_int_t status = NGX_HTTP_UNAUTHORIZED;
+
+    if (value[n - 1].len > sizeof("error=") - 1 && ngx_strncmp(value[n - 1].data, "error=", 6) == 0) {
+        if (ngx_strcmp(value[n - 1].data, "error=401") == 0) {
+            status = NGX_HTTP_UNAUTHORIZED;
+        } else if (ngx_strcmp(value[n - 1].data, "error=403") == 0) {
+            status = NGX_HTTP_FORBIDDEN;
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive: invalid parameter \"%V\" (error=401 or 403)",
+                               &cmd->name, &value[n - 1]);
+            return NGX_CONF_ERROR;
+        }
+        n--;
+    }
+    if (n < 2) {
+        return "takes at least one value";
+    }
+    if (lcf->require == NGX_CONF_UNSET_PTR &&
+        (lcf->require = ngx_array_create(cf->pool, n - 1, sizeof(ngx_http_auth_jwtv_require_t))) == NULL) {
+        return NGX_CONF_ERROR;
+    }
+    for (ngx_uint_t i = 1; i < n; i++) {
+        if (value[i].data[0] != '$') {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\" directive: \"%V\" is not a variable: it takes values that start with a "
+                               "variable, as in NGINX Plus; to require a claim, use \"auth_jwt_require_claim %V\"",
+                               &cmd->name, &value[i], &value[i]);
+            return NGX_CONF_ERROR;
+        }
+        require = ngx_array_push(lcf->require);
+        if (require == NULL) {
+            return NGX_CONF_ERROR;
+        }
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+        ccv.cf = cf;
+        ccv.value = &value[i];
+        ccv.complex_value = &require->value;
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+        require->status = status;
+    }
+    return NGX_CONF_OK;
+}
+
+/*
+ * auth_jwt_claim_set $variable name ... and auth_jwt_header_set: a variable
+ * holding the member at that path, from the top of the claims (or header):
+ * `auth_jwt_claim_set $roles realm_access roles;`.
+ */
+static char *ngx_http_auth_jwtv_member_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) {
+    ngx_str_t *value = cf->args->elts;
+    ngx_http_auth_jwtv_member_t *m;
+    ngx_http_variable_t *var;
+
+    (void)conf;
+    if (value[1].len < 2 || value[1].data[0] != '$') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive: invalid variable name \"%V\"", &cmd->name,
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+    m = ngx_pcalloc(cf->pool, sizeof(ngx_http_auth_jwtv_member_t));
+    if (m == NULL) {
+        return NGX_CONF_ERROR;
+    }
+    m->name.data = value[1].data + 1;
+    m->name.len = value[1].len - 1;
+    m->header = cmd->offset;
+    m->depth = cf->args->nelts - 2;
+    m->path = ngx_palloc(cf->pool, m->depth * sizeof(const char *));
+    if (m->path == NULL) {
+        return NGX_CONF_ERROR;
+    }
+    for (size_t i = 0; i < m->depth; i++) {
+        if (ngx_strlen(value[i + 2].data) != value[i + 2].len) {
+            return "takes no NUL byte";
+        }
+        m->path[i] = (const char *)value[i + 2].data; /* words are NUL-terminated */
+    }
+    var = ngx_http_add_variable(cf, &m->name, NGX_HTTP_VAR_NOCACHEABLE);
+    if (var == NULL) {
+        return NGX_CONF_ERROR;
+    }
+    var->get_handler = ngx_http_auth_jwtv_set_variable;
+    var->data = (uintptr_t)m;
+    return NGX_CONF_OK;
 }
 
 static char *ngx_http_auth_jwtv_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) {

@@ -222,6 +222,18 @@ fn check_token(token: *mut jwtv_token, verified: &jwtv::VerifiedToken<'_>, raw: 
             jwtv_token_claim_json(token, c_name.as_ptr(), buf, cap, len)
         });
     }
+    // As text, by path: top-level and one level down (`realm_access.roles`).
+    let paths: [&[&str]; 7] =
+        [&["sub"], &["aud"], &["roles"], &["n"], &["realm_access"], &["realm_access", "roles"], &["sub", "x"]];
+    for path in paths {
+        let c_names: Vec<CString> = path.iter().map(|name| cstring(name)).collect();
+        let c_path: Vec<*const c_char> = c_names.iter().map(|name| name.as_ptr()).collect();
+        let want = expected_text(claims.raw_json(), path);
+        // SAFETY: a live token and `path.len()` NUL-terminated names.
+        check_copy_out(cap, &want, |buf, cap, len| unsafe {
+            jwtv_token_claim_text(token, c_path.as_ptr(), c_path.len(), buf, cap, len)
+        });
+    }
     for name in ["exp", "iat", "nbf", "n", "sub"] {
         let c_name = cstring(name);
         let mut out = 0i64;
@@ -258,6 +270,29 @@ fn expected_string(value: Option<Value<'_>>) -> Result<Vec<u8>, jwtv_status> {
             v.as_json_str().map(|s| s.chars().collect::<String>().into_bytes()).ok_or(jwtv_status::JWTV_WRONG_TYPE)
         }
     }
+}
+
+/// What `jwtv_token_claim_text` documents: the member at `path` (objects
+/// only on the way), a string decoded, an array's elements joined with
+/// commas, anything else as JSON; `EMBEDDED_NUL` for text holding NUL.
+fn expected_text(claims: &[u8], path: &[&str]) -> Result<Vec<u8>, jwtv_status> {
+    let mut value = Value::Object(std::str::from_utf8(claims).map_err(|_| jwtv_status::JWTV_INTERNAL_ERROR)?);
+    for name in path {
+        let Value::Object(raw) = value else { return Err(jwtv_status::JWTV_NOT_FOUND) };
+        value = jwtv::json::find_member(raw.as_bytes(), name).ok_or(jwtv_status::JWTV_NOT_FOUND)?;
+    }
+    let scalar = |v: Value<'_>| match v.as_json_str() {
+        Some(s) => Ok(s.chars().collect::<String>().into_bytes()),
+        None => expected_json(Some(v)),
+    };
+    let text = match value.as_array() {
+        Some(elements) => elements.map(scalar).collect::<Result<Vec<_>, _>>()?.join(&b","[..]),
+        None => scalar(value)?,
+    };
+    if text.contains(&0) {
+        return Err(jwtv_status::JWTV_EMBEDDED_NUL);
+    }
+    Ok(text)
 }
 
 fn expected_json(value: Option<Value<'_>>) -> Result<Vec<u8>, jwtv_status> {

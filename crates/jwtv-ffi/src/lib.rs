@@ -28,8 +28,8 @@ pub use policy::{
 pub use status::{jwtv_error_message, jwtv_error_name, jwtv_status};
 pub use token::{
     jwtv_token, jwtv_token_alg, jwtv_token_audience, jwtv_token_audience_count, jwtv_token_claim_int64,
-    jwtv_token_claim_json, jwtv_token_claim_string, jwtv_token_claims_json, jwtv_token_free, jwtv_token_header_json,
-    jwtv_token_header_string,
+    jwtv_token_claim_json, jwtv_token_claim_string, jwtv_token_claim_text, jwtv_token_claims_json, jwtv_token_free,
+    jwtv_token_header_json, jwtv_token_header_string, jwtv_token_header_text,
 };
 pub use verifier::{
     JWTV_REJECTION_SLOTS, jwtv_metrics, jwtv_revocation_status, jwtv_verifier, jwtv_verifier_free,

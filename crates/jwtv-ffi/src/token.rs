@@ -222,15 +222,102 @@ pub unsafe extern "C" fn jwtv_token_claim_json(
         // SAFETY: forwarded contracts.
         let (token, name) = unsafe { (token_ref(token)?, text(name)?) };
         let value = token.verified.claim(name).ok_or(jwtv_status::JWTV_NOT_FOUND)?;
-        let json = match value {
-            Value::Null => "null".to_owned(),
-            Value::Bool(b) => b.to_string(),
-            Value::Number(raw) | Value::Array(raw) | Value::Object(raw) => raw.to_owned(),
-            Value::String(s) => format!("\"{}\"", s.raw()),
+        // SAFETY: buffer contract forwarded.
+        unsafe { copy_out(as_json(&value).as_bytes(), buf, buf_cap, len_out) }
+    })
+}
+
+/// Copies the claim at `path` (`depth` names, the first a top-level claim,
+/// each next one a member of the object before it: `{"realm_access",
+/// "roles"}`) into `buf` as text, NUL-terminated, the way NGINX Plus shows
+/// claims: a string decoded; an array as its elements joined with commas,
+/// string elements decoded and others as JSON (`["api","reports"]` gives
+/// `api,reports`); any other value as its JSON text (`42`, `true`, `{…}`).
+/// `JWTV_NOT_FOUND` when a name is absent or a value on the way is not an
+/// object, `JWTV_INVALID_ARGUMENT` when `depth` is 0, `JWTV_EMBEDDED_NUL`
+/// (nothing written) when the text holds a NUL byte; buffers as
+/// `jwtv_token_claim_string`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_token_claim_text(
+    token: *const jwtv_token,
+    path: *const *const c_char,
+    depth: usize,
+    buf: *mut c_char,
+    buf_cap: usize,
+    len_out: *mut usize,
+) -> jwtv_status {
+    // SAFETY: forwarded contracts.
+    unsafe { member_text(token, path, depth, buf, buf_cap, len_out, Verified::claims_json) }
+}
+
+/// Copies the header parameter at `path` as text, as `jwtv_token_claim_text`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_token_header_text(
+    token: *const jwtv_token,
+    path: *const *const c_char,
+    depth: usize,
+    buf: *mut c_char,
+    buf_cap: usize,
+    len_out: *mut usize,
+) -> jwtv_status {
+    // SAFETY: forwarded contracts.
+    unsafe { member_text(token, path, depth, buf, buf_cap, len_out, Verified::header_json) }
+}
+
+/// # Safety
+/// As the public callers: `path` points to `depth` NUL-terminated strings.
+unsafe fn member_text(
+    token: *const jwtv_token,
+    path: *const *const c_char,
+    depth: usize,
+    buf: *mut c_char,
+    buf_cap: usize,
+    len_out: *mut usize,
+    document: fn(&Verified) -> &[u8],
+) -> jwtv_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let token = unsafe { token_ref(token) }?;
+        if path.is_null() {
+            return Err(jwtv_status::JWTV_NULL_ARGUMENT);
+        }
+        if depth == 0 {
+            return Err(jwtv_status::JWTV_INVALID_ARGUMENT);
+        }
+        // SAFETY: `depth` pointers per the contract.
+        let names = unsafe { std::slice::from_raw_parts(path, depth) };
+        let mut value = Value::Object(std::str::from_utf8(document(&token.verified)).unwrap_or("{}"));
+        for &name in names {
+            // SAFETY: each a NUL-terminated string per the contract.
+            let name = unsafe { text(name) }?;
+            let Value::Object(raw) = value else { return Err(jwtv_status::JWTV_NOT_FOUND) };
+            value = jwtv::json::find_member(raw.as_bytes(), name).ok_or(jwtv_status::JWTV_NOT_FOUND)?;
+        }
+        let text = match value.as_array() {
+            Some(elements) => elements.map(|element| as_text(&element)).collect::<Vec<_>>().join(","),
+            None => as_text(&value),
         };
         // SAFETY: buffer contract forwarded.
-        unsafe { copy_out(json.as_bytes(), buf, buf_cap, len_out) }
+        unsafe { copy_c_string(&text, buf, buf_cap, len_out) }
     })
+}
+
+/// A value's JSON text, as written in the token (strings keep their escapes).
+fn as_json(value: &Value<'_>) -> String {
+    match *value {
+        Value::Null => "null".to_owned(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(raw) | Value::Array(raw) | Value::Object(raw) => raw.to_owned(),
+        Value::String(s) => format!("\"{}\"", s.raw()),
+    }
+}
+
+/// A value as text: a string decoded, anything else as its JSON.
+fn as_text(value: &Value<'_>) -> String {
+    match value.as_json_str() {
+        Some(s) => s.chars().collect(),
+        None => as_json(value),
+    }
 }
 
 /// Writes the number of audiences (`aud` as a string counts 1; absent 0).

@@ -1101,6 +1101,84 @@ static void test_strings_with_nul(void) {
     jwtv_verifier_free(verifier);
 }
 
+/* Claims as text, the way NGINX Plus shows them: strings decoded, arrays
+ * joined with commas, anything else as JSON; nested claims by path.
+ * HS256-signed with examples/keys/test-hs256.secret; header
+ * {"alg":"HS256","kid":"test-hs256","x5t#S256":"abc"}, claims:
+ * {"iss":"https://issuer.example","aud":["api","reports"],"sub":"user-1",
+ *  "exp":4102444800,"realm_access":{"roles":["admin","user"],"n":42},
+ *  "flags":[1,true,null,{"a":"b"}],"esc":"caf\u00e9","nul":["a","b\u0000c"]} */
+static void test_claims_as_text(void) {
+    static const char token_text[] =
+        "eyJhbGciOiJIUzI1NiIsImtpZCI6InRlc3QtaHMyNTYiLCJ4NXQjUzI1NiI6ImFiYyJ9.eyJpc3MiOiJodHRwczovL2lzc3Vlci5"
+        "leGFtcGxlIiwiYXVkIjpbImFwaSIsInJlcG9ydHMiXSwic3ViIjoidXNlci0xIiwiZXhwIjo0MTAyNDQ0ODAwLCJyZWFsbV9hY2N"
+        "lc3MiOnsicm9sZXMiOlsiYWRtaW4iLCJ1c2VyIl0sIm4iOjQyfSwiZmxhZ3MiOlsxLHRydWUsbnVsbCx7ImEiOiJiIn1dLCJlc2M"
+        "iOiJjYWZcdTAwZTkiLCJudWwiOlsiYSIsImJcdTAwMDBjIl19.dxsjcuGXFVtmo_pltXbZmmWxSEdAjJcAPLkIJJOtdwo";
+    jwtv_policy *policy = hs256_policy();
+    jwtv_verifier *verifier = NULL;
+    jwtv_token *token = NULL;
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, NULL, 0), JWTV_OK);
+    jwtv_policy_free(policy);
+    CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)token_text, strlen(token_text), 1800000000, &token,
+                                      NULL, 0),
+                 JWTV_OK);
+    struct {
+        const char *path[3];
+        size_t depth;
+        jwtv_status want;
+        const char *text;
+    } cases[] = {
+        {{"sub"}, 1, JWTV_OK, "user-1"},
+        {{"aud"}, 1, JWTV_OK, "api,reports"},
+        {{"exp"}, 1, JWTV_OK, "4102444800"},
+        {{"esc"}, 1, JWTV_OK, "caf\xc3\xa9"},
+        {{"flags"}, 1, JWTV_OK, "1,true,null,{\"a\":\"b\"}"},
+        {{"realm_access"}, 1, JWTV_OK, "{\"roles\":[\"admin\",\"user\"],\"n\":42}"},
+        {{"realm_access", "roles"}, 2, JWTV_OK, "admin,user"},
+        {{"realm_access", "n"}, 2, JWTV_OK, "42"},
+        {{"realm_access", "none"}, 2, JWTV_NOT_FOUND, NULL},
+        {{"sub", "x"}, 2, JWTV_NOT_FOUND, NULL},        /* not an object on the way */
+        {{"aud", "0"}, 2, JWTV_NOT_FOUND, NULL},        /* arrays are not walked */
+        {{"no-such-claim"}, 1, JWTV_NOT_FOUND, NULL},
+        {{"nul"}, 1, JWTV_EMBEDDED_NUL, NULL},
+        {{"sub"}, 0, JWTV_INVALID_ARGUMENT, NULL},
+        {{"realm_access", NULL}, 2, JWTV_NULL_ARGUMENT, NULL},
+    };
+    char buf[128];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t len = 12345;
+        memset(buf, 'z', sizeof buf);
+        jwtv_status rc = jwtv_token_claim_text(token, cases[i].path, cases[i].depth, buf, sizeof buf, &len);
+        if (rc != cases[i].want) {
+            fprintf(stderr, "claim_text case %zu (%s): %s, want %s\n", i, cases[i].path[0], jwtv_error_name(rc),
+                    jwtv_error_name(cases[i].want));
+            failures++;
+        } else if (cases[i].text != NULL) {
+            CHECK(strcmp(buf, cases[i].text) == 0 && len == strlen(cases[i].text));
+        } else {
+            CHECK(buf[0] == 'z'); /* nothing written */
+        }
+    }
+    /* The buffer contract of jwtv_token_claim_string. */
+    const char *aud[] = {"aud"};
+    size_t needed = 0;
+    CHECK_STATUS(jwtv_token_claim_text(token, aud, 1, NULL, 0, &needed), JWTV_BUFFER_TOO_SMALL);
+    CHECK(needed == strlen("api,reports"));
+    CHECK_STATUS(jwtv_token_claim_text(token, aud, 1, buf, needed, NULL), JWTV_BUFFER_TOO_SMALL);
+    CHECK_STATUS(jwtv_token_claim_text(token, NULL, 1, buf, sizeof buf, NULL), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_token_claim_text(NULL, aud, 1, buf, sizeof buf, NULL), JWTV_NULL_ARGUMENT);
+    /* Header parameters the same way. */
+    const char *kid[] = {"kid"}, *x5t[] = {"x5t#S256"}, *kid_x[] = {"kid", "x"};
+    CHECK_STATUS(jwtv_token_header_text(token, kid, 1, buf, sizeof buf, NULL), JWTV_OK);
+    CHECK(strcmp(buf, "test-hs256") == 0);
+    CHECK_STATUS(jwtv_token_header_text(token, x5t, 1, buf, sizeof buf, NULL), JWTV_OK);
+    CHECK(strcmp(buf, "abc") == 0);
+    CHECK_STATUS(jwtv_token_header_text(token, kid_x, 2, buf, sizeof buf, NULL), JWTV_NOT_FOUND);
+    CHECK_STATUS(jwtv_token_header_text(token, aud, 1, buf, sizeof buf, NULL), JWTV_NOT_FOUND);
+    jwtv_token_free(token);
+    jwtv_verifier_free(verifier);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1) examples = argv[1];
     test_error_names();
@@ -1110,6 +1188,7 @@ int main(int argc, char **argv) {
     test_verify_and_read_claims();
     test_claim_int64_rounding();
     test_strings_with_nul();
+    test_claims_as_text();
     test_other_key_sources();
     test_revocations();
     test_threads();
