@@ -304,6 +304,16 @@ jwtv_status jwtv_policy_set_member(jwtv_policy *policy,
                                    char *err,
                                    size_t err_cap);
 
+// Sets member `name` of the object at `path` to a JSON value
+// (`jwtv_policy_set_member_json(p, "required_claim_values", "level", "3")`),
+// as `jwtv_policy_set_member`.
+jwtv_status jwtv_policy_set_member_json(jwtv_policy *policy,
+                                        const char *path,
+                                        const char *name,
+                                        const char *json_value,
+                                        char *err,
+                                        size_t err_cap);
+
 // Adds a public key in PEM (`BEGIN PUBLIC KEY` or `BEGIN RSA PUBLIC KEY`)
 // bound to `alg` (`"RS256"`, `"ES256"`, `"EdDSA"`, …), with an optional `kid`
 // (NULL: none), to the policy's static keys (`keys.pem`); the key is checked

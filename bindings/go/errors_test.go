@@ -228,7 +228,7 @@ func TestConfigErrors(t *testing.T) {
 		{"short HMAC secret", jwtv.Config{HMACSecrets: []jwtv.HMACSecret{{Secret: []byte("short"), Algorithm: "HS256"}}, Algorithms: []string{"HS256"}}, jwtv.ErrConfig, "keys.secrets[0]"},
 		{"HMAC secret for ES256", jwtv.Config{HMACSecrets: []jwtv.HMACSecret{{Secret: testSecret, Algorithm: "ES256"}}, Algorithms: []string{"ES256"}}, jwtv.ErrConfig, "keys.secrets[0]"},
 		{"issuer not UTF-8", jwtv.Config{JWKS: ed25519JWKS(), Algorithms: []string{"EdDSA"}, Issuers: []string{"ok", "\xff"}}, jwtv.ErrInvalidUTF8, "issuers[1]: not UTF-8"},
-		{"claim value not UTF-8", jwtv.Config{JWKS: ed25519JWKS(), Algorithms: []string{"EdDSA"}, RequiredClaimValues: map[string]string{"tenant": "\xe2\x82"}}, jwtv.ErrInvalidUTF8, "required_claim_values: not UTF-8"},
+		{"claim value not UTF-8", jwtv.Config{JWKS: ed25519JWKS(), Algorithms: []string{"EdDSA"}, RequiredClaimValues: map[string]any{"tenant": "\xe2\x82"}}, jwtv.ErrInvalidUTF8, "required_claim_values: not UTF-8"},
 		{"PEM not UTF-8", jwtv.Config{PEMKeys: []jwtv.PEMKey{{PEM: []byte("\xff"), Algorithm: "ES256"}}, Algorithms: []string{"ES256"}}, jwtv.ErrInvalidUTF8, "keys.pem[0].pem: not UTF-8"},
 		{"negative leeway", jwtv.Config{JWKS: ed25519JWKS(), Algorithms: []string{"EdDSA"}, Leeway: -5}, jwtv.ErrConfig, "leeway_secs"},
 		{"negative maximum age", jwtv.Config{JWKS: ed25519JWKS(), Algorithms: []string{"EdDSA"}, MaxAge: -time.Second}, jwtv.ErrConfig, "max_age_secs"},

@@ -130,7 +130,7 @@ func strictConfig() jwtv.Config {
 		Type:                "JWT",
 		Leeway:              jwtv.NoLeeway,
 		RequiredClaims:      []string{"sub"},
-		RequiredClaimValues: map[string]string{"tenant": "acme"},
+		RequiredClaimValues: map[string]any{"tenant": "acme"},
 		MaxTokenLen:         2048,
 	}
 }

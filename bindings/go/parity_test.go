@@ -96,6 +96,8 @@ func nonZero(t reflect.Type) reflect.Value {
 		v.SetBytes([]byte("{}"))
 	case t.Kind() == reflect.Slice:
 		v = reflect.Append(v, nonZero(t.Elem()))
+	case t.Kind() == reflect.Interface: // a required claim value: a string will do
+		v.Set(reflect.ValueOf("x"))
 	case t.Kind() == reflect.Map:
 		v = reflect.MakeMap(t)
 		v.SetMapIndex(nonZero(t.Key()), nonZero(t.Elem()))

@@ -83,9 +83,13 @@ type Config struct {
 	MaxAge time.Duration
 	// RequiredClaims must be present in the token (required_claims).
 	RequiredClaims []string
-	// RequiredClaimValues maps claim names to the string each must equal
-	// (required_claim_values).
-	RequiredClaimValues map[string]string
+	// RequiredClaimValues maps claim names to the value each must hold
+	// (required_claim_values): a string, an integer or a bool. A claim holds
+	// it when equal, when it is an array with an element equal to it, or,
+	// for "scope", when it is one of its space-separated words. A name that
+	// starts with "/" is a JSON Pointer into the claims
+	// ("/realm_access/roles"), in RequiredClaims too.
+	RequiredClaimValues map[string]any
 	// UnderstoodCrit are the header "crit" extensions this deployment
 	// understands (understood_crit); a token naming any other is refused
 	// with ErrUnsupportedCrit. "b64" is always refused.
@@ -153,7 +157,7 @@ type policyDocument struct {
 	RequireExp          *bool              `json:"require_exp,omitempty"`
 	MaxAgeSecs          *int64             `json:"max_age_secs,omitempty"`
 	RequiredClaims      []string           `json:"required_claims,omitempty"`
-	RequiredClaimValues map[string]string  `json:"required_claim_values,omitempty"`
+	RequiredClaimValues map[string]any     `json:"required_claim_values,omitempty"`
 	UnderstoodCrit      []string           `json:"understood_crit,omitempty"`
 	MaxTokenLen         int                `json:"max_token_len,omitempty"`
 	TokenCacheSize      int                `json:"token_cache_size,omitempty"`
@@ -257,7 +261,7 @@ func notUTF8(v reflect.Value, path string) (bad string) {
 		if !utf8.ValidString(v.String()) {
 			bad = path
 		}
-	case reflect.Pointer:
+	case reflect.Pointer, reflect.Interface:
 		if !v.IsNil() {
 			bad = notUTF8(v.Elem(), path)
 		}

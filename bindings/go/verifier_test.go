@@ -177,6 +177,48 @@ func TestClaimIntExact(t *testing.T) {
 	}
 }
 
+// Required values of every kind: integers, booleans, array members, scope
+// words, and nested claims by JSON Pointer.
+func TestRequiredClaimValuesOfEveryKind(t *testing.T) {
+	cfg := strictConfig()
+	cfg.RequiredClaims = []string{"/org/id"}
+	cfg.RequiredClaimValues = map[string]any{
+		"level": 3, "email_verified": true, "/realm_access/roles": "admin", "scope": "read",
+	}
+	v := newVerifier(t, cfg)
+	good := func() map[string]any {
+		c := goodClaims()
+		c["level"], c["email_verified"], c["scope"] = 3, true, "openid read"
+		c["realm_access"] = map[string]any{"roles": []string{"user", "admin"}}
+		c["org"] = map[string]any{"id": 1}
+		return c
+	}
+	if _, err := v.VerifyAt(signHS256(testSecret, goodHeader("HS256", "hs"), good()), testNow); err != nil {
+		t.Fatalf("good: %v", err)
+	}
+	for name, tc := range map[string]struct {
+		edit func(c map[string]any)
+		want error
+	}{
+		"level as a string":   {func(c map[string]any) { c["level"] = "3" }, jwtv.ErrBadClaim},
+		"not verified":        {func(c map[string]any) { c["email_verified"] = false }, jwtv.ErrBadClaim},
+		"no admin role":       {func(c map[string]any) { c["realm_access"] = map[string]any{"roles": []string{"user"}} }, jwtv.ErrBadClaim},
+		"no read scope":       {func(c map[string]any) { c["scope"] = "openid readonly" }, jwtv.ErrBadClaim},
+		"no nested org id":    {func(c map[string]any) { c["org"] = map[string]any{} }, jwtv.ErrMissingClaim},
+		"roles not reachable": {func(c map[string]any) { delete(c, "realm_access") }, jwtv.ErrMissingClaim},
+	} {
+		c := good()
+		tc.edit(c)
+		if _, err := v.VerifyAt(signHS256(testSecret, goodHeader("HS256", "hs"), c), testNow); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", name, err, tc.want)
+		}
+	}
+	cfg.RequiredClaimValues = map[string]any{"level": 3.5}
+	if _, err := jwtv.NewVerifier(cfg); err == nil || !strings.Contains(err.Error(), "required_claim_values.level: 3.5: a number must be an integer") {
+		t.Errorf("a fraction: %v", err)
+	}
+}
+
 func TestVerifyAtAndLeeway(t *testing.T) {
 	cfg := strictConfig()
 	token := signHS256(testSecret, goodHeader("HS256", "hs"), goodClaims())
@@ -485,7 +527,7 @@ func TestRevocationsFailClosed(t *testing.T) {
 // required claim is an ErrConfig naming the document field.
 func TestRuleListsPastTheirBound(t *testing.T) {
 	names := make([]string, 33)
-	values := map[string]string{}
+	values := map[string]any{}
 	for i := range names {
 		names[i] = fmt.Sprintf("name-%d", i)
 		values[names[i]] = "v"

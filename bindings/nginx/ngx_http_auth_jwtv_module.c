@@ -46,7 +46,7 @@ typedef enum {
     AUTH_JWTV_LIST,    /* strings appended to a list: jwtv_policy_add_string */
     AUTH_JWTV_SECONDS, /* an nginx time (30s, 1h), set as a number of seconds */
     AUTH_JWTV_NUMBER,  /* a number, set as written: jwtv_policy_set */
-    AUTH_JWTV_CLAIM    /* claim [value]: required_claims, or required_claim_values */
+    AUTH_JWTV_CLAIM    /* claim [value | json=value]: required_claims, or required_claim_values */
 } ngx_http_auth_jwtv_kind_e;
 
 typedef struct {
@@ -722,11 +722,17 @@ static jwtv_status ngx_http_auth_jwtv_apply(jwtv_policy *p, ngx_http_auth_jwtv_f
         case AUTH_JWTV_LIST:
             rc = jwtv_policy_add_string(p, field->path, word, err, AUTH_JWTV_ERR_LEN);
             break;
-        case AUTH_JWTV_CLAIM: /* a name, then its value or no data (presence only) */
+        case AUTH_JWTV_CLAIM: /* a name, then its value (json=… for a number or boolean) or none */
             i++;
-            rc = words[i].data == NULL ? jwtv_policy_add_string(p, "required_claims", word, err, AUTH_JWTV_ERR_LEN)
-                                       : jwtv_policy_set_member(p, "required_claim_values", word,
-                                                                (const char *)words[i].data, err, AUTH_JWTV_ERR_LEN);
+            if (words[i].data == NULL) {
+                rc = jwtv_policy_add_string(p, "required_claims", word, err, AUTH_JWTV_ERR_LEN);
+            } else if (words[i].len > 5 && ngx_strncmp(words[i].data, "json=", 5) == 0) {
+                rc = jwtv_policy_set_member_json(p, "required_claim_values", word, (const char *)words[i].data + 5, err,
+                                                 AUTH_JWTV_ERR_LEN);
+            } else {
+                rc = jwtv_policy_set_member(p, "required_claim_values", word, (const char *)words[i].data, err,
+                                            AUTH_JWTV_ERR_LEN);
+            }
             break;
         case AUTH_JWTV_SECONDS:
         case AUTH_JWTV_NUMBER:

@@ -461,6 +461,12 @@ class PlusDirectives(unittest.TestCase):
             auth_jwt_require $jwt_has_admin $jwt_claim_sub error=403;
             proxy_pass http://127.0.0.1:@BACKEND@;
         }}
+        location /claims {{
+            auth_jwt_require_claim /realm_access/roles admin;
+            auth_jwt_require_claim level json=3;
+            auth_jwt_require_claim scope read;
+            proxy_pass http://127.0.0.1:@BACKEND@;
+        }}
         location /write {{
             auth_jwt off;
             limit_except GET {{ auth_jwt "write"; }}
@@ -514,6 +520,20 @@ class PlusDirectives(unittest.TestCase):
         # The token is verified first: a bad one is a 401 with its code.
         status, _, headers = self.nginx.get("/reports", hs256(admin, secret=SECRET_B))
         self.assertEqual((status, headers["X-Jwt-Error"]), (401, "bad_signature"))
+
+    def test_claim_rules_reach_nested_claims_numbers_and_scope_words(self):
+        good = claims(realm_access={"roles": ["user", "admin"]}, level=3, scope="openid read")
+        self.assertEqual(self.nginx.get("/claims", hs256(good))[0], 200)
+        cases = [
+            ({**good, "realm_access": {"roles": ["user"]}}, "bad_claim"),
+            ({**good, "level": "3"}, "bad_claim"),
+            ({**good, "scope": "openid readonly"}, "bad_claim"),
+            ({**good, "realm_access": {}}, "missing_claim"),
+        ]
+        for token_claims, code in cases:
+            with self.subTest(code, claims=token_claims):
+                status, _, headers = self.nginx.get("/claims", hs256(token_claims))
+                self.assertEqual((status, headers["X-Jwt-Error"]), (401, code))
 
     def test_auth_jwt_inside_limit_except(self):
         self.assertEqual(self.nginx.get("/write")[0], 200)
@@ -606,10 +626,15 @@ class MigrationGuide(unittest.TestCase):
 
     def test_claim_rules_and_revocations(self):
         nginx = self.run_example("claim-rules")
-        good = claims(tenant="acme", scope="openid read")
+        good = claims(tenant="acme", scope="openid read", realm_access={"roles": ["reader"]}, email_verified=True)
         self.assertEqual(nginx.get("/api/", hs256(good))[0], 200)
         self.assertEqual(nginx.get("/api/", hs256({**good, "scope": "openid readonly"}))[0], 403)
-        cases = [({**good, "tenant": "other"}, "bad_claim"), ({**good, "sub": "lockedsub1"}, "revoked")]
+        cases = [
+            ({**good, "tenant": "other"}, "bad_claim"),
+            ({**good, "realm_access": {"roles": ["writer"]}}, "bad_claim"),
+            ({**good, "email_verified": "true"}, "bad_claim"),
+            ({**good, "sub": "lockedsub1"}, "revoked"),
+        ]
         for token_claims, code in cases:
             with self.subTest(code):
                 status, _, headers = nginx.get("/api/", hs256(token_claims))
@@ -1139,6 +1164,12 @@ class ConfigTest(unittest.TestCase):
             ("auth_jwt_leeway", base + "auth_jwt_leeway 301s;", "leeway_secs: at most 300 s"),
             ("auth_jwt_leeway", base + "auth_jwt_leeway soon;", 'leeway_secs: not a time: "soon"'),
             ("auth_jwt_max_age", base + "auth_jwt_max_age -1;", "max_age_secs: not a time"),
+            ("auth_jwt_require_claim", base + "auth_jwt_require_claim level json=3.5;",
+             "required_claim_values.level: 3.5: a number must be an integer"),
+            ("auth_jwt_require_claim", base + "auth_jwt_require_claim level json=three;",
+             "required_claim_values: `level`: not a JSON value"),
+            ("auth_jwt_require_claim", base + "auth_jwt_require_claim /a~2 x;",
+             "required_claim_values: `/a~2`: not a JSON Pointer"),
             ("auth_jwt_require_claim", base + "auth_jwt_require_claim sub x; auth_jwt_require_claim sub y;",
              "required_claim_values: duplicate name `sub`"),
             ("auth_jwt_crit", base + f"auth_jwt_crit {many(33, 'x-')};", "understood_crit: at most 32 entries"),

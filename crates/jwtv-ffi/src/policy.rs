@@ -228,6 +228,27 @@ pub unsafe extern "C" fn jwtv_policy_set_member(
     }
 }
 
+/// Sets member `name` of the object at `path` to a JSON value
+/// (`jwtv_policy_set_member_json(p, "required_claim_values", "level", "3")`),
+/// as `jwtv_policy_set_member`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_policy_set_member_json(
+    policy: *mut jwtv_policy,
+    path: *const c_char,
+    name: *const c_char,
+    json_value: *const c_char,
+    err: *mut c_char,
+    err_cap: usize,
+) -> jwtv_status {
+    // SAFETY: forwarded contracts.
+    unsafe {
+        change(policy, err, err_cap, |p| {
+            let (path, name, value) = (text(path)?, text(name)?, text(json_value)?);
+            Ok(p.set_member_json(path, name, value))
+        })
+    }
+}
+
 /// Adds a public key in PEM (`BEGIN PUBLIC KEY` or `BEGIN RSA PUBLIC KEY`)
 /// bound to `alg` (`"RS256"`, `"ES256"`, `"EdDSA"`, …), with an optional `kid`
 /// (NULL: none), to the policy's static keys (`keys.pem`); the key is checked

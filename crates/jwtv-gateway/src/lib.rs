@@ -60,7 +60,7 @@ mod verifier;
 pub use metrics::MetricsSnapshot;
 #[expect(deprecated, reason = "the former name, kept for one release")]
 pub use policy::ConfigError;
-pub use policy::{DEFAULT_FIRST_FETCH_TIMEOUT, MAX_LEEWAY_SECS, MAX_RULE_LIST_LEN, Policy, PolicyError};
+pub use policy::{ClaimValueBuf, DEFAULT_FIRST_FETCH_TIMEOUT, MAX_LEEWAY_SECS, MAX_RULE_LIST_LEN, Policy, PolicyError};
 pub use revoke::{
     DEFAULT_MAX_STALENESS, DEFAULT_REDIS_PREFIX, Freshness, JTI_GRACE_SECS, MAX_REVOKED_ID_LEN, RedisOptions,
     Revocation, RevocationError, RevocationGauges, RevocationKind, RevocationList, RevocationStatus, Revocations,

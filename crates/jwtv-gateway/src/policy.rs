@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use jwtv::{Algorithm, AlgorithmSet, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, VerifyingKey};
+use jwtv::{
+    Algorithm, AlgorithmSet, ClaimValue, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, VerifyingKey, is_valid_pointer,
+};
 use jwtv_jwks::{
     DEFAULT_MAX_JWKS_BYTES, DEFAULT_MAX_KEYS, FileJwks, KeySet, KeySetOptions, KeySource, RefreshPolicy, RemoteJwks,
     key_from_pem_with,
@@ -124,7 +126,7 @@ pub struct Policy {
     require_exp: bool,
     max_age_secs: Option<u64>,
     required_claims: Vec<String>,
-    required_claim_values: UniqueMap<String>,
+    required_claim_values: UniqueMap<ClaimValueBuf>,
     understood_crit: Vec<String>,
     max_token_len: usize,
     token_cache_size: usize,
@@ -471,6 +473,17 @@ impl Policy {
     /// Sets member `name` of the object at `path` to the string `value`
     /// (`required_claim_values`): a name given twice is refused.
     pub fn set_member(&mut self, path: &str, name: &str, value: &str) -> Result<(), PolicyError> {
+        self.set_member_value(path, name, value.into())
+    }
+
+    /// [`Policy::set_member`] with a JSON value (`3`, `true`, `"acme"`).
+    pub fn set_member_json(&mut self, path: &str, name: &str, json_value: &str) -> Result<(), PolicyError> {
+        let value: serde_json::Value = serde_json::from_str(json_value)
+            .map_err(|e| PolicyError::at(path, format!("`{name}`: not a JSON value ({e}): {json_value}")))?;
+        self.set_member_value(path, name, value)
+    }
+
+    fn set_member_value(&mut self, path: &str, name: &str, value: serde_json::Value) -> Result<(), PolicyError> {
         let mut document = self.document()?;
         let slot = slot(&mut document, path)?;
         if slot.is_null() {
@@ -480,7 +493,7 @@ impl Policy {
         if object.contains_key(name) {
             return Err(PolicyError::at(path, format!("duplicate name `{name}`")));
         }
-        object.insert(name.to_owned(), value.into());
+        object.insert(name.to_owned(), value);
         self.replace_with(document)
     }
 
@@ -617,10 +630,10 @@ impl Policy {
         self
     }
 
-    /// Adds a claim that must have this string value (see
-    /// [`jwtv::Policy::require_claim_values`]).
+    /// Adds a claim that must hold this value: a string, an integer or a
+    /// boolean (see [`jwtv::Policy::require_claim_values`]).
     #[must_use]
-    pub fn require_claim_value(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn require_claim_value(mut self, name: impl Into<String>, value: impl Into<ClaimValueBuf>) -> Self {
         self.required_claim_values.0.push((name.into(), value.into()));
         self
     }
@@ -698,9 +711,9 @@ impl Policy {
         &self.required_claims
     }
 
-    /// The claims that must have a given string value (name, value).
-    pub fn required_claim_values(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.required_claim_values.0.iter().map(|(name, value)| (name.as_str(), value.as_str()))
+    /// The claims that must hold a given value (name, value).
+    pub fn required_claim_values(&self) -> impl Iterator<Item = (&str, ClaimValue<'_>)> {
+        self.required_claim_values.0.iter().map(|(name, value)| (name.as_str(), value.as_claim_value()))
     }
 
     /// The header `typ` required, if any.
@@ -816,6 +829,15 @@ impl Policy {
         if self.max_token_len == 0 {
             return Err(PolicyError::at("max_token_len", "must be positive"));
         }
+        let names = self.required_claims.iter().map(|n| ("required_claims", n));
+        let value_names = self.required_claim_values.0.iter().map(|(n, _)| ("required_claim_values", n));
+        if let Some((field, name)) = names.chain(value_names).find(|(_, n)| n.starts_with('/') && !is_valid_pointer(n))
+        {
+            return Err(PolicyError::at(
+                field,
+                format!("`{name}`: not a JSON Pointer (RFC 6901): after `~` comes `0` (for `~`) or `1` (for `/`)"),
+            ));
+        }
         if self.ignore_audience && !self.audiences.is_empty() {
             return Err(PolicyError::at("ignore_audience", "cannot be true when audiences are listed"));
         }
@@ -876,7 +898,7 @@ impl Policy {
         let audiences = lend(&self.audiences, String::as_str);
         let required = lend(&self.required_claims, String::as_str);
         let crit = lend(&self.understood_crit, String::as_str);
-        let values = lend(&self.required_claim_values.0, |(n, v)| (n.as_str(), v.as_str()));
+        let values = lend(&self.required_claim_values.0, |(n, v)| (n.as_str(), v.as_claim_value()));
         let mut policy = jwtv::Policy::new()
             .algorithms(if enforceable { self.algorithms } else { AlgorithmSet::EMPTY })
             .issuers(&issuers)
@@ -1038,6 +1060,94 @@ fn slot<'a>(document: &'a mut serde_json::Value, path: &str) -> Result<&'a mut s
 /// The first [`MAX_RULE_LIST_LEN`] entries of `list`, borrowed on the stack
 /// (only ever all of them: [`Policy::with_policy`] enforces nothing of a
 /// policy with a longer list).
+/// A value a required claim must hold, owned: a string, an integer or a
+/// boolean (the policy document's `required_claim_values`; see
+/// [`jwtv::ClaimValue`] for how a claim holds it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClaimValueBuf {
+    /// A string.
+    String(String),
+    /// An integer.
+    Integer(i64),
+    /// `true` or `false`.
+    Bool(bool),
+}
+
+impl ClaimValueBuf {
+    /// Borrows it for the core.
+    pub fn as_claim_value(&self) -> ClaimValue<'_> {
+        match self {
+            Self::String(s) => ClaimValue::String(s),
+            Self::Integer(n) => ClaimValue::Integer(*n),
+            Self::Bool(b) => ClaimValue::Bool(*b),
+        }
+    }
+}
+
+impl From<&str> for ClaimValueBuf {
+    fn from(s: &str) -> Self {
+        Self::String(s.to_owned())
+    }
+}
+
+impl From<String> for ClaimValueBuf {
+    fn from(s: String) -> Self {
+        Self::String(s)
+    }
+}
+
+impl From<i64> for ClaimValueBuf {
+    fn from(n: i64) -> Self {
+        Self::Integer(n)
+    }
+}
+
+impl From<bool> for ClaimValueBuf {
+    fn from(b: bool) -> Self {
+        Self::Bool(b)
+    }
+}
+
+impl Serialize for ClaimValueBuf {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::String(s) => serializer.serialize_str(s),
+            Self::Integer(n) => serializer.serialize_i64(*n),
+            Self::Bool(b) => serializer.serialize_bool(*b),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ClaimValueBuf {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = ClaimValueBuf;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, an integer or a boolean")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<ClaimValueBuf, E> {
+                Ok(ClaimValueBuf::String(s.to_owned()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<ClaimValueBuf, E> {
+                Ok(ClaimValueBuf::Integer(n))
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<ClaimValueBuf, E> {
+                i64::try_from(n)
+                    .map(ClaimValueBuf::Integer)
+                    .map_err(|_| E::custom(format!("{n} is past 64-bit integers")))
+            }
+            fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<ClaimValueBuf, E> {
+                Err(E::custom(format!("{n}: a number must be an integer")))
+            }
+            fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<ClaimValueBuf, E> {
+                Ok(ClaimValueBuf::Bool(b))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
 fn lend<'a, T, U>(list: &'a [T], borrow: impl Fn(&'a T) -> U) -> heapless::Vec<U, MAX_RULE_LIST_LEN> {
     let mut lent = heapless::Vec::new();
     for item in list.iter().take(MAX_RULE_LIST_LEN) {

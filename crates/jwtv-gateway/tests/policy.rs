@@ -141,6 +141,27 @@ fn mistakes_name_their_field() {
             "must not exceed",
         ),
         (format!("{{{base}}} trailing"), "", "trailing characters"),
+        (
+            format!("{{{base},\"required_claim_values\":{{\"level\":3.5}}}}"),
+            "required_claim_values.level",
+            "3.5: a number must be an integer",
+        ),
+        (
+            format!("{{{base},\"required_claim_values\":{{\"level\":null}}}}"),
+            "required_claim_values.level",
+            "expected a string, an integer or a boolean",
+        ),
+        (
+            format!("{{{base},\"required_claim_values\":{{\"roles\":[\"a\"]}}}}"),
+            "required_claim_values.roles",
+            "expected a string, an integer or a boolean",
+        ),
+        (
+            format!("{{{base},\"required_claim_values\":{{\"/a~2\":\"x\"}}}}"),
+            "required_claim_values",
+            "`/a~2`: not a JSON Pointer (RFC 6901)",
+        ),
+        (format!("{{{base},\"required_claims\":[\"/a~\"]}}"), "required_claims", "`/a~`: not a JSON Pointer"),
         (r#"{"keys":{"jwks_file":"missing.json"},"algorithms":["ES256"]}"#.into(), "keys.jwks_file", "cannot read"),
         (r#"{"keys":{"jwks_url":"ftp://x/jwks"},"algorithms":["ES256"]}"#.into(), "keys.jwks_url", "scheme"),
         (

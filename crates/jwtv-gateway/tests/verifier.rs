@@ -28,6 +28,34 @@ fn assert_code(result: Result<jwtv_gateway::Verified, jwtv::Error>, code: ErrorC
     }
 }
 
+/// Required values from a policy document: integers, booleans, array
+/// members, `scope` words and JSON Pointers reach the core as written.
+#[test]
+fn required_claim_values_of_every_kind_come_from_the_document() {
+    let key = TestKey::new("k1", 1);
+    let document = r#"{
+        "keys": {"jwks": {"keys": []}}, "algorithms": ["EdDSA"], "issuers": ["https://issuer.example"],
+        "audiences": ["api"], "required_claims": ["/org/id"],
+        "required_claim_values": {"level": 3, "email_verified": true, "/realm_access/roles": "admin", "scope": "read"}
+    }"#;
+    let policy = Policy::from_json(document.as_bytes(), std::path::Path::new(".")).expect("policy");
+    assert!(policy.to_json().contains(r#""level":3"#), "{}", policy.to_json());
+    let verifier = Verifier::new(fixed(&[&key]), policy).expect("rules");
+    let token = |extra: &str| key.sign(&claims_with(&format!(r#""iat":1699999000,"exp":1700003600,{extra}"#)));
+    let good = r#""level":3,"email_verified":true,"realm_access":{"roles":["user","admin"]},"scope":"openid read","org":{"id":1}"#;
+    assert!(verifier.verify(token(good), NOW).is_ok());
+    for (bad, code) in [
+        (good.replace(r#""level":3"#, r#""level":"3""#), ErrorCode::BadClaim),
+        (good.replace("true", "false"), ErrorCode::BadClaim),
+        (good.replace(r#""admin""#, r#""auditor""#), ErrorCode::BadClaim),
+        (good.replace("openid read", "openid readonly"), ErrorCode::BadClaim),
+        (good.replace(r#""id":1"#, r#""name":1"#), ErrorCode::MissingClaim),
+        (good.replace(r#""realm_access":{"roles":["user","admin"]}"#, r#""realm_access":{}"#), ErrorCode::MissingClaim),
+    ] {
+        assert_code(verifier.verify(token(&bad), NOW), code);
+    }
+}
+
 #[test]
 fn verifies_and_gives_owned_claims() {
     let key = TestKey::new("k1", 1);

@@ -5,6 +5,7 @@ use crate::claims::Claims;
 use crate::error::{Error, Field};
 use crate::header::Header;
 use crate::json::{self, JsonStr};
+use crate::required::{self, ClaimValue};
 
 /// The default maximum token size, in bytes.
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 16 * 1024;
@@ -45,14 +46,14 @@ impl<'a> Names<'a> {
 /// [`Policy::audiences`] or, deliberately, [`Policy::ignore_audience`].
 ///
 /// ```
-/// use jwtv::{Algorithm, AlgorithmSet, Policy};
+/// use jwtv::{Algorithm, AlgorithmSet, ClaimValue, Policy};
 /// let policy = Policy::new()
 ///     .algorithms(AlgorithmSet::of(&[Algorithm::ES256, Algorithm::EdDSA]))
 ///     .issuer("https://issuer.example")
 ///     .audiences(&["api", "admin-api"])
 ///     .leeway_secs(60)
 ///     .max_age_secs(3600)
-///     .require_claim_values(&[("tenant", "acme")]);
+///     .require_claim_values(&[("tenant", ClaimValue::String("acme")), ("/realm_access/roles", ClaimValue::String("admin"))]);
 /// # let _ = policy;
 /// ```
 #[derive(Clone, Copy, Debug)]
@@ -66,7 +67,7 @@ pub struct Policy<'a> {
     require_exp: bool,
     max_age: Option<u64>,
     required_claims: &'a [&'a str],
-    required_values: &'a [(&'a str, &'a str)],
+    required_values: &'a [(&'a str, ClaimValue<'a>)],
     understood_crit: &'a [&'a str],
     max_token_len: usize,
 }
@@ -172,16 +173,20 @@ impl<'a> Policy<'a> {
         self
     }
 
-    /// These claims must be present (any value).
+    /// These claims must be present (any value). A name that starts with `/`
+    /// is a JSON Pointer (RFC 6901) into the claims: `/realm_access/roles`.
     #[must_use]
     pub const fn require_claims(mut self, names: &'a [&'a str]) -> Self {
         self.required_claims = names;
         self
     }
 
-    /// These claims must be present and be strings equal to the given values.
+    /// These claims must be present and hold the given values: equal to it,
+    /// or an array with an element equal to it, or for `scope`, a
+    /// space-separated list with it as a word (see [`ClaimValue`]). Names as
+    /// in [`Policy::require_claims`].
     #[must_use]
-    pub const fn require_claim_values(mut self, pairs: &'a [(&'a str, &'a str)]) -> Self {
+    pub const fn require_claim_values(mut self, pairs: &'a [(&'a str, ClaimValue<'a>)]) -> Self {
         self.required_values = pairs;
         self
     }
@@ -315,19 +320,19 @@ impl<'a> Policy<'a> {
         let found = self.find_required(claims);
         for (i, name) in self.required_claims.iter().enumerate() {
             let field = registered_field(name).unwrap_or(Field::Required(u8::try_from(i).unwrap_or(u8::MAX)));
-            let present = match found.bit(i) {
+            let present = match found.bit(i).filter(|_| !required::is_pointer(name)) {
                 Some(bit) => found.claims & bit != 0,
-                None => claims.get(name).is_some(),
+                None => required::find(claims, name).is_some(),
             };
             check!(!present, Error::MissingClaim(field));
         }
-        for (i, (name, want)) in self.required_values.iter().enumerate() {
+        for (i, &(name, want)) in self.required_values.iter().enumerate() {
             let field = registered_field(name).unwrap_or(Field::RequiredValue(u8::try_from(i).unwrap_or(u8::MAX)));
-            let (present, equal) = match found.bit(i) {
+            let (present, equal) = match found.bit(i).filter(|_| !required::is_pointer(name)) {
                 Some(bit) => (found.values_present & bit != 0, found.values_equal & bit != 0),
                 None => {
-                    let value = claims.get(name);
-                    (value.is_some(), value.and_then(|v| v.as_json_str()).is_some_and(|v| v == *want))
+                    let value = required::find(claims, name);
+                    (value.is_some(), value.is_some_and(|v| required::holds(name, v, want)))
                 }
             };
             check!(!present, Error::MissingClaim(field));
@@ -336,7 +341,8 @@ impl<'a> Policy<'a> {
     }
 
     /// Reads the claims once for the first [`Found::CAPACITY`] required claims
-    /// and values (the rest, if any, are looked up one by one).
+    /// and values named as top-level claims (the rest, and JSON Pointers,
+    /// are looked up one by one).
     fn find_required(&self, claims: &Claims<'_>) -> Found {
         let mut found = Found::default();
         if self.required_claims.is_empty() && self.required_values.is_empty() {
@@ -349,10 +355,10 @@ impl<'a> Policy<'a> {
                     found.claims |= 1 << i;
                 }
             }
-            for (i, (want_name, want_value)) in self.required_values.iter().enumerate().take(Found::CAPACITY) {
-                if name == *want_name {
+            for (i, &(want_name, want_value)) in self.required_values.iter().enumerate().take(Found::CAPACITY) {
+                if name == want_name {
                     found.values_present |= 1 << i;
-                    if value.as_json_str().is_some_and(|v| v == *want_value) {
+                    if required::holds(want_name, value, want_value) {
                         found.values_equal |= 1 << i;
                     }
                 }
@@ -468,7 +474,7 @@ mod tests {
         use std::{format, string::String, vec::Vec};
         let names: Vec<String> = (0..70).map(|i| format!("c{i}")).collect();
         let required: Vec<&str> = names.iter().map(String::as_str).collect();
-        let values: Vec<(&str, &str)> = required.iter().map(|n| (*n, "v")).collect();
+        let values: Vec<(&str, ClaimValue<'_>)> = required.iter().map(|n| (*n, ClaimValue::String("v"))).collect();
         let members: Vec<String> = names.iter().map(|n| format!("\"{n}\":\"v\"")).collect();
         let header = Header::parse(br#"{"alg":"HS256"}"#).unwrap();
         let policy = Policy::new().allow_missing_exp().require_claims(&required).require_claim_values(&values);

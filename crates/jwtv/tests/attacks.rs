@@ -6,8 +6,8 @@ mod support;
 use base64ct::{Base64Url, Encoding as _};
 use jwtv::json::MAX_DEPTH;
 use jwtv::{
-    Algorithm, AlgorithmSet, DEFAULT_BUFFER_LEN, DEFAULT_MAX_TOKEN_LEN, Error, ErrorCode, Field, Part, Policy,
-    UnverifiedToken, VerifiedToken, Verifier, VerifyingKey, buffer_len_for,
+    Algorithm, AlgorithmSet, ClaimValue, DEFAULT_BUFFER_LEN, DEFAULT_MAX_TOKEN_LEN, Error, ErrorCode, Field, Part,
+    Policy, UnverifiedToken, VerifiedToken, Verifier, VerifyingKey, buffer_len_for,
 };
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair};
@@ -826,8 +826,9 @@ fn required_claims_must_be_present() {
 }
 
 #[test]
-fn required_claim_values_must_be_equal_strings() {
-    let pairs: &[(&str, &str)] = &[("tenant", "acme"), ("role", "admin")];
+fn required_claim_values_must_be_equal_or_held() {
+    let pairs: &[(&str, ClaimValue<'_>)] =
+        &[("tenant", ClaimValue::String("acme")), ("role", ClaimValue::String("admin"))];
     let p = policy().require_claim_values(pairs);
     let claims = |extra: &str| format!(r#"{{"iss":"{ISS}","aud":"{AUD}","exp":{}{extra}}}"#, at(60));
     assert_claims(p, &claims(r#","tenant":"acme","role":"admin""#), Ok(()));
@@ -835,14 +836,85 @@ fn required_claim_values_must_be_equal_strings() {
     assert_claims(p, &claims(r#","tenant":"acme","role":"user""#), Err(Error::BadClaim(Field::RequiredValue(1))));
     assert_eq!(p.field_name(Field::RequiredValue(1)), Some("role"));
     assert_claims(p, &claims(r#","tenant":"acme","role":"Admin""#), Err(Error::BadClaim(Field::RequiredValue(1))));
-    assert_claims(p, &claims(r#","tenant":"acme","role":["admin"]"#), Err(Error::BadClaim(Field::RequiredValue(1))));
+    // An array holds the value when one of its elements equals it.
+    assert_claims(p, &claims(r#","tenant":"acme","role":["user","admin"]"#), Ok(()));
+    assert_claims(
+        p,
+        &claims(r#","tenant":"acme","role":["user",["admin"]]"#),
+        Err(Error::BadClaim(Field::RequiredValue(1))),
+    );
+    assert_claims(
+        p,
+        &claims(r#","tenant":"acme","role":{"admin":true}"#),
+        Err(Error::BadClaim(Field::RequiredValue(1))),
+    );
     assert_claims(p, &claims(r#","tenant":"acme""#), Err(Error::MissingClaim(Field::RequiredValue(1))));
     assert_claims(p, &claims(r#","role":"admin""#), Err(Error::MissingClaim(Field::RequiredValue(0))));
     assert_eq!(p.field_name(Field::RequiredValue(0)), Some("tenant"));
     assert_eq!(p.field_name(Field::RequiredValue(2)), None);
-    let sub = policy().require_claim_values(&[("sub", "user-1")]);
+    let sub = policy().require_claim_values(&[("sub", ClaimValue::String("user-1"))]);
     assert_claims(sub, &claims(r#","sub":"user-2""#), Err(Error::BadClaim(Field::Sub)));
     assert_claims(sub, &claims(r#","sub":"user-1""#), Ok(()));
+}
+
+#[test]
+fn required_claim_values_of_other_types_match_only_their_type() {
+    let pairs: &[(&str, ClaimValue<'_>)] =
+        &[("level", ClaimValue::Integer(3)), ("email_verified", ClaimValue::Bool(true))];
+    let p = policy().require_claim_values(pairs);
+    let claims = |extra: &str| format!(r#"{{"iss":"{ISS}","aud":"{AUD}","exp":{}{extra}}}"#, at(60));
+    assert_claims(p, &claims(r#","level":3,"email_verified":true"#), Ok(()));
+    assert_claims(p, &claims(r#","level":3.0,"email_verified":[false,true]"#), Ok(()));
+    for (level, verified, code) in [
+        ("\"3\"", "true", Error::BadClaim(Field::RequiredValue(0))),
+        ("3e0", "true", Error::BadClaim(Field::RequiredValue(0))),
+        ("3.5", "true", Error::BadClaim(Field::RequiredValue(0))),
+        ("4", "true", Error::BadClaim(Field::RequiredValue(0))),
+        ("3", "\"true\"", Error::BadClaim(Field::RequiredValue(1))),
+        ("3", "1", Error::BadClaim(Field::RequiredValue(1))),
+        ("3", "null", Error::BadClaim(Field::RequiredValue(1))),
+    ] {
+        let extra = format!(r#","level":{level},"email_verified":{verified}"#);
+        assert_claims(p, &claims(&extra), Err(code));
+    }
+}
+
+#[test]
+fn scope_holds_its_space_separated_words() {
+    let p = policy().require_claim_values(&[("scope", ClaimValue::String("read"))]);
+    let claims = |scope: &str| format!(r#"{{"iss":"{ISS}","aud":"{AUD}","exp":{},"scope":{scope}}}"#, at(60));
+    for held in [r#""read""#, r#""openid read""#, r#""read write""#, r#"["write","read"]"#] {
+        assert_claims(p, &claims(held), Ok(()));
+    }
+    for not in [r#""readonly""#, r#""openid  reader""#, r#""write,read""#, r#""""#] {
+        assert_claims(p, &claims(not), Err(Error::BadClaim(Field::RequiredValue(0))));
+    }
+}
+
+#[test]
+fn json_pointers_reach_nested_claims() {
+    let p = policy().require_claims(&["/realm_access/roles"]).require_claim_values(&[
+        ("/realm_access/roles", ClaimValue::String("admin")),
+        ("/org/id", ClaimValue::Integer(7)),
+    ]);
+    let claims = |extra: &str| format!(r#"{{"iss":"{ISS}","aud":"{AUD}","exp":{}{extra}}}"#, at(60));
+    assert_claims(p, &claims(r#","realm_access":{"roles":["user","admin"]},"org":{"id":7}"#), Ok(()));
+    assert_claims(
+        p,
+        &claims(r#","realm_access":{"roles":["user"]},"org":{"id":7}"#),
+        Err(Error::BadClaim(Field::RequiredValue(0))),
+    );
+    assert_claims(p, &claims(r#","realm_access":{},"org":{"id":7}"#), Err(Error::MissingClaim(Field::Required(0))));
+    // A top-level claim literally named like the pointer is not what it points at.
+    assert_claims(
+        p,
+        &claims(r#","/realm_access/roles":"admin","org":{"id":7}"#),
+        Err(Error::MissingClaim(Field::Required(0))),
+    );
+    assert_eq!(p.field_name(Field::RequiredValue(1)), Some("/org/id"));
+    // An invalid pointer finds nothing.
+    let bad = policy().require_claims(&["/a~2"]);
+    assert_claims(bad, &claims(r#","a~2":1,"a":{"~2":1}"#), Err(Error::MissingClaim(Field::Required(0))));
 }
 
 // ---- verify_all ----

@@ -40,7 +40,10 @@ fn verification_allocates_nothing_beyond_rings_rsa() {
             format!("{h}.{p}.{first}{}", &s[1..])
         })
         .collect();
-    let verifier = Verifier::new(&keys, policy().require_claims(&["sub"]).require_claim_values(&[("sub", "user-1")]));
+    let verifier = Verifier::new(
+        &keys,
+        policy().require_claims(&["sub"]).require_claim_values(&[("sub", jwtv::ClaimValue::String("user-1"))]),
+    );
     let mut buf = [0u8; DEFAULT_BUFFER_LEN];
 
     // The counter works: a control allocation is seen.

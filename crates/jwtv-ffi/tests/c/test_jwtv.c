@@ -1117,6 +1117,19 @@ static void test_claims_as_text(void) {
     jwtv_policy *policy = hs256_policy();
     jwtv_verifier *verifier = NULL;
     jwtv_token *token = NULL;
+    char err[256] = "";
+    /* Required values of any JSON type, nested claims by JSON Pointer, array members. */
+    CHECK_STATUS(jwtv_policy_set_member_json(policy, "required_claim_values", "/realm_access/n", "42", err, sizeof err),
+                 JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set_member(policy, "required_claim_values", "/realm_access/roles", "admin", err, sizeof err),
+                 JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set_member_json(policy, "required_claim_values", "flags", "true", err, sizeof err), JWTV_OK);
+    CHECK_REFUSED(policy, jwtv_policy_set_member_json(policy, "required_claim_values", "n", "4.5", err, sizeof err),
+                  "required_claim_values.n: 4.5: a number must be an integer");
+    CHECK_REFUSED(policy, jwtv_policy_set_member_json(policy, "required_claim_values", "n", "four", err, sizeof err),
+                  "required_claim_values: `n`: not a JSON value");
+    CHECK_REFUSED(policy, jwtv_policy_set_member_json(policy, "required_claim_values", "flags", "1", err, sizeof err),
+                  "required_claim_values: duplicate name `flags`");
     CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, NULL, 0), JWTV_OK);
     jwtv_policy_free(policy);
     CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)token_text, strlen(token_text), 1800000000, &token,
@@ -1176,6 +1189,19 @@ static void test_claims_as_text(void) {
     CHECK_STATUS(jwtv_token_header_text(token, kid_x, 2, buf, sizeof buf, NULL), JWTV_NOT_FOUND);
     CHECK_STATUS(jwtv_token_header_text(token, aud, 1, buf, sizeof buf, NULL), JWTV_NOT_FOUND);
     jwtv_token_free(token);
+    jwtv_verifier_free(verifier);
+
+    /* The value differs: refused with the rule's name as the detail. */
+    policy = hs256_policy();
+    CHECK_STATUS(jwtv_policy_set_member_json(policy, "required_claim_values", "/realm_access/n", "43", err, sizeof err),
+                 JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, NULL, 0), JWTV_OK);
+    jwtv_policy_free(policy);
+    char detail[64];
+    CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)token_text, strlen(token_text), 1800000000, NULL,
+                                      detail, sizeof detail),
+                 JWTV_BAD_CLAIM);
+    CHECK(strcmp(detail, "/realm_access/n") == 0);
     jwtv_verifier_free(verifier);
 }
 
