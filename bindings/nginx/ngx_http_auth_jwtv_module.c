@@ -138,6 +138,7 @@ static char *ngx_http_auth_jwtv_status(ngx_conf_t *cf, ngx_command_t *cmd, void 
 static char *ngx_http_auth_jwtv_type(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_auth_jwtv_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_auth_jwtv_member_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_http_auth_jwtv_key_request(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_auth_jwtv_init_process(ngx_cycle_t *cycle);
 static void ngx_http_auth_jwtv_exit_process(ngx_cycle_t *cycle);
 
@@ -165,6 +166,9 @@ static ngx_command_t ngx_http_auth_jwtv_commands[] = {
     AUTH_JWTV_RULE("auth_jwt_key_file", NGX_CONF_TAKE1, AUTH_JWTV_KEY_FILE),
     AUTH_JWTV_RULE("auth_jwt_key_url", NGX_CONF_TAKE1, AUTH_JWTV_KEY_URL),
     AUTH_JWTV_RULE("auth_jwt_key_cache", NGX_CONF_TAKE1, AUTH_JWTV_KEY_CACHE),
+    /* NGINX Plus's spelling of auth_jwt_key_url, for a full URL. */
+    {ngx_string("auth_jwt_key_request"), AUTH_JWTV_CONTEXT | NGX_CONF_TAKE1, ngx_http_auth_jwtv_key_request,
+     NGX_HTTP_LOC_CONF_OFFSET, AUTH_JWTV_KEY_URL, NULL},
     AUTH_JWTV_RULE("auth_jwt_alg", NGX_CONF_1MORE, AUTH_JWTV_ALG),
     AUTH_JWTV_RULE("auth_jwt_issuer", NGX_CONF_1MORE, AUTH_JWTV_ISSUER),
     AUTH_JWTV_RULE("auth_jwt_audience", NGX_CONF_1MORE, AUTH_JWTV_AUDIENCE),
@@ -974,6 +978,25 @@ static char *ngx_http_auth_jwtv_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *c
     rc = ngx_http_auth_jwtv_apply(lcf->own, field, (ngx_str_t *)rule->words->elts + first,
                                   rule->words->nelts - first, err);
     return rc == JWTV_OK ? NGX_CONF_OK : ngx_http_auth_jwtv_failed(cf, &cmd->name, rc, err);
+}
+
+/*
+ * auth_jwt_key_request url: auth_jwt_key_url under NGINX Plus's name. Plus
+ * takes a URI there, fetched by a subrequest on the request path; jwtv
+ * fetches keys itself, in the background, so a URI fails `nginx -t` asking
+ * for the URL of the key server (what that location proxies to).
+ */
+static char *ngx_http_auth_jwtv_key_request(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) {
+    ngx_str_t *value = cf->args->elts;
+
+    if (ngx_strnstr(value[1].data, "://", value[1].len) == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" directive: \"%V\" is a URI: jwtv fetches keys itself, in the background, not "
+                           "through a subrequest; give the key server's URL (what that location proxies to)",
+                           &cmd->name, &value[1]);
+        return NGX_CONF_ERROR;
+    }
+    return ngx_http_auth_jwtv_rule(cf, cmd, conf);
 }
 
 /* auth_jwt_policy file: read when a location using it is merged, after the

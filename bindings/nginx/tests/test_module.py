@@ -1112,6 +1112,10 @@ class ConfigTest(unittest.TestCase):
         self.check(base + "auth_jwt_require $arg_x error=404;", 'invalid parameter "error=404" (error=401 or 403)', keys)
         self.check(base + "auth_jwt_require error=403;", "takes at least one value", keys)
         self.check(base + "auth_jwt_claim_set $x sub;", '"auth_jwt_claim_set" directive is not allowed here', keys)
+        self.check('auth_jwt "api"; auth_jwt_key_request /_jwks;',
+                   '"auth_jwt_key_request" directive: "/_jwks" is a URI: jwtv fetches keys itself, in the background')
+        self.check('auth_jwt "api"; auth_jwt_key_request ftp://x/jwks;', '"auth_jwt_key_request" directive: keys.jwks_url')
+        self.check(base + "auth_jwt_key_request https://idp.test/keys;", "name one key source", keys)
         self.check_http("auth_jwt_claim_set x sub;", '"auth_jwt_claim_set" directive: invalid variable name "x"')
         self.check_http("auth_jwt_header_set $x;", 'invalid number of arguments in "auth_jwt_header_set"')
         self.check_http("auth_jwt_claim_set $x sub; auth_jwt_header_set $x kid;", 'the duplicate "x" variable')
@@ -1214,7 +1218,7 @@ class Parity(unittest.TestCase):
     README = (ROOT / "bindings" / "nginx" / "README.md").read_text()
     # Directives that set no field of the policy document.
     NOT_FIELDS = {"auth_jwt_policy", "auth_jwt_status", "auth_jwt_type", "auth_jwt_require", "auth_jwt_claim_set",
-                  "auth_jwt_header_set"}
+                  "auth_jwt_header_set", "auth_jwt_key_request"}  # (the last: auth_jwt_key_url under Plus's name)
 
     def test_the_rule_directives_are_the_ones_parity_json_names(self):
         documented = set(re.findall(r"^### (auth_jwt_\w+)$", self.README, re.M)) - self.NOT_FIELDS
