@@ -129,6 +129,8 @@ enum jwtv_status
   // loaded, or the revocation list has never synced or is too stale. Not
   // a verdict on the token: HTTP hosts answer 503 with `Retry-After`.
   JWTV_UNAVAILABLE = 18,
+  // The token's lifetime (`exp − iat`) is longer than the policy allows.
+  JWTV_LIFETIME_TOO_LONG = 19,
   // A required pointer argument is NULL.
   JWTV_NULL_ARGUMENT = 100,
   // A string argument is not valid UTF-8.

@@ -30,6 +30,7 @@ func TestConfigMarshalJSON(t *testing.T) {
 				Leeway:              90*time.Second + 900*time.Millisecond,
 				AllowMissingExp:     true,
 				MaxAge:              time.Hour,
+				MaxLifetime:         24 * time.Hour,
 				RequiredClaims:      []string{"sub"},
 				RequiredClaimValues: map[string]any{"tenant": "acme", "a": "b"},
 				UnderstoodCrit:      []string{"x-ext"},
@@ -40,7 +41,7 @@ func TestConfigMarshalJSON(t *testing.T) {
 			`{"keys":{"pem":[{"pem":"-----BEGIN PUBLIC KEY-----\n","alg":"ES256"}],` +
 				`"secrets":[{"k":"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY","alg":"HS256","kid":"hs"}]},` +
 				`"algorithms":["HS256","ES256"],"issuers":["https://issuer.example"],"ignore_audience":true,` +
-				`"typ":"at+jwt","leeway_secs":90,"require_exp":false,"max_age_secs":3600,"required_claims":["sub"],` +
+				`"typ":"at+jwt","leeway_secs":90,"require_exp":false,"max_age_secs":3600,"max_lifetime_secs":86400,"required_claims":["sub"],` +
 				`"required_claim_values":{"a":"b","tenant":"acme"},"understood_crit":["x-ext"],` +
 				`"max_token_len":4096,"token_cache_size":100,"revocations":{"source":"redis://127.0.0.1/0"}}`,
 		},
@@ -122,7 +123,8 @@ func TestEveryConfigFieldReadsBack(t *testing.T) {
 			c.JWKS = ed25519JWKS()
 			c.IgnoreAudience = true
 		}, ed},
-		"JWKSFile": {func(c *jwtv.Config) { c.JWKSFile = jwksFile }, ""},
+		// (A lifetime needs exp, which the token above leaves out: no token here.)
+		"JWKSFile": {func(c *jwtv.Config) { c.JWKSFile = jwksFile; c.MaxLifetime = 24 * time.Hour }, ""},
 		"JWKSURL":  {func(c *jwtv.Config) { c.JWKSURL = "http://127.0.0.1:9/jwks.json" }, ""},
 	}
 	set := map[string]bool{}

@@ -35,6 +35,7 @@ const (
 	CodeUnsupportedCrit Code = C.JWTV_UNSUPPORTED_CRIT
 	CodeRevoked         Code = C.JWTV_REVOKED
 	CodeUnavailable     Code = C.JWTV_UNAVAILABLE
+	CodeLifetimeTooLong Code = C.JWTV_LIFETIME_TOO_LONG
 
 	CodeNullArgument    Code = C.JWTV_NULL_ARGUMENT
 	CodeInvalidUTF8     Code = C.JWTV_INVALID_UTF8
@@ -53,7 +54,7 @@ var Codes = []Code{
 	CodeMalformed, CodeTooLarge, CodeUnsupportedAlg, CodeAlgNotAllowed, CodeKeyNotFound,
 	CodeBadSignature, CodeExpired, CodeNotYetValid, CodeIssuedInFuture, CodeTooOld,
 	CodeBadIssuer, CodeBadAudience, CodeBadType, CodeMissingClaim, CodeBadClaim,
-	CodeUnsupportedCrit, CodeRevoked, CodeUnavailable,
+	CodeUnsupportedCrit, CodeRevoked, CodeUnavailable, CodeLifetimeTooLong,
 	CodeNullArgument, CodeInvalidUTF8, CodeBufferTooSmall, CodeInvalidArgument,
 	CodeConfigError, CodeNotFound, CodeWrongType, CodeEmbeddedNUL, CodeInternalError,
 }
@@ -144,6 +145,7 @@ var (
 	ErrUnsupportedCrit = &Error{Code: CodeUnsupportedCrit}
 	ErrRevoked         = &Error{Code: CodeRevoked}
 	ErrUnavailable     = &Error{Code: CodeUnavailable}
+	ErrLifetimeTooLong = &Error{Code: CodeLifetimeTooLong}
 
 	ErrNullArgument    = &Error{Code: CodeNullArgument}
 	ErrInvalidUTF8     = &Error{Code: CodeInvalidUTF8}

@@ -38,6 +38,7 @@ func TestCodesAndSentinels(t *testing.T) {
 		{jwtv.CodeUnsupportedCrit, 16, "unsupported_crit", jwtv.ErrUnsupportedCrit},
 		{jwtv.CodeRevoked, 17, "revoked", jwtv.ErrRevoked},
 		{jwtv.CodeUnavailable, 18, "unavailable", jwtv.ErrUnavailable},
+		{jwtv.CodeLifetimeTooLong, 19, "lifetime_too_long", jwtv.ErrLifetimeTooLong},
 		{jwtv.CodeNullArgument, 100, "null_argument", jwtv.ErrNullArgument},
 		{jwtv.CodeInvalidUTF8, 101, "invalid_utf8", jwtv.ErrInvalidUTF8},
 		{jwtv.CodeBufferTooSmall, 102, "buffer_too_small", jwtv.ErrBufferTooSmall},
@@ -111,6 +112,11 @@ func TestRejectionCodes(t *testing.T) {
 	agedCfg.MaxAge = 10 * time.Minute
 	aged := newVerifier(t, agedCfg)
 
+	// lifetime_too_long needs a maximum lifetime: the good token lives 3660 s.
+	shortCfg := strictConfig()
+	shortCfg.MaxLifetime = time.Hour
+	short := newVerifier(t, shortCfg)
+
 	// revoked needs a revocation list: a file naming one token id.
 	revokedList := filepath.Join(t.TempDir(), "revoked.json")
 	if err := os.WriteFile(revokedList, []byte(`{"jti": {"revoked-1": 4102444800}}`), 0o600); err != nil {
@@ -165,6 +171,7 @@ func TestRejectionCodes(t *testing.T) {
 		{"unsupported_crit", strict, hs(func(h, c map[string]any) { h["crit"] = []string{"x-ext"}; h["x-ext"] = true }), jwtv.ErrUnsupportedCrit, ""},
 		{"revoked (revocation file)", revoking, hs(func(h, c map[string]any) { c["jti"] = "revoked-1" }), jwtv.ErrRevoked, "jti"},
 		{"unavailable (key set never loaded)", keyless, good, jwtv.ErrUnavailable, "keys"},
+		{"lifetime_too_long", short, good, jwtv.ErrLifetimeTooLong, ""},
 	}
 	seen := map[jwtv.Code]bool{}
 	for _, tc := range cases {
@@ -194,6 +201,9 @@ func TestRejectionCodes(t *testing.T) {
 	}
 	if _, err := ed.VerifyAt(signEdDSA(testEd25519, goodHeader("EdDSA", "ed"), goodClaims()), testNow); err != nil {
 		t.Fatalf("good EdDSA token: %v", err)
+	}
+	if _, err := short.VerifyAt(hs(func(h, c map[string]any) { c["exp"] = now + 3540 }), testNow); err != nil {
+		t.Fatalf("a token living an hour under a maximum lifetime of an hour: %v", err)
 	}
 	if _, err := aged.VerifyAt(hs(func(h, c map[string]any) {}), testNow); err != nil {
 		t.Fatalf("good token under a maximum age: %v", err)

@@ -81,6 +81,11 @@ type Config struct {
 	// Leeway) with ErrTooOld, and tokens without "iat" (max_age_secs, in
 	// whole seconds, truncated).
 	MaxAge time.Duration
+	// MaxLifetime, when set, refuses tokens whose lifetime, "exp" minus
+	// "iat", is longer than this with ErrLifetimeTooLong, and tokens
+	// without "iat" (max_lifetime_secs, in whole seconds, truncated): the
+	// guard against an issuer that hands out tokens living for days.
+	MaxLifetime time.Duration
 	// RequiredClaims must be present in the token (required_claims).
 	RequiredClaims []string
 	// RequiredClaimValues maps claim names to the value each must hold
@@ -156,6 +161,7 @@ type policyDocument struct {
 	LeewaySecs          *int64             `json:"leeway_secs,omitempty"`
 	RequireExp          *bool              `json:"require_exp,omitempty"`
 	MaxAgeSecs          *int64             `json:"max_age_secs,omitempty"`
+	MaxLifetimeSecs     *int64             `json:"max_lifetime_secs,omitempty"`
 	RequiredClaims      []string           `json:"required_claims,omitempty"`
 	RequiredClaimValues map[string]any     `json:"required_claim_values,omitempty"`
 	UnderstoodCrit      []string           `json:"understood_crit,omitempty"`
@@ -211,6 +217,7 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		TokenCacheSize:      c.TokenCacheSize,
 		LeewaySecs:          seconds(c.Leeway),
 		MaxAgeSecs:          seconds(c.MaxAge),
+		MaxLifetimeSecs:     seconds(c.MaxLifetime),
 	}
 	if c.JWKS != nil {
 		if !json.Valid(c.JWKS) {

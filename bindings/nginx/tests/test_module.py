@@ -222,6 +222,7 @@ class Directives(unittest.TestCase):
         location /query {{ auth_jwt "query" token=$arg_access_token; {PROXY} }}
         location /tab {{ auth_jwt_require_claim tenant "a\tb"; {PROXY} }}
         location /strict {{ auth_jwt_max_age 30s; auth_jwt_crit x-ext; {PROXY} }}
+        location /short {{ auth_jwt_max_lifetime 1h; {PROXY} }}
         location /public {{
             auth_jwt off;
             {PROXY}
@@ -293,6 +294,12 @@ class Directives(unittest.TestCase):
         crit = {"crit": ["x-ext"], "x-ext": 1}
         self.assertEqual(self.nginx.get("/strict", hs256(fresh, header=crit))[0], 200)
         self.assert_rejected(hs256(fresh, header=crit), "unsupported_crit")  # only /strict understands it
+
+    def test_max_lifetime(self):
+        self.assertEqual(self.nginx.get("/short", hs256(claims(iat=NOW - 60, exp=NOW + 3540)))[0], 200)
+        self.assert_rejected(hs256(claims(iat=NOW - 60, exp=NOW + 3541)), "lifetime_too_long", "/short")
+        self.assert_rejected(hs256(claims(iat=None)), "missing_claim", "/short")
+        self.assertEqual(self.nginx.get("/", hs256(claims(iat=NOW - 60, exp=NOW + 3541)))[0], 200)
 
     def test_token_from_a_cookie(self):
         token = hs256(claims())
@@ -1168,6 +1175,7 @@ class ConfigTest(unittest.TestCase):
             ("auth_jwt_leeway", base + "auth_jwt_leeway 301s;", "leeway_secs: at most 300 s"),
             ("auth_jwt_leeway", base + "auth_jwt_leeway soon;", 'leeway_secs: not a time: "soon"'),
             ("auth_jwt_max_age", base + "auth_jwt_max_age -1;", "max_age_secs: not a time"),
+            ("auth_jwt_max_lifetime", base + "auth_jwt_max_lifetime 0;", "max_lifetime_secs: must be positive"),
             ("auth_jwt_require_claim", base + "auth_jwt_require_claim level json=3.5;",
              "required_claim_values.level: 3.5: a number must be an integer"),
             ("auth_jwt_require_claim", base + "auth_jwt_require_claim level json=three;",

@@ -279,9 +279,11 @@ fn step_time(
     let name = "time";
     let now = i64::try_from(setup.now).unwrap_or(i64::MAX);
     let is_time = |e: &Error| {
-        matches!(e, Error::Expired | Error::NotYetValid | Error::IssuedInFuture | Error::TooOld)
-            || matches!(e, Error::MissingClaim(_) | Error::BadClaim(_))
-                && matches!(e.detail(), Some("exp" | "nbf" | "iat"))
+        matches!(
+            e,
+            Error::Expired | Error::NotYetValid | Error::IssuedInFuture | Error::TooOld | Error::LifetimeTooLong
+        ) || matches!(e, Error::MissingClaim(_) | Error::BadClaim(_))
+            && matches!(e.detail(), Some("exp" | "nbf" | "iat"))
     };
     let dates: Vec<(&str, String)> = ["exp", "nbf", "iat"]
         .into_iter()
@@ -290,6 +292,7 @@ fn step_time(
     let failure = failures.iter().find(|(e, _)| is_time(e));
     let shown = match failure {
         Some((Error::Expired, _)) => Some("exp"),
+        Some((Error::LifetimeTooLong, _)) => None, // every date: exp and iat make the lifetime
         Some((Error::NotYetValid, _)) => Some("nbf"),
         Some((Error::IssuedInFuture | Error::TooOld, _)) => Some("iat"),
         Some((_, detail)) => detail.as_deref(),
@@ -346,8 +349,10 @@ fn step_claims(setup: &Setup, lenient: &Lenient, failures: &[(Error, Option<Stri
     let other: Vec<&(Error, Option<String>)> = failures
         .iter()
         .filter(|(e, _)| {
-            !matches!(e, Error::Expired | Error::NotYetValid | Error::IssuedInFuture | Error::TooOld)
-                && !matches!(e.detail(), Some("exp" | "nbf" | "iat"))
+            !matches!(
+                e,
+                Error::Expired | Error::NotYetValid | Error::IssuedInFuture | Error::TooOld | Error::LifetimeTooLong
+            ) && !matches!(e.detail(), Some("exp" | "nbf" | "iat"))
         })
         .collect();
     if let Some((first, detail)) = other.first() {

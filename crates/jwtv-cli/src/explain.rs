@@ -123,6 +123,12 @@ pub(crate) fn reason(error: Error, detail: Option<&str>, ctx: &Context<'_>) -> S
         Error::NotYetValid => format!("{}; leeway {} s", when(ctx, "nbf"), setup.leeway),
         Error::IssuedInFuture => format!("{}; leeway {} s", when(ctx, "iat"), setup.leeway),
         Error::TooOld => format!("{}: older than the maximum age", when(ctx, "iat")),
+        Error::LifetimeTooLong => {
+            let lifetime =
+                date_claim(lenient, "exp").zip(date_claim(lenient, "iat")).map(|(exp, iat)| exp.saturating_sub(iat));
+            let lifetime = lifetime.map_or("an unknown time".to_owned(), |secs| format!("{secs} s"));
+            format!("the token lives {lifetime} (exp - iat): longer than the maximum lifetime")
+        }
         Error::BadIssuer => {
             format!("iss is {}; accepted: {}", claim_text(ctx, "iss"), quoted_list(&setup.issuers))
         }
@@ -277,6 +283,9 @@ pub(crate) fn todo(code: ErrorCode) -> &'static str {
             "a clock is ahead or behind: check time synchronization (chronyc tracking, timedatectl) on the issuer and on this host"
         }
         ErrorCode::TooOld => "the client must get a new token (re-authenticate)",
+        ErrorCode::LifetimeTooLong => {
+            "the issuer hands out tokens that live longer than this policy accepts: shorten the token lifetime in the issuer's settings, or raise max_lifetime_secs if that is intended"
+        }
         ErrorCode::BadIssuer => {
             "the token comes from another issuer (environment, tenant, a trailing slash?): fix the client's login URL, or add the issuer if it is legitimate"
         }

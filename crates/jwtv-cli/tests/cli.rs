@@ -15,7 +15,7 @@ use common::{NOW, Run, json, jwtv, jwtv_with_stdin, root};
 use http_server::{Answer, TestServer};
 use serde_json::Value;
 
-const CODES: [&str; 18] = [
+const CODES: [&str; 19] = [
     "malformed",
     "too_large",
     "unsupported_alg",
@@ -34,6 +34,7 @@ const CODES: [&str; 18] = [
     "unsupported_crit",
     "revoked",
     "unavailable",
+    "lifetime_too_long",
 ];
 
 fn token(name: &str) -> String {
@@ -108,6 +109,30 @@ fn verify_rejections_exit_1_with_the_core_codes() {
         assert!(doc["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
         assert!(doc["error"]["detail"].is_null() || doc["error"]["detail"].is_string());
     }
+}
+
+#[test]
+fn a_lifetime_past_the_policys_maximum_is_lifetime_too_long() {
+    // The example token lives from 2026-01-01 to 2100-01-01: 2335219200 s.
+    let base = ["examples/tokens/valid-es256.jwt", "--policy", "examples/policy.json", "--now", NOW];
+    let run = jwtv(&[&["verify"][..], &base, &["--set", "max_lifetime_secs=86400"]].concat());
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.starts_with("rejected: lifetime_too_long ("), "{run:?}");
+    assert!(
+        run.stdout.contains("the token lives 2335219200 s (exp - iat): longer than the maximum lifetime"),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("shorten the token lifetime"), "{run:?}");
+    let doctor = jwtv(&[&["doctor"][..], &base, &["--set", "max_lifetime_secs=86400"]].concat());
+    assert_eq!(doctor.code, 1, "{doctor:?}");
+    assert!(doctor.stdout.contains("✘ 5 time        the token lives 2335219200 s (exp - iat)"), "{doctor:?}");
+    assert!(doctor.stdout.contains("exp 2100-01-01 00:00:00 UTC"), "{doctor:?}");
+    assert!(doctor.stdout.contains("rejected: lifetime_too_long"), "{doctor:?}");
+    let ok = jwtv(&[&["verify"][..], &base, &["--set", "max_lifetime_secs=2335219200"]].concat());
+    assert_eq!(ok.code, 0, "{ok:?}");
+    let zero = jwtv(&[&["verify"][..], &base, &["--set", "max_lifetime_secs=0"]].concat());
+    assert_eq!(zero.code, 2, "{zero:?}");
+    assert!(zero.stderr.contains("max_lifetime_secs (--set): must be positive"), "{zero:?}");
 }
 
 #[test]

@@ -55,6 +55,8 @@ pub enum jwtv_status {
     /// loaded, or the revocation list has never synced or is too stale. Not
     /// a verdict on the token: HTTP hosts answer 503 with `Retry-After`.
     JWTV_UNAVAILABLE = 18,
+    /// The token's lifetime (`exp − iat`) is longer than the policy allows.
+    JWTV_LIFETIME_TOO_LONG = 19,
     /// A required pointer argument is NULL.
     JWTV_NULL_ARGUMENT = 100,
     /// A string argument is not valid UTF-8.
@@ -146,7 +148,7 @@ const fn abi_row(status: jwtv_status, name: &'static CStr, message: &'static CSt
 /// its message and the core's code. Every conversion reads it: the core's
 /// codes sit at the index of their number (`From<ErrorCode>`, on the verify
 /// path, is an index), any other number is found by a binary search.
-static TABLE: [Row; 28] = [
+static TABLE: [Row; 29] = [
     abi_row(jwtv_status::JWTV_OK, c"ok", c"success"),
     core_row!(JWTV_MALFORMED, Malformed),
     core_row!(JWTV_TOO_LARGE, TooLarge),
@@ -166,6 +168,7 @@ static TABLE: [Row; 28] = [
     core_row!(JWTV_UNSUPPORTED_CRIT, UnsupportedCrit),
     core_row!(JWTV_REVOKED, Revoked),
     core_row!(JWTV_UNAVAILABLE, Unavailable),
+    core_row!(JWTV_LIFETIME_TOO_LONG, LifetimeTooLong),
     abi_row(jwtv_status::JWTV_NULL_ARGUMENT, c"null_argument", c"a required pointer argument is NULL"),
     abi_row(jwtv_status::JWTV_INVALID_UTF8, c"invalid_utf8", c"a string argument is not valid UTF-8"),
     abi_row(

@@ -125,6 +125,7 @@ pub struct Policy {
     leeway_secs: u64,
     require_exp: bool,
     max_age_secs: Option<u64>,
+    max_lifetime_secs: Option<u64>,
     required_claims: Vec<String>,
     required_claim_values: UniqueMap<ClaimValueBuf>,
     understood_crit: Vec<String>,
@@ -353,6 +354,7 @@ impl fmt::Debug for Policy {
             .field("leeway_secs", &self.leeway_secs)
             .field("require_exp", &self.require_exp)
             .field("max_age_secs", &self.max_age_secs)
+            .field("max_lifetime_secs", &self.max_lifetime_secs)
             .field("required_claims", &self.required_claims)
             .field("required_claim_values", &self.required_claim_values)
             .field("understood_crit", &self.understood_crit)
@@ -378,6 +380,7 @@ impl Policy {
             leeway_secs: DEFAULT_LEEWAY_SECS,
             require_exp: true,
             max_age_secs: None,
+            max_lifetime_secs: None,
             required_claims: Vec::new(),
             required_claim_values: UniqueMap::default(),
             understood_crit: Vec::new(),
@@ -616,6 +619,13 @@ impl Policy {
         self
     }
 
+    /// See [`jwtv::Policy::max_lifetime_secs`].
+    #[must_use]
+    pub fn max_lifetime_secs(mut self, max_lifetime: u64) -> Self {
+        self.max_lifetime_secs = Some(max_lifetime);
+        self
+    }
+
     /// See [`jwtv::Policy::max_age_secs`].
     #[must_use]
     pub fn max_age_secs(mut self, max_age: u64) -> Self {
@@ -829,6 +839,9 @@ impl Policy {
         if self.max_token_len == 0 {
             return Err(PolicyError::at("max_token_len", "must be positive"));
         }
+        if self.max_lifetime_secs == Some(0) {
+            return Err(PolicyError::at("max_lifetime_secs", "must be positive"));
+        }
         let names = self.required_claims.iter().map(|n| ("required_claims", n));
         let value_names = self.required_claim_values.0.iter().map(|(n, _)| ("required_claim_values", n));
         if let Some((field, name)) = names.chain(value_names).find(|(_, n)| n.starts_with('/') && !is_valid_pointer(n))
@@ -916,6 +929,9 @@ impl Policy {
         }
         if !self.require_exp {
             policy = policy.allow_missing_exp();
+        }
+        if let Some(max_lifetime) = self.max_lifetime_secs {
+            policy = policy.max_lifetime_secs(max_lifetime);
         }
         if let Some(max_age) = self.max_age_secs {
             policy = policy.max_age_secs(max_age);

@@ -59,11 +59,14 @@ pub enum ErrorCode {
     /// answer 503 with `Retry-After`, not 401. The core verifier never
     /// returns it.
     Unavailable = 18,
+    /// `exp − iat` is longer than the policy's maximum token lifetime: the
+    /// issuer hands out tokens that live longer than this verifier accepts.
+    LifetimeTooLong = 19,
 }
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 19] = [
         Self::Malformed,
         Self::TooLarge,
         Self::UnsupportedAlg,
@@ -82,6 +85,7 @@ impl ErrorCode {
         Self::UnsupportedCrit,
         Self::Revoked,
         Self::Unavailable,
+        Self::LifetimeTooLong,
     ];
 
     /// The stable snake_case name, e.g. `"bad_signature"`.
@@ -105,6 +109,7 @@ impl ErrorCode {
             Self::UnsupportedCrit => "unsupported_crit",
             Self::Revoked => "revoked",
             Self::Unavailable => "unavailable",
+            Self::LifetimeTooLong => "lifetime_too_long",
         }
     }
 
@@ -129,6 +134,7 @@ impl ErrorCode {
             Self::UnsupportedCrit => "the token requires an unsupported extension (crit)",
             Self::Revoked => "the token, its subject or its signing key has been revoked",
             Self::Unavailable => "a check the policy requires could not run (key set or revocation list unavailable)",
+            Self::LifetimeTooLong => "the token's lifetime (exp - iat) is longer than the policy allows",
         }
     }
 
@@ -282,6 +288,8 @@ pub enum Error {
     Revoked(Field),
     /// See [`ErrorCode::Unavailable`]; names what could not be checked.
     Unavailable(Dependency),
+    /// See [`ErrorCode::LifetimeTooLong`].
+    LifetimeTooLong,
 }
 
 /// What a verifier depends on that can be away, named by
@@ -327,6 +335,7 @@ impl Error {
             Self::UnsupportedCrit => ErrorCode::UnsupportedCrit,
             Self::Revoked(_) => ErrorCode::Revoked,
             Self::Unavailable(_) => ErrorCode::Unavailable,
+            Self::LifetimeTooLong => ErrorCode::LifetimeTooLong,
         }
     }
 
@@ -427,7 +436,8 @@ mod tests {
         }
         assert_eq!(ErrorCode::from_u32(0), None);
         assert_eq!(ErrorCode::from_u32(18), Some(ErrorCode::Unavailable));
-        assert_eq!(ErrorCode::from_u32(19), None);
+        assert_eq!(ErrorCode::from_u32(19), Some(ErrorCode::LifetimeTooLong));
+        assert_eq!(ErrorCode::from_u32(20), None);
     }
 
     #[test]

@@ -66,6 +66,7 @@ pub struct Policy<'a> {
     leeway: u64,
     require_exp: bool,
     max_age: Option<u64>,
+    max_lifetime: Option<u64>,
     required_claims: &'a [&'a str],
     required_values: &'a [(&'a str, ClaimValue<'a>)],
     understood_crit: &'a [&'a str],
@@ -90,6 +91,7 @@ impl<'a> Policy<'a> {
             leeway: DEFAULT_LEEWAY_SECS,
             require_exp: true,
             max_age: None,
+            max_lifetime: None,
             required_claims: &[],
             required_values: &[],
             understood_crit: &[],
@@ -170,6 +172,16 @@ impl<'a> Policy<'a> {
     #[must_use]
     pub const fn max_age_secs(mut self, max_age: u64) -> Self {
         self.max_age = Some(max_age);
+        self
+    }
+
+    /// `exp` and `iat` must be present and `exp − iat` at most `max_lifetime`
+    /// seconds (`lifetime_too_long` otherwise; a fractional `exp` counts up
+    /// and `iat` down to whole seconds; no leeway, since no clock is read):
+    /// the guard against an issuer that hands out tokens living for days.
+    #[must_use]
+    pub const fn max_lifetime_secs(mut self, max_lifetime: u64) -> Self {
+        self.max_lifetime = Some(max_lifetime);
         self
     }
 
@@ -286,6 +298,15 @@ impl<'a> Policy<'a> {
             }
             (None, Some(_)) => check!(claims.registered.iat.is_absent(), Error::MissingClaim(Field::Iat)),
             (None, None) => {}
+        }
+        if let Some(max_lifetime) = self.max_lifetime {
+            if let (Some(exp), Some(iat)) = (claims.exp(), claims.iat()) {
+                let lifetime = i128::from(exp.ceil()) - i128::from(iat.floor());
+                check!(lifetime > i128::from(max_lifetime), Error::LifetimeTooLong);
+            }
+            // Each absence once: above already when exp is required or max_age is set.
+            check!(!self.require_exp && claims.registered.exp.is_absent(), Error::MissingClaim(Field::Exp));
+            check!(self.max_age.is_none() && claims.registered.iat.is_absent(), Error::MissingClaim(Field::Iat));
         }
 
         // Issuer.

@@ -697,6 +697,33 @@ fn max_age_rejects_old_tokens_and_requires_iat() {
     assert_eq!(claims_at(strict, &format!(r#"{{"exp":{}}}"#, at(3600)), NOW), Err(Error::MissingClaim(Field::Iat)));
 }
 
+#[test]
+fn max_lifetime_rejects_long_lived_tokens_and_requires_exp_and_iat() {
+    let day = Policy::new().max_lifetime_secs(86_400);
+    let token = |iat: String, exp: String| format!(r#"{{"iat":{iat},"exp":{exp}}}"#);
+    let (iat, exp) = (at(-60), at(86_400 - 60));
+    assert_eq!(claims_at(day, &token(iat.to_string(), exp.to_string()), NOW), Ok(()));
+    assert_eq!(claims_at(day, &token(iat.to_string(), (exp + 1).to_string()), NOW), Err(Error::LifetimeTooLong));
+    // Whole seconds, the longest reading: exp up, iat down.
+    assert_eq!(claims_at(day, &token(iat.to_string(), format!("{exp}.5")), NOW), Err(Error::LifetimeTooLong));
+    assert_eq!(claims_at(day, &token(format!("{iat}.5"), exp.to_string()), NOW), Ok(()));
+    // No leeway: the lifetime reads no clock.
+    let lenient = day.leeway_secs(300);
+    assert_eq!(claims_at(lenient, &token(iat.to_string(), (exp + 1).to_string()), NOW), Err(Error::LifetimeTooLong));
+    // Without iat, or (when exp may be missing) without exp, the lifetime is unknown.
+    assert_eq!(claims_at(day, &format!(r#"{{"exp":{exp}}}"#), NOW), Err(Error::MissingClaim(Field::Iat)));
+    let no_exp = day.allow_missing_exp();
+    assert_eq!(claims_at(no_exp, &format!(r#"{{"iat":{iat}}}"#), NOW), Err(Error::MissingClaim(Field::Exp)));
+    // Each missing claim is reported once, with max_age and require_exp too.
+    let both = Policy::new().max_age_secs(3600).max_lifetime_secs(86_400);
+    let signer = Signer::hs256();
+    let keys = [signer.key()];
+    let mut buf = [0u8; DEFAULT_BUFFER_LEN];
+    let failures =
+        Verifier::new(&keys, both).verify_all(signer.jwt("{}"), NOW, &mut buf).map(drop).expect_err("missing");
+    assert_eq!(failures.as_slice(), [Error::MissingClaim(Field::Exp), Error::MissingClaim(Field::Iat)]);
+}
+
 // ---- claim types ----
 
 #[test]

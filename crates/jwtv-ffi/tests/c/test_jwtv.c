@@ -548,6 +548,23 @@ static void test_verify_and_read_claims(void) {
 
     /* Verification without asking for the token. */
     CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)valid, token_len, 0, NULL, NULL, 0), JWTV_OK);
+
+    /* A maximum lifetime: the example token lives from 2026 to 2100. */
+    {
+        jwtv_policy *policy = NULL;
+        jwtv_verifier *short_lived = NULL;
+        char err[256] = "";
+        CHECK_STATUS(jwtv_policy_from_file(example_path("policy.json"), &policy, err, sizeof err), JWTV_OK);
+        CHECK_STATUS(jwtv_policy_set(policy, "max_lifetime_secs", "86400", err, sizeof err), JWTV_OK);
+        CHECK_REFUSED(policy, jwtv_policy_set(policy, "max_lifetime_secs", "0", err, sizeof err),
+                      "max_lifetime_secs: must be positive");
+        CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &short_lived, err, sizeof err), JWTV_OK);
+        CHECK_STATUS(jwtv_verifier_verify(short_lived, (const uint8_t *)valid, token_len, 0, NULL, NULL, 0),
+                     JWTV_LIFETIME_TOO_LONG);
+        CHECK(strcmp(jwtv_error_name(JWTV_LIFETIME_TOO_LONG), "lifetime_too_long") == 0);
+        jwtv_verifier_free(short_lived);
+        jwtv_policy_free(policy);
+    }
     free(valid);
 
     struct {
