@@ -11,8 +11,8 @@
 //   `_free` of the same handle is undefined. A handle never depends on the
 //   one it was made from: a policy may be freed once its verifiers are made,
 //   a verifier while its tokens are still read. Strings out are copied into
-//   the caller's buffers; `jwtv_error_name`, `jwtv_error_message` and
-//   `jwtv_token_alg` return static strings; the JSON that
+//   the caller's buffers; `jwtv_error_name`, `jwtv_error_message`,
+//   `jwtv_token_alg` and `jwtv_version` return static strings; the JSON that
 //   `jwtv_token_claims_json` and `jwtv_token_header_json` lend stays valid
 //   until the token is freed.
 // - Threads: a `jwtv_verifier` may be used by any number of threads at once
@@ -29,10 +29,11 @@
 //   UTF-8 (`JWTV_INVALID_UTF8` otherwise); bytes in are a pointer and a
 //   length, where a zero length may come with NULL. NULL where a value is
 //   required is `JWTV_NULL_ARGUMENT`.
-// - Out-parameters come last and, but for `*len_out` below, are written only
-//   on success: after a failed call, `*out` (a handle, a number, a struct)
-//   holds what it held before. Start handles at NULL and free them whatever
-//   the status.
+// - Out-parameters come last. A handle's (`jwtv_policy **`, `jwtv_verifier
+//   **`, `jwtv_token **`), when non-NULL, is set to NULL as the call starts
+//   and to the new handle on success: after a failed call it is NULL, never
+//   a stale handle. Any other (a number, a struct; `*len_out` below aside)
+//   is written only on success and otherwise holds what it held before.
 // - Strings out go into the caller's `buf` of `buf_cap` bytes, NUL-terminated
 //   and never cut short. `*len_out` (when non-NULL) receives the length
 //   without the NUL, on success and on `JWTV_BUFFER_TOO_SMALL`, which leaves
@@ -77,6 +78,15 @@
 // Entries of `jwtv_metrics.rejected`: index `code - 1` for each rejection
 // code; room is left for codes added later (unused entries stay 0).
 #define JWTV_REJECTION_SLOTS 32
+
+// The major version of the header (`JWTV_VERSION_MAJOR`).
+#define JWTV_VERSION_MAJOR 0
+
+// The minor version of the header.
+#define JWTV_VERSION_MINOR 1
+
+// The patch version of the header.
+#define JWTV_VERSION_PATCH 0
 
 // The result of every libjwtv function.
 //
@@ -372,7 +382,7 @@ jwtv_status jwtv_policy_to_json(const jwtv_policy *policy,
 // convenient). `flags`: 0, or `JWTV_NONBLOCKING` for hosts that run an event
 // loop. A URL key source starts fetching in the background at once.
 // `JWTV_CONFIG_ERROR` with a message in `err` when the key source or the
-// revocation list cannot be set up; `*out` is written only on success.
+// revocation list cannot be set up; `*out` is NULL after a failure.
 jwtv_status jwtv_verifier_from_policy(const jwtv_policy *policy,
                                       uint32_t flags,
                                       jwtv_verifier **out,
@@ -475,7 +485,7 @@ jwtv_status jwtv_token_audience(const jwtv_token *token,
 // Makes a verifier from a policy file (`docs/POLICY.md`), in one call
 // (`jwtv_policy_from_file` then `jwtv_verifier_from_policy`).
 // `JWTV_CONFIG_ERROR` with a message naming the field in `err` (when
-// non-NULL, cut to `err_cap - 1` bytes); `*out` is written only on success.
+// non-NULL, cut to `err_cap - 1` bytes); `*out` is NULL after a failure.
 jwtv_status jwtv_verifier_from_policy_file(const char *path,
                                            jwtv_verifier **out,
                                            char *err,
@@ -487,9 +497,9 @@ void jwtv_verifier_free(jwtv_verifier *verifier);
 
 // Verifies a compact JWT at `now` (Unix seconds; 0: the system clock).
 //
-// Returns `JWTV_OK` or the rejection code. On success, when `out` is
-// non-NULL, `*out` receives the verified token (free it with
-// `jwtv_token_free`). On rejection, when `detail` is non-NULL, the part or
+// Returns `JWTV_OK` or the rejection code. When `out` is non-NULL, `*out`
+// receives the verified token on success (free it with `jwtv_token_free`)
+// and NULL otherwise. On rejection, when `detail` is non-NULL, the part or
 // claim concerned (`"payload"`, `"exp"`, a required claim's name) or an
 // empty string is written there, NUL-terminated and truncated to
 // `detail_cap - 1` bytes. Thread-safe.
@@ -528,6 +538,11 @@ jwtv_status jwtv_verifier_from_policy_json(const uint8_t *json,
                                            jwtv_verifier **out,
                                            char *err,
                                            size_t err_cap);
+
+// The library's version (`"0.1.0"`), a static NUL-terminated string.
+// Compare with the `JWTV_VERSION_*` macros of the header a program was
+// built with.
+const char *jwtv_version(void);
 
 #ifdef __cplusplus
 }  // extern "C"

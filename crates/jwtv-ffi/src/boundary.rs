@@ -122,6 +122,18 @@ pub(crate) unsafe fn copy_c_string(
     unsafe { copy_out(value.as_bytes(), buf, cap, len_out) }
 }
 
+/// Sets a handle out-parameter to NULL when it is non-NULL: what it holds
+/// after any failure of the call that starts with this.
+///
+/// # Safety
+/// `out` is NULL or points to writable memory for a pointer.
+pub(crate) unsafe fn clear_out<T>(out: *mut *mut T) {
+    if !out.is_null() {
+        // SAFETY: non-NULL and writable per the contract.
+        unsafe { out.write(std::ptr::null_mut()) };
+    }
+}
+
 /// Writes `value` through an out-pointer.
 ///
 /// # Safety

@@ -18,6 +18,7 @@ mod policy;
 mod status;
 mod token;
 mod verifier;
+mod version;
 
 pub use policy::{
     JWTV_MAX_LEEWAY_SECS, JWTV_MAX_LIST_LEN, JWTV_NONBLOCKING, jwtv_policy, jwtv_policy_add_hmac_secret,
@@ -36,6 +37,7 @@ pub use verifier::{
     jwtv_verifier_from_policy_file, jwtv_verifier_from_policy_json, jwtv_verifier_metrics,
     jwtv_verifier_metrics_prometheus, jwtv_verifier_revocation_status, jwtv_verifier_verify,
 };
+pub use version::{JWTV_VERSION_MAJOR, JWTV_VERSION_MINOR, JWTV_VERSION_PATCH, jwtv_version};
 
 #[cfg(test)]
 mod parity_tests;

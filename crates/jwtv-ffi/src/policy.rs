@@ -8,7 +8,9 @@ use std::ffi::c_char;
 use jwtv::Algorithm;
 use jwtv_gateway::{Policy, PolicyError};
 
-use crate::boundary::{bytes, config_error, copy_out, guard, guard_void, optional_text, text, write_error, write_out};
+use crate::boundary::{
+    bytes, clear_out, config_error, copy_out, guard, guard_void, optional_text, text, write_error, write_out,
+};
 use crate::status::jwtv_status;
 use crate::verifier::{jwtv_verifier, verifier_out};
 
@@ -87,7 +89,11 @@ fn algorithm(name: &str, err: *mut c_char, err_cap: usize) -> Result<Algorithm, 
 /// with `jwtv_policy_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn jwtv_policy_new(out: *mut *mut jwtv_policy) -> jwtv_status {
-    guard(|| made(Ok(Policy::new(jwtv::AlgorithmSet::EMPTY)), out, std::ptr::null_mut(), 0))
+    guard(|| {
+        // SAFETY: NULL or writable per the contract.
+        unsafe { clear_out(out) };
+        made(Ok(Policy::new(jwtv::AlgorithmSet::EMPTY)), out, std::ptr::null_mut(), 0)
+    })
 }
 
 /// Reads a policy document (the JSON of a policy file, docs/POLICY.md);
@@ -104,6 +110,8 @@ pub unsafe extern "C" fn jwtv_policy_from_json(
     err_cap: usize,
 ) -> jwtv_status {
     guard(|| {
+        // SAFETY: NULL or writable per the contract.
+        unsafe { clear_out(out) };
         // SAFETY: forwarded contracts.
         let (json, base_dir) = unsafe { (bytes(json, json_len)?, optional_text(base_dir)?) };
         if out.is_null() {
@@ -123,6 +131,8 @@ pub unsafe extern "C" fn jwtv_policy_from_file(
     err_cap: usize,
 ) -> jwtv_status {
     guard(|| {
+        // SAFETY: NULL or writable per the contract.
+        unsafe { clear_out(out) };
         // SAFETY: forwarded contract.
         let path = unsafe { text(path) }?;
         if out.is_null() {
@@ -356,7 +366,7 @@ pub unsafe extern "C" fn jwtv_policy_to_json(
 /// convenient). `flags`: 0, or `JWTV_NONBLOCKING` for hosts that run an event
 /// loop. A URL key source starts fetching in the background at once.
 /// `JWTV_CONFIG_ERROR` with a message in `err` when the key source or the
-/// revocation list cannot be set up; `*out` is written only on success.
+/// revocation list cannot be set up; `*out` is NULL after a failure.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn jwtv_verifier_from_policy(
     policy: *const jwtv_policy,
@@ -366,6 +376,8 @@ pub unsafe extern "C" fn jwtv_verifier_from_policy(
     err_cap: usize,
 ) -> jwtv_status {
     guard(|| {
+        // SAFETY: NULL or writable per the contract.
+        unsafe { clear_out(out) };
         // SAFETY: NULL or a live policy per the contract.
         let policy = unsafe { policy.as_ref() }.ok_or(jwtv_status::JWTV_NULL_ARGUMENT)?;
         if out.is_null() {

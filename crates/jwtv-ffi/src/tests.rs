@@ -8,13 +8,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::policy::{
     JWTV_NONBLOCKING, jwtv_policy, jwtv_policy_add_hmac_secret, jwtv_policy_add_pem_key, jwtv_policy_add_string,
-    jwtv_policy_check, jwtv_policy_free, jwtv_policy_from_json, jwtv_policy_new, jwtv_policy_set, jwtv_policy_set_jwks,
-    jwtv_policy_set_member, jwtv_policy_set_string, jwtv_policy_to_json, jwtv_verifier_from_policy,
+    jwtv_policy_check, jwtv_policy_free, jwtv_policy_from_file, jwtv_policy_from_json, jwtv_policy_new,
+    jwtv_policy_set, jwtv_policy_set_jwks, jwtv_policy_set_member, jwtv_policy_set_string, jwtv_policy_to_json,
+    jwtv_verifier_from_policy,
 };
 use crate::status::{jwtv_error_name, jwtv_status};
 use crate::verifier::{
-    jwtv_revocation_status, jwtv_verifier, jwtv_verifier_free, jwtv_verifier_from_policy_json, jwtv_verifier_metrics,
-    jwtv_verifier_metrics_prometheus, jwtv_verifier_revocation_status, jwtv_verifier_verify,
+    jwtv_revocation_status, jwtv_verifier, jwtv_verifier_free, jwtv_verifier_from_policy_file,
+    jwtv_verifier_from_policy_json, jwtv_verifier_metrics, jwtv_verifier_metrics_prometheus,
+    jwtv_verifier_revocation_status, jwtv_verifier_verify,
 };
 use crate::{JWTV_REJECTION_SLOTS, jwtv_metrics};
 
@@ -296,7 +298,7 @@ fn the_setters_and_the_status_check_their_arguments() {
             jwtv_status::JWTV_NULL_ARGUMENT
         );
         assert_eq!(jwtv_verifier_from_policy(policy, 4, &mut out, null.cast(), 0), jwtv_status::JWTV_INVALID_ARGUMENT);
-        assert!(out.is_null(), "*out is written only on success");
+        assert!(out.is_null(), "*out is NULL after a failure");
         jwtv_policy_free(ptr::null_mut());
     }
     // The refused calls left the policy without a list.
@@ -547,4 +549,73 @@ fn policy_documents_name_a_revocation_list() {
         unsafe { jwtv_policy_from_json(b"[]".as_ptr(), 2, ptr::null(), &mut handle, err.as_mut_ptr(), err.len()) };
     assert_eq!(status, jwtv_status::JWTV_CONFIG_ERROR);
     assert!(message(&err).contains("expected a JSON object at the top"));
+}
+
+/// Every call that makes a handle sets `*out` to NULL when it fails, whatever
+/// it held: a caller never frees or uses a stale handle.
+#[test]
+fn every_failed_call_leaves_its_handle_null() {
+    let missing = c"/nonexistent/policy.json";
+    let bad_json = b"{\"keys\": 1}";
+    let policy = example_policy();
+    let verifier = new_verifier(policy).expect("verifier");
+    let forged = "eyJhbGciOiJFUzI1NiJ9.e30.AAAA";
+    // SAFETY: each call gets live handles or NULL, readable bytes with their
+    // lengths, and out-pointers to locals; `*out` starts as a dangling
+    // sentinel that no call may read, only overwrite.
+    unsafe {
+        let mut policy_out: *mut jwtv_policy = ptr::NonNull::dangling().as_ptr();
+        assert_eq!(
+            jwtv_policy_from_file(missing.as_ptr(), &mut policy_out, ptr::null_mut(), 0),
+            jwtv_status::JWTV_CONFIG_ERROR
+        );
+        assert!(policy_out.is_null(), "jwtv_policy_from_file");
+        policy_out = ptr::NonNull::dangling().as_ptr();
+        let status =
+            jwtv_policy_from_json(bad_json.as_ptr(), bad_json.len(), ptr::null(), &mut policy_out, ptr::null_mut(), 0);
+        assert_eq!(status, jwtv_status::JWTV_CONFIG_ERROR);
+        assert!(policy_out.is_null(), "jwtv_policy_from_json");
+        policy_out = ptr::NonNull::dangling().as_ptr();
+        let status = jwtv_policy_from_json(ptr::null(), 3, ptr::null(), &mut policy_out, ptr::null_mut(), 0);
+        assert_eq!(status, jwtv_status::JWTV_NULL_ARGUMENT);
+        assert!(policy_out.is_null(), "jwtv_policy_from_json, NULL bytes");
+
+        let mut verifier_out: *mut jwtv_verifier = ptr::NonNull::dangling().as_ptr();
+        assert_eq!(
+            jwtv_verifier_from_policy(ptr::null(), 0, &mut verifier_out, ptr::null_mut(), 0),
+            jwtv_status::JWTV_NULL_ARGUMENT
+        );
+        assert!(verifier_out.is_null(), "jwtv_verifier_from_policy");
+        verifier_out = ptr::NonNull::dangling().as_ptr();
+        assert_eq!(
+            jwtv_verifier_from_policy_file(missing.as_ptr(), &mut verifier_out, ptr::null_mut(), 0),
+            jwtv_status::JWTV_CONFIG_ERROR
+        );
+        assert!(verifier_out.is_null(), "jwtv_verifier_from_policy_file");
+        verifier_out = ptr::NonNull::dangling().as_ptr();
+        let status = jwtv_verifier_from_policy_json(
+            bad_json.as_ptr(),
+            bad_json.len(),
+            ptr::null(),
+            &mut verifier_out,
+            ptr::null_mut(),
+            0,
+        );
+        assert_eq!(status, jwtv_status::JWTV_CONFIG_ERROR);
+        assert!(verifier_out.is_null(), "jwtv_verifier_from_policy_json");
+
+        let mut token_out = ptr::NonNull::dangling().as_ptr();
+        let status =
+            jwtv_verifier_verify(verifier, forged.as_ptr(), forged.len(), NOW, &mut token_out, ptr::null_mut(), 0);
+        assert_eq!(status, jwtv_status::JWTV_BAD_SIGNATURE);
+        assert!(token_out.is_null(), "jwtv_verifier_verify");
+        token_out = ptr::NonNull::dangling().as_ptr();
+        let status =
+            jwtv_verifier_verify(ptr::null(), forged.as_ptr(), forged.len(), NOW, &mut token_out, ptr::null_mut(), 0);
+        assert_eq!(status, jwtv_status::JWTV_NULL_ARGUMENT);
+        assert!(token_out.is_null(), "jwtv_verifier_verify, NULL verifier");
+
+        jwtv_verifier_free(verifier);
+        jwtv_policy_free(policy);
+    }
 }

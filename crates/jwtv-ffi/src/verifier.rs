@@ -6,7 +6,9 @@ use std::ffi::c_char;
 use jwtv::ErrorCode;
 use jwtv_gateway::{Policy, Verifier};
 
-use crate::boundary::{bytes, config_error, copy_out, guard, guard_void, optional_text, text, write_error, write_out};
+use crate::boundary::{
+    bytes, clear_out, config_error, copy_out, guard, guard_void, optional_text, text, write_error, write_out,
+};
 
 use crate::status::jwtv_status;
 use crate::token::jwtv_token;
@@ -96,7 +98,7 @@ pub struct jwtv_revocation_status {
 /// Makes a verifier from a policy file (`docs/POLICY.md`), in one call
 /// (`jwtv_policy_from_file` then `jwtv_verifier_from_policy`).
 /// `JWTV_CONFIG_ERROR` with a message naming the field in `err` (when
-/// non-NULL, cut to `err_cap - 1` bytes); `*out` is written only on success.
+/// non-NULL, cut to `err_cap - 1` bytes); `*out` is NULL after a failure.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn jwtv_verifier_from_policy_file(
     path: *const c_char,
@@ -105,6 +107,8 @@ pub unsafe extern "C" fn jwtv_verifier_from_policy_file(
     err_cap: usize,
 ) -> jwtv_status {
     guard(|| {
+        // SAFETY: NULL or writable per the contract.
+        unsafe { clear_out(out) };
         // SAFETY: NULL or a NUL-terminated string per the contract.
         let path = unsafe { text(path) }?;
         if out.is_null() {
@@ -139,9 +143,9 @@ pub unsafe extern "C" fn jwtv_verifier_free(verifier: *mut jwtv_verifier) {
 
 /// Verifies a compact JWT at `now` (Unix seconds; 0: the system clock).
 ///
-/// Returns `JWTV_OK` or the rejection code. On success, when `out` is
-/// non-NULL, `*out` receives the verified token (free it with
-/// `jwtv_token_free`). On rejection, when `detail` is non-NULL, the part or
+/// Returns `JWTV_OK` or the rejection code. When `out` is non-NULL, `*out`
+/// receives the verified token on success (free it with `jwtv_token_free`)
+/// and NULL otherwise. On rejection, when `detail` is non-NULL, the part or
 /// claim concerned (`"payload"`, `"exp"`, a required claim's name) or an
 /// empty string is written there, NUL-terminated and truncated to
 /// `detail_cap - 1` bytes. Thread-safe.
@@ -156,6 +160,8 @@ pub unsafe extern "C" fn jwtv_verifier_verify(
     detail_cap: usize,
 ) -> jwtv_status {
     guard(|| {
+        // SAFETY: NULL or writable per the contract.
+        unsafe { clear_out(out) };
         // SAFETY: NULL or a live verifier per the contract.
         let verifier = unsafe { verifier.as_ref() }.ok_or(jwtv_status::JWTV_NULL_ARGUMENT)?;
         // SAFETY: `token_len` readable bytes per the contract.
@@ -291,6 +297,8 @@ pub unsafe extern "C" fn jwtv_verifier_from_policy_json(
     err_cap: usize,
 ) -> jwtv_status {
     guard(|| {
+        // SAFETY: NULL or writable per the contract.
+        unsafe { clear_out(out) };
         // SAFETY: forwarded contracts.
         let (json, base_dir) = unsafe { (bytes(json, json_len)?, optional_text(base_dir)?) };
         if out.is_null() {

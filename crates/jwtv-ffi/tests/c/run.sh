@@ -12,6 +12,11 @@ target="${CARGO_TARGET_DIR:-$root/target}/release"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 
+fail() { echo "$*" >&2; exit 1; }
+# The SONAME build.rs gives: libjwtv.so.MAJOR, or libjwtv.so.0.MINOR before 1.0.
+version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)"
+soname="libjwtv.so.$(awk -F. '{ print ($1 == 0) ? "0." $2 : $1 }' <<<"$version")"
+
 cflags=(-std=c11 -Wall -Wextra -Werror -pedantic -g -I include)
 libs=(-lpthread -ldl -lm)
 src=crates/jwtv-ffi/tests/c/test_jwtv.c
@@ -26,8 +31,11 @@ gcc "${cflags[@]}" -O1 "$src" "$target/libjwtv.a" "${libs[@]}" -o "$out/test_pla
 valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible \
     --errors-for-leak-kinds=definite,indirect,possible "$out/test_plain" examples
 
-echo "-- shared library"
-gcc "${cflags[@]}" "$src" -L"$target" -Wl,-rpath,"$target" -ljwtv "${libs[@]}" -o "$out/test_shared"
+echo "-- shared library (found through its SONAME)"
+mkdir "$out/shared"
+ln -s "$target/libjwtv.so" "$out/shared/$soname"
+ln -s "$soname" "$out/shared/libjwtv.so"
+gcc "${cflags[@]}" "$src" -L"$out/shared" -Wl,-rpath,"$out/shared" -ljwtv "${libs[@]}" -o "$out/test_shared"
 "$out/test_shared" examples
 
 echo "-- exported symbols carry the jwtv_ prefix"
@@ -40,6 +48,17 @@ fi
 echo "-- install with pkg-config files, then build the examples and the README's one, static and shared"
 bash crates/jwtv-ffi/install.sh "$out/prefix" >/dev/null
 export PKG_CONFIG_PATH="$out/prefix/lib/pkgconfig"
+lib="$out/prefix/lib"
+[ "$(pkg-config --modversion jwtv)" = "$version" ] || fail "jwtv.pc: version $(pkg-config --modversion jwtv), not $version"
+readelf -d "$lib/libjwtv.so.$version" | grep -q "(SONAME).*\[$soname\]" || fail "libjwtv.so.$version: SONAME is not $soname"
+[ "$(readlink "$lib/$soname")" = "libjwtv.so.$version" ] || fail "$soname does not link to libjwtv.so.$version"
+[ "$(readlink "$lib/libjwtv.so")" = "$soname" ] || fail "libjwtv.so does not link to $soname"
+for file in "$lib/libjwtv.so.$version" "$lib/libjwtv.a"; do
+    if readelf -S "$file" 2>/dev/null | grep -q '\.debug_info'; then
+        fail "$file carries debug information"
+    fi
+done
+echo "installed: libjwtv.a $(du -k "$lib/libjwtv.a" | cut -f1) KiB, libjwtv.so.$version $(du -k "$lib/libjwtv.so.$version" | cut -f1) KiB, SONAME $soname"
 # The README's C example is its first ```c block, compiled as written.
 awk '/^```c$/ { inside = 1; next } inside && /^```$/ { exit } inside' README.md > "$out/readme.c"
 if [ ! -s "$out/readme.c" ]; then
@@ -53,6 +72,7 @@ for program in crates/jwtv-ffi/examples/*.c "$out/readme.c"; do
     # shellcheck disable=SC2046
     gcc "${cflags[@]}" "$program" $(pkg-config --cflags --libs jwtv) -Wl,-rpath,"$out/prefix/lib" \
         -o "$out/${name}_shared"
+    readelf -d "$out/${name}_shared" | grep -q "(NEEDED).*\[$soname\]" || fail "${name}_shared does not need $soname"
 done
 
 token="$(tr -d '\n' < examples/tokens/valid-es256.jwt)"

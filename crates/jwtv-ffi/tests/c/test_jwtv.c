@@ -164,6 +164,23 @@ static jwtv_policy *hs256_policy(void) {
     return policy;
 }
 
+/* The header's version is the library's; a failed constructor leaves its
+ * handle NULL, whatever it held. */
+static void test_version_and_failed_handles(void) {
+    char header_version[32];
+    snprintf(header_version, sizeof header_version, "%d.%d.%d", JWTV_VERSION_MAJOR, JWTV_VERSION_MINOR,
+             JWTV_VERSION_PATCH);
+    CHECK(strcmp(jwtv_version(), header_version) == 0);
+
+    int sentinel;
+    jwtv_policy *policy = (jwtv_policy *)&sentinel;
+    jwtv_verifier *verifier = (jwtv_verifier *)&sentinel;
+    CHECK_STATUS(jwtv_policy_from_file("/nonexistent/policy.json", &policy, NULL, 0), JWTV_CONFIG_ERROR);
+    CHECK(policy == NULL);
+    CHECK_STATUS(jwtv_verifier_from_policy_file("/nonexistent/policy.json", &verifier, NULL, 0), JWTV_CONFIG_ERROR);
+    CHECK(verifier == NULL);
+}
+
 static void test_error_names(void) {
     CHECK(strcmp(jwtv_error_name(JWTV_OK), "ok") == 0);
     CHECK(strcmp(jwtv_error_name(JWTV_EXPIRED), "expired") == 0);
@@ -1224,6 +1241,7 @@ static void test_claims_as_text(void) {
 
 int main(int argc, char **argv) {
     if (argc > 1) examples = argv[1];
+    test_version_and_failed_handles();
     test_error_names();
     test_policy_arguments();
     test_policy_fields();
