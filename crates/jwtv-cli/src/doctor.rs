@@ -33,7 +33,7 @@ pub(crate) struct DoctorArgs {
     /// Print one JSON object: {"valid", "verdict", "code", "first_failing_step", "steps": [{"step", "name", "status", "summary", "notes", "todo"}]};
     /// verdict is valid, rejected or undetermined, a step's status pass, fail, skipped or unavailable.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// The skew between this host and the key server that deserves a warning.

@@ -131,6 +131,75 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Proleptic Gregorian (year, month, day) to days since 1970-01-01: the
+/// inverse of [`civil_from_days`].
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `--now`: Unix seconds (`1767225600`), or an RFC 3339 time
+/// (`2026-01-01T00:00:00Z`, `2026-01-01 01:00:00+01:00`; a fraction of a
+/// second is dropped), not before 1970.
+pub(crate) fn parse_time(text: &str) -> Result<u64, String> {
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse().map_err(|_| format!("{text}: too large for Unix seconds"));
+    }
+    let bad = || format!("{text}: not Unix seconds nor an RFC 3339 time (2026-01-01T00:00:00Z)");
+    let number = |range: std::ops::Range<usize>| -> Result<i64, String> {
+        let digits = text.get(range).filter(|d| d.bytes().all(|b| b.is_ascii_digit())).ok_or_else(bad)?;
+        digits.parse().map_err(|_| bad())
+    };
+    let b = text.as_bytes();
+    let at = |i: usize| b.get(i).copied();
+    if at(4) != Some(b'-') || at(7) != Some(b'-') || !matches!(at(10), Some(b'T' | b't' | b' ')) {
+        return Err(bad());
+    }
+    if at(13) != Some(b':') || at(16) != Some(b':') {
+        return Err(bad());
+    }
+    let (y, mo, d, h, mi, sec) =
+        (number(0..4)?, number(5..7)?, number(8..10)?, number(11..13)?, number(14..16)?, number(17..19)?);
+    let mut rest = text.get(19..).ok_or_else(bad)?;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(bad());
+        }
+        rest = fraction.get(digits..).ok_or_else(bad)?;
+    }
+    let offset = match rest.as_bytes() {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+            let (oh, om) = (number(text.len() - 5..text.len() - 3)?, number(text.len() - 2..text.len())?);
+            if oh > 23 || om > 59 {
+                return Err(bad());
+            }
+            let secs = oh * 3600 + om * 60;
+            if *sign == b'+' { secs } else { -secs }
+        }
+        _ => return Err(bad()),
+    };
+    let days_in_month = match mo {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        _ => return Err(bad()),
+    };
+    // 60: a leap second, read as the next second's start.
+    if d < 1 || d > days_in_month || h > 23 || mi > 59 || sec > 60 {
+        return Err(bad());
+    }
+    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - offset;
+    u64::try_from(secs).map_err(|_| format!("{text}: before 1970"))
+}
+
 /// A duration in its two largest units: `2 h 14 min`, `74 y 1 d`, `45 s`.
 pub(crate) fn span(secs: u64) -> String {
     const UNITS: [(u64, &str); 5] = [(365 * 86_400, "y"), (86_400, "d"), (3600, "h"), (60, "min"), (1, "s")];
@@ -235,6 +304,55 @@ pub(crate) fn plural(n: usize, noun: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn now_takes_unix_seconds_or_rfc_3339() {
+        let good = [
+            ("1767225600", 1_767_225_600),
+            ("0", 0),
+            ("2026-01-01T00:00:00Z", 1_767_225_600),
+            ("2026-01-01t00:00:00z", 1_767_225_600),
+            ("2026-01-01 01:00:00+01:00", 1_767_225_600),
+            ("2025-12-31T19:00:00-05:00", 1_767_225_600),
+            ("2026-01-01T00:00:00.999Z", 1_767_225_600),
+            ("2000-02-29T00:00:00Z", 951_782_400),
+            ("2100-01-01T00:00:00Z", 4_102_444_800),
+            ("1970-01-01T00:00:00Z", 0),
+        ];
+        for (text, want) in good {
+            assert_eq!(parse_time(text), Ok(want), "{text}");
+        }
+        for (day, secs) in (0..2000).map(|d| (d, d * 86_400 + 12_345)) {
+            assert_eq!(
+                parse_time(&utc(secs).replace(" UTC", "Z").replacen(' ', "T", 1)),
+                Ok(secs.unsigned_abs()),
+                "day {day}"
+            );
+        }
+        let bad = [
+            "",
+            "-1",
+            "2026-01-01",
+            "2026-01-01T00:00:00",
+            "2026-02-29T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-01-32T00:00:00Z",
+            "2026-01-01T24:00:00Z",
+            "2026-01-01T00:60:00Z",
+            "2026-01-01T00:00:00.Z",
+            "2026-01-01T00:00:00+1:00",
+            "2026-01-01T00:00:00+24:00",
+            "1969-12-31T23:59:59Z",
+            "2026-1-01T00:00:00Z",
+            "99999999999999999999999",
+            "2026-01-01T00:00:00Z trailing",
+            "+026-01-01T00:00:00Z",
+        ];
+        for text in bad {
+            assert!(parse_time(text).is_err(), "{text}");
+        }
+        assert_eq!(parse_time("1969-12-31T23:59:59Z"), Err("1969-12-31T23:59:59Z: before 1970".to_owned()));
+    }
 
     #[test]
     fn dates_and_spans() {

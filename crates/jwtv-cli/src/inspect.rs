@@ -16,12 +16,13 @@ pub(crate) struct InspectArgs {
     /// The token, a file holding it, or `-` for stdin.
     #[arg(value_name = "TOKEN")]
     token: String,
-    /// The time to show relative times against, in Unix seconds (default: the system clock).
-    #[arg(long, value_name = "UNIX")]
+    /// The time to show relative times against, in Unix seconds or as an RFC 3339
+    /// time (`2026-01-01T00:00:00Z`); default: the system clock.
+    #[arg(long, value_name = "TIME", value_parser = crate::human::parse_time)]
     now: Option<u64>,
     /// Print one JSON object: {"verified": false, "header", "claims", "signature_bytes", "times", "problems"}.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// Problems of a token found without a key; empty when the core decodes it cleanly.

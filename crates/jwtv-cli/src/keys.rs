@@ -24,7 +24,7 @@ pub(crate) struct KeysArgs {
     timeout: u64,
     /// Print one JSON object: {"source", "usable", "keys": [{"kid", "kty", "crv", "alg", "use", "bits", "thumbprint", "usable", "skip_reason", "warnings"}]}.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// Every warning for a key: the set's own, plus the reason it is skipped.

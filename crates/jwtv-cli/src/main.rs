@@ -93,6 +93,20 @@ enum Command {
     Revocations(revoke::RevocationsArgs),
 }
 
+impl Command {
+    /// Whether the command was asked for JSON output (`--json`).
+    fn json(&self) -> bool {
+        match self {
+            Self::Inspect(args) => args.json,
+            Self::Verify(args) => args.json,
+            Self::Doctor(args) => args.json,
+            Self::Keys(args) => args.json,
+            Self::Revocations(args) => args.json(),
+            Self::Sign(_) | Self::Revoke(_) | Self::Unrevoke(_) => false,
+        }
+    }
+}
+
 /// The rules a token is checked against: a policy file and/or flags.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct PolicyArgs {
@@ -116,8 +130,9 @@ pub(crate) struct PolicyArgs {
     /// Clock-skew allowance for exp, nbf and iat, in seconds [default: 30].
     #[arg(long, value_name = "SECS")]
     pub(crate) leeway: Option<u64>,
-    /// The time to check against, in Unix seconds (default: the system clock).
-    #[arg(long, value_name = "UNIX")]
+    /// The time to check against, in Unix seconds or as an RFC 3339
+    /// time (`2026-01-01T00:00:00Z`); default: the system clock.
+    #[arg(long, value_name = "TIME", value_parser = crate::human::parse_time)]
     pub(crate) now: Option<u64>,
     /// The required header `typ` (case-insensitive, `application/` optional).
     #[arg(long, value_name = "TYP")]
@@ -141,6 +156,7 @@ pub(crate) struct PolicyArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let json = cli.command.json();
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(&args),
         Command::Verify(args) => verify::run(&args),
@@ -160,6 +176,12 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
         Err(CliError(message)) => {
+            // With --json, scripts get a JSON object on stdout as well: no
+            // verdict, and why.
+            if json {
+                let doc = serde_json::json!({"valid": null, "error": {"message": message}});
+                let _ = std::io::stdout().write_all(human::terminal(&format!("{doc}\n")).as_bytes());
+            }
             // One line: a line break from the input must not start another.
             let _ = writeln!(std::io::stderr(), "jwtv: error: {}", human::inert(&message));
             ExitCode::from(EXIT_USAGE)

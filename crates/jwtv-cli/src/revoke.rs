@@ -233,6 +233,15 @@ pub(crate) struct RevocationsArgs {
     command: RevocationsCommand,
 }
 
+impl RevocationsArgs {
+    /// Whether JSON output was asked for.
+    pub(crate) fn json(&self) -> bool {
+        match self.command {
+            RevocationsCommand::List { json, .. } => json,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum RevocationsCommand {
     /// Every entry: kind, id, time and what it means; the back end and the counts.

@@ -49,8 +49,9 @@ pub(crate) struct SignArgs {
     /// Lifetime: exp = now + ttl (`90s`, `15m`, `1h`, `7d`, or seconds).
     #[arg(long, value_name = "TTL", default_value = "15m", value_parser = parse_ttl)]
     ttl: u64,
-    /// The issue time in Unix seconds (default: the system clock).
-    #[arg(long, value_name = "UNIX")]
+    /// The issue time in Unix seconds or as an RFC 3339
+    /// time (`2026-01-01T00:00:00Z`); default: the system clock.
+    #[arg(long, value_name = "TIME", value_parser = crate::human::parse_time)]
     now: Option<u64>,
     /// The header's typ.
     #[arg(long, default_value = "JWT")]

@@ -28,7 +28,7 @@ pub(crate) struct VerifyArgs {
     /// (exit 2) when a key set or revocation list the policy needs cannot be reached.
     /// Usage errors (exit 2) print nothing on stdout.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// The core's verdict, owned.

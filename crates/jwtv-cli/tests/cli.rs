@@ -136,6 +136,44 @@ fn a_lifetime_past_the_policys_maximum_is_lifetime_too_long() {
 }
 
 #[test]
+fn now_takes_an_rfc_3339_time_as_well_as_unix_seconds() {
+    let base = ["verify", "examples/tokens/valid-es256.jwt", "--policy", "examples/policy.json", "--json", "--now"];
+    for now in [NOW, "2026-01-01T01:00:00Z", "2026-01-01T02:00:00+01:00"] {
+        let run = jwtv(&[&base[..], &[now]].concat());
+        assert_eq!(run.code, 0, "{now}: {run:?}");
+    }
+    let expired = jwtv(&[&base[..], &["2100-01-02T00:00:00Z"]].concat());
+    assert_eq!((expired.code, json(&expired.stdout)["error"]["code"].as_str()), (1, Some("expired")), "{expired:?}");
+    let bad = jwtv(&[&base[..], &["yesterday"]].concat());
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(bad.stderr.contains("yesterday: not Unix seconds nor an RFC 3339 time"), "{bad:?}");
+    let inspect = jwtv(&["inspect", "examples/tokens/valid-es256.jwt", "--now", "2026-01-01T01:00:00Z"]);
+    assert!(inspect.stdout.contains("1 h ago"), "{inspect:?}");
+}
+
+#[test]
+fn with_json_an_error_without_a_verdict_is_a_json_object_too() {
+    let cases: [&[&str]; 4] = [
+        &["verify", "examples/tokens/no-such.jwt", "--policy", "examples/policy.json", "--json"],
+        &["verify", "examples/tokens/valid-es256.jwt", "--policy", "examples/no-such-policy.json", "--json"],
+        &["doctor", "examples/tokens/no-such.jwt", "--jwks", "examples/jwks.json", "--json"],
+        &["keys", "examples/no-such-jwks.json", "--json"],
+    ];
+    for args in cases {
+        let run = jwtv(args);
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        let doc = json(&run.stdout);
+        assert_eq!(doc["valid"], Value::Null, "{args:?}");
+        let message = doc["error"]["message"].as_str().expect("a message");
+        assert!(run.stderr.contains(message), "{args:?}: the same message on stderr: {run:?}");
+        assert_eq!(doc.as_object().map(|o| o.len()), Some(2), "{doc}");
+    }
+    // Without --json: stderr only.
+    let run = jwtv(&["verify", "examples/tokens/no-such.jwt", "--policy", "examples/policy.json"]);
+    assert_eq!((run.code, run.stdout.as_str()), (2, ""), "{run:?}");
+}
+
+#[test]
 fn verify_json_schema_of_a_valid_token() {
     let run = jwtv(&["verify", "examples/tokens/valid-es256.jwt", "--json", "--policy", "examples/policy.json"]);
     assert_eq!(run.code, 0, "{run:?}");
