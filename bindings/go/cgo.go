@@ -1,6 +1,9 @@
+//go:build cgo && !jwtv_pkgconfig
+
 package jwtv
 
-// All of the package's cgo flags live here.
+// All of the package's cgo flags live here (and, with the jwtv_pkgconfig
+// build tag, in cgo_pkgconfig.go).
 //
 // libjwtv.a is linked statically: "-l:libjwtv.a" names the archive itself, so
 // the linker never picks libjwtv.so from the same folder. It is searched in

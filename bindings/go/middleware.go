@@ -1,3 +1,5 @@
+//go:build cgo
+
 package jwtv
 
 import (
@@ -33,10 +35,59 @@ const RetryAfterSeconds = "5"
 type MiddlewareOptions struct {
 	// Realm is the realm of the WWW-Authenticate challenge; "": DefaultRealm.
 	Realm string
+	// Source finds the token of a request; nil: BearerToken.
+	Source TokenSource
+}
+
+// A TokenSource finds the token of a request: false when the request
+// carries none (the middleware then answers a challenge without an error).
+type TokenSource func(r *http.Request) (string, bool)
+
+// BearerToken reads "Authorization: Bearer <token>" (RFC 6750 §2.1; the
+// scheme is case-insensitive): the middleware's default source.
+func BearerToken(r *http.Request) (string, bool) {
+	return bearerToken(r)
+}
+
+// CookieToken reads the token from the cookie called name (browser sessions).
+func CookieToken(name string) TokenSource {
+	return func(r *http.Request) (string, bool) {
+		c, err := r.Cookie(name)
+		if err != nil {
+			return "", false
+		}
+		return c.Value, true
+	}
+}
+
+// QueryToken reads the token from the URL query parameter called name (RFC
+// 6750 §2.3: for clients that cannot send headers; URLs end up in logs, so
+// prefer the header).
+func QueryToken(name string) TokenSource {
+	return func(r *http.Request) (string, bool) {
+		values, ok := r.URL.Query()[name]
+		if !ok || len(values) == 0 {
+			return "", false
+		}
+		return values[0], true
+	}
+}
+
+// FirstToken tries each source in order and takes the first token found.
+func FirstToken(sources ...TokenSource) TokenSource {
+	return func(r *http.Request) (string, bool) {
+		for _, source := range sources {
+			if token, ok := source(r); ok {
+				return token, true
+			}
+		}
+		return "", false
+	}
 }
 
 // Middleware verifies the bearer token of each request (the Authorization
-// header, RFC 6750) and calls next with the verified *Token in the request
+// header, RFC 6750; MiddlewareOptions.Source reads it from elsewhere) and
+// calls next with the verified *Token in the request
 // context (TokenFromContext). Otherwise it answers 401 Unauthorized with a
 // challenge:
 //
@@ -64,8 +115,12 @@ func (v *Verifier) MiddlewareWithOptions(next http.Handler, opts MiddlewareOptio
 		realm = DefaultRealm
 	}
 	challenge := "Bearer realm=" + quote(realm)
+	source := opts.Source
+	if source == nil {
+		source = BearerToken
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, ok := bearerToken(r)
+		raw, ok := source(r)
 		if !ok {
 			w.Header().Set("WWW-Authenticate", challenge)
 			http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)

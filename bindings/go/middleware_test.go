@@ -44,6 +44,9 @@ func TestMiddleware(t *testing.T) {
 		{"realm and rejection", v.MiddlewareWithOptions(hello, jwtv.MiddlewareOptions{Realm: "reports"}),
 			[]string{"Bearer " + exampleToken(t, "wrong-aud-es256")}, 401,
 			`Bearer realm="reports", error="invalid_token", error_description="bad_audience"`, ""},
+		// A cookie source does not read the header.
+		{"cookie source, header only", v.MiddlewareWithOptions(hello, jwtv.MiddlewareOptions{Source: jwtv.CookieToken("auth")}),
+			[]string{"Bearer " + valid}, 401, `Bearer realm="api"`, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -61,6 +64,60 @@ func TestMiddleware(t *testing.T) {
 			}
 			if tc.body != "" && rec.Body.String() != tc.body {
 				t.Errorf("body %q, want %q", rec.Body, tc.body)
+			}
+		})
+	}
+}
+
+// Tokens from a cookie, a query parameter, or the first source that has one.
+func TestMiddlewareTokenSources(t *testing.T) {
+	v := newVerifier(t, exampleConfig())
+	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, _ := jwtv.TokenFromContext(r.Context())
+		fmt.Fprintf(w, "hello %s", tok.Subject())
+	})
+	valid, expired := exampleToken(t, "valid-es256"), exampleToken(t, "expired-es256")
+	cookie := v.MiddlewareWithOptions(hello, jwtv.MiddlewareOptions{Source: jwtv.CookieToken("auth")})
+	query := v.MiddlewareWithOptions(hello, jwtv.MiddlewareOptions{Source: jwtv.QueryToken("access_token")})
+	either := v.MiddlewareWithOptions(hello, jwtv.MiddlewareOptions{
+		Source: jwtv.FirstToken(jwtv.BearerToken, jwtv.CookieToken("auth")),
+	})
+	for _, tc := range []struct {
+		name    string
+		handler http.Handler
+		edit    func(r *http.Request)
+		status  int
+		code    string
+	}{
+		{"cookie", cookie, func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "auth", Value: valid}) }, 200, ""},
+		{"expired cookie", cookie, func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "auth", Value: expired}) }, 401, "expired"},
+		{"empty cookie", cookie, func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "auth", Value: ""}) }, 401, "malformed"},
+		{"no cookie", cookie, func(r *http.Request) {}, 401, ""},
+		{"query", query, func(r *http.Request) { r.URL.RawQuery = "access_token=" + valid }, 200, ""},
+		{"no query", query, func(r *http.Request) { r.URL.RawQuery = "other=" + valid }, 401, ""},
+		{"header first", either, func(r *http.Request) {
+			r.Header.Set("Authorization", "Bearer "+valid)
+			r.AddCookie(&http.Cookie{Name: "auth", Value: expired})
+		}, 200, ""},
+		{"then the cookie", either, func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "auth", Value: expired}) }, 401, "expired"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "/hello", nil)
+			tc.edit(req)
+			rec := httptest.NewRecorder()
+			tc.handler.ServeHTTP(rec, req)
+			want := `Bearer realm="api"`
+			if tc.code != "" {
+				want += `, error="invalid_token", error_description="` + tc.code + `"`
+			}
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d (%s)", rec.Code, tc.status, rec.Body)
+			}
+			if got := rec.Header().Get("WWW-Authenticate"); tc.status == 401 && got != want {
+				t.Errorf("WWW-Authenticate %q, want %q", got, want)
+			}
+			if tc.status == 200 && rec.Body.String() != "hello user-1234" {
+				t.Errorf("body %q", rec.Body)
 			}
 		})
 	}

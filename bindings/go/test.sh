@@ -46,6 +46,24 @@ go vet ./...
 echo "-- go test"
 go test -count=1 ./...
 
+echo "-- without cgo, the build says why"
+if nocgo="$(CGO_ENABLED=0 go build ./... 2>&1)"; then
+    echo "CGO_ENABLED=0 go build succeeded" >&2
+    exit 1
+fi
+if ! grep -q "this package needs cgo: build with CGO_ENABLED=1" <<<"$nocgo"; then
+    echo "CGO_ENABLED=0 go build does not say why it fails:" >&2
+    echo "$nocgo" >&2
+    exit 1
+fi
+
+echo "-- linked against an installed libjwtv through pkg-config (-tags jwtv_pkgconfig)"
+prefix="$(mktemp -d)"
+bash "$root/crates/jwtv-ffi/install.sh" "$prefix" >/dev/null
+PKG_CONFIG_PATH="$prefix/lib/pkgconfig" CGO_LDFLAGS="" go test -count=1 -tags jwtv_pkgconfig \
+    -run 'TestExamples|TestRejectionCodes|TestCodesAndSentinels' .
+rm -rf "$prefix"
+
 echo "-- libjwtv is linked statically"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
