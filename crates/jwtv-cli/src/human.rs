@@ -246,7 +246,26 @@ pub(crate) fn token_label(token: &str) -> String {
     }
 }
 
-/// ANSI colour, only when stdout is a terminal and `NO_COLOR` is unset.
+/// `--color`: when [`Style`] paints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set.
+    Auto,
+    /// Always, even into a pipe.
+    Always,
+    /// Never.
+    Never,
+}
+
+static COLOR: std::sync::OnceLock<ColorChoice> = std::sync::OnceLock::new();
+
+/// The process's `--color`, set once by `main` before any output.
+pub(crate) fn set_color(choice: ColorChoice) {
+    let _ = COLOR.set(choice);
+}
+
+/// ANSI colour: as `--color` says; by default only when stdout is a
+/// terminal and `NO_COLOR` is unset.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Style {
     on: bool,
@@ -257,7 +276,12 @@ impl Style {
     const SEQUENCES: [&'static str; 5] = ["\x1b[0m", "\x1b[1m", "\x1b[31m", "\x1b[32m", "\x1b[33m"];
 
     pub(crate) fn detect() -> Self {
-        Self { on: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() }
+        let on = match COLOR.get().copied().unwrap_or(ColorChoice::Auto) {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        };
+        Self { on }
     }
 
     /// The sequence of [`Style::SEQUENCES`] `text` starts with, if any.

@@ -27,7 +27,7 @@ mod verify;
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 /// The exit code of a valid token (or a command that did its job).
 pub(crate) const EXIT_OK: u8 = 0;
@@ -71,6 +71,9 @@ impl CliError {
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Colours: `auto` (on a terminal, unless NO_COLOR is set), `always`, `never`.
+    #[arg(long, global = true, value_enum, default_value_t = human::ColorChoice::Auto)]
+    color: human::ColorChoice,
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,6 +94,14 @@ enum Command {
     Unrevoke(revoke::UnrevokeArgs),
     /// Show a revocation list (`jwtv revocations list`).
     Revocations(revoke::RevocationsArgs),
+    /// Print a shell completion script: `jwtv completions bash > /etc/bash_completion.d/jwtv`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `jwtv man > jwtv.1; man ./jwtv.1`.
+    Man,
 }
 
 impl Command {
@@ -102,7 +113,7 @@ impl Command {
             Self::Doctor(args) => args.json,
             Self::Keys(args) => args.json,
             Self::Revocations(args) => args.json(),
-            Self::Sign(_) | Self::Revoke(_) | Self::Unrevoke(_) => false,
+            Self::Sign(_) | Self::Revoke(_) | Self::Unrevoke(_) | Self::Completions { .. } | Self::Man => false,
         }
     }
 }
@@ -156,6 +167,7 @@ pub(crate) struct PolicyArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    human::set_color(cli.color);
     let json = cli.command.json();
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(&args),
@@ -166,6 +178,21 @@ fn main() -> ExitCode {
         Command::Revoke(args) => revoke::run_revoke(&args),
         Command::Unrevoke(args) => revoke::run_unrevoke(&args),
         Command::Revocations(args) => revoke::run_revocations(&args),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "jwtv", &mut script);
+            // Generated from our own definitions: printed as they are.
+            let _ = std::io::stdout().write_all(&script);
+            return ExitCode::from(EXIT_OK);
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            if clap_mangen::Man::new(Cli::command()).render(&mut page).is_err() {
+                return ExitCode::from(EXIT_USAGE);
+            }
+            let _ = std::io::stdout().write_all(&page);
+            return ExitCode::from(EXIT_OK);
+        }
     };
     match result {
         Ok((code, text)) => {

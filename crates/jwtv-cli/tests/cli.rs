@@ -174,6 +174,36 @@ fn with_json_an_error_without_a_verdict_is_a_json_object_too() {
 }
 
 #[test]
+fn completions_and_the_manual_come_from_the_same_flags() {
+    for (shell, marker) in [("bash", "_jwtv()"), ("zsh", "#compdef jwtv"), ("fish", "complete -c jwtv")] {
+        let run = jwtv(&["completions", shell]);
+        assert_eq!(run.code, 0, "{shell}: {run:?}");
+        assert!(run.stdout.contains(marker), "{shell}: {}", run.stdout);
+        assert!(run.stdout.contains("revocations") && run.stdout.contains("--policy"), "{shell}");
+    }
+    let man = jwtv(&["man"]);
+    assert_eq!(man.code, 0, "{man:?}");
+    assert!(man.stdout.contains(".TH jwtv 1"), "{}", man.stdout);
+    assert!(man.stdout.contains("completions") && man.stdout.contains("doctor"));
+    assert_eq!(jwtv(&["completions", "cmd.exe"]).code, 2);
+}
+
+#[test]
+fn color_is_asked_for_or_left_to_the_terminal() {
+    let inspect = ["inspect", "examples/tokens/valid-es256.jwt", "--now", NOW];
+    let always = jwtv(&[&inspect[..], &["--color", "always"]].concat());
+    assert!(always.stdout.starts_with("\x1b[33mUNVERIFIED"), "{always:?}");
+    for choice in [&["--color", "never"][..], &[][..], &["--color", "auto"][..]] {
+        let run = jwtv(&[&inspect[..], choice].concat());
+        assert!(run.stdout.starts_with("UNVERIFIED") && !run.stdout.contains('\x1b'), "{choice:?}: {run:?}");
+    }
+    // A global option: before the command too.
+    let before = jwtv(&[&["--color", "always"][..], &inspect[..]].concat());
+    assert_eq!(before.stdout, always.stdout);
+    assert_eq!(jwtv(&[&inspect[..], &["--color", "sometimes"]].concat()).code, 2);
+}
+
+#[test]
 fn verify_json_schema_of_a_valid_token() {
     let run = jwtv(&["verify", "examples/tokens/valid-es256.jwt", "--json", "--policy", "examples/policy.json"]);
     assert_eq!(run.code, 0, "{run:?}");
