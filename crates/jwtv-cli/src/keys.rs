@@ -22,7 +22,8 @@ pub(crate) struct KeysArgs {
     /// How long to wait for a URL, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 5)]
     timeout: u64,
-    /// Print one JSON object: {"source", "usable", "keys": [{"kid", "kty", "crv", "alg", "use", "bits", "thumbprint", "usable", "skip_reason", "warnings"}]}.
+    /// Print one JSON object: {"source", "usable", "keys": [{"kid", "kty", "crv", "alg", "use", "bits", "thumbprint", "usable", "skip_reason", "warnings"}]},
+    /// and for a URL "fetch": {"status", "latency_ms", "cache_secs", "skew_ms"}.
     #[arg(long)]
     pub(crate) json: bool,
 }
@@ -91,7 +92,16 @@ pub(crate) fn run(args: &KeysArgs) -> Outcome {
                 })
             })
             .collect();
-        let doc = json!({"source": loaded.origin.describe(), "usable": set.len(), "keys": keys});
+        let mut doc = json!({"source": loaded.origin.describe(), "usable": set.len(), "keys": keys});
+        if let Origin::Url(report) = &loaded.origin {
+            // What the human output says of the fetch, and the server's clock.
+            doc["fetch"] = json!({
+                "status": 200,
+                "latency_ms": u64::try_from(report.latency.as_millis()).unwrap_or(u64::MAX),
+                "cache_secs": report.cache_secs,
+                "skew_ms": report.skew_ms,
+            });
+        }
         let _ = writeln!(out, "{}", human::json(&doc));
     } else {
         let style = Style::detect();

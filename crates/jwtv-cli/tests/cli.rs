@@ -567,6 +567,14 @@ fn a_key_set_served_over_http() {
     assert_eq!(keys.code, 0, "{keys:?}");
     assert!(keys.stdout.starts_with(&format!("{url}: 3 keys, 3 usable")), "{keys:?}");
     assert!(keys.stdout.contains("cache lifetime 600 s"), "{}", keys.stdout);
+    // --json keeps the fetch details: status, latency, cache lifetime, the server's clock.
+    let keys = jwtv(&["keys", &url, "--json"]);
+    let fetch = &json(&keys.stdout)["fetch"];
+    assert_eq!((fetch["status"].as_u64(), fetch["cache_secs"].as_u64()), (Some(200), Some(600)), "{keys:?}");
+    assert!(fetch["latency_ms"].is_u64(), "{keys:?}");
+    assert!(fetch["skew_ms"].as_i64().is_some_and(|skew| skew < -86_400_000), "the server's Date is in 2026: {keys:?}");
+    let file = jwtv(&["keys", "examples/jwks.json", "--json"]);
+    assert!(json(&file.stdout).get("fetch").is_none(), "a file is not fetched: {file:?}");
 
     let verify = jwtv(&["verify", "examples/tokens/valid-es256.jwt", "--jwks", &url, "--aud", "api", "--now", NOW]);
     assert_eq!(verify.code, 0, "{verify:?}");
