@@ -181,6 +181,12 @@ impl MetricsSnapshot {
                 &[(None, r.sync_errors)],
             );
             metric(
+                "jwtv_revocations_invalid_entries",
+                "gauge",
+                "Entries of the revocation store the last sync could not take: revocations not enforced.",
+                &[(None, r.invalid_entries)],
+            );
+            metric(
                 "jwtv_revocations_synced",
                 "gauge",
                 "1 once the revocation list has synced at least once; 0 before.",
@@ -257,6 +263,7 @@ mod tests {
             sync_lag_secs: 4,
             sync_errors: 2,
             connected: false,
+            invalid_entries: 1,
         });
         let text = snapshot.to_prometheus();
         for line in [
@@ -269,6 +276,7 @@ mod tests {
             "jwtv_revocations_last_sync_timestamp_seconds 1700000000\n",
             "jwtv_revocations_sync_lag_seconds 4\n",
             "jwtv_revocations_synced 1\n",
+            "jwtv_revocations_invalid_entries 1\n",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");
         }

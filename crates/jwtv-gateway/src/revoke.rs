@@ -75,6 +75,11 @@ pub struct RevocationGauges {
     pub sync_errors: u64,
     /// True while the back end is reachable (always true in memory).
     pub connected: bool,
+    /// Entries of the store the last sync could not take (an empty id, or
+    /// one past [`MAX_REVOKED_ID_LEN`] bytes): revocations that are **not**
+    /// enforced. Only a Redis list can have them (a file with one is
+    /// refused whole); alert on anything but 0.
+    pub invalid_entries: u64,
 }
 
 /// What a verifier does when the revocation list cannot be trusted to be
@@ -209,6 +214,8 @@ struct SyncState {
     errors: u64,
     connected: bool,
     last_error: Option<String>,
+    /// Entries of the store the last full load could not take.
+    invalid: u64,
 }
 
 impl Shared {
@@ -264,6 +271,13 @@ impl Shared {
         sync.last_error = None;
         drop(sync);
         self.synced.notify_all();
+    }
+
+    /// A sync that found `invalid` entries the copy cannot take.
+    #[cfg(feature = "redis")]
+    pub(crate) fn mark_synced_with_invalid(&self, invalid: u64) {
+        self.sync.lock().unwrap_or_else(PoisonError::into_inner).invalid = invalid;
+        self.mark_synced();
     }
 
     pub(crate) fn mark_failed(&self, error: &RevocationError) {
@@ -474,6 +488,7 @@ impl Revocations {
             sync_lag_secs: shared.now().saturating_sub(last_sync_unix.unwrap_or(shared.opened_unix)),
             sync_errors: sync.errors,
             connected: sync.connected,
+            invalid_entries: sync.invalid,
         }
     }
 

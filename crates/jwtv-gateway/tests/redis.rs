@@ -196,6 +196,40 @@ fn a_revocation_in_one_process_is_rejected_by_another() {
     subscriber.watch_until_valid(&token, Duration::from_secs(5));
 }
 
+/// An entry the copy cannot take (written by another tool: an id past the
+/// length bound, an empty id) is never dropped in silence: it is counted in
+/// the gauges and the Prometheus text, and the valid entries still apply.
+#[test]
+fn entries_the_copy_cannot_take_are_counted_never_dropped_in_silence() {
+    let server = RedisServer::start("invalid-entries");
+    let r = Revocations::redis(&server.url(), options()).expect("redis");
+    assert!(r.wait_synced(Duration::from_secs(5)));
+    assert_eq!(r.gauges().invalid_entries, 0);
+    let mut conn = server.connection().expect("connection");
+    let long = "x".repeat(jwtv_gateway::MAX_REVOKED_ID_LEN + 1);
+    let exp = unix_now() + 3600;
+    let _: () = redis::cmd("ZADD").arg(format!("{PREFIX}:jti")).arg(exp).arg(&long).query(&mut conn).expect("zadd");
+    let _: () = redis::cmd("ZADD").arg(format!("{PREFIX}:sub")).arg(NOW).arg("").query(&mut conn).expect("zadd");
+    // A published change in the writers' own format, with the long id: not
+    // taken, so the subscriber reads the whole list again at once.
+    let _: () = redis::cmd("PUBLISH")
+        .arg(format!("{PREFIX}:events"))
+        .arg(format!("add jti {exp} {long}"))
+        .query(&mut conn)
+        .expect("publish");
+    r.revoke(Revocation::Kid { id: "k9".into(), since: NOW }).expect("revoke");
+    eventually("the invalid entries are counted", Duration::from_secs(5), || r.gauges().invalid_entries == 2);
+    let gauges = r.gauges();
+    assert_eq!(gauges.by_kind, [0, 0, 1], "the valid entry applies: {gauges:?}");
+    let v = verifier(r.clone());
+    let text = v.metrics().to_prometheus();
+    assert!(text.contains("jwtv_revocations_invalid_entries 2\n"), "{text}");
+    // Removed from the store: the count goes back to 0 at the next sync.
+    let _: () =
+        redis::cmd("DEL").arg(format!("{PREFIX}:jti")).arg(format!("{PREFIX}:sub")).query(&mut conn).expect("del");
+    eventually("the count clears", Duration::from_secs(5), || r.gauges().invalid_entries == 0);
+}
+
 #[test]
 fn when_redis_goes_away_the_last_copy_keeps_serving_and_resyncs_on_return() {
     let mut server = RedisServer::start("outage");

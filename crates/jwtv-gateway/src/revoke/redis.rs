@@ -106,8 +106,18 @@ impl RedisStore {
         pipe.cmd("ZREMRANGEBYSCORE").arg(self.key(RevocationKind::Jti)).arg("-inf").arg(format!("({cutoff}")).ignore();
     }
 
-    /// The whole list, read in one transaction.
-    fn load(&self, conn: &mut Connection) -> Result<RevocationList, RevocationError> {
+    /// Replaces the local copy with the whole list: a sync.
+    fn reload(&self, shared: &Shared, conn: &mut Connection) -> Result<(), RevocationError> {
+        let (list, invalid) = self.load(conn)?;
+        shared.replace(list);
+        shared.mark_synced_with_invalid(invalid);
+        Ok(())
+    }
+
+    /// The whole list, read in one transaction, and how many of its entries
+    /// it cannot take (an empty id, or one past `MAX_REVOKED_ID_LEN` bytes):
+    /// never dropped in silence, they are counted in the gauges.
+    fn load(&self, conn: &mut Connection) -> Result<(RevocationList, u64), RevocationError> {
         let mut pipe = redis::pipe();
         pipe.atomic();
         for kind in RevocationKind::ALL {
@@ -115,16 +125,19 @@ impl RedisStore {
         }
         let (jti, sub, kid): (Scored, Scored, Scored) = pipe.query(conn)?;
         let mut list = RevocationList::new();
+        let mut invalid = 0u64;
         for (kind, entries) in [(RevocationKind::Jti, jti), (RevocationKind::Sub, sub), (RevocationKind::Kid, kid)] {
             for (id, score) in entries {
                 let entry = Revocation::new(kind, id, score_to_time(score));
                 if entry.validate().is_ok() {
                     list.insert(entry);
+                } else {
+                    invalid += 1;
                 }
             }
         }
         list.prune(jwtv_jwks::unix_now());
-        Ok(list)
+        Ok((list, invalid))
     }
 
     pub(super) fn spawn_sync(&self, shared: Arc<Shared>) -> Result<(), RevocationError> {
@@ -165,8 +178,7 @@ impl RedisStore {
         // after the load (changes are idempotent), never lost.
         pubsub.subscribe(self.channel())?;
         pubsub.set_read_timeout(Some(TICK))?;
-        shared.replace(self.load(&mut commands)?);
-        shared.mark_synced();
+        self.reload(shared, &mut commands)?;
         *backoff = self.options.backoff_min;
         let mut last_resync = Instant::now();
         let mut last_ping = Instant::now();
@@ -185,8 +197,7 @@ impl RedisStore {
                 Err(e) => return Err(e.into()),
             }
             if last_resync.elapsed() >= self.options.resync_interval {
-                shared.replace(self.load(&mut commands)?);
-                shared.mark_synced();
+                self.reload(shared, &mut commands)?;
                 last_resync = Instant::now();
                 last_ping = last_resync;
             } else if last_ping.elapsed() >= self.options.ping_interval {
