@@ -58,10 +58,12 @@ if ! grep -q "this package needs cgo: build with CGO_ENABLED=1" <<<"$nocgo"; the
 fi
 
 echo "-- linked against an installed libjwtv through pkg-config (-tags jwtv_pkgconfig)"
+# Go's build cache does not key cgo packages on pkg-config's answer, nor
+# notice a new archive: a cache of its own, made for this run.
 prefix="$(mktemp -d)"
 bash "$root/crates/jwtv-ffi/install.sh" "$prefix" >/dev/null
-PKG_CONFIG_PATH="$prefix/lib/pkgconfig" CGO_LDFLAGS="" go test -count=1 -tags jwtv_pkgconfig \
-    -run 'TestExamples|TestRejectionCodes|TestCodesAndSentinels' .
+PKG_CONFIG_PATH="$prefix/lib/pkgconfig" CGO_LDFLAGS="" GOCACHE="$prefix/go-cache" go test -count=1 \
+    -tags jwtv_pkgconfig -run 'TestExamples|TestRejectionCodes|TestCodesAndSentinels' .
 rm -rf "$prefix"
 
 echo "-- libjwtv is linked statically"

@@ -959,6 +959,10 @@ impl Policy {
         if let Some(document) = &keys.jwks {
             let set = KeySet::parse(document.to_string().as_bytes(), &options)
                 .map_err(|e| PolicyError::at("keys.jwks", e))?;
+            // As a key file or `set_jwks`: a set that can verify nothing is a mistake.
+            if set.is_empty() {
+                return Err(PolicyError::at("keys.jwks", "no usable key for the policy's algorithms"));
+            }
             return Ok(KeySource::fixed(set));
         }
         if keys.is_empty() {

@@ -182,6 +182,8 @@ fn mistakes_name_their_field() {
             "weak",
         ),
         (r#"{"keys":{"jwks_file":"jwks.json"},"algorithms":["HS256"]}"#.into(), "keys.jwks_file", "no usable key"),
+        // An inline set the same way as a file.
+        (r#"{"keys":{"jwks":{"keys":[]}},"algorithms":["ES256"]}"#.into(), "keys.jwks", "no usable key"),
     ];
     for (json, field, message) in cases {
         let (got_field, got_message) = error(&json);
