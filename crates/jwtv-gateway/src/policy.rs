@@ -555,9 +555,7 @@ impl Policy {
     /// (`keys.jwks`). A document without a usable key is refused.
     pub fn set_jwks(&mut self, jwks: &[u8]) -> Result<(), PolicyError> {
         let set = KeySet::parse(jwks, &self.key_set_options()).map_err(|e| PolicyError::at("keys.jwks", e))?;
-        if set.is_empty() {
-            return Err(PolicyError::at("keys.jwks", "no usable key for the policy's algorithms"));
-        }
+        usable(&set)?;
         let value = serde_json::from_slice(jwks).map_err(|e| PolicyError::at("keys.jwks", e))?;
         self.keys = Keys { jwks: Some(value), ..Keys::default() };
         Ok(())
@@ -960,9 +958,7 @@ impl Policy {
             let set = KeySet::parse(document.to_string().as_bytes(), &options)
                 .map_err(|e| PolicyError::at("keys.jwks", e))?;
             // As a key file or `set_jwks`: a set that can verify nothing is a mistake.
-            if set.is_empty() {
-                return Err(PolicyError::at("keys.jwks", "no usable key for the policy's algorithms"));
-            }
+            usable(&set)?;
             return Ok(KeySource::fixed(set));
         }
         if keys.is_empty() {
@@ -1080,6 +1076,16 @@ fn slot<'a>(document: &'a mut serde_json::Value, path: &str) -> Result<&'a mut s
 /// The first [`MAX_RULE_LIST_LEN`] entries of `list`, borrowed on the stack
 /// (only ever all of them: [`Policy::with_policy`] enforces nothing of a
 /// policy with a longer list).
+/// An inline key set that can verify something; otherwise the error says why
+/// its first skipped key was skipped.
+fn usable(set: &KeySet) -> Result<(), PolicyError> {
+    if !set.is_empty() {
+        return Ok(());
+    }
+    let why = set.skipped().find_map(|info| info.skip_reason()).map(|r| format!(" (key skipped: {r})"));
+    Err(PolicyError::at("keys.jwks", format!("no usable key for the policy's algorithms{}", why.unwrap_or_default())))
+}
+
 /// A value a required claim must hold, owned: a string, an integer or a
 /// boolean (the policy document's `required_claim_values`; see
 /// [`jwtv::ClaimValue`] for how a claim holds it).

@@ -171,7 +171,8 @@ fn the_policy_file_names_the_list() {
         (r#""revocations":{}"#, "revocations"),
     ];
     for (member, field) in mistakes {
-        let doc = format!(r#"{{"keys":{{"jwks":{{"keys":[]}}}},"algorithms":["EdDSA"],"audiences":["api"],{member}}}"#);
+        let jwks = common::jwks(&[&key]);
+        let doc = format!(r#"{{"keys":{{"jwks":{jwks}}},"algorithms":["EdDSA"],"audiences":["api"],{member}}}"#);
         let err = Policy::from_json(doc.as_bytes(), &dir).and_then(|c| c.check_sources()).expect_err(member);
         assert_eq!(err.field(), *field, "{member}: {err}");
     }
