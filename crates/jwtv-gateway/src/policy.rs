@@ -1073,9 +1073,6 @@ fn slot<'a>(document: &'a mut serde_json::Value, path: &str) -> Result<&'a mut s
     Ok(here)
 }
 
-/// The first [`MAX_RULE_LIST_LEN`] entries of `list`, borrowed on the stack
-/// (only ever all of them: [`Policy::with_policy`] enforces nothing of a
-/// policy with a longer list).
 /// An inline key set that can verify something; otherwise the error says why
 /// its first skipped key was skipped.
 fn usable(set: &KeySet) -> Result<(), PolicyError> {
@@ -1089,7 +1086,8 @@ fn usable(set: &KeySet) -> Result<(), PolicyError> {
 /// A value a required claim must hold, owned: a string, an integer or a
 /// boolean (the policy document's `required_claim_values`; see
 /// [`jwtv::ClaimValue`] for how a claim holds it).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
 pub enum ClaimValueBuf {
     /// A string.
     String(String),
@@ -1134,16 +1132,8 @@ impl From<bool> for ClaimValueBuf {
     }
 }
 
-impl Serialize for ClaimValueBuf {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Self::String(s) => serializer.serialize_str(s),
-            Self::Integer(n) => serializer.serialize_i64(*n),
-            Self::Bool(b) => serializer.serialize_bool(*b),
-        }
-    }
-}
-
+/// By hand, for errors that say what is wanted (`3.5: a number must be an
+/// integer`) where an untagged derive says only that nothing matched.
 impl<'de> Deserialize<'de> for ClaimValueBuf {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Visitor;
@@ -1174,6 +1164,9 @@ impl<'de> Deserialize<'de> for ClaimValueBuf {
     }
 }
 
+/// The first [`MAX_RULE_LIST_LEN`] entries of `list`, borrowed on the stack
+/// (only ever all of them: [`Policy::with_policy`] enforces nothing of a
+/// policy with a longer list).
 fn lend<'a, T, U>(list: &'a [T], borrow: impl Fn(&'a T) -> U) -> heapless::Vec<U, MAX_RULE_LIST_LEN> {
     let mut lent = heapless::Vec::new();
     for item in list.iter().take(MAX_RULE_LIST_LEN) {

@@ -53,7 +53,10 @@ impl<'a> Names<'a> {
 ///     .audiences(&["api", "admin-api"])
 ///     .leeway_secs(60)
 ///     .max_age_secs(3600)
-///     .require_claim_values(&[("tenant", ClaimValue::String("acme")), ("/realm_access/roles", ClaimValue::String("admin"))]);
+///     .require_claim_values(&[
+///         ("tenant", ClaimValue::String("acme")),
+///         ("/realm_access/roles", ClaimValue::String("admin")),
+///     ]);
 /// # let _ = policy;
 /// ```
 #[derive(Clone, Copy, Debug)]
