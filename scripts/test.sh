@@ -25,6 +25,7 @@ have python3 || apt_install python3
 have valgrind || apt_install valgrind
 have pkg-config || apt_install pkgconf
 have redis-server || apt_install redis-server  # revocation lists: tests start their own throwaway servers
+have openssl || apt_install openssl  # the NGINX tests make a test CA for an HTTPS key server
 if have rustup; then
     rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
     rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy

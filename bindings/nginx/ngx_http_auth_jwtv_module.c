@@ -36,6 +36,7 @@ enum {
     AUTH_JWTV_CRIT,
     AUTH_JWTV_CACHE,
     AUTH_JWTV_REVOCATIONS,
+    AUTH_JWTV_TRUSTED_CERTIFICATE,
     AUTH_JWTV_NRULES
 };
 
@@ -70,6 +71,7 @@ static ngx_http_auth_jwtv_field_t ngx_http_auth_jwtv_fields[AUTH_JWTV_NRULES] = 
     [AUTH_JWTV_CRIT] = {"understood_crit", AUTH_JWTV_LIST},
     [AUTH_JWTV_CACHE] = {"token_cache_size", AUTH_JWTV_NUMBER},
     [AUTH_JWTV_REVOCATIONS] = {"revocations.source", AUTH_JWTV_SOURCE},
+    [AUTH_JWTV_TRUSTED_CERTIFICATE] = {"tls.ca_file", AUTH_JWTV_PATH},
 };
 
 /* Without auth_jwt_alg, every algorithm; each key still verifies only its own. */
@@ -182,6 +184,7 @@ static ngx_command_t ngx_http_auth_jwtv_commands[] = {
     AUTH_JWTV_RULE("auth_jwt_crit", NGX_CONF_1MORE, AUTH_JWTV_CRIT),
     AUTH_JWTV_RULE("auth_jwt_cache", NGX_CONF_TAKE1, AUTH_JWTV_CACHE),
     AUTH_JWTV_RULE("auth_jwt_revocations", NGX_CONF_TAKE1, AUTH_JWTV_REVOCATIONS),
+    AUTH_JWTV_RULE("auth_jwt_trusted_certificate", NGX_CONF_TAKE1, AUTH_JWTV_TRUSTED_CERTIFICATE),
     {ngx_string("auth_jwt_status"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, ngx_http_auth_jwtv_status,
      NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
     ngx_null_command};

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Builds the module (installing nginx, nginx-dev and redis-server when missing) and runs its
+# Builds the module (installing nginx, nginx-dev, redis-server and openssl when missing) and runs its
 # tests against a real nginx on 127.0.0.1.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 module="$(bash bindings/nginx/build.sh)"
-if ! command -v redis-server >/dev/null 2>&1; then # revocation tests start a throwaway Redis
+# Revocation tests start a throwaway Redis; the HTTPS key server's test CA is made with openssl.
+missing=""
+command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
+command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+if [ -n "$missing" ]; then
     sudo=""
     [ "$(id -u)" = 0 ] || sudo="sudo"
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends redis-server >&2
+    # shellcheck disable=SC2086 # a list of package names
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >&2
 fi
 echo "module: $module"
 NGINX_MODULE="$module" python3 -m unittest -v bindings/nginx/tests/test_module.py

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -685,11 +686,12 @@ class KeyFileRotation(unittest.TestCase):
 class JwksServer:
     """A JWKS endpoint on 127.0.0.1 that can be switched, stopped and restarted."""
 
-    def __init__(self, document: str):
+    def __init__(self, document: str, tls=None):
         self.document = document
         self.requests = 0
         self.port = free_port()
         self.server = None
+        self.tls = tls  # an ssl.SSLContext: serve HTTPS
         self.start()
 
     def start(self):
@@ -710,6 +712,8 @@ class JwksServer:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        if self.tls is not None:
+            self.server.socket = self.tls.wrap_socket(self.server.socket, server_side=True)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self):
@@ -887,6 +891,88 @@ class RemoteKeys(unittest.TestCase):
         finally:
             nginx.cleanup()
             jwks.stop()
+
+
+def test_ca(folder: Path) -> "ssl.SSLContext":
+    """A test CA (ca.pem) and a server certificate for 127.0.0.1 signed by it,
+    made now with openssl; returns the server's TLS context."""
+    def run(*args):
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+    run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
+        "-out", "ca.pem", "-days", "2", "-subj", "/CN=jwtv test CA")
+    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "server.key",
+        "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", "server.pem", "-days", "2", "-extfile", "san.ext")
+    # nginx workers drop root privileges and read ca.pem themselves.
+    folder.chmod(0o755)
+    (folder / "ca.pem").chmod(0o644)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(folder / "server.pem", folder / "server.key")
+    return context
+
+
+@unittest.skipUnless(MODULE, "NGINX_MODULE is not set")
+class PrivateCa(unittest.TestCase):
+    """auth_jwt_trusted_certificate: an HTTPS key server behind a private CA."""
+
+    def serve(self, trusted: bool) -> tuple[int, str]:
+        folder = Path(tempfile.mkdtemp(prefix="jwtv-ca-"))
+        jwks = JwksServer(oct_jwks(("a", SECRET_A)), tls=test_ca(folder))
+        trust = f"auth_jwt_trusted_certificate {folder}/ca.pem;" if trusted else ""
+        block = f"""
+    server {{
+        listen 127.0.0.1:@PORT@;
+        auth_jwt "api"; auth_jwt_alg HS256; auth_jwt_audience api;
+        auth_jwt_key_url https://127.0.0.1:{jwks.port}/jwks.json; {trust}
+        location / {{ {PROXY} }}
+    }}
+"""
+        nginx = Nginx(block, {}).start()
+        try:
+            token = hs256(claims(), SECRET_A, "a")
+            deadline = time.time() + 3
+            status = nginx.get("/", token)[0]
+            while status == 503 and time.time() < deadline:
+                time.sleep(0.1)
+                status = nginx.get("/", token)[0]
+            return status, nginx.error_log()
+        finally:
+            nginx.cleanup()
+            jwks.stop()
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def test_keys_from_a_server_of_the_trusted_ca_verify(self):
+        status, log = self.serve(trusted=True)
+        self.assertEqual(status, 200, log)
+
+    def test_without_the_ca_the_certificate_is_refused_and_nothing_passes(self):
+        status, log = self.serve(trusted=False)
+        self.assertEqual(status, 503, log)
+
+    def test_a_ca_file_without_a_certificate_fails_nginx_t(self):
+        folder = Path(tempfile.mkdtemp(prefix="jwtv-ca-"))
+        (folder / "ca.pem").write_text("not a certificate\n")
+        block = f"""
+    server {{
+        listen 127.0.0.1:@PORT@;
+        auth_jwt "api"; auth_jwt_alg HS256; auth_jwt_audience api;
+        auth_jwt_key_url https://127.0.0.1:9/jwks.json;
+        auth_jwt_trusted_certificate {folder}/ca.pem;
+        location / {{ {PROXY} }}
+    }}
+"""
+        nginx = Nginx(block, {})
+        try:
+            checked = nginx.test_config()
+            output = checked.stderr
+            self.assertNotEqual(checked.returncode, 0, output)
+            self.assertIn("tls.ca_file", output)
+            self.assertIn("no certificate in the file", output)
+        finally:
+            nginx.cleanup()
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @unittest.skipUnless(MODULE, "NGINX_MODULE is not set")

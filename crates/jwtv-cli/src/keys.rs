@@ -13,7 +13,8 @@ use crate::{CliError, EXIT_OK, EXIT_REJECTED, Outcome, PolicyArgs};
 
 #[derive(Debug, Args)]
 pub(crate) struct KeysArgs {
-    /// A JWKS file or an http(s) URL.
+    /// A JWKS file, a PEM public key file (`BEGIN PUBLIC KEY`, `BEGIN RSA PUBLIC KEY`)
+    /// or an http(s) URL.
     #[arg(value_name = "FILE|URL")]
     location: String,
     /// Read the set as a verifier allowing only these algorithms would (repeatable).
@@ -22,6 +23,10 @@ pub(crate) struct KeysArgs {
     /// How long to wait for a URL, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 5)]
     timeout: u64,
+    /// The CA certificates (PEM) an https URL must chain to, in place of the
+    /// system's trust store.
+    #[arg(long, value_name = "FILE")]
+    cacert: Option<std::path::PathBuf>,
     /// Print one JSON object: {"source", "usable", "keys": [{"kid", "kty", "crv", "alg", "use", "bits", "thumbprint", "usable", "skip_reason", "warnings"}]},
     /// and for a URL "fetch": {"status", "latency_ms", "cache_secs", "skew_ms"}.
     #[arg(long)]
@@ -72,6 +77,7 @@ pub(crate) fn run(args: &KeysArgs) -> Outcome {
         required: Vec::new(),
         revocations: None,
         set: Vec::new(),
+        cacert: args.cacert.clone(),
         timeout: args.timeout,
     };
     let setup = Setup::from_args(&policy)?;

@@ -121,7 +121,8 @@ impl Command {
 /// The rules a token is checked against: a policy file and/or flags.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct PolicyArgs {
-    /// The key set: a JWKS file or an http(s) URL. Overrides the policy file's keys.
+    /// The key set: a JWKS file, a PEM public key file or an http(s) URL.
+    /// Overrides the policy file's keys.
     #[arg(long, value_name = "FILE|URL")]
     pub(crate) jwks: Option<String>,
     /// A policy file (docs/POLICY.md). Flags given with it override (--alg, --typ,
@@ -160,6 +161,10 @@ pub(crate) struct PolicyArgs {
     /// `--set max_age_secs=3600`, `--set 'required_claim_values={"tenant":"acme"}'`.
     #[arg(long = "set", value_name = "PATH=JSON")]
     pub(crate) set: Vec<String>,
+    /// The CA certificates (PEM) an https key server must chain to, in place of
+    /// the system's trust store (the policy's `tls.ca_file`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) cacert: Option<std::path::PathBuf>,
     /// How long to wait for a JWKS URL (and a Redis revocation list), in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 5)]
     pub(crate) timeout: u64,

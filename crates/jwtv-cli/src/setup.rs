@@ -2,7 +2,7 @@
 //!
 //! Without `--policy`, the flags are the whole policy. With it, the file is
 //! read by `jwtv_gateway::Policy` (docs/POLICY.md) and the flags change it:
-//! `--alg`, `--typ`, `--leeway` and `--jwks` replace the file's values;
+//! `--alg`, `--typ`, `--leeway`, `--jwks` and `--cacert` replace the file's values;
 //! `--iss`, `--aud` and `--require` add to the file's lists. `--revocations`
 //! replaces the file's `revocations.source`.
 
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use jwtv::{Algorithm, AlgorithmSet};
 use jwtv_gateway::Policy;
-use jwtv_jwks::{FetchCounts, FetchFailure, KeySet, KeySetOptions, KeySource, RefreshPolicy, RemoteJwks};
+use jwtv_jwks::{FetchCounts, FetchFailure, KeySet, KeySetOptions, KeySource, RefreshPolicy, RemoteJwks, TrustRoots};
 
 use crate::input::read_file;
 use crate::revoke::ListSource;
@@ -51,6 +51,8 @@ pub(crate) struct Setup {
     keys: KeysFrom,
     key_options: KeySetOptions,
     refresh: RefreshPolicy,
+    /// The CAs an https key server must chain to.
+    pub(crate) trust: TrustRoots,
     pub(crate) timeout: Duration,
     /// The revocation list to check tokens against, if any.
     pub(crate) revocations: Option<ListSource>,
@@ -89,6 +91,11 @@ impl Setup {
         if let Some(t) = &args.typ {
             rules.set_string("typ", t).map_err(flag("--typ"))?;
         }
+        if let Some(file) = &args.cacert {
+            // Relative to where the command runs, not to the policy file.
+            let file = std::path::absolute(file).unwrap_or_else(|_| file.clone());
+            rules.set_string("tls.ca_file", &file.to_string_lossy()).map_err(flag("--cacert"))?;
+        }
         for assignment in &args.set {
             let (path, value) = assignment
                 .split_once('=')
@@ -96,6 +103,7 @@ impl Setup {
             rules.set(path, value).map_err(flag("--set"))?;
         }
         rules.check().map_err(flag("--policy"))?;
+        let trust = rules.trust_roots().map_err(flag(if args.cacert.is_some() { "--cacert" } else { "--policy" }))?;
 
         let mut revocations = match (&args.policy, rules.revocations_source()) {
             (Some(path), Some(_)) => ListSource::of_policy(&rules, path),
@@ -133,6 +141,7 @@ impl Setup {
             keys,
             key_options,
             refresh,
+            trust,
             timeout: Duration::from_secs(args.timeout),
             revocations,
         })
@@ -161,12 +170,18 @@ impl Setup {
     pub(crate) fn load_keys(&self) -> Result<Loaded, KeyLoadError> {
         match &self.keys {
             KeysFrom::Jwks(location) if is_url(location) => {
-                let remote = RemoteJwks::new(location, self.refresh, self.key_options)
+                let remote = RemoteJwks::with_trust(location, self.refresh, self.key_options, &self.trust)
                     .map_err(|e| KeyLoadError::plain(e.to_string()))?;
                 fetch(location, remote, self.timeout)
             }
             KeysFrom::Jwks(path) => {
-                let bytes = read_file(path).map_err(|e| KeyLoadError::plain(e.0))?;
+                let mut bytes = read_file(path).map_err(|e| KeyLoadError::plain(e.0))?;
+                if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
+                    // A PEM public key: read as the one key of a JWKS.
+                    let pem = String::from_utf8_lossy(&bytes);
+                    let jwk = jwtv_jwks::jwk_from_pem(&pem).map_err(|e| KeyLoadError::plain(format!("{path}: {e}")))?;
+                    bytes = format!(r#"{{"keys":[{jwk}]}}"#).into_bytes();
+                }
                 let set = KeySet::parse(&bytes, &self.key_options)
                     .map_err(|e| KeyLoadError::plain(format!("{path}: {e}")))?;
                 Ok(Loaded { set: Arc::new(set), origin: Origin::File(path.clone()) })

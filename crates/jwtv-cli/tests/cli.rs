@@ -10,7 +10,7 @@ mod http_server;
 
 mod common;
 
-use common::{NOW, Run, json, jwtv, jwtv_with_stdin, root};
+use common::{NOW, Run, TempDir, json, jwtv, jwtv_with_stdin, root};
 
 use http_server::{Answer, TestServer};
 use serde_json::Value;
@@ -549,6 +549,68 @@ fn keys_lists_thumbprints_and_warnings() {
     let empty = jwtv(&["keys", dir.join("empty.json").to_str().expect("path")]);
     assert_eq!(empty.code, 1, "no usable key: {empty:?}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn keys_reads_a_pem_public_key_with_the_thumbprint_of_its_jwk() {
+    let set = json(&jwtv(&["keys", "examples/jwks.json", "--json"]).stdout);
+    for (pem, kid, alg) in [
+        ("examples/keys/test-es256.pub.pem", "test-es256", "ES256"),
+        ("examples/keys/test-rs256.pub.pem", "test-rs256", "RS256"),
+        ("examples/keys/test-eddsa.pub.pem", "test-eddsa", "EdDSA"),
+    ] {
+        let run = jwtv(&["keys", pem, "--alg", alg, "--json"]);
+        assert_eq!(run.code, 0, "{run:?}");
+        let doc = json(&run.stdout);
+        let listed = set["keys"].as_array().expect("keys").iter().find(|k| k["kid"] == kid).expect("listed");
+        assert_eq!(doc["keys"][0]["thumbprint"], listed["thumbprint"], "{pem}");
+        assert_eq!((doc["usable"].as_u64(), doc["keys"][0]["alg"].as_str()), (Some(1), Some(alg)), "{pem}");
+    }
+    // A PEM key verifies as --jwks too.
+    let run = jwtv(&[
+        "verify",
+        "examples/tokens/valid-es256.jwt",
+        "--jwks",
+        "examples/keys/test-es256.pub.pem",
+        "--aud",
+        "api",
+        "--now",
+        NOW,
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // A private key is refused with the way to its public half.
+    let run = jwtv(&["keys", "examples/keys/test-es256.pem"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("a private key: give the public key (openssl pkey -pubout)"), "{}", run.stderr);
+}
+
+#[test]
+fn cacert_names_a_file_that_cannot_be_used() {
+    let dir = TempDir::new("cacert");
+    let missing = dir.path("missing.pem");
+    let run = jwtv(&["keys", "https://127.0.0.1:9/jwks.json", "--cacert", &missing]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("tls.ca_file (--cacert)") && run.stderr.contains("cannot read"), "{}", run.stderr);
+    let not_a_cert = dir.path("key.pem");
+    std::fs::copy(root().join("examples/keys/test-es256.pub.pem"), &not_a_cert).expect("copy");
+    let run =
+        jwtv(&["verify", "examples/tokens/valid-es256.jwt", "--jwks", "examples/jwks.json", "--cacert", &not_a_cert]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("no certificate in the file"), "{}", run.stderr);
+    // A usable CA file is taken (a file key set does not need it).
+    let run = jwtv(&[
+        "verify",
+        "examples/tokens/valid-es256.jwt",
+        "--jwks",
+        "examples/jwks.json",
+        "--aud",
+        "api",
+        "--now",
+        NOW,
+        "--cacert",
+        "examples/keys/test-ca.pem",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
 }
 
 #[test]

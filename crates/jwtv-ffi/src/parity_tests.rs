@@ -32,14 +32,18 @@ fn names_at(prefix: &str) -> Vec<String> {
     let path = if prefix.is_empty() { "no-such-field".to_owned() } else { format!("{prefix}.no-such-field") };
     let err = policy.set(&path, "1").expect_err("an unknown field");
     let message = err.message();
-    let (_, list) = message.split_once("expected one of ").unwrap_or_else(|| panic!("{path}: {message}"));
+    // serde lists the names (`expected one of `a`, `b``), or names the only one (`expected `a``).
+    let (_, list) = message
+        .split_once("expected one of ")
+        .or_else(|| message.split_once("expected "))
+        .unwrap_or_else(|| panic!("{path}: {message}"));
     list.split(", ").filter_map(|item| item.split('`').nth(1)).map(str::to_owned).collect()
 }
 
-/// Every settable path of the schema: the leaves, with `keys`, `refresh` and
-/// `revocations` walked into.
+/// Every settable path of the schema: the leaves, with `keys`, `refresh`,
+/// `tls` and `revocations` walked into.
 fn schema_paths() -> BTreeSet<String> {
-    let objects = ["keys", "refresh", "revocations"];
+    let objects = ["keys", "refresh", "tls", "revocations"];
     let mut paths = BTreeSet::new();
     for name in names_at("") {
         if objects.contains(&name.as_str()) {

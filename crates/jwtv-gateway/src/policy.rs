@@ -19,7 +19,7 @@ use jwtv::{
 };
 use jwtv_jwks::{
     DEFAULT_MAX_JWKS_BYTES, DEFAULT_MAX_KEYS, FileJwks, KeySet, KeySetOptions, KeySource, RefreshPolicy, RemoteJwks,
-    key_from_pem_with,
+    TrustRoots, key_from_pem_with,
 };
 use serde::{Deserialize, Serialize};
 
@@ -135,6 +135,8 @@ pub struct Policy {
     jwks_max_keys: usize,
     allow_any_rsa_exponent: bool,
     refresh: RefreshConfig,
+    #[serde(skip_serializing_if = "TlsConfig::is_default")]
+    tls: TlsConfig,
     #[serde(skip_serializing_if = "Option::is_none")]
     revocations: Option<RevocationsConfig>,
     /// Relative paths in the document are relative to this folder.
@@ -219,6 +221,21 @@ impl fmt::Debug for InlineSecret {
             .field("alg", &self.alg)
             .field("kid", &self.kid)
             .finish()
+    }
+}
+
+/// How `https` key servers are checked.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+struct TlsConfig {
+    /// The CAs to trust (PEM) in place of the system's trust store.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ca_file: Option<PathBuf>,
+}
+
+impl TlsConfig {
+    fn is_default(&self) -> bool {
+        self.ca_file.is_none()
     }
 }
 
@@ -361,6 +378,7 @@ impl fmt::Debug for Policy {
             .field("max_token_len", &self.max_token_len)
             .field("token_cache_size", &self.token_cache_size)
             .field("refresh", &self.refresh)
+            .field("tls", &self.tls)
             .field("revocations", &self.revocations)
             .finish_non_exhaustive()
     }
@@ -390,6 +408,7 @@ impl Policy {
             jwks_max_keys: DEFAULT_MAX_KEYS,
             allow_any_rsa_exponent: false,
             refresh: RefreshConfig::default(),
+            tls: TlsConfig::default(),
             revocations: None,
             base_dir: PathBuf::from("."),
         }
@@ -950,7 +969,7 @@ impl Policy {
             return Ok(KeySource::File(Arc::new(file.with_check_interval(interval))));
         }
         if let Some(url) = &keys.jwks_url {
-            return RemoteJwks::new(url, self.refresh_policy(), options)
+            return RemoteJwks::with_trust(url, self.refresh_policy(), options, &self.trust_roots()?)
                 .map(KeySource::Remote)
                 .map_err(|e| PolicyError::at("keys.jwks_url", e));
         }
@@ -1029,6 +1048,7 @@ impl Policy {
     /// needs before worker processes exist.
     pub fn check_sources(&self) -> Result<(), PolicyError> {
         self.check()?;
+        self.trust_roots()?;
         match &self.keys.jwks_url {
             Some(url) => RemoteJwks::check_url(url).map_err(|e| PolicyError::at("keys.jwks_url", e))?,
             None => self.key_source().map(drop)?,
@@ -1038,6 +1058,19 @@ impl Policy {
                 .map_err(|e| PolicyError::at("revocations.source", e))?;
         }
         Ok(())
+    }
+
+    /// The CAs an `https` key server must chain to: those of `tls.ca_file`
+    /// (read now), or the system's trust store.
+    pub fn trust_roots(&self) -> Result<TrustRoots, PolicyError> {
+        match &self.tls.ca_file {
+            Some(file) => {
+                let path = self.base_dir.join(file);
+                TrustRoots::from_pem_file(&path)
+                    .map_err(|e| PolicyError::at("tls.ca_file", format!("{}: {e}", path.display())))
+            }
+            None => Ok(TrustRoots::system()),
+        }
     }
 
     /// How long the first verification waits for the first fetch of a

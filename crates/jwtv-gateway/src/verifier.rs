@@ -119,6 +119,19 @@ impl Verifier {
         self.source.current(Duration::ZERO).map(|(keys, _)| keys)
     }
 
+    /// Whether a key set is served now: verifications can be judged. Never waits.
+    pub fn is_ready(&self) -> bool {
+        self.key_set().is_some()
+    }
+
+    /// Waits up to `timeout` for a key set to serve (at once when there is
+    /// one) and says whether there is one. Blocks the calling thread: call it
+    /// at start-up, or from a thread that may wait (`spawn_blocking` in an
+    /// async runtime), never on an event loop.
+    pub fn wait_ready(&self, timeout: Duration) -> bool {
+        self.source.wait_ready(timeout)
+    }
+
     /// The counters now.
     pub fn metrics(&self) -> MetricsSnapshot {
         let mut snapshot = self.counters.snapshot(self.source.gauges());

@@ -228,3 +228,27 @@ fn a_host_with_an_event_loop_never_waits_whatever_the_policy_says() {
     assert!(started.elapsed() < std::time::Duration::from_millis(500), "waited {:?}", started.elapsed());
     assert_eq!((err.code(), err.detail()), (ErrorCode::Unavailable, Some("keys")));
 }
+
+#[test]
+fn a_ca_file_is_read_relative_to_the_policy_and_refused_with_its_field() {
+    let url = r#""keys":{"jwks_url":"https://keys.example/jwks.json"},"algorithms":["ES256"]"#;
+    let good = Policy::from_json(format!(r#"{{{url},"tls":{{"ca_file":"keys/test-ca.pem"}}}}"#).as_bytes(), examples())
+        .expect("policy");
+    good.check_sources().expect("a CA file with a certificate");
+    assert!(good.trust_roots().expect("roots").describe().ends_with("test-ca.pem (1 certificates)"));
+    assert!(Policy::new(jwtv::AlgorithmSet::ALL).trust_roots().expect("system").describe().starts_with("system"));
+
+    for (file, message) in
+        [("keys/missing.pem", "cannot read"), ("keys/test-es256.pub.pem", "no certificate in the file")]
+    {
+        let policy = Policy::from_json(format!(r#"{{{url},"tls":{{"ca_file":"{file}"}}}}"#).as_bytes(), examples())
+            .expect("policy");
+        for err in [policy.check_sources().unwrap_err(), policy.verifier().unwrap_err()] {
+            assert_eq!(err.field(), "tls.ca_file");
+            assert!(err.message().contains(file) && err.message().contains(message), "{err}");
+        }
+    }
+    let (field, message) = error(&format!(r#"{{{url},"tls":{{"cafile":"x"}}}}"#));
+    assert_eq!(field, "tls.cafile");
+    assert!(message.contains("ca_file"), "{message}");
+}

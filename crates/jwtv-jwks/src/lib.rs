@@ -92,6 +92,7 @@ mod remote;
 mod roca;
 mod source;
 mod thumbprint;
+mod tls;
 pub mod watch;
 
 pub use clock::{Clock, ManualClock, SystemClock, unix_now};
@@ -99,7 +100,8 @@ pub use file::{FileError, FileJwks};
 pub use jwk::{KeyInfo, KeyStatus, SkipReason};
 pub use keyset::{JwksError, KeySet};
 pub use options::{DEFAULT_MAX_JWKS_BYTES, DEFAULT_MAX_KEYS, KeySetOptions};
-pub use pem::{PemError, key_from_pem, key_from_pem_with};
+pub use pem::{PemError, jwk_from_pem, key_from_pem, key_from_pem_with};
 pub use refresh::{Action, FetchCounts, FetchFailure, FetchResponse, Outcome, RefreshPolicy, RefreshStatus, Refresher};
 pub use remote::{RemoteError, RemoteJwks, ServerDate};
 pub use source::{KeySetGauges, KeySource, StaticKeys};
+pub use tls::{CertificateProblem, TrustError, TrustRoots};

@@ -86,6 +86,84 @@ pub fn key_from_pem_with(pem: &str, alg: Algorithm, options: &KeySetOptions) -> 
     Ok(key)
 }
 
+/// The public JWK (RFC 7517, members `kty` and the key's own: `n`/`e`,
+/// `crv`/`x`/`y` or `crv`/`x`, sorted by name; no `alg`, `kid` or `use`) of a PEM public key
+/// of a type jwtv verifies: RSA, EC P-256 and P-384 (uncompressed points),
+/// Ed25519. For showing a PEM key as a JWKS key is shown (its RFC 7638
+/// thumbprint), or for publishing it in a JWKS.
+///
+/// ```
+/// let pem = "-----BEGIN PUBLIC KEY-----\n\
+///            MCowBQYDK2VwAyEAYPs9Vmzu9saQraBCqOf+qJIjQ2LPZs9imx0jbWLGE1w=\n\
+///            -----END PUBLIC KEY-----\n";
+/// assert_eq!(
+///     jwtv_jwks::jwk_from_pem(pem)?,
+///     r#"{"crv":"Ed25519","kty":"OKP","x":"YPs9Vmzu9saQraBCqOf-qJIjQ2LPZs9imx0jbWLGE1w"}"#
+/// );
+/// # Ok::<(), jwtv_jwks::PemError>(())
+/// ```
+pub fn jwk_from_pem(pem: &str) -> Result<String, PemError> {
+    let (label, der) = decode_pem(pem)?;
+    let members: Vec<(&str, String)> = match label.as_str() {
+        "RSA PUBLIC KEY" => rsa_members(&der)?,
+        "PUBLIC KEY" => {
+            let (spki, rest) = der_read(&der, 0x30)?;
+            let (algorithm_id, after_id) = der_read(spki, 0x30)?;
+            let (bits, after_bits) = der_read(after_id, 0x03)?;
+            if !rest.is_empty() || !after_bits.is_empty() {
+                return Err(PemError::NotPem);
+            }
+            let (oid, params) = der_read(algorithm_id, 0x06)?;
+            let Some((0, key)) = bits.split_first() else { return Err(PemError::NotPem) };
+            match oid {
+                OID_RSA => rsa_members(key)?,
+                OID_EC_PUBLIC_KEY => {
+                    let (curve, _) = der_read(params, 0x06)?;
+                    let (crv, len) = match curve {
+                        OID_P256 => ("P-256", 32),
+                        OID_P384 => ("P-384", 48),
+                        _ => return Err(PemError::WrongKeyType),
+                    };
+                    let point =
+                        key.strip_prefix(&[0x04]).filter(|p| p.len() == 2 * len).ok_or(PemError::WrongKeyType)?;
+                    let (x, y) = point.split_at(len);
+                    vec![("kty", "EC".to_owned()), ("crv", crv.to_owned()), ("x", b64url(x)), ("y", b64url(y))]
+                }
+                OID_ED25519 if key.len() == 32 => {
+                    vec![("kty", "OKP".to_owned()), ("crv", "Ed25519".to_owned()), ("x", b64url(key))]
+                }
+                _ => return Err(PemError::WrongKeyType),
+            }
+        }
+        l if l.contains("PRIVATE KEY") => return Err(PemError::PrivateKey),
+        _ => return Err(PemError::UnsupportedLabel),
+    };
+    let mut object = serde_json::Map::new();
+    for (name, value) in members {
+        object.insert(name.to_owned(), value.into());
+    }
+    Ok(serde_json::Value::Object(object).to_string())
+}
+
+/// `kty`, `n` and `e` of a PKCS#1 `RSAPublicKey`.
+fn rsa_members(der: &[u8]) -> Result<Vec<(&'static str, String)>, PemError> {
+    let (sequence, rest) = der_read(der, 0x30)?;
+    let (n, after_n) = der_read(sequence, 0x02)?;
+    let (e, after_e) = der_read(after_n, 0x02)?;
+    if !rest.is_empty() || !after_e.is_empty() {
+        return Err(PemError::NotPem);
+    }
+    let unsigned = |int: &[u8]| {
+        let start = int.iter().position(|&b| b != 0).unwrap_or(int.len());
+        b64url(int.get(start..).unwrap_or_default())
+    };
+    Ok(vec![("kty", "RSA".to_owned()), ("n", unsigned(n)), ("e", unsigned(e))])
+}
+
+fn b64url(bytes: &[u8]) -> String {
+    base64ct::Base64UrlUnpadded::encode_string(bytes)
+}
+
 fn decode_pem(pem: &str) -> Result<(String, Vec<u8>), PemError> {
     let mut lines = pem.lines().map(str::trim).skip_while(|l| !l.starts_with("-----BEGIN "));
     let begin = lines.next().ok_or(PemError::NotPem)?;
@@ -208,6 +286,31 @@ mod tests {
         // Not an exponent ring takes, allowed or not.
         let even = rsa_pem(&[1, 0, 0]);
         assert_eq!(key_from_pem_with(&even, Algorithm::RS256, &allowing).err(), Some(PemError::Key(KeyError::Invalid)));
+    }
+
+    #[test]
+    fn a_pem_key_reads_as_the_jwk_that_verifies_the_same() {
+        for (pem_file, alg) in [
+            ("test-es256.pub.pem", Algorithm::ES256),
+            ("test-rs256.pub.pem", Algorithm::RS256),
+            ("test-eddsa.pub.pem", Algorithm::EdDSA),
+        ] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/keys").join(pem_file);
+            let pem = std::fs::read_to_string(path).unwrap();
+            let jwk = jwk_from_pem(&pem).unwrap();
+            let set = crate::KeySet::parse(
+                format!(r#"{{"keys":[{jwk}]}}"#).as_bytes(),
+                &KeySetOptions::for_algorithms(jwtv::AlgorithmSet::of(&[alg])),
+            )
+            .unwrap();
+            assert_eq!(set.len(), 1, "{pem_file}: {jwk}");
+            let from_pem = key_from_pem(&pem, alg).unwrap();
+            assert_eq!(set.keys()[0].algorithm(), from_pem.algorithm(), "{pem_file}");
+        }
+        assert!(jwk_from_pem(&rsa_pem(&[1, 0, 1])).unwrap().contains(r#""e":"AQAB""#));
+        let private = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIC1W1IuQ3DCjD9xMaoDOkXuLNogE0J9xk5NzXZW3nJLY\n-----END PRIVATE KEY-----\n";
+        assert_eq!(jwk_from_pem(private).err(), Some(PemError::PrivateKey));
+        assert_eq!(jwk_from_pem("hello").err(), Some(PemError::NotPem));
     }
 
     #[test]

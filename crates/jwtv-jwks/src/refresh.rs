@@ -8,6 +8,7 @@ use crate::clock::millis;
 use crate::digest::sha256;
 use crate::keyset::{JwksError, KeySet};
 use crate::options::KeySetOptions;
+use crate::tls::CertificateProblem;
 
 /// Timings of a remote key set. The defaults suit an identity provider's
 /// JWKS endpoint.
@@ -84,6 +85,9 @@ pub struct FetchResponse<'a> {
 pub enum FetchFailure {
     /// The connection could not be made or broke (DNS, refused, TLS, reset).
     Transport,
+    /// The server's TLS certificate was refused (counted with the
+    /// transport errors in [`FetchCounts`]).
+    Certificate(CertificateProblem),
     /// No complete answer within [`RefreshPolicy::fetch_timeout`].
     Timeout,
     /// A status other than 200, or a 304 with no set to renew.
@@ -98,6 +102,7 @@ impl fmt::Display for FetchFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Transport => f.write_str("connection failed"),
+            Self::Certificate(problem) => write!(f, "TLS certificate {problem}"),
             Self::Timeout => f.write_str("timed out"),
             Self::Status(status) => write!(f, "HTTP status {status}"),
             Self::Malformed(e) => write!(f, "{e}"),
@@ -358,7 +363,7 @@ impl Refresher {
         let delay = millis(self.policy.backoff_min).saturating_mul(1 << exponent).min(millis(self.policy.backoff_max));
         self.next_fetch_at = now.saturating_add(delay);
         match failure {
-            FetchFailure::Transport => self.counts.transport_errors += 1,
+            FetchFailure::Transport | FetchFailure::Certificate(_) => self.counts.transport_errors += 1,
             FetchFailure::Timeout => self.counts.timeouts += 1,
             FetchFailure::Status(_) => self.counts.http_errors += 1,
             FetchFailure::Malformed(_) | FetchFailure::NoUsableKeys => self.counts.malformed += 1,

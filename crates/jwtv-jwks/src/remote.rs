@@ -12,6 +12,7 @@ use crate::clock::{Clock, SystemClock, millis};
 use crate::keyset::{JwksError, KeySet};
 use crate::options::KeySetOptions;
 use crate::refresh::{Action, FetchFailure, FetchResponse, RefreshPolicy, RefreshStatus, Refresher};
+use crate::tls::{CertificateProblem, TrustRoots};
 
 /// The `User-Agent` of every fetch.
 const USER_AGENT: &str = concat!("jwtv-jwks/", env!("CARGO_PKG_VERSION"));
@@ -136,12 +137,15 @@ impl Default for ServerDate {
 ///   is never read past the limit;
 /// - [`RefreshPolicy::fetch_timeout`] bounds the whole exchange (DNS, connect,
 ///   TLS, headers and body); running out is [`FetchFailure::Timeout`];
-/// - DNS, connection, TLS and HTTP protocol errors are [`FetchFailure::Transport`];
+/// - a certificate the [`TrustRoots`] refuse is [`FetchFailure::Certificate`]
+///   (unknown issuer, expired, name mismatch…); DNS, connection, other TLS
+///   and HTTP protocol errors are [`FetchFailure::Transport`];
 /// - redirects are not followed: a 3xx is [`FetchFailure::Status`], so
 ///   configure the final URL (following one could move an `https` URL to
 ///   plain `http`);
 /// - proxies come from the usual environment variables (`HTTPS_PROXY`,
-///   `NO_PROXY`, …); `https` servers are checked against the Web PKI roots
+///   `NO_PROXY`, …); `https` servers are checked against [`TrustRoots`]:
+///   the system's trust store unless [`RemoteJwks::with_trust`] names others
 ///   (rustls with ring).
 ///
 /// Requests carry `User-Agent: jwtv-jwks/<version>`. Nothing is logged.
@@ -195,7 +199,18 @@ impl RemoteJwks {
     /// The URL must be an absolute `http` or `https` URL with a host; the
     /// first fetch starts at once, in the background.
     pub fn new(url: &str, policy: RefreshPolicy, options: KeySetOptions) -> Result<Self, RemoteError> {
-        Self::with_clock(url, policy, options, Arc::new(SystemClock::new()))
+        Self::start(url, policy, options, Arc::new(SystemClock::new()), &TrustRoots::system())
+    }
+
+    /// Like [`RemoteJwks::new`], trusting `roots` for an `https` URL (a
+    /// private CA) in place of the system's trust store.
+    pub fn with_trust(
+        url: &str,
+        policy: RefreshPolicy,
+        options: KeySetOptions,
+        roots: &TrustRoots,
+    ) -> Result<Self, RemoteError> {
+        Self::start(url, policy, options, Arc::new(SystemClock::new()), roots)
     }
 
     /// Checks `url` as [`RemoteJwks::new`] does, without starting anything
@@ -214,9 +229,21 @@ impl RemoteJwks {
         options: KeySetOptions,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, RemoteError> {
+        Self::start(url, policy, options, clock, &TrustRoots::system())
+    }
+
+    fn start(
+        url: &str,
+        policy: RefreshPolicy,
+        options: KeySetOptions,
+        clock: Arc<dyn Clock>,
+        roots: &TrustRoots,
+    ) -> Result<Self, RemoteError> {
         validate_url(url)?;
+        let tls = ureq::tls::TlsConfig::builder().root_certs(roots.root_certs()).build();
         let agent = ureq::Agent::new_with_config(
             ureq::Agent::config_builder()
+                .tls_config(tls)
                 .http_status_as_error(false)
                 .max_redirects(0)
                 .max_redirects_will_error(false)
@@ -453,7 +480,7 @@ impl Worker {
             }
             ureq::Error::BodyExceedsLimit(_) => FetchFailure::Malformed(JwksError::TooLarge { limit: self.max_bytes }),
             ureq::Error::StatusCode(status) => FetchFailure::Status(status),
-            _ => FetchFailure::Transport,
+            other => CertificateProblem::of(&other).map_or(FetchFailure::Transport, FetchFailure::Certificate),
         }
     }
 

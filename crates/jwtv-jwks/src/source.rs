@@ -62,6 +62,17 @@ impl KeySource {
         }
     }
 
+    /// Waits up to `timeout` for a set to serve, returning at once when there
+    /// is one (fixed sets and files always have one). For start-up and for
+    /// hosts that wait on their own terms (a thread of their own, a deadline
+    /// they chose): the verify path itself never calls it.
+    pub fn wait_ready(&self, timeout: Duration) -> bool {
+        match self {
+            Self::Static(_) | Self::File(_) => true,
+            Self::Remote(remote) => remote.wait_ready(timeout).is_some(),
+        }
+    }
+
     /// A token named a key the set does not have: remote sources may refetch
     /// early (at most once per cooldown); other sources ignore it.
     pub fn unknown_kid(&self) {
