@@ -511,6 +511,23 @@ jwtv_status jwtv_verifier_verify(const jwtv_verifier *verifier,
                                  char *detail,
                                  size_t detail_cap);
 
+// Waits up to `timeout_ms` milliseconds for the verifier's key set, then
+// writes to `*ready_out` whether one is served: true at once for keys in
+// the policy and for a key file; for a URL key set, true once a fetch has
+// succeeded (and while its set is not too stale to serve), false when the
+// time ran out first (meanwhile `jwtv_verifier_verify` answers
+// `JWTV_UNAVAILABLE`, detail `keys`). Both are `JWTV_OK`. `timeout_ms` 0
+// asks without waiting.
+//
+// Blocks the calling thread for up to `timeout_ms`: call it at start-up,
+// or from a thread that may wait (a worker thread; Go calls it in short
+// slices to honour a context), never from an event loop. A host that must
+// not wait at all polls it with `timeout_ms` 0. Thread-safe, like
+// `jwtv_verifier_verify`.
+jwtv_status jwtv_verifier_wait_ready(const jwtv_verifier *verifier,
+                                     uint32_t timeout_ms,
+                                     bool *ready_out);
+
 // Writes a snapshot of the verifier's counters to `*out`.
 jwtv_status jwtv_verifier_metrics(const jwtv_verifier *verifier, jwtv_metrics *out);
 

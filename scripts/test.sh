@@ -49,6 +49,9 @@ stage_features() {
     cargo clippy -p jwtv --no-default-features --features std --all-targets -- -D warnings
     # The gateway without Redis (redis is the default).
     cargo clippy -p jwtv-gateway --no-default-features --all-targets -- -D warnings
+    # The tower layer without the axum extractor, and without Redis.
+    cargo clippy -p jwtv-tower --no-default-features --all-targets -- -D warnings
+    cargo clippy -p jwtv-tower --no-default-features --features axum --all-targets -- -D warnings
 }
 
 stage_rust() {
@@ -63,7 +66,7 @@ stage_release() {
 
 stage_docs() {
     step "docs build without warnings"
-    RUSTDOCFLAGS="-D warnings" cargo doc -p jwtv -p jwtv-jwks -p jwtv-gateway --no-deps
+    RUSTDOCFLAGS="-D warnings" cargo doc -p jwtv -p jwtv-jwks -p jwtv-gateway -p jwtv-tower --no-deps
 }
 
 stage_nostd() {

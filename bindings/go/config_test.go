@@ -80,6 +80,10 @@ func TestEveryConfigFieldReadsBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	caFile, err := filepath.Abs(filepath.Join(examples, "keys", "test-ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	rules := jwtv.Config{
 		Algorithms:              []string{"HS256", "EdDSA", "ES256", "RS256"},
 		Issuers:                 []string{exampleIssuer},
@@ -125,7 +129,10 @@ func TestEveryConfigFieldReadsBack(t *testing.T) {
 		}, ed},
 		// (A lifetime needs exp, which the token above leaves out: no token here.)
 		"JWKSFile": {func(c *jwtv.Config) { c.JWKSFile = jwksFile; c.MaxLifetime = 24 * time.Hour }, ""},
-		"JWKSURL":  {func(c *jwtv.Config) { c.JWKSURL = "http://127.0.0.1:9/jwks.json" }, ""},
+		"JWKSURL": {func(c *jwtv.Config) {
+			c.JWKSURL = "http://127.0.0.1:9/jwks.json"
+			c.TLSCAFile = caFile
+		}, ""},
 	}
 	set := map[string]bool{}
 	for name, tc := range cases {

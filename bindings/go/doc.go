@@ -19,7 +19,17 @@
 //	}
 //	fmt.Println(token.Subject(), token.Audiences())
 //
-// Verifier.Middleware protects a net/http handler with bearer tokens.
+// VerifyContext is Verify for callers that may go away: while a JWKS URL
+// has not answered yet, it stops waiting when its context ends
+// (errors.Is(err, context.Canceled) or context.DeadlineExceeded):
+//
+//	token, err := v.VerifyContext(r.Context(), raw)
+//
+// Verifier.Middleware protects a net/http handler with bearer tokens, using
+// the request's context; MiddlewareWithOptions takes an ErrorHandler (to
+// answer refusals itself, e.g. with 403; a missing token is ErrNoToken) and
+// Optional (requests without a token pass through unauthenticated; a bad
+// token is still refused).
 //
 // Building needs libjwtv.a (cargo build --release -p jwtv-ffi); see the
 // package's README for where it is looked for.

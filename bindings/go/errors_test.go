@@ -233,6 +233,7 @@ func TestConfigErrors(t *testing.T) {
 		{"JWKS not a JWKS", jwtv.Config{JWKS: []byte(`{"keys": 1}`), Algorithms: []string{"EdDSA"}}, jwtv.ErrConfig, "keys.jwks"},
 		{"missing JWKS file", jwtv.Config{JWKSFile: filepath.Join(examples, "nope.json"), Algorithms: []string{"ES256"}}, jwtv.ErrConfig, "keys.jwks_file"},
 		{"bad JWKS URL", jwtv.Config{JWKSURL: "ftp://example.com/jwks", Algorithms: []string{"ES256"}}, jwtv.ErrConfig, "keys.jwks_url"},
+		{"CA file without a certificate", jwtv.Config{JWKSURL: "https://127.0.0.1:9/jwks", TLSCAFile: filepath.Join(examples, "keys", "test-es256.pub.pem"), Algorithms: []string{"ES256"}}, jwtv.ErrConfig, "tls.ca_file"},
 		{"private PEM", jwtv.Config{PEMKeys: []jwtv.PEMKey{{PEM: pem("test-es256.pem"), Algorithm: "ES256"}}, Algorithms: []string{"ES256"}}, jwtv.ErrConfig, "keys.pem[0]: a private key"},
 		{"PEM key of another algorithm", jwtv.Config{PEMKeys: []jwtv.PEMKey{{PEM: pem("test-es256.pub.pem"), Algorithm: "RS256"}}, Algorithms: []string{"RS256"}}, jwtv.ErrConfig, "keys.pem[0]"},
 		{"short HMAC secret", jwtv.Config{HMACSecrets: []jwtv.HMACSecret{{Secret: []byte("short"), Algorithm: "HS256"}}, Algorithms: []string{"HS256"}}, jwtv.ErrConfig, "keys.secrets[0]"},

@@ -1,12 +1,14 @@
 package jwtv_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
+	"time"
 
 	jwtv "github.com/jwtv/jwtv/bindings/go"
 )
@@ -78,4 +80,73 @@ func ExampleVerifier_Middleware() {
 	// 200  hello user-1234
 	// 401 Bearer realm="api", error="invalid_token", error_description="bad_audience" Unauthorized
 	// 401 Bearer realm="api" Unauthorized
+}
+
+func ExampleVerifier_VerifyContext() {
+	v, err := jwtv.NewVerifier(jwtv.Config{PolicyFile: "../../examples/policy.json"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer v.Close()
+
+	// Waits for a key set that is still loading (a JWKS URL) no longer than
+	// the context allows; here the keys are in a file, served at once.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	token, err := v.VerifyContext(ctx, readToken("valid-es256"))
+	fmt.Println(token.Subject(), err)
+
+	_, err = v.VerifyContext(ctx, readToken("expired-es256"))
+	fmt.Println(errors.Is(err, jwtv.ErrExpired), err)
+
+	// A context that has ended: nothing is verified.
+	cancel()
+	_, err = v.VerifyContext(ctx, readToken("valid-es256"))
+	fmt.Println(errors.Is(err, context.Canceled), err)
+	// Output:
+	// user-1234 <nil>
+	// true jwtv: the token has expired
+	// true jwtv: token not verified: context canceled
+}
+
+func ExampleVerifier_MiddlewareWithOptions() {
+	v, err := jwtv.NewVerifier(jwtv.Config{PolicyFile: "../../examples/policy.json"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer v.Close()
+	handler := v.MiddlewareWithOptions(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if token, ok := jwtv.TokenFromContext(r.Context()); ok {
+			fmt.Fprintf(w, "hello %s", token.Subject())
+			return
+		}
+		fmt.Fprint(w, "hello stranger") // Optional: no token, no identity
+	}), jwtv.MiddlewareOptions{
+		Optional: true,
+		// Refused tokens get a 403 naming the code instead of a 401 challenge.
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			var e *jwtv.Error
+			if errors.As(err, &e) {
+				http.Error(w, "forbidden: "+e.Code.String(), http.StatusForbidden)
+				return
+			}
+			http.Error(w, "log in", http.StatusUnauthorized) // jwtv.ErrNoToken, when not Optional
+		},
+	})
+
+	for _, name := range []string{"valid-eddsa", "expired-es256", ""} {
+		req := httptest.NewRequest("GET", "/", nil)
+		if name != "" {
+			req.Header.Set("Authorization", "Bearer "+readToken(name))
+		}
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, req)
+		fmt.Println(rec.Code, strings.TrimSpace(rec.Body.String()))
+	}
+	// Output:
+	// 200 hello user-1234
+	// 403 forbidden: expired
+	// 200 hello stranger
 }

@@ -37,7 +37,29 @@ type MiddlewareOptions struct {
 	Realm string
 	// Source finds the token of a request; nil: BearerToken.
 	Source TokenSource
+	// ErrorHandler, when set, answers a request whose token is missing or
+	// refused, instead of the default 401 with its RFC 6750 challenge: a
+	// service can answer 403 for a policy decision, or its own error
+	// format. err is ErrNoToken when the request carries no token
+	// (errors.Is(err, ErrNoToken)), and the *Error of the verification when
+	// the token was refused (read its Code, a rejection code, with
+	// errors.As, or compare with errors.Is(err, ErrExpired) and the other
+	// sentinels). The handler writes the whole answer; next is not called.
+	// A token that could not be judged (503) and a closed verifier (500)
+	// are still answered by the middleware.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// Optional lets a request without a token through to next,
+	// unauthenticated: TokenFromContext then reports no token, and next
+	// decides what an anonymous caller may do. A request that carries a
+	// token is verified as usual and, if the token is refused, answered
+	// with 401 (or by ErrorHandler) like any other: a bad token never
+	// passes as no token.
+	Optional bool
 }
+
+// ErrNoToken is the error MiddlewareOptions.ErrorHandler receives when the
+// request carries no token (nothing where the TokenSource looks).
+var ErrNoToken = errors.New("jwtv: no token in the request")
 
 // A TokenSource finds the token of a request: false when the request
 // carries none (the middleware then answers a challenge without an error).
@@ -94,11 +116,16 @@ func FirstToken(sources ...TokenSource) TokenSource {
 //	WWW-Authenticate: Bearer realm="api"                     (no token)
 //	WWW-Authenticate: Bearer realm="api", error="invalid_token", error_description="expired"
 //
-// where the description is the rejection code's name. When the token could
-// not be judged (ErrUnavailable: the key set has not loaded yet, or a
-// revocation list that fails closed is not in sync) it answers 503 Service
-// Unavailable with "Retry-After: 5", never 401: the client did nothing
-// wrong. If the verifier is closed or misused it answers 500.
+// where the description is the rejection code's name
+// (MiddlewareOptions.ErrorHandler answers instead; MiddlewareOptions.Optional
+// lets requests without a token through). When the token could not be
+// judged (ErrUnavailable: the key set has not loaded yet, or a revocation
+// list that fails closed is not in sync) it answers 503 Service Unavailable
+// with "Retry-After: 5", never 401: the client did nothing wrong. It
+// verifies with VerifyContext and the request's context, so a wait for the
+// key set ends when the client goes away (or the request's deadline
+// passes), with the same 503. If the verifier is closed or misused it
+// answers 500.
 func (v *Verifier) Middleware(next http.Handler) http.Handler {
 	return v.MiddlewareWithOptions(next, MiddlewareOptions{})
 }
@@ -122,25 +149,35 @@ func (v *Verifier) MiddlewareWithOptions(next http.Handler, opts MiddlewareOptio
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, ok := source(r)
 		if !ok {
-			w.Header().Set("WWW-Authenticate", challenge)
-			http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
+			switch {
+			case opts.Optional:
+				next.ServeHTTP(w, r)
+			case opts.ErrorHandler != nil:
+				opts.ErrorHandler(w, r, ErrNoToken)
+			default:
+				w.Header().Set("WWW-Authenticate", challenge)
+				http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
+			}
 			return
 		}
-		token, err := v.Verify(raw)
+		token, err := v.VerifyContext(r.Context(), raw)
 		if err != nil {
 			var e *Error
-			if errors.As(err, &e) && e.Code == CodeUnavailable {
+			isError := errors.As(err, &e)
+			switch {
+			case isError && e.Code == CodeUnavailable,
+				errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 				w.Header().Set("Retry-After", RetryAfterSeconds)
 				http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
-				return
-			}
-			if errors.As(err, &e) && e.Code.IsRejection() {
+			case isError && e.Code.IsRejection() && opts.ErrorHandler != nil:
+				opts.ErrorHandler(w, r, err)
+			case isError && e.Code.IsRejection():
 				w.Header().Set("WWW-Authenticate",
 					challenge+`, error="invalid_token", error_description=`+quote(e.Code.String()))
 				http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
-				return
+			default:
+				http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 			}
-			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(ContextWithToken(r.Context(), token)))

@@ -2,10 +2,14 @@ package jwtv_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	jwtv "github.com/jwtv/jwtv/bindings/go"
 )
@@ -169,5 +173,187 @@ func TestContextWithToken(t *testing.T) {
 	got, ok := jwtv.TokenFromContext(jwtv.ContextWithToken(context.Background(), tok))
 	if !ok || got != tok {
 		t.Error("ContextWithToken lost the token")
+	}
+}
+
+// helloOrAnonymous greets the token's subject, or "anonymous" without one.
+var helloOrAnonymous = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	if tok, ok := jwtv.TokenFromContext(r.Context()); ok {
+		fmt.Fprintf(w, "hello %s", tok.Subject())
+		return
+	}
+	fmt.Fprint(w, "anonymous")
+})
+
+// serve runs handler on a GET with the given Authorization header ("": none).
+func serve(handler http.Handler, authorization string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest("GET", "/hello", nil)
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	rec := httptest.NewRecorder()
+	handler.ServeHTTP(rec, req)
+	return rec
+}
+
+// An ErrorHandler answers refused tokens (here 403 with the code) and
+// missing ones (ErrNoToken); the rest is unchanged.
+func TestMiddlewareErrorHandler(t *testing.T) {
+	v := newVerifier(t, exampleConfig())
+	var got []error
+	forbid := func(w http.ResponseWriter, r *http.Request, err error) {
+		got = append(got, err)
+		var e *jwtv.Error
+		switch {
+		case errors.Is(err, jwtv.ErrNoToken):
+			http.Error(w, "log in", http.StatusUnauthorized)
+		case errors.As(err, &e):
+			http.Error(w, "forbidden: "+e.Code.String(), http.StatusForbidden)
+		default:
+			http.Error(w, "unexpected error", http.StatusTeapot)
+		}
+	}
+	handler := v.MiddlewareWithOptions(helloOrAnonymous, jwtv.MiddlewareOptions{ErrorHandler: forbid})
+	for _, tc := range []struct {
+		name, authorization string
+		status              int
+		body                string
+		err                 error
+	}{
+		{"valid", "Bearer " + exampleToken(t, "valid-es256"), 200, "hello user-1234", nil},
+		{"expired", "Bearer " + exampleToken(t, "expired-es256"), 403, "forbidden: expired\n", jwtv.ErrExpired},
+		{"bad audience", "Bearer " + exampleToken(t, "wrong-aud-es256"), 403, "forbidden: bad_audience\n", jwtv.ErrBadAudience},
+		{"empty token", "Bearer", 403, "forbidden: malformed\n", jwtv.ErrMalformed},
+		{"missing", "", 401, "log in\n", jwtv.ErrNoToken},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got = nil
+			rec := serve(handler, tc.authorization)
+			if rec.Code != tc.status || rec.Body.String() != tc.body {
+				t.Errorf("%d %q, want %d %q", rec.Code, rec.Body, tc.status, tc.body)
+			}
+			if h := rec.Header().Get("WWW-Authenticate"); h != "" {
+				t.Errorf("the middleware added WWW-Authenticate %q", h)
+			}
+			switch {
+			case tc.err == nil && len(got) != 0:
+				t.Errorf("ErrorHandler called with %v", got)
+			case tc.err != nil && (len(got) != 1 || !errors.Is(got[0], tc.err)):
+				t.Errorf("ErrorHandler got %v, want %v", got, tc.err)
+			}
+		})
+	}
+	// A missing token is exactly ErrNoToken, not a rejection code.
+	got = nil
+	serve(handler, "")
+	var e *jwtv.Error
+	if len(got) != 1 || got[0] != jwtv.ErrNoToken || errors.As(got[0], &e) ||
+		got[0].Error() != "jwtv: no token in the request" {
+		t.Errorf("missing token: %#v", got)
+	}
+	// A rejection is the *Error of the verification, detail included.
+	got = nil
+	serve(handler, "Bearer "+exampleToken(t, "wrong-aud-es256"))
+	_, verdict := v.Verify(exampleToken(t, "wrong-aud-es256"))
+	if len(got) != 1 || !errors.As(got[0], &e) || e.Code != jwtv.CodeBadAudience || !reflect.DeepEqual(got[0], verdict) {
+		t.Errorf("rejection: %#v, Verify's %#v", got, verdict)
+	}
+	// Not a verdict on the token: the middleware's own 503 and 500.
+	got = nil
+	unavailable := newVerifier(t, remotePolicyFile(t, silentKeyServer(t), 0))
+	rec := serve(unavailable.MiddlewareWithOptions(helloOrAnonymous, jwtv.MiddlewareOptions{ErrorHandler: forbid}),
+		"Bearer "+exampleToken(t, "valid-es256"))
+	if rec.Code != 503 || rec.Header().Get("Retry-After") != jwtv.RetryAfterSeconds || len(got) != 0 {
+		t.Errorf("unavailable: %d %v %v", rec.Code, rec.Header(), got)
+	}
+	v.Close()
+	if rec := serve(handler, "Bearer "+exampleToken(t, "valid-es256")); rec.Code != 500 || len(got) != 0 {
+		t.Errorf("closed verifier: %d %v", rec.Code, got)
+	}
+}
+
+// Optional: no token passes, unauthenticated; a bad token is still refused.
+func TestMiddlewareOptional(t *testing.T) {
+	v := newVerifier(t, exampleConfig())
+	optional := v.MiddlewareWithOptions(helloOrAnonymous, jwtv.MiddlewareOptions{Optional: true})
+	for _, tc := range []struct {
+		name, authorization string
+		status              int
+		challenge, body     string
+	}{
+		{"no token", "", 200, "", "anonymous"},
+		{"another scheme", "Basic dXNlcjpwYXNz", 200, "", "anonymous"},
+		{"valid", "Bearer " + exampleToken(t, "valid-eddsa"), 200, "", "hello user-1234"},
+		{"expired", "Bearer " + exampleToken(t, "expired-es256"), 401,
+			`Bearer realm="api", error="invalid_token", error_description="expired"`, "Unauthorized\n"},
+		{"bad signature", "Bearer " + exampleToken(t, "wrong-key-es256"), 401,
+			`Bearer realm="api", error="invalid_token", error_description="bad_signature"`, "Unauthorized\n"},
+		{"empty token", "Bearer", 401,
+			`Bearer realm="api", error="invalid_token", error_description="malformed"`, "Unauthorized\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := serve(optional, tc.authorization)
+			if rec.Code != tc.status || rec.Body.String() != tc.body {
+				t.Errorf("%d %q, want %d %q", rec.Code, rec.Body, tc.status, tc.body)
+			}
+			if h := rec.Header().Get("WWW-Authenticate"); h != tc.challenge {
+				t.Errorf("WWW-Authenticate %q, want %q", h, tc.challenge)
+			}
+		})
+	}
+	// With an ErrorHandler: a missing token still passes, a bad one goes to it.
+	var got []error
+	both := v.MiddlewareWithOptions(helloOrAnonymous, jwtv.MiddlewareOptions{
+		Optional: true,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			got = append(got, err)
+			http.Error(w, "forbidden", http.StatusForbidden)
+		},
+	})
+	if rec := serve(both, ""); rec.Code != 200 || rec.Body.String() != "anonymous" || len(got) != 0 {
+		t.Errorf("no token: %d %q %v", rec.Code, rec.Body, got)
+	}
+	if rec := serve(both, "Bearer "+exampleToken(t, "expired-es256")); rec.Code != 403 || len(got) != 1 ||
+		!errors.Is(got[0], jwtv.ErrExpired) {
+		t.Errorf("expired: %d %v", rec.Code, got)
+	}
+	// A token that cannot be judged is never waved through as no token.
+	unavailable := newVerifier(t, remotePolicyFile(t, silentKeyServer(t), 0))
+	rec := serve(unavailable.MiddlewareWithOptions(helloOrAnonymous, jwtv.MiddlewareOptions{Optional: true}),
+		"Bearer "+exampleToken(t, "valid-es256"))
+	if rec.Code != 503 || strings.Contains(rec.Body.String(), "anonymous") {
+		t.Errorf("unavailable: %d %q", rec.Code, rec.Body)
+	}
+}
+
+// The middleware waits for the key set with the request's context: a
+// client that goes away ends the wait (503, the handler not called).
+func TestMiddlewareRequestContext(t *testing.T) {
+	v := newVerifier(t, remoteConfig(silentKeyServer(t)))
+	called := false
+	handler := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { called = true }))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req := httptest.NewRequest("GET", "/hello", nil).WithContext(ctx)
+	req.Header.Set("Authorization", "Bearer "+exampleToken(t, "valid-es256"))
+	rec := httptest.NewRecorder()
+	time.AfterFunc(200*time.Millisecond, cancel)
+	start := time.Now()
+	handler.ServeHTTP(rec, req)
+	if took := time.Since(start); took > 2200*time.Millisecond {
+		t.Errorf("the request took %v after its client left at 200 ms", took)
+	}
+	if rec.Code != 503 || rec.Header().Get("Retry-After") != jwtv.RetryAfterSeconds ||
+		rec.Header().Get("WWW-Authenticate") != "" || called {
+		t.Errorf("%d %v, handler called: %v", rec.Code, rec.Header(), called)
+	}
+	// A request whose deadline passes while the keys load: the same.
+	ctx, cancel = context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	rec = httptest.NewRecorder()
+	start = time.Now()
+	handler.ServeHTTP(rec, req.WithContext(ctx))
+	if took := time.Since(start); rec.Code != 503 || took > 2200*time.Millisecond || called {
+		t.Errorf("deadline: %d after %v, handler called: %v", rec.Code, took, called)
 	}
 }

@@ -7,9 +7,11 @@ package jwtv
 import "C"
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -46,8 +48,12 @@ type Config struct {
 	JWKSFile string
 	// JWKSURL is an http or https JWKS endpoint, refreshed in the background
 	// (keys.jwks_url; the first verification waits up to 5 s for the first
-	// fetch).
+	// fetch, VerifyContext no longer than its context allows).
 	JWKSURL string
+	// TLSCAFile is a PEM file of CA certificates an https JWKSURL must chain
+	// to, in place of the system's trust store (tls.ca_file): a key server
+	// behind a private CA. A file without a certificate is an ErrConfig.
+	TLSCAFile string
 	// PEMKeys are public keys in PEM form, each bound to an algorithm
 	// (keys.pem).
 	PEMKeys []PEMKey
@@ -167,7 +173,12 @@ type policyDocument struct {
 	UnderstoodCrit      []string           `json:"understood_crit,omitempty"`
 	MaxTokenLen         int                `json:"max_token_len,omitempty"`
 	TokenCacheSize      int                `json:"token_cache_size,omitempty"`
+	TLS                 *tlsConfig         `json:"tls,omitempty"`
 	Revocations         *revocationsConfig `json:"revocations,omitempty"`
+}
+
+type tlsConfig struct {
+	CAFile string `json:"ca_file,omitempty"`
 }
 
 type keysDocument struct {
@@ -231,6 +242,9 @@ func (c Config) MarshalJSON() ([]byte, error) {
 	for _, s := range c.HMACSecrets {
 		k := base64.RawURLEncoding.EncodeToString(s.Secret)
 		doc.Keys.Secrets = append(doc.Keys.Secrets, keyEntry{K: k, Alg: s.Algorithm, Kid: s.KeyID})
+	}
+	if c.TLSCAFile != "" {
+		doc.TLS = &tlsConfig{CAFile: c.TLSCAFile}
 	}
 	if c.Leeway == NoLeeway {
 		doc.LeewaySecs = new(int64)
@@ -302,6 +316,32 @@ type Verifier struct {
 	// for writing, so the C verifier is never freed while in use.
 	mu  sync.RWMutex
 	ptr *C.jwtv_verifier
+	// firstFetch is how long Verify waits for the first fetch of a JWKS URL
+	// (the policy's refresh.first_fetch_timeout_ms): VerifyContext waits no
+	// longer.
+	firstFetch time.Duration
+}
+
+// defaultFirstFetchTimeout is the default of the policy document's
+// refresh.first_fetch_timeout_ms (docs/POLICY.md).
+const defaultFirstFetchTimeout = 5 * time.Second
+
+// firstFetchTimeout is refresh.first_fetch_timeout_ms of a policy document
+// libjwtv accepted, or its default.
+func firstFetchTimeout(doc []byte) time.Duration {
+	var d struct {
+		Refresh struct {
+			FirstFetchTimeoutMS *uint64 `json:"first_fetch_timeout_ms"`
+		} `json:"refresh"`
+	}
+	if json.Unmarshal(doc, &d) != nil || d.Refresh.FirstFetchTimeoutMS == nil {
+		return defaultFirstFetchTimeout
+	}
+	ms := *d.Refresh.FirstFetchTimeoutMS
+	if ms > uint64(math.MaxInt64/int64(time.Millisecond)) {
+		return math.MaxInt64
+	}
+	return time.Duration(ms) * time.Millisecond
 }
 
 // NewVerifier makes a verifier from cfg, in one call to libjwtv
@@ -339,7 +379,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if status != C.JWTV_OK {
 		return nil, &Error{Code: Code(status), Detail: C.GoString(&msg[0])}
 	}
-	v := &Verifier{ptr: ptr}
+	v := &Verifier{ptr: ptr, firstFetch: firstFetchTimeout(doc)}
 	runtime.SetFinalizer(v, (*Verifier).Close)
 	return v, nil
 }
@@ -379,6 +419,94 @@ func (v *Verifier) VerifyAt(token string, now time.Time) (*Token, error) {
 		return nil, &Error{Code: CodeInvalidArgument, Detail: "now is not after 1970"}
 	}
 	return v.verify(token, uint64(secs))
+}
+
+// VerifyContext is Verify, except that it stops waiting for a key set when
+// ctx ends. Only a JWKS URL that has not answered yet makes Verify wait (up
+// to the policy's refresh.first_fetch_timeout_ms, 5 s by default, for its
+// first fetch); VerifyContext waits at most as long, in slices of at most
+// 50 ms, and returns as soon as ctx is done, with an error wrapping
+// ctx.Err(): errors.Is(err, context.Canceled) or
+// errors.Is(err, context.DeadlineExceeded) holds. A ctx that is already done
+// returns its error without verifying. Otherwise the verdict is Verify's: the
+// verified token, or an *Error (ErrUnavailable, detail "keys", when the key
+// set has still not loaded). Use it where the caller may go away, e.g. with
+// an HTTP request's context, as the middleware does.
+func (v *Verifier) VerifyContext(ctx context.Context, token string) (*Token, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, contextError(err)
+	}
+	giveUp := time.Now().Add(v.firstFetch)
+	for v.firstFetch > 0 { // else Verify never waits
+		wait := time.Until(giveUp)
+		if wait > waitSlice {
+			wait = waitSlice
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+			wait = time.Until(deadline)
+		}
+		if wait < time.Millisecond {
+			wait = time.Millisecond // a served set returns at once anyway
+		}
+		ready, fetched, err := v.waitReady(wait)
+		if err != nil {
+			return nil, err
+		}
+		if ready || fetched {
+			// Verify would not wait: the set is served, or a fetch ended
+			// without one (Verify waits only for the first).
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, contextError(err)
+		}
+		if !time.Now().Before(giveUp) {
+			// Verify's own wait would be over too. (Not counted in Metrics,
+			// as libjwtv did not see the token.)
+			return nil, &Error{Code: CodeUnavailable, Detail: "keys"}
+		}
+	}
+	return v.verify(token, 0)
+}
+
+// waitSlice is the longest VerifyContext waits inside libjwtv before it
+// looks at its context again.
+const waitSlice = 50 * time.Millisecond
+
+// contextError is the error of VerifyContext when ctx ended first, err
+// being ctx.Err().
+func contextError(err error) error {
+	return fmt.Errorf("jwtv: token not verified: %w", err)
+}
+
+// waitReady waits up to d (rounded up to whole milliseconds) for the key
+// set to be served, in one call to jwtv_verifier_wait_ready. It says whether
+// it is and, when not, whether a fetch of the key set has ended (after which
+// Verify no longer waits for one).
+func (v *Verifier) waitReady(d time.Duration) (ready, fetched bool, err error) {
+	ms := uint64((d + time.Millisecond - 1) / time.Millisecond)
+	if ms > math.MaxUint32 {
+		ms = math.MaxUint32
+	}
+	var r C.bool
+	var m C.jwtv_metrics
+	v.mu.RLock()
+	if v.ptr == nil {
+		v.mu.RUnlock()
+		return false, false, ErrClosed
+	}
+	status := C.jwtv_verifier_wait_ready(v.ptr, C.uint32_t(ms), &r)
+	if status == C.JWTV_OK && !bool(r) {
+		status = C.jwtv_verifier_metrics(v.ptr, &m)
+	}
+	v.mu.RUnlock()
+	runtime.KeepAlive(v)
+	if status != C.JWTV_OK {
+		return false, false, &Error{Code: Code(status)}
+	}
+	fetches := m.fetches_updated + m.fetches_unchanged + m.fetches_transport_errors +
+		m.fetches_timeouts + m.fetches_http_errors + m.fetches_malformed
+	return bool(r), fetches > 0, nil
 }
 
 const detailCap = 128

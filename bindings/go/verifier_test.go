@@ -1,8 +1,10 @@
 package jwtv_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -577,5 +579,221 @@ func TestClaimStringKeepsNUL(t *testing.T) {
 	}
 	if s, ok := tok.ClaimString("name"); !ok || s != "admin\x00-evil" {
 		t.Errorf("ClaimString = %q, %v", s, ok)
+	}
+}
+
+// silentKeyServer is a JWKS URL whose server accepts connections (the
+// kernel does) and never answers: a key set that never loads.
+func silentKeyServer(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return "http://" + l.Addr().String() + "/jwks.json"
+}
+
+// remoteConfig is exampleConfig with its keys fetched from url.
+func remoteConfig(url string) jwtv.Config {
+	cfg := exampleConfig()
+	cfg.JWKSFile = ""
+	cfg.JWKSURL = url
+	return cfg
+}
+
+// remotePolicyFile is a policy file for the example tokens with its keys
+// fetched from url, waiting firstFetchMS for the first fetch.
+func remotePolicyFile(t testing.TB, url string, firstFetchMS int) jwtv.Config {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "policy.json")
+	doc := mustJSON(map[string]any{
+		"keys":       map[string]any{"jwks_url": url},
+		"algorithms": []string{"ES256"},
+		"issuers":    []string{exampleIssuer},
+		"audiences":  []string{"api"},
+		"refresh":    map[string]any{"first_fetch_timeout_ms": firstFetchMS},
+	})
+	if err := os.WriteFile(path, doc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return jwtv.Config{PolicyFile: path}
+}
+
+// verifyContextIn runs VerifyContext and says how long it took.
+func verifyContextIn(v *jwtv.Verifier, ctx context.Context, token string) (*jwtv.Token, error, time.Duration) {
+	start := time.Now()
+	tok, err := v.VerifyContext(ctx, token)
+	return tok, err, time.Since(start)
+}
+
+// The bounds below are generous (the machine may be loaded): each waits in
+// slices of 50 ms, so a real regression (a wait that ignores its context)
+// takes the policy's whole first-fetch timeout, 5 s or more.
+
+// Canceled while the key server never answers: VerifyContext returns soon
+// after the cancel, with context.Canceled.
+func TestVerifyContextCanceledWhileKeysLoad(t *testing.T) {
+	v := newVerifier(t, remoteConfig(silentKeyServer(t)))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	canceled := make(chan time.Time, 1)
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		canceled <- time.Now()
+		cancel()
+	}()
+	tok, err := v.VerifyContext(ctx, exampleToken(t, "valid-es256"))
+	returned := time.Now()
+	if tok != nil || !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, %v; want context.Canceled", tok, err)
+	}
+	if errors.Is(err, jwtv.ErrUnavailable) || err.Error() != "jwtv: token not verified: context canceled" {
+		t.Errorf("error %q", err)
+	}
+	if after := returned.Sub(<-canceled); after > 2*time.Second {
+		t.Errorf("returned %v after the cancel", after)
+	}
+	if m := v.Metrics(); m.Verified != 0 || m.TotalRejected() != 0 {
+		t.Errorf("a canceled verification was counted: %+v", m)
+	}
+}
+
+func TestVerifyContextDeadline(t *testing.T) {
+	v := newVerifier(t, remoteConfig(silentKeyServer(t)))
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	tok, err, took := verifyContextIn(v, ctx, exampleToken(t, "valid-es256"))
+	if tok != nil || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, %v; want context.DeadlineExceeded", tok, err)
+	}
+	if took < 250*time.Millisecond || took > 2300*time.Millisecond {
+		t.Errorf("returned after %v, for a 300 ms deadline", took)
+	}
+}
+
+// A context that is already done is not verified at all, even by a
+// verifier that is ready.
+func TestVerifyContextAlreadyDone(t *testing.T) {
+	v := newVerifier(t, exampleConfig())
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	expired, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	for _, tc := range []struct {
+		ctx  context.Context
+		want error
+	}{{canceled, context.Canceled}, {expired, context.DeadlineExceeded}} {
+		if tok, err := v.VerifyContext(tc.ctx, exampleToken(t, "valid-es256")); tok != nil || !errors.Is(err, tc.want) {
+			t.Errorf("got %v, %v; want %v", tok, err, tc.want)
+		}
+		if tok, err := v.VerifyContext(tc.ctx, "garbage"); tok != nil || !errors.Is(err, tc.want) {
+			t.Errorf("garbage: got %v, %v; want %v", tok, err, tc.want)
+		}
+	}
+	if m := v.Metrics(); m.Verified != 0 || m.TotalRejected() != 0 {
+		t.Errorf("counted: %+v", m)
+	}
+}
+
+// With a verifier that is ready, VerifyContext's verdicts are Verify's.
+func TestVerifyContextSameVerdictsAsVerify(t *testing.T) {
+	v := newVerifier(t, exampleConfig())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, name := range []string{"valid-es256", "valid-eddsa", "expired-es256", "wrong-aud-es256", "wrong-key-es256"} {
+		token := exampleToken(t, name)
+		want, wantErr := v.Verify(token)
+		got, err := v.VerifyContext(ctx, token)
+		if !reflect.DeepEqual(err, wantErr) {
+			t.Errorf("%s: VerifyContext error %#v, Verify's %#v", name, err, wantErr)
+		}
+		if (got == nil) != (want == nil) || got != nil && (got.Subject() != want.Subject() ||
+			!reflect.DeepEqual(got.Claims(), want.Claims())) {
+			t.Errorf("%s: VerifyContext token %v, Verify's %v", name, got, want)
+		}
+	}
+	_, err := v.VerifyContext(context.Background(), exampleToken(t, "expired-es256"))
+	var e *jwtv.Error
+	if !errors.As(err, &e) || e.Code != jwtv.CodeExpired || err.Error() != "jwtv: the token has expired" {
+		t.Errorf("expired: %#v", err)
+	}
+	tok, err := v.VerifyContext(context.Background(), exampleToken(t, "valid-rs256"))
+	if err != nil || tok.Subject() != exampleSub {
+		t.Errorf("valid: %v, %v", tok, err)
+	}
+	v.Close()
+	if tok, err := v.VerifyContext(ctx, exampleToken(t, "valid-es256")); tok != nil || !errors.Is(err, jwtv.ErrClosed) {
+		t.Errorf("after Close: %v, %v", tok, err)
+	}
+}
+
+// A key server that answers late: VerifyContext waits for it, then verifies.
+func TestVerifyContextWaitsForKeys(t *testing.T) {
+	jwks := example(t, "jwks.json")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(300 * time.Millisecond)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(jwks)
+	}))
+	defer srv.Close()
+	v := newVerifier(t, remoteConfig(srv.URL+"/jwks.json"))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tok, err := v.VerifyContext(ctx, exampleToken(t, "valid-es256"))
+	if err != nil || tok.Subject() != exampleSub {
+		t.Fatalf("got %v, %v", tok, err)
+	}
+	if m := v.Metrics(); m.Verified != 1 || !m.KeySetLoaded || m.FetchesUpdated == 0 {
+		t.Errorf("metrics: %+v", m)
+	}
+}
+
+// Without a deadline of its own, VerifyContext waits no longer than Verify:
+// the policy's first-fetch timeout, then ErrUnavailable (detail "keys").
+func TestVerifyContextGivesUpWithVerify(t *testing.T) {
+	v := newVerifier(t, remotePolicyFile(t, silentKeyServer(t), 300))
+	tok, err, took := verifyContextIn(v, context.Background(), exampleToken(t, "valid-es256"))
+	var e *jwtv.Error
+	if tok != nil || !errors.As(err, &e) || e.Code != jwtv.CodeUnavailable || e.Detail != "keys" {
+		t.Fatalf("got %v, %#v; want ErrUnavailable, detail keys", tok, err)
+	}
+	if took < 250*time.Millisecond || took > 4*time.Second {
+		t.Errorf("gave up after %v, for a first-fetch timeout of 300 ms", took)
+	}
+	if _, verr := v.Verify(exampleToken(t, "valid-es256")); !reflect.DeepEqual(verr, err) {
+		t.Errorf("Verify: %#v; VerifyContext: %#v", verr, err)
+	}
+}
+
+// Once a fetch has failed, Verify no longer waits, nor does VerifyContext;
+// a policy that never waits is not waited for either. Both verdicts come
+// from libjwtv, and are counted.
+func TestVerifyContextDoesNotWaitWhenVerifyWouldNot(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "http://" + l.Addr().String() + "/jwks.json"
+	l.Close() // connections are refused: the first fetch fails at once
+	for name, cfg := range map[string]jwtv.Config{
+		"fetch failed":  remotePolicyFile(t, refused, 60000),
+		"never waiting": remotePolicyFile(t, silentKeyServer(t), 0),
+	} {
+		t.Run(name, func(t *testing.T) {
+			v := newVerifier(t, cfg)
+			for i := 0; i < 2; i++ {
+				tok, err, took := verifyContextIn(v, context.Background(), exampleToken(t, "valid-es256"))
+				if tok != nil || !errors.Is(err, jwtv.ErrUnavailable) {
+					t.Fatalf("got %v, %v; want ErrUnavailable", tok, err)
+				}
+				if took > 20*time.Second {
+					t.Errorf("waited %v", took)
+				}
+			}
+			if n := v.Metrics().Rejected[jwtv.CodeUnavailable]; n != 2 {
+				t.Errorf("%d counted, want 2", n)
+			}
+		})
 	}
 }

@@ -16,7 +16,7 @@ use crate::status::{jwtv_error_name, jwtv_status};
 use crate::verifier::{
     jwtv_revocation_status, jwtv_verifier, jwtv_verifier_free, jwtv_verifier_from_policy_file,
     jwtv_verifier_from_policy_json, jwtv_verifier_metrics, jwtv_verifier_metrics_prometheus,
-    jwtv_verifier_revocation_status, jwtv_verifier_verify,
+    jwtv_verifier_revocation_status, jwtv_verifier_verify, jwtv_verifier_wait_ready,
 };
 use crate::{JWTV_REJECTION_SLOTS, jwtv_metrics};
 
@@ -615,6 +615,131 @@ fn every_failed_call_leaves_its_handle_null() {
         assert_eq!(status, jwtv_status::JWTV_NULL_ARGUMENT);
         assert!(token_out.is_null(), "jwtv_verifier_verify, NULL verifier");
 
+        jwtv_verifier_free(verifier);
+        jwtv_policy_free(policy);
+    }
+}
+
+/// `jwtv_verifier_wait_ready`: the status and what it wrote (`None`: nothing).
+fn wait_ready(verifier: *const jwtv_verifier, timeout_ms: u32) -> (jwtv_status, Option<bool>) {
+    // Neither true nor false: a byte the call must overwrite, read only through `ready_byte`.
+    let mut ready_byte: u8 = 2;
+    // SAFETY: a live verifier and a writable one-byte out-parameter, written only as a bool.
+    let status = unsafe { jwtv_verifier_wait_ready(verifier, timeout_ms, (&raw mut ready_byte).cast::<bool>()) };
+    let ready = match ready_byte {
+        0 => Some(false),
+        1 => Some(true),
+        _ => None,
+    };
+    (status, ready)
+}
+
+/// A verifier over the JWKS URL `url`, for the example tokens.
+fn url_verifier(url: &str, flags: u32) -> *mut jwtv_verifier {
+    let policy = empty_policy();
+    assert_eq!(set_string(policy, "keys.jwks_url", url), jwtv_status::JWTV_OK);
+    assert_eq!(add(policy, "algorithms", "ES256").0, jwtv_status::JWTV_OK);
+    assert_eq!(add(policy, "issuers", "https://issuer.example").0, jwtv_status::JWTV_OK);
+    assert_eq!(add(policy, "audiences", "api").0, jwtv_status::JWTV_OK);
+    let mut verifier = ptr::null_mut();
+    // SAFETY: a live policy and a valid out-pointer.
+    let status = unsafe { jwtv_verifier_from_policy(policy, flags, &mut verifier, ptr::null_mut(), 0) };
+    assert_eq!(status, jwtv_status::JWTV_OK);
+    // SAFETY: made by jwtv_policy_new; the verifier does not need it.
+    unsafe { jwtv_policy_free(policy) };
+    verifier
+}
+
+#[test]
+fn keys_in_the_policy_and_key_files_are_ready_at_once() {
+    let policy = example_policy();
+    let from_file = new_verifier(policy).expect("verifier");
+    // SAFETY: made by jwtv_policy_new, freed once.
+    unsafe { jwtv_policy_free(policy) };
+    let policy = empty_policy();
+    for (list, value) in [("algorithms", "ES256"), ("issuers", "https://issuer.example"), ("audiences", "api")] {
+        assert_eq!(add(policy, list, value).0, jwtv_status::JWTV_OK);
+    }
+    let jwks = std::fs::read(format!("{EXAMPLES}/jwks.json")).expect("example JWKS");
+    // SAFETY: a live policy and jwks.len() readable bytes.
+    let status = unsafe { jwtv_policy_set_jwks(policy, jwks.as_ptr(), jwks.len(), ptr::null_mut(), 0) };
+    assert_eq!(status, jwtv_status::JWTV_OK);
+    let fixed = new_verifier(policy).expect("verifier");
+    for verifier in [from_file, fixed] {
+        let started = std::time::Instant::now();
+        assert_eq!(wait_ready(verifier, 0), (jwtv_status::JWTV_OK, Some(true)));
+        assert_eq!(wait_ready(verifier, 60_000), (jwtv_status::JWTV_OK, Some(true)));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+        assert_eq!(verify(verifier, ES256_TOKEN).0, jwtv_status::JWTV_OK);
+    }
+    // SAFETY: made here, freed once.
+    unsafe {
+        jwtv_verifier_free(from_file);
+        jwtv_verifier_free(fixed);
+        jwtv_policy_free(policy);
+    }
+}
+
+#[test]
+fn a_key_server_that_never_answers_is_not_ready_and_the_wait_is_bounded() {
+    // Connections are accepted (by the kernel) and never answered.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let url = format!("http://{}/jwks.json", silent.local_addr().expect("address"));
+    for flags in [0, JWTV_NONBLOCKING] {
+        let verifier = url_verifier(&url, flags);
+        assert_eq!(wait_ready(verifier, 0), (jwtv_status::JWTV_OK, Some(false)));
+        let started = std::time::Instant::now();
+        assert_eq!(wait_ready(verifier, 200), (jwtv_status::JWTV_OK, Some(false)));
+        let waited = started.elapsed();
+        assert!(waited >= std::time::Duration::from_millis(190), "returned early: {waited:?}");
+        assert!(waited < std::time::Duration::from_secs(3), "waited {waited:?}");
+        // SAFETY: made here, freed once.
+        unsafe { jwtv_verifier_free(verifier) };
+    }
+}
+
+#[test]
+fn a_key_server_that_answers_late_makes_the_verifier_ready() {
+    let server = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let url = format!("http://{}/jwks.json", server.local_addr().expect("address"));
+    let jwks = std::fs::read_to_string(format!("{EXAMPLES}/jwks.json")).expect("example JWKS");
+    let serving = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut stream, _) = server.accept().expect("a connection");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let mut request = [0u8; 4096];
+        let _ = stream.read(&mut request).expect("the request");
+        let response = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{jwks}",
+            jwks.len()
+        );
+        stream.write_all(response.as_bytes()).expect("the answer");
+    });
+    let verifier = url_verifier(&url, JWTV_NONBLOCKING);
+    assert_eq!(verify(verifier, ES256_TOKEN), (jwtv_status::JWTV_UNAVAILABLE, "keys".to_owned()));
+    assert_eq!(wait_ready(verifier, 30_000), (jwtv_status::JWTV_OK, Some(true)));
+    assert_eq!(verify(verifier, ES256_TOKEN), (jwtv_status::JWTV_OK, String::new()));
+    serving.join().expect("the server thread");
+    // SAFETY: made here, freed once.
+    unsafe { jwtv_verifier_free(verifier) };
+}
+
+#[test]
+fn waiting_for_keys_checks_its_arguments() {
+    let policy = example_policy();
+    let verifier = new_verifier(policy).expect("verifier");
+    let mut ready = false;
+    // SAFETY: NULL arguments are refused before any use; the rest is valid.
+    unsafe {
+        assert_eq!(jwtv_verifier_wait_ready(ptr::null(), 0, &mut ready), jwtv_status::JWTV_NULL_ARGUMENT);
+        assert_eq!(jwtv_verifier_wait_ready(ptr::null(), 1000, ptr::null_mut()), jwtv_status::JWTV_NULL_ARGUMENT);
+        let started = std::time::Instant::now();
+        assert_eq!(jwtv_verifier_wait_ready(verifier, 1000, ptr::null_mut()), jwtv_status::JWTV_NULL_ARGUMENT);
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "refused without waiting");
+    }
+    assert!(!ready, "nothing written after a failure");
+    // SAFETY: made here, freed once.
+    unsafe {
         jwtv_verifier_free(verifier);
         jwtv_policy_free(policy);
     }

@@ -2,6 +2,7 @@
 //! shared by every thread that verifies.
 
 use std::ffi::c_char;
+use std::time::Duration;
 
 use jwtv::ErrorCode;
 use jwtv_gateway::{Policy, Verifier};
@@ -189,6 +190,37 @@ pub unsafe extern "C" fn jwtv_verifier_verify(
                 Err(jwtv_status::from(e.code()))
             }
         }
+    })
+}
+
+/// Waits up to `timeout_ms` milliseconds for the verifier's key set, then
+/// writes to `*ready_out` whether one is served: true at once for keys in
+/// the policy and for a key file; for a URL key set, true once a fetch has
+/// succeeded (and while its set is not too stale to serve), false when the
+/// time ran out first (meanwhile `jwtv_verifier_verify` answers
+/// `JWTV_UNAVAILABLE`, detail `keys`). Both are `JWTV_OK`. `timeout_ms` 0
+/// asks without waiting.
+///
+/// Blocks the calling thread for up to `timeout_ms`: call it at start-up,
+/// or from a thread that may wait (a worker thread; Go calls it in short
+/// slices to honour a context), never from an event loop. A host that must
+/// not wait at all polls it with `timeout_ms` 0. Thread-safe, like
+/// `jwtv_verifier_verify`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_verifier_wait_ready(
+    verifier: *const jwtv_verifier,
+    timeout_ms: u32,
+    ready_out: *mut bool,
+) -> jwtv_status {
+    guard(|| {
+        // SAFETY: NULL or a live verifier per the contract.
+        let verifier = unsafe { verifier.as_ref() }.ok_or(jwtv_status::JWTV_NULL_ARGUMENT)?;
+        if ready_out.is_null() {
+            return Err(jwtv_status::JWTV_NULL_ARGUMENT);
+        }
+        let ready = verifier.inner.wait_ready(Duration::from_millis(u64::from(timeout_ms)));
+        // SAFETY: non-NULL and writable per the contract.
+        unsafe { write_out(ready_out, ready) }
     })
 }
 

@@ -807,6 +807,25 @@ static double seconds_now(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* A key server on 127.0.0.1 that accepts connections (the kernel completes
+ * them) and never answers; its JWKS URL goes to `url`. Returns the socket,
+ * to close when done (which resets the pending connections), or -1. */
+static int silent_key_server(char *url, size_t url_cap) {
+    int server = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(server >= 0);
+    if (server < 0) return -1;
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t addr_len = sizeof addr;
+    CHECK(bind(server, (struct sockaddr *)&addr, sizeof addr) == 0);
+    CHECK(listen(server, 8) == 0);
+    CHECK(getsockname(server, (struct sockaddr *)&addr, &addr_len) == 0);
+    snprintf(url, url_cap, "http://127.0.0.1:%u/jwks.json", (unsigned)ntohs(addr.sin_port));
+    return server;
+}
+
 /* JWTV_NONBLOCKING: with a key server that accepts connections and never
  * answers, and a policy that would wait 30 s for the first fetch, making the
  * verifier and verifying return at once, with JWTV_UNAVAILABLE (detail
@@ -816,18 +835,8 @@ static void test_nonblocking(void) {
     jwtv_verifier *verifier = NULL;
     char err[256] = "", url[64], detail[64] = "";
 
-    int server = socket(AF_INET, SOCK_STREAM, 0);
-    CHECK(server >= 0);
+    int server = silent_key_server(url, sizeof url);
     if (server < 0) return;
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t addr_len = sizeof addr;
-    CHECK(bind(server, (struct sockaddr *)&addr, sizeof addr) == 0);
-    CHECK(listen(server, 8) == 0);
-    CHECK(getsockname(server, (struct sockaddr *)&addr, &addr_len) == 0);
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/jwks.json", (unsigned)ntohs(addr.sin_port));
 
     CHECK_STATUS(jwtv_policy_new(&policy), JWTV_OK);
     CHECK_STATUS(jwtv_policy_add_string(policy, "algorithms", "ES256", err, sizeof err), JWTV_OK);
@@ -860,6 +869,60 @@ static void test_nonblocking(void) {
     jwtv_policy_free(policy);
     /* Closing the socket resets the pending connection: the refresh thread's
      * fetch fails, and it sees that its verifier is gone. */
+    close(server);
+}
+
+/* jwtv_verifier_wait_ready: true at once for keys that need no fetch; false
+ * after the timeout, and not much later, for a key server that never
+ * answers; NULL arguments refused with nothing written. */
+static void test_wait_ready(void) {
+    jwtv_policy *policy = NULL;
+    jwtv_verifier *verifier = example_verifier(0);
+    char err[256] = "", url[64];
+    bool ready = false;
+
+    double start = seconds_now();
+    CHECK_STATUS(jwtv_verifier_wait_ready(verifier, 0, &ready), JWTV_OK);
+    CHECK(ready);
+    ready = false;
+    CHECK_STATUS(jwtv_verifier_wait_ready(verifier, 60000, &ready), JWTV_OK);
+    CHECK(ready);
+    double waited = seconds_now() - start;
+    if (waited > 5.0) {
+        fprintf(stderr, "%s:%d: a key file was not ready at once (%.1f s)\n", __FILE__, __LINE__, waited);
+        failures++;
+    }
+
+    /* NULL arguments: refused before any wait, *ready_out untouched. */
+    CHECK_STATUS(jwtv_verifier_wait_ready(NULL, 0, &ready), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_verifier_wait_ready(NULL, 1000, NULL), JWTV_NULL_ARGUMENT);
+    start = seconds_now();
+    CHECK_STATUS(jwtv_verifier_wait_ready(verifier, 60000, NULL), JWTV_NULL_ARGUMENT);
+    CHECK(seconds_now() - start < 5.0);
+    CHECK(ready);
+    jwtv_verifier_free(verifier);
+    verifier = NULL;
+
+    int server = silent_key_server(url, sizeof url);
+    if (server < 0) return;
+    CHECK_STATUS(jwtv_policy_new(&policy), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_add_string(policy, "algorithms", "ES256", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set_string(policy, "keys.jwks_url", url, err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, err, sizeof err), JWTV_OK);
+    jwtv_policy_free(policy);
+    ready = true;
+    CHECK_STATUS(jwtv_verifier_wait_ready(verifier, 0, &ready), JWTV_OK);
+    CHECK(!ready);
+    ready = true;
+    start = seconds_now();
+    CHECK_STATUS(jwtv_verifier_wait_ready(verifier, 200, &ready), JWTV_OK);
+    waited = seconds_now() - start;
+    CHECK(!ready);
+    if (waited < 0.15 || waited > 5.0) {
+        fprintf(stderr, "%s:%d: a 200 ms wait took %.2f s\n", __FILE__, __LINE__, waited);
+        failures++;
+    }
+    jwtv_verifier_free(verifier);
     close(server);
 }
 
@@ -1246,6 +1309,7 @@ int main(int argc, char **argv) {
     test_policy_arguments();
     test_policy_fields();
     test_nonblocking();
+    test_wait_ready();
     test_verify_and_read_claims();
     test_claim_int64_rounding();
     test_strings_with_nul();
