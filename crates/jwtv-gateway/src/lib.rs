@@ -74,9 +74,3 @@ pub type Config = Policy;
 /// The former name of [`Policy`] as built in code.
 #[deprecated(note = "renamed Policy: Policy::new(algorithms) and the same builder methods")]
 pub type Rules = Policy;
-
-/// The README's examples (core and server) run as doc tests here, where
-/// every crate is in scope.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeDoctests;

@@ -1,6 +1,8 @@
 //! Remote key sets over HTTPS: a test CA and server certificates are made
 //! here, at test time, and a local rustls server answers with a JWKS.
 
+#![allow(clippy::std_instead_of_alloc, clippy::std_instead_of_core, reason = "a test harness on std")]
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::Arc;

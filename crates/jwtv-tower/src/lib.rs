@@ -80,3 +80,9 @@ mod source;
 pub use extract::TokenRejection;
 pub use layer::{DEFAULT_REALM, Jwt, JwtLayer, RETRY_AFTER_SECS, ResponseFuture, Token};
 pub use source::TokenSource;
+
+/// The README's examples (core, server, async) run as doc tests here, where
+/// every crate they use is in scope.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
