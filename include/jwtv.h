@@ -306,6 +306,17 @@ jwtv_status jwtv_policy_add_string(jwtv_policy *policy,
                                    char *err,
                                    size_t err_cap);
 
+// Adds a key source: `form` is `"jwks_file"` or `"jwks_url"`, `location`
+// the path or URL. The first is the policy's key source; a second makes
+// both `keys.sources` (served as one set, each refreshed on its own), later
+// ones join them. A policy with static keys or an inline JWKS takes no
+// other source. Errors as `jwtv_policy_set`.
+jwtv_status jwtv_policy_add_key_source(jwtv_policy *policy,
+                                       const char *form,
+                                       const char *location,
+                                       char *err,
+                                       size_t err_cap);
+
 // Sets member `name` of the object at `path` to the string `value`
 // (`"required_claim_values"`); a name given twice is refused. Errors as
 // `jwtv_policy_set`.

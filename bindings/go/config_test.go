@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,6 +126,10 @@ func TestEveryConfigFieldReadsBack(t *testing.T) {
 		}, hs},
 		"JWKS": {func(c *jwtv.Config) {
 			c.JWKS = ed25519JWKS()
+			c.IgnoreAudience = true
+		}, ed},
+		"KeySources": {func(c *jwtv.Config) {
+			c.KeySources = []jwtv.KeySource{{JWKSFile: jwksFile}, {JWKS: ed25519JWKS(), Issuer: exampleIssuer}}
 			c.IgnoreAudience = true
 		}, ed},
 		// (A lifetime needs exp, which the token above leaves out: no token here.)
@@ -312,5 +317,30 @@ func TestJWKSWithoutUsableKey(t *testing.T) {
 	}
 	if n := v.Metrics().KeyCount; n != 0 {
 		t.Errorf("%d keys", n)
+	}
+}
+
+func TestKeySourcesBindKeysToTheirIssuer(t *testing.T) {
+	jwksFile, err := filepath.Abs(filepath.Join(examples, "jwks.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := jwtv.Config{
+		Algorithms: []string{"EdDSA", "ES256"},
+		Audiences:  []string{"api"},
+		KeySources: []jwtv.KeySource{{JWKSFile: jwksFile}, {JWKS: ed25519JWKS(), Issuer: "https://other.example"}},
+	}
+	v := newVerifier(t, cfg)
+	token := signEdDSA(testEd25519, goodHeader("EdDSA", "ed"), goodClaims())
+	if _, err := v.VerifyAt(token, testNow); !errors.Is(err, jwtv.ErrBadIssuer) {
+		t.Fatalf("a key bound to another issuer: %v, want ErrBadIssuer", err)
+	}
+	cfg.KeySources[1].Issuer = exampleIssuer
+	if _, err := newVerifier(t, cfg).VerifyAt(token, testNow); err != nil {
+		t.Fatalf("its own issuer's token: %v", err)
+	}
+	cfg.KeySources = []jwtv.KeySource{{JWKSFile: jwksFile, JWKSURL: "https://a.example/keys"}}
+	if _, err := jwtv.NewVerifier(cfg); !errors.Is(err, jwtv.ErrConfig) || !strings.Contains(err.Error(), "keys.sources[0]") {
+		t.Fatalf("two forms in one source: %v", err)
 	}
 }

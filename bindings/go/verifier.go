@@ -60,6 +60,12 @@ type Config struct {
 	// HMACSecrets are shared secrets, each bound to HS256, HS384 or HS512
 	// (keys.secrets).
 	HMACSecrets []HMACSecret
+	// KeySources are several JWKS sources served as one key set, each
+	// refreshed on its own (keys.sources), in place of JWKS, JWKSFile or
+	// JWKSURL. Sources naming different keys with one "kid" serve neither;
+	// a source with an Issuer verifies only that issuer's tokens
+	// (ErrBadIssuer otherwise).
+	KeySources []KeySource
 
 	// Algorithms are the accepted "alg" values ("ES256", "RS256", "EdDSA",
 	// "HS256", …; algorithms). At least one is required; "none" is refused.
@@ -146,6 +152,17 @@ type PEMKey struct {
 	KeyID string
 }
 
+// KeySource is one of Config.KeySources: exactly one of JWKS, JWKSFile
+// and JWKSURL.
+type KeySource struct {
+	JWKS     []byte
+	JWKSFile string
+	JWKSURL  string
+	// Issuer, when set, binds the source's keys to one issuer: a token they
+	// verify must carry exactly this "iss".
+	Issuer string
+}
+
 // HMACSecret is a shared secret at least as long as its hash's output (32,
 // 48 or 64 bytes).
 type HMACSecret struct {
@@ -187,6 +204,14 @@ type keysDocument struct {
 	JWKS     json.RawMessage `json:"jwks,omitempty"`
 	PEM      []keyEntry      `json:"pem,omitempty"`
 	Secrets  []keyEntry      `json:"secrets,omitempty"`
+	Sources  []sourceEntry   `json:"sources,omitempty"`
+}
+
+type sourceEntry struct {
+	JWKSFile string          `json:"jwks_file,omitempty"`
+	JWKSURL  string          `json:"jwks_url,omitempty"`
+	JWKS     json.RawMessage `json:"jwks,omitempty"`
+	Issuer   string          `json:"issuer,omitempty"`
 }
 
 // keyEntry is an entry of keys.pem (with PEM) or of keys.secrets (with K,
@@ -235,6 +260,16 @@ func (c Config) MarshalJSON() ([]byte, error) {
 			return nil, &Error{Code: CodeConfigError, Detail: "keys.jwks: not a JSON document"}
 		}
 		doc.Keys.JWKS = c.JWKS
+	}
+	for i, source := range c.KeySources {
+		entry := sourceEntry{JWKSFile: source.JWKSFile, JWKSURL: source.JWKSURL, Issuer: source.Issuer}
+		if source.JWKS != nil {
+			if !json.Valid(source.JWKS) {
+				return nil, &Error{Code: CodeConfigError, Detail: fmt.Sprintf("keys.sources[%d].jwks: not a JSON document", i)}
+			}
+			entry.JWKS = source.JWKS
+		}
+		doc.Keys.Sources = append(doc.Keys.Sources, entry)
 	}
 	for _, k := range c.PEMKeys {
 		doc.Keys.PEM = append(doc.Keys.PEM, keyEntry{PEM: string(k.PEM), Alg: k.Algorithm, Kid: k.KeyID})

@@ -48,7 +48,8 @@ typedef enum {
     AUTH_JWTV_LIST,    /* strings appended to a list: jwtv_policy_add_string */
     AUTH_JWTV_SECONDS, /* an nginx time (30s, 1h), set as a number of seconds */
     AUTH_JWTV_NUMBER,  /* a number, set as written: jwtv_policy_set */
-    AUTH_JWTV_CLAIM    /* claim [value | json=value]: required_claims, or required_claim_values */
+    AUTH_JWTV_CLAIM,   /* claim [value | json=value]: required_claims, or required_claim_values */
+    AUTH_JWTV_KEY_SOURCE /* a JWKS file or URL, any number: jwtv_policy_add_key_source */
 } ngx_http_auth_jwtv_kind_e;
 
 typedef struct {
@@ -57,8 +58,8 @@ typedef struct {
 } ngx_http_auth_jwtv_field_t;
 
 static ngx_http_auth_jwtv_field_t ngx_http_auth_jwtv_fields[AUTH_JWTV_NRULES] = {
-    [AUTH_JWTV_KEY_FILE] = {"keys.jwks_file", AUTH_JWTV_PATH},
-    [AUTH_JWTV_KEY_URL] = {"keys.jwks_url", AUTH_JWTV_TEXT},
+    [AUTH_JWTV_KEY_FILE] = {"keys.jwks_file", AUTH_JWTV_KEY_SOURCE},
+    [AUTH_JWTV_KEY_URL] = {"keys.jwks_url", AUTH_JWTV_KEY_SOURCE},
     [AUTH_JWTV_KEY_CACHE] = {"refresh.default_ttl_secs", AUTH_JWTV_SECONDS},
     [AUTH_JWTV_ALG] = {"algorithms", AUTH_JWTV_LIST},
     [AUTH_JWTV_ISSUER] = {"issuers", AUTH_JWTV_LIST},
@@ -721,6 +722,15 @@ static char *ngx_http_auth_jwtv_failed(ngx_conf_t *cf, ngx_str_t *directive, jwt
     return NGX_CONF_ERROR;
 }
 
+/*
+ * auth_jwt_key_file and auth_jwt_key_url (auth_jwt_key_request) may be given
+ * any number of times, together: one source is the policy's key source,
+ * several are merged into one key set (keys.sources).
+ */
+static ngx_uint_t ngx_http_auth_jwtv_is_key_source(ngx_uint_t rule) {
+    return rule == AUTH_JWTV_KEY_FILE || rule == AUTH_JWTV_KEY_URL;
+}
+
 /* Sets a rule's words in a policy; on failure err says why, naming the field. */
 static jwtv_status ngx_http_auth_jwtv_apply(jwtv_policy *p, ngx_http_auth_jwtv_field_t *field, ngx_str_t *words,
                                             ngx_uint_t n, char err[AUTH_JWTV_ERR_LEN]) {
@@ -748,6 +758,9 @@ static jwtv_status ngx_http_auth_jwtv_apply(jwtv_policy *p, ngx_http_auth_jwtv_f
         case AUTH_JWTV_NUMBER:
             rc = jwtv_policy_set(p, field->path, word, err, AUTH_JWTV_ERR_LEN);
             break;
+        case AUTH_JWTV_KEY_SOURCE: /* "keys.jwks_file" → "jwks_file" */
+            rc = jwtv_policy_add_key_source(p, field->path + sizeof("keys.") - 1, word, err, AUTH_JWTV_ERR_LEN);
+            break;
         default:
             rc = jwtv_policy_set_string(p, field->path, word, err, AUTH_JWTV_ERR_LEN);
         }
@@ -764,6 +777,12 @@ static ngx_str_t *ngx_http_auth_jwtv_directive_of(ngx_http_auth_jwtv_loc_conf_t 
 
     if (conf->policy_file.len > 0) {
         return &policy;
+    }
+    if (ngx_strncmp(err, "keys.sources", sizeof("keys.sources") - 1) == 0) { /* several key directives */
+        ngx_uint_t rule = ngx_strstr(err, ".jwks_url") != NULL ? AUTH_JWTV_KEY_URL : AUTH_JWTV_KEY_FILE;
+        if (conf->rules[rule].words != NULL) {
+            return &conf->rules[rule].cmd->name;
+        }
     }
     for (ngx_uint_t i = 0; i < AUTH_JWTV_NRULES; i++) {
         size_t len = ngx_strlen(ngx_http_auth_jwtv_fields[i].path);
@@ -929,7 +948,8 @@ static char *ngx_http_auth_jwtv_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *c
     ngx_int_t secs;
     jwtv_status rc;
 
-    if (rule->words != NULL && field->kind != AUTH_JWTV_LIST && field->kind != AUTH_JWTV_CLAIM) {
+    if (rule->words != NULL && field->kind != AUTH_JWTV_LIST && field->kind != AUTH_JWTV_CLAIM &&
+        !ngx_http_auth_jwtv_is_key_source(cmd->offset)) {
         return "is duplicate";
     }
     if (lcf->own == NULL &&
@@ -957,6 +977,11 @@ static char *ngx_http_auth_jwtv_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *c
             /* fall through */
         case AUTH_JWTV_PATH:
             if (ngx_conf_full_name(cf->cycle, word, 1) != NGX_OK) {
+                return NGX_CONF_ERROR;
+            }
+            break;
+        case AUTH_JWTV_KEY_SOURCE:
+            if (cmd->offset == AUTH_JWTV_KEY_FILE && ngx_conf_full_name(cf->cycle, word, 1) != NGX_OK) {
                 return NGX_CONF_ERROR;
             }
             break;

@@ -893,6 +893,78 @@ class RemoteKeys(unittest.TestCase):
             jwks.stop()
 
 
+@unittest.skipUnless(MODULE, "NGINX_MODULE is not set")
+class SeveralKeySources(unittest.TestCase):
+    """auth_jwt_key_file and auth_jwt_key_url, any number per location: one merged key set."""
+
+    def test_keys_of_every_file_and_url_verify(self):
+        jwks = JwksServer(oct_jwks(("c", SECRET_A)))
+        block = f"""
+    server {{
+        listen 127.0.0.1:@PORT@;
+        auth_jwt "api"; auth_jwt_alg HS256; auth_jwt_audience api;
+        auth_jwt_key_file @DIR@/a.json;
+        location / {{
+            auth_jwt_key_file @DIR@/b.json;
+            auth_jwt_key_request http://127.0.0.1:{jwks.port}/jwks.json;
+            {PROXY}
+        }}
+        location /server-level {{ {PROXY} }}
+    }}
+"""
+        files = {"a.json": oct_jwks(("a", SECRET_A)), "b.json": oct_jwks(("b", SECRET_B))}
+        nginx = Nginx(block, files).start()
+        try:
+            a, b, c = hs256(claims(), SECRET_A, "a"), hs256(claims(), SECRET_B, "b"), hs256(claims(), SECRET_A, "c")
+            deadline = time.time() + 5
+            while nginx.get("/", c)[0] == 503 and time.time() < deadline:  # the URL's first fetch
+                time.sleep(0.05)
+            # The location's own key directives replace the server's, as every rule does.
+            self.assertEqual([nginx.get("/", t)[0] for t in (a, b, c)], [401, 200, 200])
+            self.assertEqual([nginx.get("/server-level", t)[0] for t in (a, b, c)], [200, 401, 401])
+        finally:
+            nginx.cleanup()
+            jwks.stop()
+
+    def test_two_key_files_in_one_location(self):
+        block = """
+    server {
+        listen 127.0.0.1:@PORT@;
+        auth_jwt "api"; auth_jwt_alg HS256; auth_jwt_audience api;
+        auth_jwt_key_file @DIR@/a.json; auth_jwt_key_file @DIR@/b.json;
+        location / { %s }
+    }
+""" % PROXY
+        files = {"a.json": oct_jwks(("a", SECRET_A)), "b.json": oct_jwks(("b", SECRET_B))}
+        nginx = Nginx(block, files).start()
+        try:
+            self.assertEqual(nginx.get("/", hs256(claims(), SECRET_A, "a"))[0], 200)
+            self.assertEqual(nginx.get("/", hs256(claims(), SECRET_B, "b"))[0], 200)
+            # A token naming a's kid with b's secret: the kid names one key.
+            self.assertEqual(nginx.get("/", hs256(claims(), SECRET_B, "a"))[0], 401)
+        finally:
+            nginx.cleanup()
+
+    def test_one_kid_for_different_keys_in_two_files_fails_nginx_t(self):
+        block = """
+    server {
+        listen 127.0.0.1:@PORT@;
+        auth_jwt "api"; auth_jwt_alg HS256; auth_jwt_audience api;
+        auth_jwt_key_file @DIR@/a.json; auth_jwt_key_file @DIR@/b.json;
+        location / { %s }
+    }
+""" % PROXY
+        files = {"a.json": oct_jwks(("a", SECRET_A)), "b.json": oct_jwks(("a", SECRET_B))}
+        nginx = Nginx(block, files)
+        try:
+            checked = nginx.test_config()
+            self.assertNotEqual(checked.returncode, 0, checked.stderr)
+            self.assertIn('auth_jwt_key_file', checked.stderr)
+            self.assertIn('kid "a" names different keys in two sources', checked.stderr)
+        finally:
+            nginx.cleanup()
+
+
 def test_ca(folder: Path) -> "ssl.SSLContext":
     """A test CA (ca.pem) and a server certificate for 127.0.0.1 signed by it,
     made now with openssl; returns the server's TLS context."""
@@ -1167,7 +1239,8 @@ class ConfigTest(unittest.TestCase):
         self.check('auth_jwt "api"; auth_jwt_key_file @DIR@/keys.json; auth_jwt_alg ES256;', "no usable key", keys)
         self.check('auth_jwt "api" cookie=x; auth_jwt_key_file @DIR@/keys.json;', "expected token=$variable", keys)
         self.check('auth_jwt "api"; auth_jwt_key_url ftp://x/jwks;', "scheme")
-        self.check('auth_jwt "api"; auth_jwt_key_file @DIR@/keys.json; auth_jwt_key_url http://x/;', "one key source", keys)
+        # A key file and a URL merge (SeveralKeySources); a policy file takes no other key source.
+        self.check('auth_jwt "api"; auth_jwt_policy @DIR@/keys.json; auth_jwt_key_url http://x/;', "cannot be combined", keys)
         self.check('auth_jwt "api"; auth_jwt_policy @DIR@/keys.json; auth_jwt_alg HS256;', "cannot be combined", keys)
         self.check('auth_jwt "api"; auth_jwt "again"; auth_jwt_key_file @DIR@/keys.json;', "is duplicate", keys)
         self.check('auth_jwt "api"; auth_jwt_key_file @DIR@/keys.json; auth_jwt_revocations @DIR@/missing.json;',
@@ -1208,7 +1281,6 @@ class ConfigTest(unittest.TestCase):
         self.check('auth_jwt "api"; auth_jwt_key_request /_jwks;',
                    '"auth_jwt_key_request" directive: "/_jwks" is a URI: jwtv fetches keys itself, in the background')
         self.check('auth_jwt "api"; auth_jwt_key_request ftp://x/jwks;', '"auth_jwt_key_request" directive: keys.jwks_url')
-        self.check(base + "auth_jwt_key_request https://idp.test/keys;", "name one key source", keys)
         self.check_http("auth_jwt_claim_set x sub;", '"auth_jwt_claim_set" directive: invalid variable name "x"')
         self.check_http("auth_jwt_header_set $x;", 'invalid number of arguments in "auth_jwt_header_set"')
         self.check_http("auth_jwt_claim_set $x sub; auth_jwt_header_set $x kid;", 'the duplicate "x" variable')

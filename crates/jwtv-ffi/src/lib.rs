@@ -22,9 +22,10 @@ mod version;
 
 pub use policy::{
     JWTV_MAX_LEEWAY_SECS, JWTV_MAX_LIST_LEN, JWTV_NONBLOCKING, jwtv_policy, jwtv_policy_add_hmac_secret,
-    jwtv_policy_add_pem_key, jwtv_policy_add_string, jwtv_policy_check, jwtv_policy_free, jwtv_policy_from_file,
-    jwtv_policy_from_json, jwtv_policy_new, jwtv_policy_set, jwtv_policy_set_jwks, jwtv_policy_set_member,
-    jwtv_policy_set_member_json, jwtv_policy_set_string, jwtv_policy_to_json, jwtv_verifier_from_policy,
+    jwtv_policy_add_key_source, jwtv_policy_add_pem_key, jwtv_policy_add_string, jwtv_policy_check, jwtv_policy_free,
+    jwtv_policy_from_file, jwtv_policy_from_json, jwtv_policy_new, jwtv_policy_set, jwtv_policy_set_jwks,
+    jwtv_policy_set_member, jwtv_policy_set_member_json, jwtv_policy_set_string, jwtv_policy_to_json,
+    jwtv_verifier_from_policy,
 };
 pub use status::{jwtv_error_message, jwtv_error_name, jwtv_status};
 pub use token::{

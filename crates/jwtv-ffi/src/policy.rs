@@ -217,6 +217,28 @@ pub unsafe extern "C" fn jwtv_policy_add_string(
     }
 }
 
+/// Adds a key source: `form` is `"jwks_file"` or `"jwks_url"`, `location`
+/// the path or URL. The first is the policy's key source; a second makes
+/// both `keys.sources` (served as one set, each refreshed on its own), later
+/// ones join them. A policy with static keys or an inline JWKS takes no
+/// other source. Errors as `jwtv_policy_set`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_policy_add_key_source(
+    policy: *mut jwtv_policy,
+    form: *const c_char,
+    location: *const c_char,
+    err: *mut c_char,
+    err_cap: usize,
+) -> jwtv_status {
+    // SAFETY: forwarded contracts.
+    unsafe {
+        change(policy, err, err_cap, |p| {
+            let (form, location) = (text(form)?, text(location)?);
+            Ok(p.add_key_source(form, location))
+        })
+    }
+}
+
 /// Sets member `name` of the object at `path` to the string `value`
 /// (`"required_claim_values"`); a name given twice is refused. Errors as
 /// `jwtv_policy_set`.

@@ -7,10 +7,10 @@ use std::ptr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::policy::{
-    JWTV_NONBLOCKING, jwtv_policy, jwtv_policy_add_hmac_secret, jwtv_policy_add_pem_key, jwtv_policy_add_string,
-    jwtv_policy_check, jwtv_policy_free, jwtv_policy_from_file, jwtv_policy_from_json, jwtv_policy_new,
-    jwtv_policy_set, jwtv_policy_set_jwks, jwtv_policy_set_member, jwtv_policy_set_string, jwtv_policy_to_json,
-    jwtv_verifier_from_policy,
+    JWTV_NONBLOCKING, jwtv_policy, jwtv_policy_add_hmac_secret, jwtv_policy_add_key_source, jwtv_policy_add_pem_key,
+    jwtv_policy_add_string, jwtv_policy_check, jwtv_policy_free, jwtv_policy_from_file, jwtv_policy_from_json,
+    jwtv_policy_new, jwtv_policy_set, jwtv_policy_set_jwks, jwtv_policy_set_member, jwtv_policy_set_string,
+    jwtv_policy_to_json, jwtv_verifier_from_policy,
 };
 use crate::status::{jwtv_error_name, jwtv_status};
 use crate::verifier::{
@@ -743,4 +743,49 @@ fn waiting_for_keys_checks_its_arguments() {
         jwtv_verifier_free(verifier);
         jwtv_policy_free(policy);
     }
+}
+
+/// `jwtv_policy_add_key_source`: the status and the message.
+fn add_key_source(policy: *mut jwtv_policy, form: &str, location: &str) -> (jwtv_status, String) {
+    let mut err: [c_char; 256] = [0; 256];
+    let (form, location) = (c(form), c(location));
+    // SAFETY: as `set`.
+    let status =
+        unsafe { jwtv_policy_add_key_source(policy, form.as_ptr(), location.as_ptr(), err.as_mut_ptr(), err.len()) };
+    (status, message(&err))
+}
+
+#[test]
+fn key_sources_added_one_by_one_are_merged() {
+    let dir = TempDir::new();
+    let es = dir.write("es.json", &format!(r#"{{"keys":[{}]}}"#, example_key("test-es256")));
+    let ed = dir.write("ed.json", &format!(r#"{{"keys":[{}]}}"#, example_key("test-eddsa")));
+    let policy = empty_policy();
+    for alg in ["ES256", "EdDSA"] {
+        assert_eq!(add(policy, "algorithms", alg).0, jwtv_status::JWTV_OK);
+    }
+    assert_eq!(add(policy, "audiences", "api").0, jwtv_status::JWTV_OK);
+    assert_eq!(add_key_source(policy, "jwks_file", es.to_str().unwrap()).0, jwtv_status::JWTV_OK);
+    assert_eq!(add_key_source(policy, "jwks_file", ed.to_str().unwrap()).0, jwtv_status::JWTV_OK);
+    let verifier = new_verifier(policy).expect("verifier");
+    for name in ["valid-es256", "valid-eddsa"] {
+        let token = std::fs::read_to_string(format!("{EXAMPLES}/tokens/{name}.jwt")).unwrap();
+        assert_eq!(verify(verifier, &token).0, jwtv_status::JWTV_OK, "{name}");
+    }
+    let (status, message) = add_key_source(policy, "pem", "k.pem");
+    assert_eq!(status, jwtv_status::JWTV_CONFIG_ERROR);
+    assert!(message.starts_with("keys: `pem`: a key source to add is jwks_file or jwks_url"), "{message}");
+    // SAFETY: live handles, freed once.
+    unsafe {
+        jwtv_verifier_free(verifier);
+        jwtv_policy_free(policy);
+    }
+}
+
+/// The JWK of examples/jwks.json with this kid, as JSON text.
+fn example_key(kid: &str) -> String {
+    let jwks: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{EXAMPLES}/jwks.json")).unwrap()).unwrap();
+    let keys = jwks["keys"].as_array().unwrap();
+    keys.iter().find(|k| k["kid"] == kid).unwrap().to_string()
 }

@@ -19,7 +19,7 @@ use jwtv::{
 };
 use jwtv_jwks::{
     DEFAULT_MAX_JWKS_BYTES, DEFAULT_MAX_KEYS, FileJwks, KeySet, KeySetOptions, KeySource, RefreshPolicy, RemoteJwks,
-    TrustRoots, key_from_pem_with,
+    SkipReason, TrustRoots, key_from_pem_with,
 };
 use serde::{Deserialize, Serialize};
 
@@ -164,6 +164,30 @@ struct Keys {
     pem: Vec<InlinePem>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     secrets: Vec<InlineSecret>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    sources: Vec<SourceConfig>,
+}
+
+/// One of several key sources (`keys.sources`): exactly one of a JWKS
+/// file, a JWKS URL or an inline JWKS, optionally bound to an issuer.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+struct SourceConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jwks_file: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jwks_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jwks: Option<serde_json::Value>,
+    /// The keys of this source verify only tokens with this `iss`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuer: Option<String>,
+}
+
+impl SourceConfig {
+    fn forms(&self) -> usize {
+        [self.jwks_file.is_some(), self.jwks_url.is_some(), self.jwks.is_some()].into_iter().filter(|&n| n).count()
+    }
 }
 
 impl Keys {
@@ -177,7 +201,7 @@ impl Keys {
             && self.secret_files.is_empty()
             && self.pem.is_empty()
             && self.secrets.is_empty());
-        [self.jwks_file.is_some(), self.jwks_url.is_some(), self.jwks.is_some(), statics]
+        [self.jwks_file.is_some(), self.jwks_url.is_some(), self.jwks.is_some(), statics, !self.sources.is_empty()]
             .into_iter()
             .filter(|&named| named)
             .count()
@@ -569,6 +593,52 @@ impl Policy {
         Ok(())
     }
 
+    /// Adds a key source, `form` being `jwks_file` or `jwks_url`: the first
+    /// is the policy's key source (`keys.jwks_file`, `keys.jwks_url`), a
+    /// second makes both `keys.sources`, later ones join them (what repeated
+    /// NGINX `auth_jwt_key_file`/`auth_jwt_key_url` directives do). Static
+    /// keys and an inline JWKS take no other source.
+    ///
+    /// ```
+    /// use jwtv::{Algorithm, AlgorithmSet};
+    /// let mut policy = jwtv_gateway::Policy::new(AlgorithmSet::of(&[Algorithm::ES256]));
+    /// policy.add_key_source("jwks_file", "a.json")?;
+    /// assert_eq!(policy.to_json(), jwtv_gateway::Policy::from_json(br#"{"keys":{"jwks_file":"a.json"},"algorithms":["ES256"]}"#, ".")?.to_json());
+    /// policy.add_key_source("jwks_url", "https://login.example/keys")?;
+    /// assert!(policy.to_json().contains(r#""sources":[{"jwks_file":"a.json"},{"jwks_url":"https://login.example/keys"}]"#));
+    /// assert_eq!(policy.add_key_source("pem", "k.pem").unwrap_err().field(), "keys");
+    /// # Ok::<(), jwtv_gateway::PolicyError>(())
+    /// ```
+    pub fn add_key_source(&mut self, form: &str, location: &str) -> Result<(), PolicyError> {
+        let source = match form {
+            "jwks_file" => SourceConfig { jwks_file: Some(PathBuf::from(location)), ..SourceConfig::default() },
+            "jwks_url" => SourceConfig { jwks_url: Some(location.to_owned()), ..SourceConfig::default() },
+            _ => {
+                return Err(PolicyError::at("keys", format!("`{form}`: a key source to add is jwks_file or jwks_url")));
+            }
+        };
+        let mut keys = self.keys.clone();
+        let single =
+            keys.sources.is_empty() && keys.forms() == 1 && (keys.jwks_file.is_some() || keys.jwks_url.is_some());
+        if keys.is_empty() {
+            keys.jwks_file = source.jwks_file;
+            keys.jwks_url = source.jwks_url;
+        } else if single {
+            let first = SourceConfig {
+                jwks_file: keys.jwks_file.take(),
+                jwks_url: keys.jwks_url.take(),
+                ..SourceConfig::default()
+            };
+            keys.sources = vec![first, source];
+        } else if !keys.sources.is_empty() {
+            keys.sources.push(source);
+        } else {
+            return Err(PolicyError::at("keys", "static keys or an inline JWKS take no other key source"));
+        }
+        let previous = std::mem::replace(&mut self.keys, keys);
+        self.check_consistent().inspect_err(|_| self.keys = previous)
+    }
+
     /// Uses the JWKS document `jwks` (read strictly now, with the algorithms
     /// allowed so far: set `algorithms` first) as the key source
     /// (`keys.jwks`). A document without a usable key is refused.
@@ -581,7 +651,11 @@ impl Policy {
     }
 
     fn only_static_keys(&self, at: &str) -> Result<(), PolicyError> {
-        if self.keys.jwks_file.is_some() || self.keys.jwks_url.is_some() || self.keys.jwks.is_some() {
+        if self.keys.jwks_file.is_some()
+            || self.keys.jwks_url.is_some()
+            || self.keys.jwks.is_some()
+            || !self.keys.sources.is_empty()
+        {
             return Err(PolicyError::at(at, "static keys cannot be combined with a JWKS source"));
         }
         Ok(())
@@ -874,8 +948,26 @@ impl Policy {
         if self.keys.forms() > 1 {
             return Err(PolicyError::at(
                 "keys",
-                "name one key source: jwks_file, jwks_url, jwks, or static keys (pem_files, secret_files, pem, secrets)",
+                "name one key source: jwks_file, jwks_url, jwks, static keys (pem_files, secret_files, pem, secrets), \
+                 or several in sources",
             ));
+        }
+        if self.keys.sources.len() > MAX_RULE_LIST_LEN {
+            return Err(PolicyError::at(
+                "keys.sources",
+                format!("at most {MAX_RULE_LIST_LEN} entries ({} given)", self.keys.sources.len()),
+            ));
+        }
+        for (i, source) in self.keys.sources.iter().enumerate() {
+            if source.forms() != 1 {
+                return Err(PolicyError::at(
+                    format!("keys.sources[{i}]"),
+                    "name exactly one of jwks_file, jwks_url, jwks",
+                ));
+            }
+            if source.issuer.as_deref() == Some("") {
+                return Err(PolicyError::at(format!("keys.sources[{i}].issuer"), "must not be empty"));
+            }
         }
         let r = &self.refresh;
         if r.min_ttl_secs > r.max_ttl_secs {
@@ -961,24 +1053,21 @@ impl Policy {
     pub fn key_source(&self) -> Result<KeySource, PolicyError> {
         let options = self.key_set_options();
         let keys = &self.keys;
-        if let Some(path) = &keys.jwks_file {
-            let path = self.base_dir.join(path);
-            let interval = Duration::from_millis(self.refresh.file_check_interval_ms);
-            let file = FileJwks::open(&path, options)
-                .map_err(|e| PolicyError::at("keys.jwks_file", format!("{}: {e}", path.display())))?;
-            return Ok(KeySource::File(Arc::new(file.with_check_interval(interval))));
+        if !keys.sources.is_empty() {
+            let parts = keys
+                .sources
+                .iter()
+                .enumerate()
+                .map(|(i, source)| {
+                    let at = format!("keys.sources[{i}]");
+                    let part = self.jwks_source(&source.jwks_file, &source.jwks_url, &source.jwks, &at)?;
+                    Ok((part.ok_or_else(|| PolicyError::at(&at, "missing: name a key source"))?, source.issuer.clone()))
+                })
+                .collect::<Result<Vec<_>, PolicyError>>()?;
+            return Ok(KeySource::merged(parts));
         }
-        if let Some(url) = &keys.jwks_url {
-            return RemoteJwks::with_trust(url, self.refresh_policy(), options, &self.trust_roots()?)
-                .map(KeySource::Remote)
-                .map_err(|e| PolicyError::at("keys.jwks_url", e));
-        }
-        if let Some(document) = &keys.jwks {
-            let set = KeySet::parse(document.to_string().as_bytes(), &options)
-                .map_err(|e| PolicyError::at("keys.jwks", e))?;
-            // As a key file or `set_jwks`: a set that can verify nothing is a mistake.
-            usable(&set)?;
-            return Ok(KeySource::fixed(set));
+        if let Some(source) = self.jwks_source(&keys.jwks_file, &keys.jwks_url, &keys.jwks, "keys")? {
+            return Ok(source);
         }
         if keys.is_empty() {
             return Err(PolicyError::at("keys", "missing: name a key source"));
@@ -1007,6 +1096,38 @@ impl Policy {
             all.push(with_kid(key, inline.kid.as_deref(), &at)?);
         }
         Ok(KeySource::fixed(KeySet::from_keys(all)))
+    }
+
+    /// The JWKS source named by one of `file`, `url` or `document` (fields
+    /// of `at`), if any: the file loaded, the URL's refresh started.
+    fn jwks_source(
+        &self,
+        file: &Option<PathBuf>,
+        url: &Option<String>,
+        document: &Option<serde_json::Value>,
+        at: &str,
+    ) -> Result<Option<KeySource>, PolicyError> {
+        let options = self.key_set_options();
+        if let Some(path) = file {
+            let path = self.base_dir.join(path);
+            let interval = Duration::from_millis(self.refresh.file_check_interval_ms);
+            let file = FileJwks::open(&path, options)
+                .map_err(|e| PolicyError::at(format!("{at}.jwks_file"), format!("{}: {e}", path.display())))?;
+            return Ok(Some(KeySource::File(Arc::new(file.with_check_interval(interval)))));
+        }
+        if let Some(url) = url {
+            return RemoteJwks::with_trust(url, self.refresh_policy(), options, &self.trust_roots()?)
+                .map(|remote| Some(KeySource::Remote(remote)))
+                .map_err(|e| PolicyError::at(format!("{at}.jwks_url"), e));
+        }
+        if let Some(document) = document {
+            let set = KeySet::parse(document.to_string().as_bytes(), &options)
+                .map_err(|e| PolicyError::at(format!("{at}.jwks"), e))?;
+            // As a key file or `set_jwks`: a set that can verify nothing is a mistake.
+            usable(&set).map_err(|e| PolicyError::at(format!("{at}.jwks"), e.message()))?;
+            return Ok(Some(KeySource::fixed(set)));
+        }
+        Ok(None)
     }
 
     fn key_files(
@@ -1049,9 +1170,33 @@ impl Policy {
     pub fn check_sources(&self) -> Result<(), PolicyError> {
         self.check()?;
         self.trust_roots()?;
-        match &self.keys.jwks_url {
-            Some(url) => RemoteJwks::check_url(url).map_err(|e| PolicyError::at("keys.jwks_url", e))?,
-            None => self.key_source().map(drop)?,
+        if !self.keys.sources.is_empty() {
+            let mut loaded = Vec::new();
+            for (i, source) in self.keys.sources.iter().enumerate() {
+                let at = format!("keys.sources[{i}]");
+                match &source.jwks_url {
+                    Some(url) => {
+                        RemoteJwks::check_url(url).map_err(|e| PolicyError::at(format!("{at}.jwks_url"), e))?
+                    }
+                    None => loaded.extend(self.jwks_source(&source.jwks_file, &None, &source.jwks, &at)?),
+                }
+            }
+            // Sources that can be read now must not name different keys with one kid.
+            let sets: Vec<_> = loaded.iter().filter_map(|source| source.current(Duration::ZERO)).collect();
+            let parts: Vec<_> = sets.iter().map(|(set, _)| (&**set, None)).collect();
+            let merged = KeySet::merge(&parts);
+            let collision = merged.skipped().find(|info| info.skip_reason() == Some(SkipReason::KidInAnotherSource));
+            if let Some(kid) = collision.and_then(|info| info.kid.as_deref()) {
+                return Err(PolicyError::at(
+                    "keys.sources",
+                    format!("kid {kid:?} names different keys in two sources (neither would be served)"),
+                ));
+            }
+        } else {
+            match &self.keys.jwks_url {
+                Some(url) => RemoteJwks::check_url(url).map_err(|e| PolicyError::at("keys.jwks_url", e))?,
+                None => self.key_source().map(drop)?,
+            }
         }
         if let Some(r) = &self.revocations {
             Revocations::check_source(&r.source, &self.base_dir)

@@ -180,10 +180,13 @@ impl Verifier {
             self.counters.cache_miss();
         }
 
-        let decoded = self.verify_fully(&keys, generation, token, now).inspect_err(|e| {
-            if *e == Error::KeyNotFound {
-                self.source.unknown_kid();
+        let decoded = self.verify_fully(&keys, generation, token, now).map_err(|e| {
+            if e != Error::KeyNotFound {
+                return e;
             }
+            self.source.unknown_kid();
+            // A source that has no set yet may hold the key: not judged.
+            if self.source.is_partial() { Error::Unavailable(Dependency::Keys) } else { e }
         })?;
         let decoded = Arc::new(decoded);
         if let (Some(cache), Some(hash)) = (&self.cache, hash) {
@@ -204,6 +207,12 @@ impl Verifier {
         };
         self.policy.with_policy(|policy| {
             let verified = keys.verifier(*policy).verify(token, now, buf)?;
+            // A key bound to an issuer verifies only that issuer's tokens.
+            if let Some(bound) = keys.issuer_of(verified.key_index())
+                && verified.claims().iss().is_none_or(|iss| !iss.chars().eq(bound.chars()))
+            {
+                return Err(Error::BadIssuer);
+            }
             let key_kid = keys.keys().get(verified.key_index()).and_then(|key| key.kid());
             if let Some(revocations) = &self.revocations {
                 revocations.check(verified.header(), verified.claims(), key_kid, now)?;

@@ -64,6 +64,9 @@ pub enum SkipReason {
     RsaExponentNotAllowed(u64),
     /// Another key of the set has the same `kid`.
     DuplicateKid,
+    /// Another key source of the verifier serves a different key with the
+    /// same `kid` (see [`KeySet::merge`](crate::KeySet::merge)).
+    KidInAnotherSource,
     /// `kid` is longer than [`jwtv::MAX_KID_LEN`] bytes.
     KidTooLong,
 }
@@ -92,6 +95,7 @@ impl SkipReason {
             Self::RocaVulnerable => "roca_vulnerable",
             Self::RsaExponentNotAllowed(_) => "rsa_exponent_not_allowed",
             Self::DuplicateKid => "duplicate_kid",
+            Self::KidInAnotherSource => "kid_in_another_source",
             Self::KidTooLong => "kid_too_long",
         }
     }
@@ -124,6 +128,7 @@ impl fmt::Display for SkipReason {
                 write!(f, "RSA public exponent {e} is not allowed (only 65537 unless the key set allows others)")
             }
             Self::DuplicateKid => f.write_str("another key has the same kid"),
+            Self::KidInAnotherSource => f.write_str("another key source serves a different key with the same kid"),
             Self::KidTooLong => f.write_str("kid longer than 128 bytes"),
         }
     }

@@ -3,6 +3,7 @@
 
 use core::fmt;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use jwtv::json;
 use jwtv::{Policy, Verifier, VerifyingKey};
@@ -70,6 +71,8 @@ impl std::error::Error for JwksError {}
 pub struct KeySet {
     keys: Vec<VerifyingKey>,
     entries: Vec<KeyInfo>,
+    /// The issuer each key is bound to, by key index (empty: none is).
+    issuers: Vec<Option<Arc<str>>>,
 }
 
 impl KeySet {
@@ -132,7 +135,97 @@ impl KeySet {
                 status: KeyStatus::Usable,
             })
             .collect();
-        Self { keys, entries }
+        Self { keys, entries, issuers: Vec::new() }
+    }
+
+    /// The keys of several sources served as one set, each source's keys
+    /// bound to its issuer when one is given ([`KeySet::issuer_of`]).
+    ///
+    /// A `kid` is one key: when sources serve *different* keys under the
+    /// same `kid`, none of them is served (which one the signer meant is
+    /// unknowable), each reported with [`SkipReason::KidInAnotherSource`];
+    /// the same key (same thumbprint and algorithm) under the same `kid` in
+    /// several sources is served once, from the first, and reported as
+    /// [`SkipReason::DuplicateKid`] in the others. Entries keep their
+    /// sources' order.
+    ///
+    /// ```
+    /// use jwtv::{Algorithm, AlgorithmSet};
+    /// use jwtv_jwks::{KeySet, KeySetOptions, SkipReason};
+    ///
+    /// let options = KeySetOptions::for_algorithms(AlgorithmSet::of(&[Algorithm::EdDSA]));
+    /// let a = KeySet::parse(br#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#, &options)?;
+    /// let b = KeySet::parse(br#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"YPs9Vmzu9saQraBCqOf-qJIjQ2LPZs9imx0jbWLGE1w"}]}"#, &options)?;
+    /// let merged = KeySet::merge(&[(&a, Some("https://a.example")), (&b, None)]);
+    /// assert!(merged.is_empty());
+    /// assert!(merged.entries().iter().all(|e| e.skip_reason() == Some(SkipReason::KidInAnotherSource)));
+    /// let alone = KeySet::merge(&[(&a, Some("https://a.example"))]);
+    /// assert_eq!(alone.issuer_of(0), Some("https://a.example"));
+    /// # Ok::<(), jwtv_jwks::JwksError>(())
+    /// ```
+    pub fn merge(parts: &[(&KeySet, Option<&str>)]) -> Self {
+        // Each usable entry with its key and source; the keys of a set are
+        // its usable entries', in order.
+        struct Candidate {
+            info: KeyInfo,
+            key: Option<VerifyingKey>,
+            source: usize,
+            issuer: Option<Arc<str>>,
+        }
+        let mut candidates = Vec::new();
+        for (source, (set, issuer)) in parts.iter().enumerate() {
+            let issuer: Option<Arc<str>> = issuer.map(Arc::from);
+            let mut keys = set.keys.iter();
+            for info in &set.entries {
+                let key = if info.is_usable() { keys.next().cloned() } else { None };
+                candidates.push(Candidate { info: info.clone(), key, source, issuer: issuer.clone() });
+            }
+        }
+        let mut by_kid: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, c) in candidates.iter().enumerate() {
+            if let (Some(_), Some(kid)) = (&c.key, c.info.kid.as_deref()) {
+                by_kid.entry(kid).or_default().push(i);
+            }
+        }
+        let mut skip = Vec::new();
+        for indices in by_kid.values() {
+            let sources = |i: &usize| candidates.get(*i).map(|c| c.source);
+            let first_source = indices.first().and_then(sources);
+            if indices.iter().all(|i| sources(i) == first_source) {
+                continue; // within one source: its own rules already ran
+            }
+            let identity = |i: usize| candidates.get(i).map(|c| (c.info.thumbprint.clone(), c.info.algorithm));
+            let first = indices.first().copied().and_then(identity);
+            let same = first.as_ref().is_some_and(|(thumbprint, _)| thumbprint.is_some())
+                && indices.iter().all(|&i| identity(i) == first);
+            let reason = if same { SkipReason::DuplicateKid } else { SkipReason::KidInAnotherSource };
+            skip.extend(indices.iter().skip(usize::from(same)).map(|&i| (i, reason)));
+        }
+        for (i, reason) in skip {
+            if let Some(c) = candidates.get_mut(i) {
+                c.info.status = KeyStatus::Skipped(reason);
+                c.key = None;
+            }
+        }
+        let mut set = Self::default();
+        let bound = parts.iter().any(|(_, issuer)| issuer.is_some());
+        for c in candidates {
+            if let Some(key) = c.key {
+                set.keys.push(key);
+                if bound {
+                    set.issuers.push(c.issuer);
+                }
+            }
+            set.entries.push(c.info);
+        }
+        set
+    }
+
+    /// The issuer the key at `key_index` (of [`KeySet::keys`]) is bound to,
+    /// if its source was bound to one ([`KeySet::merge`]): a token verified
+    /// with it must carry this `iss`.
+    pub fn issuer_of(&self, key_index: usize) -> Option<&str> {
+        self.issuers.get(key_index).and_then(|issuer| issuer.as_deref())
     }
 
     /// The usable keys, in document order.

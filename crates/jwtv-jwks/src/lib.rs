@@ -103,5 +103,5 @@ pub use options::{DEFAULT_MAX_JWKS_BYTES, DEFAULT_MAX_KEYS, KeySetOptions};
 pub use pem::{PemError, jwk_from_pem, key_from_pem, key_from_pem_with};
 pub use refresh::{Action, FetchCounts, FetchFailure, FetchResponse, Outcome, RefreshPolicy, RefreshStatus, Refresher};
 pub use remote::{RemoteError, RemoteJwks, ServerDate};
-pub use source::{KeySetGauges, KeySource, StaticKeys};
+pub use source::{KeySetGauges, KeySource, MergedSources, StaticKeys};
 pub use tls::{CertificateProblem, TrustError, TrustRoots};

@@ -130,7 +130,7 @@ pub struct FetchCounts {
     pub updated: u64,
     /// 200 answers with the same document, and 304 answers.
     pub unchanged: u64,
-    /// Transport failures.
+    /// Transport failures (TLS certificate failures included).
     pub transport_errors: u64,
     /// Timeouts.
     pub timeouts: u64,
@@ -144,6 +144,19 @@ impl FetchCounts {
     /// All fetches that ended.
     pub fn total(&self) -> u64 {
         self.updated + self.unchanged + self.transport_errors + self.timeouts + self.http_errors + self.malformed
+    }
+
+    /// These counts and `other`'s, added (the fetches of several sources).
+    #[must_use]
+    pub fn plus(&self, other: &Self) -> Self {
+        Self {
+            updated: self.updated.saturating_add(other.updated),
+            unchanged: self.unchanged.saturating_add(other.unchanged),
+            transport_errors: self.transport_errors.saturating_add(other.transport_errors),
+            timeouts: self.timeouts.saturating_add(other.timeouts),
+            http_errors: self.http_errors.saturating_add(other.http_errors),
+            malformed: self.malformed.saturating_add(other.malformed),
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Where a server verifier's keys come from: a fixed set, a file re-read when
 //! it changes, or a remote JWKS endpoint refreshed in the background.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::file::FileJwks;
@@ -33,6 +33,80 @@ pub enum KeySource {
     File(Arc<FileJwks>),
     /// A JWKS URL, refreshed in the background.
     Remote(RemoteJwks),
+    /// Several sources served as one set ([`KeySource::merged`]).
+    Merged(Arc<MergedSources>),
+}
+
+/// Several key sources served as one set, each refreshed on its own, merged
+/// by [`KeySet::merge`] when any of them changes.
+#[derive(Debug)]
+pub struct MergedSources {
+    parts: Vec<(KeySource, Option<String>)>,
+    served: RwLock<Option<Merged>>,
+}
+
+#[derive(Debug)]
+struct Merged {
+    /// The generation of each part the set was merged from (`None`: that
+    /// part had no set).
+    parts: Vec<Option<u64>>,
+    keys: Arc<KeySet>,
+    generation: u64,
+}
+
+impl MergedSources {
+    /// The sources and the issuers their keys are bound to.
+    pub fn parts(&self) -> impl Iterator<Item = (&KeySource, Option<&str>)> {
+        self.parts.iter().map(|(source, issuer)| (source, issuer.as_deref()))
+    }
+
+    /// The merged set and its generation, merging again when a part
+    /// changed; `None` while no part has a set. The second value says
+    /// whether every part has one.
+    fn current(&self, first_fetch_timeout: Duration) -> Option<(Arc<KeySet>, u64, bool)> {
+        let mut now: Vec<Option<(Arc<KeySet>, u64)>> =
+            self.parts.iter().map(|(part, _)| part.current(Duration::ZERO)).collect();
+        if now.iter().all(Option::is_none) && !first_fetch_timeout.is_zero() {
+            let never_fetched = self.parts.iter().all(|(part, _)| part.gauges().fetches.total() == 0);
+            if never_fetched {
+                self.wait_ready(first_fetch_timeout);
+                now = self.parts.iter().map(|(part, _)| part.current(Duration::ZERO)).collect();
+            }
+        }
+        let generations: Vec<Option<u64>> = now.iter().map(|part| part.as_ref().map(|(_, g)| *g)).collect();
+        let complete = generations.iter().all(Option::is_some);
+        if generations.iter().all(Option::is_none) {
+            return None;
+        }
+        if let Some(served) = self.served.read().unwrap_or_else(PoisonError::into_inner).as_ref()
+            && served.parts == generations
+        {
+            return Some((Arc::clone(&served.keys), served.generation, complete));
+        }
+        let mut served = self.served.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(current) = served.as_ref()
+            && current.parts == generations
+        {
+            return Some((Arc::clone(&current.keys), current.generation, complete));
+        }
+        let sets: Vec<(&KeySet, Option<&str>)> = now
+            .iter()
+            .zip(&self.parts)
+            .filter_map(|(set, (_, issuer))| set.as_ref().map(|(set, _)| (&**set, issuer.as_deref())))
+            .collect();
+        let keys = Arc::new(KeySet::merge(&sets));
+        let generation = served.as_ref().map_or(1, |s| s.generation.saturating_add(1));
+        *served = Some(Merged { parts: generations, keys: Arc::clone(&keys), generation });
+        Some((keys, generation, complete))
+    }
+
+    fn wait_ready(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now().checked_add(timeout);
+        self.parts.iter().all(|(part, _)| {
+            let left = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(Instant::now()));
+            part.wait_ready(left)
+        })
+    }
 }
 
 /// A fixed key set and when it was made.
@@ -43,6 +117,24 @@ pub struct StaticKeys {
 }
 
 impl KeySource {
+    /// Several sources served as one set, each refreshed on its own, each
+    /// optionally bound to an issuer (its keys verify only tokens with that
+    /// `iss`): see [`KeySet::merge`] for `kid`s that collide across sources.
+    /// While some parts have no set yet, the others are served and
+    /// [`KeySource::is_partial`] says so.
+    pub fn merged(parts: Vec<(KeySource, Option<String>)>) -> Self {
+        Self::Merged(Arc::new(MergedSources { parts, served: RwLock::new(None) }))
+    }
+
+    /// True when some part of a merged source has no set to serve now (a
+    /// token whose key is not found may be one of its keys: not judged).
+    pub fn is_partial(&self) -> bool {
+        match self {
+            Self::Merged(merged) => merged.current(Duration::ZERO).is_some_and(|(_, _, complete)| !complete),
+            _ => false,
+        }
+    }
+
     /// A fixed key set.
     pub fn fixed(keys: KeySet) -> Self {
         Self::Static(StaticKeys { keys: Arc::new(keys), loaded_at: Instant::now() })
@@ -59,6 +151,7 @@ impl KeySource {
                 let never_fetched = remote.status().fetches.total() == 0;
                 never_fetched.then(|| remote.wait_ready(first_fetch_timeout)).flatten()
             }),
+            Self::Merged(merged) => merged.current(first_fetch_timeout).map(|(keys, generation, _)| (keys, generation)),
         }
     }
 
@@ -70,14 +163,19 @@ impl KeySource {
         match self {
             Self::Static(_) | Self::File(_) => true,
             Self::Remote(remote) => remote.wait_ready(timeout).is_some(),
+            Self::Merged(merged) => merged.wait_ready(timeout),
         }
     }
 
     /// A token named a key the set does not have: remote sources may refetch
     /// early (at most once per cooldown); other sources ignore it.
     pub fn unknown_kid(&self) {
-        if let Self::Remote(remote) = self {
-            remote.request_refetch();
+        match self {
+            Self::Remote(remote) => {
+                remote.request_refetch();
+            }
+            Self::Merged(merged) => merged.parts.iter().for_each(|(part, _)| part.unknown_kid()),
+            Self::Static(_) | Self::File(_) => {}
         }
     }
 
@@ -106,6 +204,18 @@ impl KeySource {
                     age_secs: status.age_ms.map(|ms| ms / 1000),
                     generation: status.generation,
                     fetches: status.fetches,
+                }
+            }
+            Self::Merged(merged) => {
+                // The merged set's size and generation; the oldest part's
+                // age; every part's fetches.
+                let parts: Vec<KeySetGauges> = merged.parts.iter().map(|(part, _)| part.gauges()).collect();
+                let served = merged.current(Duration::ZERO);
+                KeySetGauges {
+                    key_count: served.as_ref().map_or(0, |(keys, _, _)| keys.len()),
+                    age_secs: parts.iter().map(|g| g.age_secs).max().flatten(),
+                    generation: served.map_or(0, |(_, generation, _)| generation),
+                    fetches: parts.iter().fold(FetchCounts::default(), |sum, g| sum.plus(&g.fetches)),
                 }
             }
         }

@@ -830,6 +830,37 @@ static int silent_key_server(char *url, size_t url_cap) {
  * answers, and a policy that would wait 30 s for the first fetch, making the
  * verifier and verifying return at once, with JWTV_UNAVAILABLE (detail
  * "keys"). The policy itself keeps its timeout. */
+/* jwtv_policy_add_key_source: a file and the bundled HS256 set, one verifier. */
+static void test_several_key_sources(void) {
+    jwtv_policy *policy = NULL;
+    jwtv_verifier *verifier = NULL;
+    char err[256] = "", path[4096];
+    size_t token_len = 0;
+
+    CHECK_STATUS(jwtv_policy_new(&policy), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set(policy, "algorithms", "[\"ES256\",\"HS256\"]", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_add_string(policy, "audiences", "api", err, sizeof err), JWTV_OK);
+    snprintf(path, sizeof path, "%s", example_path("jwks.json"));
+    CHECK_STATUS(jwtv_policy_add_key_source(policy, "jwks_file", path, err, sizeof err), JWTV_OK);
+    snprintf(path, sizeof path, "%s", example_path("hs256-jwks.json"));
+    CHECK_STATUS(jwtv_policy_add_key_source(policy, "jwks_file", path, err, sizeof err), JWTV_OK);
+    char *json = policy_json(policy);
+    CHECK_CONTAINS(json, "\"sources\":[{\"jwks_file\":");
+    free(json);
+    CHECK_STATUS(jwtv_policy_add_key_source(policy, "jwks", path, err, sizeof err), JWTV_CONFIG_ERROR);
+    CHECK_CONTAINS(err, "a key source to add is jwks_file or jwks_url");
+    CHECK_STATUS(jwtv_policy_add_key_source(policy, NULL, path, err, sizeof err), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, err, sizeof err), JWTV_OK);
+    const char *tokens[] = {"tokens/valid-es256.jwt", "tokens/valid-hs256.jwt"};
+    for (size_t i = 0; i < 2; i++) {
+        char *t = read_example(tokens[i], &token_len);
+        CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)t, token_len, 0, NULL, NULL, 0), JWTV_OK);
+        free(t);
+    }
+    jwtv_verifier_free(verifier);
+    jwtv_policy_free(policy);
+}
+
 static void test_nonblocking(void) {
     jwtv_policy *policy = NULL;
     jwtv_verifier *verifier = NULL;
@@ -1309,6 +1340,7 @@ int main(int argc, char **argv) {
     test_policy_arguments();
     test_policy_fields();
     test_nonblocking();
+    test_several_key_sources();
     test_wait_ready();
     test_verify_and_read_claims();
     test_claim_int64_rounding();
