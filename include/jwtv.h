@@ -306,8 +306,9 @@ jwtv_status jwtv_policy_add_string(jwtv_policy *policy,
                                    char *err,
                                    size_t err_cap);
 
-// Adds a key source: `form` is `"jwks_file"` or `"jwks_url"`, `location`
-// the path or URL. The first is the policy's key source; a second makes
+// Adds a key source: `form` is `"jwks_file"`, `"jwks_url"` or
+// `"issuer_discovery"` (an OpenID Connect issuer URL), `location` the path
+// or URL. The first is the policy's key source; a second makes
 // both `keys.sources` (served as one set, each refreshed on its own), later
 // ones join them. A policy with static keys or an inline JWKS takes no
 // other source. Errors as `jwtv_policy_set`.

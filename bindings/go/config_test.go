@@ -133,7 +133,8 @@ func TestEveryConfigFieldReadsBack(t *testing.T) {
 			c.IgnoreAudience = true
 		}, ed},
 		// (A lifetime needs exp, which the token above leaves out: no token here.)
-		"JWKSFile": {func(c *jwtv.Config) { c.JWKSFile = jwksFile; c.MaxLifetime = 24 * time.Hour }, ""},
+		"JWKSFile":        {func(c *jwtv.Config) { c.JWKSFile = jwksFile; c.MaxLifetime = 24 * time.Hour }, ""},
+		"IssuerDiscovery": {func(c *jwtv.Config) { c.IssuerDiscovery = "http://127.0.0.1:9/realms/acme" }, ""},
 		"JWKSURL": {func(c *jwtv.Config) {
 			c.JWKSURL = "http://127.0.0.1:9/jwks.json"
 			c.TLSCAFile = caFile

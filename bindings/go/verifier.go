@@ -50,6 +50,12 @@ type Config struct {
 	// (keys.jwks_url; the first verification waits up to 5 s for the first
 	// fetch, VerifyContext no longer than its context allows).
 	JWKSURL string
+	// IssuerDiscovery is an OpenID Connect issuer URL
+	// (keys.issuer_discovery): its configuration
+	// (<issuer>/.well-known/openid-configuration) names the JWKS URL, then
+	// refreshed as JWKSURL is. Its keys verify only tokens whose "iss" is
+	// this issuer (ErrBadIssuer otherwise).
+	IssuerDiscovery string
 	// TLSCAFile is a PEM file of CA certificates an https JWKSURL must chain
 	// to, in place of the system's trust store (tls.ca_file): a key server
 	// behind a private CA. A file without a certificate is an ErrConfig.
@@ -152,12 +158,13 @@ type PEMKey struct {
 	KeyID string
 }
 
-// KeySource is one of Config.KeySources: exactly one of JWKS, JWKSFile
-// and JWKSURL.
+// KeySource is one of Config.KeySources: exactly one of JWKS, JWKSFile,
+// JWKSURL and IssuerDiscovery (whose keys are bound to that issuer).
 type KeySource struct {
-	JWKS     []byte
-	JWKSFile string
-	JWKSURL  string
+	JWKS            []byte
+	JWKSFile        string
+	JWKSURL         string
+	IssuerDiscovery string
 	// Issuer, when set, binds the source's keys to one issuer: a token they
 	// verify must carry exactly this "iss".
 	Issuer string
@@ -202,16 +209,18 @@ type keysDocument struct {
 	JWKSFile string          `json:"jwks_file,omitempty"`
 	JWKSURL  string          `json:"jwks_url,omitempty"`
 	JWKS     json.RawMessage `json:"jwks,omitempty"`
+	Discover string          `json:"issuer_discovery,omitempty"`
 	PEM      []keyEntry      `json:"pem,omitempty"`
 	Secrets  []keyEntry      `json:"secrets,omitempty"`
 	Sources  []sourceEntry   `json:"sources,omitempty"`
 }
 
 type sourceEntry struct {
-	JWKSFile string          `json:"jwks_file,omitempty"`
-	JWKSURL  string          `json:"jwks_url,omitempty"`
-	JWKS     json.RawMessage `json:"jwks,omitempty"`
-	Issuer   string          `json:"issuer,omitempty"`
+	JWKSFile        string          `json:"jwks_file,omitempty"`
+	JWKSURL         string          `json:"jwks_url,omitempty"`
+	JWKS            json.RawMessage `json:"jwks,omitempty"`
+	IssuerDiscovery string          `json:"issuer_discovery,omitempty"`
+	Issuer          string          `json:"issuer,omitempty"`
 }
 
 // keyEntry is an entry of keys.pem (with PEM) or of keys.secrets (with K,
@@ -240,7 +249,7 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		return nil, &Error{Code: CodeConfigError, Detail: "PolicyFile: the policy is in the file"}
 	}
 	doc := policyDocument{
-		Keys:                keysDocument{JWKSFile: c.JWKSFile, JWKSURL: c.JWKSURL},
+		Keys:                keysDocument{JWKSFile: c.JWKSFile, JWKSURL: c.JWKSURL, Discover: c.IssuerDiscovery},
 		Algorithms:          c.Algorithms,
 		Issuers:             c.Issuers,
 		Audiences:           c.Audiences,
@@ -262,7 +271,8 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		doc.Keys.JWKS = c.JWKS
 	}
 	for i, source := range c.KeySources {
-		entry := sourceEntry{JWKSFile: source.JWKSFile, JWKSURL: source.JWKSURL, Issuer: source.Issuer}
+		entry := sourceEntry{JWKSFile: source.JWKSFile, JWKSURL: source.JWKSURL,
+			IssuerDiscovery: source.IssuerDiscovery, Issuer: source.Issuer}
 		if source.JWKS != nil {
 			if !json.Valid(source.JWKS) {
 				return nil, &Error{Code: CodeConfigError, Detail: fmt.Sprintf("keys.sources[%d].jwks: not a JSON document", i)}

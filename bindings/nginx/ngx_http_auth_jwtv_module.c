@@ -24,6 +24,7 @@
 enum {
     AUTH_JWTV_KEY_FILE,
     AUTH_JWTV_KEY_URL,
+    AUTH_JWTV_KEY_DISCOVERY,
     AUTH_JWTV_KEY_CACHE,
     AUTH_JWTV_ALG,
     AUTH_JWTV_ISSUER,
@@ -60,6 +61,7 @@ typedef struct {
 static ngx_http_auth_jwtv_field_t ngx_http_auth_jwtv_fields[AUTH_JWTV_NRULES] = {
     [AUTH_JWTV_KEY_FILE] = {"keys.jwks_file", AUTH_JWTV_KEY_SOURCE},
     [AUTH_JWTV_KEY_URL] = {"keys.jwks_url", AUTH_JWTV_KEY_SOURCE},
+    [AUTH_JWTV_KEY_DISCOVERY] = {"keys.issuer_discovery", AUTH_JWTV_KEY_SOURCE},
     [AUTH_JWTV_KEY_CACHE] = {"refresh.default_ttl_secs", AUTH_JWTV_SECONDS},
     [AUTH_JWTV_ALG] = {"algorithms", AUTH_JWTV_LIST},
     [AUTH_JWTV_ISSUER] = {"issuers", AUTH_JWTV_LIST},
@@ -170,6 +172,7 @@ static ngx_command_t ngx_http_auth_jwtv_commands[] = {
      NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
     AUTH_JWTV_RULE("auth_jwt_key_file", NGX_CONF_TAKE1, AUTH_JWTV_KEY_FILE),
     AUTH_JWTV_RULE("auth_jwt_key_url", NGX_CONF_TAKE1, AUTH_JWTV_KEY_URL),
+    AUTH_JWTV_RULE("auth_jwt_issuer_discovery", NGX_CONF_TAKE1, AUTH_JWTV_KEY_DISCOVERY),
     AUTH_JWTV_RULE("auth_jwt_key_cache", NGX_CONF_TAKE1, AUTH_JWTV_KEY_CACHE),
     /* NGINX Plus's spelling of auth_jwt_key_url, for a full URL. */
     {ngx_string("auth_jwt_key_request"), AUTH_JWTV_CONTEXT | NGX_CONF_TAKE1, ngx_http_auth_jwtv_key_request,
@@ -723,12 +726,13 @@ static char *ngx_http_auth_jwtv_failed(ngx_conf_t *cf, ngx_str_t *directive, jwt
 }
 
 /*
- * auth_jwt_key_file and auth_jwt_key_url (auth_jwt_key_request) may be given
- * any number of times, together: one source is the policy's key source,
- * several are merged into one key set (keys.sources).
+ * auth_jwt_key_file, auth_jwt_key_url (auth_jwt_key_request) and
+ * auth_jwt_issuer_discovery may be given any number of times, together: one
+ * source is the policy's key source, several are merged into one key set
+ * (keys.sources).
  */
 static ngx_uint_t ngx_http_auth_jwtv_is_key_source(ngx_uint_t rule) {
-    return rule == AUTH_JWTV_KEY_FILE || rule == AUTH_JWTV_KEY_URL;
+    return rule == AUTH_JWTV_KEY_FILE || rule == AUTH_JWTV_KEY_URL || rule == AUTH_JWTV_KEY_DISCOVERY;
 }
 
 /* Sets a rule's words in a policy; on failure err says why, naming the field. */
@@ -779,7 +783,9 @@ static ngx_str_t *ngx_http_auth_jwtv_directive_of(ngx_http_auth_jwtv_loc_conf_t 
         return &policy;
     }
     if (ngx_strncmp(err, "keys.sources", sizeof("keys.sources") - 1) == 0) { /* several key directives */
-        ngx_uint_t rule = ngx_strstr(err, ".jwks_url") != NULL ? AUTH_JWTV_KEY_URL : AUTH_JWTV_KEY_FILE;
+        ngx_uint_t rule = ngx_strstr(err, ".jwks_url") != NULL           ? AUTH_JWTV_KEY_URL
+                          : ngx_strstr(err, ".issuer_discovery") != NULL ? AUTH_JWTV_KEY_DISCOVERY
+                                                                          : AUTH_JWTV_KEY_FILE;
         if (conf->rules[rule].words != NULL) {
             return &conf->rules[rule].cmd->name;
         }
@@ -883,10 +889,10 @@ static char *ngx_http_auth_jwtv_merge_loc_conf(ngx_conf_t *cf, void *parent, voi
         }
     }
     if (conf->policy_file.len == 0 && conf->rules[AUTH_JWTV_KEY_FILE].words == NULL &&
-        conf->rules[AUTH_JWTV_KEY_URL].words == NULL) {
+        conf->rules[AUTH_JWTV_KEY_URL].words == NULL && conf->rules[AUTH_JWTV_KEY_DISCOVERY].words == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"auth_jwt\" directive: needs a key source: auth_jwt_key_file, auth_jwt_key_url or "
-                           "auth_jwt_policy");
+                           "\"auth_jwt\" directive: needs a key source: auth_jwt_key_file, auth_jwt_key_url, "
+                           "auth_jwt_issuer_discovery or auth_jwt_policy");
         return NGX_CONF_ERROR;
     }
     return ngx_http_auth_jwtv_make_policy(cf, conf);

@@ -692,6 +692,7 @@ class JwksServer:
         self.port = free_port()
         self.server = None
         self.tls = tls  # an ssl.SSLContext: serve HTTPS
+        self.documents = {}  # other paths: their JSON documents
         self.start()
 
     def start(self):
@@ -700,7 +701,7 @@ class JwksServer:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 owner.requests += 1
-                body = owner.document.encode()
+                body = owner.documents.get(self.path, owner.document).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Cache-Control", "max-age=1")
@@ -925,6 +926,42 @@ class SeveralKeySources(unittest.TestCase):
         finally:
             nginx.cleanup()
             jwks.stop()
+
+    def test_two_discovered_issuers_each_verify_their_own_tokens(self):
+        idps = []
+        for kid, secret in (("a", SECRET_A), ("b", SECRET_B)):
+            idp = JwksServer(oct_jwks((kid, secret)))
+            issuer = f"http://127.0.0.1:{idp.port}/realms/{kid}"
+            idp.documents = {f"/realms/{kid}/.well-known/openid-configuration":
+                             json.dumps({"issuer": issuer, "jwks_uri": f"{issuer}/certs"})}
+            idps.append((idp, issuer))
+        block = f"""
+    server {{
+        listen 127.0.0.1:@PORT@;
+        auth_jwt "api"; auth_jwt_alg HS256; auth_jwt_audience api;
+        auth_jwt_issuer_discovery {idps[0][1]};
+        auth_jwt_issuer_discovery {idps[1][1]};
+        location / {{ {PROXY} }}
+    }}
+"""
+        nginx = Nginx(block, {}).start()
+        try:
+            (_, issuer_a), (_, issuer_b) = idps
+            a = hs256(claims(iss=issuer_a), SECRET_A, "a")
+            b = hs256(claims(iss=issuer_b), SECRET_B, "b")
+            deadline = time.time() + 5
+            while 503 in (nginx.get("/", a)[0], nginx.get("/", b)[0]) and time.time() < deadline:
+                time.sleep(0.05)
+            self.assertEqual((nginx.get("/", a)[0], nginx.get("/", b)[0]), (200, 200))
+            # Issuer b's key never vouches for a token of issuer a.
+            forged = hs256(claims(iss=issuer_a), SECRET_B, "b")
+            status, _, headers = nginx.get("/", forged)
+            self.assertEqual(status, 401)
+            self.assertIn('error_description="bad_issuer"', headers["WWW-Authenticate"])
+        finally:
+            nginx.cleanup()
+            for idp, _ in idps:
+                idp.stop()
 
     def test_two_key_files_in_one_location(self):
         block = """

@@ -774,7 +774,10 @@ fn key_sources_added_one_by_one_are_merged() {
     }
     let (status, message) = add_key_source(policy, "pem", "k.pem");
     assert_eq!(status, jwtv_status::JWTV_CONFIG_ERROR);
-    assert!(message.starts_with("keys: `pem`: a key source to add is jwks_file or jwks_url"), "{message}");
+    assert!(
+        message.starts_with("keys: `pem`: a key source to add is jwks_file, jwks_url or issuer_discovery"),
+        "{message}"
+    );
     // SAFETY: live handles, freed once.
     unsafe {
         jwtv_verifier_free(verifier);

@@ -156,6 +156,8 @@ struct Keys {
     jwks_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     jwks: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuer_discovery: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pem_files: Vec<KeyFile>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -179,6 +181,9 @@ struct SourceConfig {
     jwks_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     jwks: Option<serde_json::Value>,
+    /// An OpenID Connect issuer whose configuration names the JWKS URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuer_discovery: Option<String>,
     /// The keys of this source verify only tokens with this `iss`.
     #[serde(skip_serializing_if = "Option::is_none")]
     issuer: Option<String>,
@@ -186,7 +191,29 @@ struct SourceConfig {
 
 impl SourceConfig {
     fn forms(&self) -> usize {
-        [self.jwks_file.is_some(), self.jwks_url.is_some(), self.jwks.is_some()].into_iter().filter(|&n| n).count()
+        [self.jwks_file.is_some(), self.jwks_url.is_some(), self.jwks.is_some(), self.issuer_discovery.is_some()]
+            .into_iter()
+            .filter(|&n| n)
+            .count()
+    }
+
+    /// The issuer the source's keys are bound to: the one named, or the
+    /// discovered issuer.
+    fn bound_issuer(&self) -> Option<String> {
+        self.issuer.clone().or_else(|| self.issuer_discovery.clone())
+    }
+}
+
+impl Keys {
+    /// The single JWKS form of `keys` (file, URL, inline or discovery) as a source.
+    fn single(&self) -> SourceConfig {
+        SourceConfig {
+            jwks_file: self.jwks_file.clone(),
+            jwks_url: self.jwks_url.clone(),
+            jwks: self.jwks.clone(),
+            issuer_discovery: self.issuer_discovery.clone(),
+            issuer: None,
+        }
     }
 }
 
@@ -201,10 +228,17 @@ impl Keys {
             && self.secret_files.is_empty()
             && self.pem.is_empty()
             && self.secrets.is_empty());
-        [self.jwks_file.is_some(), self.jwks_url.is_some(), self.jwks.is_some(), statics, !self.sources.is_empty()]
-            .into_iter()
-            .filter(|&named| named)
-            .count()
+        [
+            self.jwks_file.is_some(),
+            self.jwks_url.is_some(),
+            self.jwks.is_some(),
+            self.issuer_discovery.is_some(),
+            statics,
+            !self.sources.is_empty(),
+        ]
+        .into_iter()
+        .filter(|&named| named)
+        .count()
     }
 }
 
@@ -593,8 +627,9 @@ impl Policy {
         Ok(())
     }
 
-    /// Adds a key source, `form` being `jwks_file` or `jwks_url`: the first
-    /// is the policy's key source (`keys.jwks_file`, `keys.jwks_url`), a
+    /// Adds a key source, `form` being `jwks_file`, `jwks_url` or
+    /// `issuer_discovery`: the first is the policy's key source
+    /// (`keys.jwks_file`, `keys.jwks_url`, `keys.issuer_discovery`), a
     /// second makes both `keys.sources`, later ones join them (what repeated
     /// NGINX `auth_jwt_key_file`/`auth_jwt_key_url` directives do). Static
     /// keys and an inline JWKS take no other source.
@@ -613,20 +648,29 @@ impl Policy {
         let source = match form {
             "jwks_file" => SourceConfig { jwks_file: Some(PathBuf::from(location)), ..SourceConfig::default() },
             "jwks_url" => SourceConfig { jwks_url: Some(location.to_owned()), ..SourceConfig::default() },
+            "issuer_discovery" => {
+                SourceConfig { issuer_discovery: Some(location.to_owned()), ..SourceConfig::default() }
+            }
             _ => {
-                return Err(PolicyError::at("keys", format!("`{form}`: a key source to add is jwks_file or jwks_url")));
+                return Err(PolicyError::at(
+                    "keys",
+                    format!("`{form}`: a key source to add is jwks_file, jwks_url or issuer_discovery"),
+                ));
             }
         };
         let mut keys = self.keys.clone();
-        let single =
-            keys.sources.is_empty() && keys.forms() == 1 && (keys.jwks_file.is_some() || keys.jwks_url.is_some());
+        let single = keys.sources.is_empty()
+            && keys.forms() == 1
+            && (keys.jwks_file.is_some() || keys.jwks_url.is_some() || keys.issuer_discovery.is_some());
         if keys.is_empty() {
             keys.jwks_file = source.jwks_file;
             keys.jwks_url = source.jwks_url;
+            keys.issuer_discovery = source.issuer_discovery;
         } else if single {
             let first = SourceConfig {
                 jwks_file: keys.jwks_file.take(),
                 jwks_url: keys.jwks_url.take(),
+                issuer_discovery: keys.issuer_discovery.take(),
                 ..SourceConfig::default()
             };
             keys.sources = vec![first, source];
@@ -654,6 +698,7 @@ impl Policy {
         if self.keys.jwks_file.is_some()
             || self.keys.jwks_url.is_some()
             || self.keys.jwks.is_some()
+            || self.keys.issuer_discovery.is_some()
             || !self.keys.sources.is_empty()
         {
             return Err(PolicyError::at(at, "static keys cannot be combined with a JWKS source"));
@@ -948,8 +993,8 @@ impl Policy {
         if self.keys.forms() > 1 {
             return Err(PolicyError::at(
                 "keys",
-                "name one key source: jwks_file, jwks_url, jwks, static keys (pem_files, secret_files, pem, secrets), \
-                 or several in sources",
+                "name one key source: jwks_file, jwks_url, jwks, issuer_discovery, static keys (pem_files, \
+                 secret_files, pem, secrets), or several in sources",
             ));
         }
         if self.keys.sources.len() > MAX_RULE_LIST_LEN {
@@ -962,11 +1007,19 @@ impl Policy {
             if source.forms() != 1 {
                 return Err(PolicyError::at(
                     format!("keys.sources[{i}]"),
-                    "name exactly one of jwks_file, jwks_url, jwks",
+                    "name exactly one of jwks_file, jwks_url, jwks, issuer_discovery",
                 ));
             }
             if source.issuer.as_deref() == Some("") {
                 return Err(PolicyError::at(format!("keys.sources[{i}].issuer"), "must not be empty"));
+            }
+            if let (Some(issuer), Some(discovered)) = (&source.issuer, &source.issuer_discovery)
+                && issuer != discovered
+            {
+                return Err(PolicyError::at(
+                    format!("keys.sources[{i}].issuer"),
+                    "must be the issuer_discovery issuer (the keys it names are that issuer's), or left out",
+                ));
             }
         }
         let r = &self.refresh;
@@ -1060,13 +1113,19 @@ impl Policy {
                 .enumerate()
                 .map(|(i, source)| {
                     let at = format!("keys.sources[{i}]");
-                    let part = self.jwks_source(&source.jwks_file, &source.jwks_url, &source.jwks, &at)?;
-                    Ok((part.ok_or_else(|| PolicyError::at(&at, "missing: name a key source"))?, source.issuer.clone()))
+                    let part = self.jwks_source(source, &at)?;
+                    Ok((part.ok_or_else(|| PolicyError::at(&at, "missing: name a key source"))?, source.bound_issuer()))
                 })
                 .collect::<Result<Vec<_>, PolicyError>>()?;
             return Ok(KeySource::merged(parts));
         }
-        if let Some(source) = self.jwks_source(&keys.jwks_file, &keys.jwks_url, &keys.jwks, "keys")? {
+        if let Some(issuer) = &keys.issuer_discovery {
+            // One discovered issuer: its keys verify its tokens only.
+            let remote = self.jwks_source(&keys.single(), "keys")?;
+            let remote = remote.ok_or_else(|| PolicyError::at("keys", "missing: name a key source"))?;
+            return Ok(KeySource::merged(vec![(remote, Some(issuer.clone()))]));
+        }
+        if let Some(source) = self.jwks_source(&keys.single(), "keys")? {
             return Ok(source);
         }
         if keys.is_empty() {
@@ -1100,27 +1159,26 @@ impl Policy {
 
     /// The JWKS source named by one of `file`, `url` or `document` (fields
     /// of `at`), if any: the file loaded, the URL's refresh started.
-    fn jwks_source(
-        &self,
-        file: &Option<PathBuf>,
-        url: &Option<String>,
-        document: &Option<serde_json::Value>,
-        at: &str,
-    ) -> Result<Option<KeySource>, PolicyError> {
+    fn jwks_source(&self, source: &SourceConfig, at: &str) -> Result<Option<KeySource>, PolicyError> {
         let options = self.key_set_options();
-        if let Some(path) = file {
+        if let Some(issuer) = &source.issuer_discovery {
+            return RemoteJwks::discover(issuer, self.refresh_policy(), options, &self.trust_roots()?)
+                .map(|remote| Some(KeySource::Remote(remote)))
+                .map_err(|e| PolicyError::at(format!("{at}.issuer_discovery"), e));
+        }
+        if let Some(path) = &source.jwks_file {
             let path = self.base_dir.join(path);
             let interval = Duration::from_millis(self.refresh.file_check_interval_ms);
             let file = FileJwks::open(&path, options)
                 .map_err(|e| PolicyError::at(format!("{at}.jwks_file"), format!("{}: {e}", path.display())))?;
             return Ok(Some(KeySource::File(Arc::new(file.with_check_interval(interval)))));
         }
-        if let Some(url) = url {
+        if let Some(url) = &source.jwks_url {
             return RemoteJwks::with_trust(url, self.refresh_policy(), options, &self.trust_roots()?)
                 .map(|remote| Some(KeySource::Remote(remote)))
                 .map_err(|e| PolicyError::at(format!("{at}.jwks_url"), e));
         }
-        if let Some(document) = document {
+        if let Some(document) = &source.jwks {
             let set = KeySet::parse(document.to_string().as_bytes(), &options)
                 .map_err(|e| PolicyError::at(format!("{at}.jwks"), e))?;
             // As a key file or `set_jwks`: a set that can verify nothing is a mistake.
@@ -1174,11 +1232,13 @@ impl Policy {
             let mut loaded = Vec::new();
             for (i, source) in self.keys.sources.iter().enumerate() {
                 let at = format!("keys.sources[{i}]");
-                match &source.jwks_url {
-                    Some(url) => {
-                        RemoteJwks::check_url(url).map_err(|e| PolicyError::at(format!("{at}.jwks_url"), e))?
+                match (&source.jwks_url, &source.issuer_discovery) {
+                    (Some(url), _) => {
+                        RemoteJwks::check_url(url).map_err(|e| PolicyError::at(format!("{at}.jwks_url"), e))?;
                     }
-                    None => loaded.extend(self.jwks_source(&source.jwks_file, &None, &source.jwks, &at)?),
+                    (_, Some(issuer)) => RemoteJwks::check_url(issuer)
+                        .map_err(|e| PolicyError::at(format!("{at}.issuer_discovery"), e))?,
+                    _ => loaded.extend(self.jwks_source(source, &at)?),
                 }
             }
             // Sources that can be read now must not name different keys with one kid.
@@ -1193,9 +1253,12 @@ impl Policy {
                 ));
             }
         } else {
-            match &self.keys.jwks_url {
-                Some(url) => RemoteJwks::check_url(url).map_err(|e| PolicyError::at("keys.jwks_url", e))?,
-                None => self.key_source().map(drop)?,
+            match (&self.keys.jwks_url, &self.keys.issuer_discovery) {
+                (Some(url), _) => RemoteJwks::check_url(url).map_err(|e| PolicyError::at("keys.jwks_url", e))?,
+                (_, Some(issuer)) => {
+                    RemoteJwks::check_url(issuer).map_err(|e| PolicyError::at("keys.issuer_discovery", e))?;
+                }
+                _ => self.key_source().map(drop)?,
             }
         }
         if let Some(r) = &self.revocations {

@@ -115,3 +115,62 @@ fn each_source_names_exactly_one_form_and_errors_name_the_source() {
     let many: Vec<Value> = (0..33).map(|_| json!({ "jwks_file": "jwks.json" })).collect();
     assert_eq!(policy(Value::Array(many)).expect_err("too many").field(), "keys.sources");
 }
+
+/// An identity provider on 127.0.0.1: its OpenID configuration and keys.
+/// Returns its issuer URL.
+fn identity_provider(jwks: String) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let issuer = format!("http://{}/realms/acme", listener.local_addr().expect("address"));
+    let issuer_here = issuer.clone();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut request = [0u8; 2048];
+            let n = conn.read(&mut request).unwrap_or(0);
+            let head = String::from_utf8_lossy(&request[..n]);
+            let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
+            let (status, body) = match path.as_str() {
+                "/realms/acme/.well-known/openid-configuration" => {
+                    ("200 OK", format!(r#"{{"issuer":"{issuer_here}","jwks_uri":"{issuer_here}/certs"}}"#))
+                }
+                "/realms/acme/certs" => ("200 OK", jwks.clone()),
+                _ => ("404 Not Found", String::new()),
+            };
+            let _ =
+                write!(conn, "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        }
+    });
+    issuer
+}
+
+#[path = "common/mod.rs"]
+mod common;
+
+#[test]
+fn a_discovered_issuers_keys_verify_its_tokens_only() {
+    let key = common::TestKey::new("k1", 7);
+    let issuer = identity_provider(common::jwks(&[&key]));
+    let doc = json!({
+        "keys": { "issuer_discovery": issuer },
+        "algorithms": ["EdDSA"],
+        "audiences": ["api"],
+        "refresh": { "first_fetch_timeout_ms": 5000 }
+    });
+    let policy = Policy::from_json(doc.to_string().as_bytes(), examples()).expect("policy");
+    policy.check_sources().expect("checked without fetching");
+    let v = policy.verifier().expect("verifier");
+    assert!(v.wait_ready(std::time::Duration::from_secs(5)), "the configuration names the keys");
+    let now = jwtv_jwks::unix_now();
+    let claims = |iss: &str| format!(r#"{{"iss":"{iss}","aud":"api","exp":{},"iat":{}}}"#, now + 600, now);
+    v.verify_now(key.sign(&claims(&issuer))).expect("a token of the discovered issuer");
+    let err = v.verify_now(key.sign(&claims("https://issuer.example"))).expect_err("another issuer's token");
+    assert_eq!(err.code(), ErrorCode::BadIssuer);
+
+    let bad = json!({ "keys": { "issuer_discovery": "ftp://login.example" }, "algorithms": ["EdDSA"] });
+    let err = Policy::from_json(bad.to_string().as_bytes(), examples()).and_then(|p| p.check_sources()).unwrap_err();
+    assert_eq!(err.field(), "keys.issuer_discovery");
+    let mismatch = json!({ "keys": { "sources": [{ "issuer_discovery": issuer, "issuer": "https://other.example" }] },
+                           "algorithms": ["EdDSA"] });
+    let err = Policy::from_json(mismatch.to_string().as_bytes(), examples()).unwrap_err();
+    assert_eq!(err.field(), "keys.sources[0].issuer");
+}

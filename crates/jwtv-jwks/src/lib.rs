@@ -82,6 +82,7 @@
 
 mod clock;
 mod digest;
+mod discovery;
 mod file;
 mod jwk;
 mod keyset;
@@ -96,6 +97,7 @@ mod tls;
 pub mod watch;
 
 pub use clock::{Clock, ManualClock, SystemClock, unix_now};
+pub use discovery::DiscoveryProblem;
 pub use file::{FileError, FileJwks};
 pub use jwk::{KeyInfo, KeyStatus, SkipReason};
 pub use keyset::{JwksError, KeySet};

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::clock::millis;
 use crate::digest::sha256;
+use crate::discovery::DiscoveryProblem;
 use crate::keyset::{JwksError, KeySet};
 use crate::options::KeySetOptions;
 use crate::tls::CertificateProblem;
@@ -96,6 +97,9 @@ pub enum FetchFailure {
     Malformed(JwksError),
     /// The document has no usable key (every key was skipped).
     NoUsableKeys,
+    /// The issuer's OpenID configuration gave no key set URL (counted with
+    /// the malformed documents in [`FetchCounts`]).
+    Discovery(DiscoveryProblem),
 }
 
 impl fmt::Display for FetchFailure {
@@ -107,6 +111,7 @@ impl fmt::Display for FetchFailure {
             Self::Status(status) => write!(f, "HTTP status {status}"),
             Self::Malformed(e) => write!(f, "{e}"),
             Self::NoUsableKeys => f.write_str("no usable key in the document"),
+            Self::Discovery(problem) => write!(f, "{problem}"),
         }
     }
 }
@@ -379,7 +384,9 @@ impl Refresher {
             FetchFailure::Transport | FetchFailure::Certificate(_) => self.counts.transport_errors += 1,
             FetchFailure::Timeout => self.counts.timeouts += 1,
             FetchFailure::Status(_) => self.counts.http_errors += 1,
-            FetchFailure::Malformed(_) | FetchFailure::NoUsableKeys => self.counts.malformed += 1,
+            FetchFailure::Malformed(_) | FetchFailure::NoUsableKeys | FetchFailure::Discovery(_) => {
+                self.counts.malformed += 1;
+            }
         }
         Outcome::Failed(failure)
     }

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use ureq::http::{HeaderMap, Uri};
 
 use crate::clock::{Clock, SystemClock, millis};
+use crate::discovery::DiscoveryProblem;
+use crate::discovery::{self, MAX_CONFIGURATION_BYTES};
 use crate::keyset::{JwksError, KeySet};
 use crate::options::KeySetOptions;
 use crate::refresh::{Action, FetchFailure, FetchResponse, RefreshPolicy, RefreshStatus, Refresher};
@@ -165,7 +167,10 @@ struct Owner {
 }
 
 struct Shared {
+    /// The JWKS URL, or the issuer whose configuration names it.
     url: String,
+    /// With discovery: the `jwks_uri` found last (`None` until then).
+    discovered: Option<Mutex<Option<String>>>,
     clock: Arc<dyn Clock>,
     max_stale_ms: u64,
     /// The refresher and the thread's flags. Never held across a request.
@@ -199,7 +204,26 @@ impl RemoteJwks {
     /// The URL must be an absolute `http` or `https` URL with a host; the
     /// first fetch starts at once, in the background.
     pub fn new(url: &str, policy: RefreshPolicy, options: KeySetOptions) -> Result<Self, RemoteError> {
-        Self::start(url, policy, options, Arc::new(SystemClock::new()), &TrustRoots::system())
+        Self::start(url, policy, options, Arc::new(SystemClock::new()), &TrustRoots::system(), false)
+    }
+
+    /// Keeps the key set of an OpenID Connect issuer fresh: its
+    /// configuration (`<issuer>/.well-known/openid-configuration`) names the
+    /// JWKS URL (`jwks_uri`), then that URL is refreshed as
+    /// [`RemoteJwks::new`] refreshes one.
+    ///
+    /// The configuration must name exactly this `issuer` and, for an `https`
+    /// issuer, an `https` `jwks_uri` ([`DiscoveryProblem`](crate::DiscoveryProblem)
+    /// otherwise, reported as [`FetchFailure::Discovery`]). It is read again
+    /// every [`RefreshPolicy::max_ttl`], and after a failed key set fetch once
+    /// it is [`RefreshPolicy::min_ttl`] old, so a moved `jwks_uri` is followed.
+    pub fn discover(
+        issuer: &str,
+        policy: RefreshPolicy,
+        options: KeySetOptions,
+        roots: &TrustRoots,
+    ) -> Result<Self, RemoteError> {
+        Self::start(issuer, policy, options, Arc::new(SystemClock::new()), roots, true)
     }
 
     /// Like [`RemoteJwks::new`], trusting `roots` for an `https` URL (a
@@ -210,7 +234,7 @@ impl RemoteJwks {
         options: KeySetOptions,
         roots: &TrustRoots,
     ) -> Result<Self, RemoteError> {
-        Self::start(url, policy, options, Arc::new(SystemClock::new()), roots)
+        Self::start(url, policy, options, Arc::new(SystemClock::new()), roots, false)
     }
 
     /// Checks `url` as [`RemoteJwks::new`] does, without starting anything
@@ -229,7 +253,7 @@ impl RemoteJwks {
         options: KeySetOptions,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, RemoteError> {
-        Self::start(url, policy, options, clock, &TrustRoots::system())
+        Self::start(url, policy, options, clock, &TrustRoots::system(), false)
     }
 
     fn start(
@@ -238,6 +262,7 @@ impl RemoteJwks {
         options: KeySetOptions,
         clock: Arc<dyn Clock>,
         roots: &TrustRoots,
+        discover: bool,
     ) -> Result<Self, RemoteError> {
         validate_url(url)?;
         let tls = ureq::tls::TlsConfig::builder().root_certs(roots.root_certs()).build();
@@ -254,6 +279,7 @@ impl RemoteJwks {
         );
         let shared = Arc::new(Shared {
             url: url.to_owned(),
+            discovered: discover.then(|| Mutex::new(None)),
             clock,
             max_stale_ms: millis(policy.max_stale),
             state: Mutex::new(State { refresher: Refresher::new(policy, options), woken: false, shutdown: false }),
@@ -262,7 +288,15 @@ impl RemoteJwks {
             served: RwLock::new(None),
             last_date: Mutex::new(None),
         });
-        let worker = Worker { shared: Arc::clone(&shared), agent, max_bytes: options.max_bytes };
+        let worker = Worker {
+            shared: Arc::clone(&shared),
+            agent,
+            max_bytes: options.max_bytes,
+            discovered_at: None,
+            last_fetch_failed: false,
+            rediscover_every: policy.max_ttl,
+            rediscover_after_failure: policy.min_ttl,
+        };
         thread::Builder::new()
             .name("jwtv-jwks-refresh".to_owned())
             .spawn(move || worker.run())
@@ -343,9 +377,20 @@ impl RemoteJwks {
         *self.shared().last_date.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The URL, as given.
+    /// The URL, as given: the JWKS URL, or the issuer of
+    /// [`RemoteJwks::discover`].
     pub fn url(&self) -> &str {
         &self.shared().url
+    }
+
+    /// The JWKS URL fetched: the URL given, or the `jwks_uri` discovery found
+    /// last (`None` before that).
+    pub fn jwks_url(&self) -> Option<String> {
+        let shared = self.shared();
+        match &shared.discovered {
+            Some(found) => found.lock().unwrap_or_else(PoisonError::into_inner).clone(),
+            None => Some(shared.url.clone()),
+        }
     }
 }
 
@@ -390,11 +435,17 @@ struct Worker {
     shared: Arc<Shared>,
     agent: ureq::Agent,
     max_bytes: usize,
+    /// With discovery: when the configuration was last read.
+    discovered_at: Option<Instant>,
+    last_fetch_failed: bool,
+    rediscover_every: Duration,
+    rediscover_after_failure: Duration,
 }
 
 impl Worker {
-    fn run(self) {
-        let shared = &*self.shared;
+    fn run(mut self) {
+        let shared = Arc::clone(&self.shared);
+        let shared = &*shared;
         let mut state = shared.lock_state();
         loop {
             if state.shutdown {
@@ -406,6 +457,7 @@ impl Worker {
                 Action::Fetch { if_none_match } => {
                     drop(state);
                     let fetched = self.fetch(if_none_match.as_deref());
+                    self.last_fetch_failed = !matches!(fetched, Fetched::Answer { status: 200 | 304, .. });
                     state = shared.lock_state();
                     let now = shared.clock.now_ms();
                     match &fetched {
@@ -440,9 +492,54 @@ impl Worker {
         }
     }
 
+    /// The JWKS URL to fetch: the URL given, or the one the issuer's
+    /// configuration names (read again when due). Holds no lock while on the wire.
+    fn jwks_url(&mut self) -> Result<String, FetchFailure> {
+        let Some(found) = &self.shared.discovered else { return Ok(self.shared.url.clone()) };
+        let known = found.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let age = self.discovered_at.map(|at| at.elapsed());
+        let due = match (&known, age) {
+            (Some(_), Some(age)) => {
+                age >= self.rediscover_every || (self.last_fetch_failed && age >= self.rediscover_after_failure)
+            }
+            _ => true,
+        };
+        if !due && let Some(url) = known {
+            return Ok(url);
+        }
+        let url = self.read_configuration()?;
+        self.discovered_at = Some(Instant::now());
+        *found.lock().unwrap_or_else(PoisonError::into_inner) = Some(url.clone());
+        Ok(url)
+    }
+
+    /// One GET of the issuer's configuration; its `jwks_uri`.
+    fn read_configuration(&self) -> Result<String, FetchFailure> {
+        let mut response = self
+            .agent
+            .get(discovery::configuration_url(&self.shared.url))
+            .header("Accept", "application/json")
+            .call()
+            .map_err(|e| self.failure(e))?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            return Err(FetchFailure::Status(status));
+        }
+        let body =
+            response.body_mut().with_config().limit(MAX_CONFIGURATION_BYTES).read_to_vec().map_err(|e| match e {
+                ureq::Error::BodyExceedsLimit(_) => FetchFailure::Discovery(DiscoveryProblem::Malformed),
+                other => self.failure(other),
+            })?;
+        discovery::jwks_uri(&body, &self.shared.url).map_err(FetchFailure::Discovery)
+    }
+
     /// One GET of the URL. Holds no lock.
-    fn fetch(&self, if_none_match: Option<&str>) -> Fetched {
-        let mut request = self.agent.get(&self.shared.url);
+    fn fetch(&mut self, if_none_match: Option<&str>) -> Fetched {
+        let url = match self.jwks_url() {
+            Ok(url) => url,
+            Err(failure) => return Fetched::Failed(failure),
+        };
+        let mut request = self.agent.get(&url);
         if let Some(tag) = if_none_match {
             request = request.header("If-None-Match", tag);
         }

@@ -848,7 +848,7 @@ static void test_several_key_sources(void) {
     CHECK_CONTAINS(json, "\"sources\":[{\"jwks_file\":");
     free(json);
     CHECK_STATUS(jwtv_policy_add_key_source(policy, "jwks", path, err, sizeof err), JWTV_CONFIG_ERROR);
-    CHECK_CONTAINS(err, "a key source to add is jwks_file or jwks_url");
+    CHECK_CONTAINS(err, "a key source to add is jwks_file, jwks_url or issuer_discovery");
     CHECK_STATUS(jwtv_policy_add_key_source(policy, NULL, path, err, sizeof err), JWTV_NULL_ARGUMENT);
     CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, err, sizeof err), JWTV_OK);
     const char *tokens[] = {"tokens/valid-es256.jwt", "tokens/valid-hs256.jwt"};
