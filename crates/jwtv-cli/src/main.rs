@@ -27,7 +27,7 @@ mod verify;
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches as _, Parser, Subcommand};
 
 /// The exit code of a valid token (or a command that did its job).
 pub(crate) const EXIT_OK: u8 = 0;
@@ -170,8 +170,33 @@ pub(crate) struct PolicyArgs {
     pub(crate) timeout: u64,
 }
 
+/// The command line, with `--leeway`'s help showing the value a `--policy`
+/// file on the same command line sets (`jwtv verify --policy p.json --help`).
+fn command() -> clap::Command {
+    let command = Cli::command();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let policy_file = args.iter().enumerate().find_map(|(i, arg)| {
+        let arg = arg.to_str()?;
+        match arg.strip_prefix("--policy=") {
+            Some(file) => Some(file.to_owned()),
+            None if arg == "--policy" => args.get(i + 1)?.to_str().map(str::to_owned),
+            None => None,
+        }
+    });
+    let Some(leeway) = policy_file.and_then(|file| jwtv_gateway::Policy::from_file(file).ok()).map(|p| p.leeway())
+    else {
+        return command;
+    };
+    let help = format!("Clock-skew allowance for exp, nbf and iat, in seconds [the policy file sets {leeway}]");
+    let with_help = |sub: clap::Command| sub.mut_arg("leeway", |arg| arg.help(help.clone()));
+    command.mut_subcommand("verify", with_help).mut_subcommand("doctor", with_help)
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     human::set_color(cli.color);
     let json = cli.command.json();
     let result = match cli.command {

@@ -390,6 +390,20 @@ fn usage_errors_and_unreadable_input_exit_2() {
 }
 
 #[test]
+fn leeway_help_shows_what_the_policy_file_sets() {
+    let dir = TempDir::new("leeway-help");
+    let policy = common::policy_with(&dir, "policy.json", |p| p["leeway_secs"] = 90.into());
+    for command in ["verify", "doctor"] {
+        let run = jwtv(&[command, "--policy", &policy, "--help"]);
+        assert!(run.stdout.contains("in seconds [the policy file sets 90]"), "{command}: {}", run.stdout);
+        let run = jwtv(&[command, &format!("--policy={policy}"), "--help"]);
+        assert!(run.stdout.contains("[the policy file sets 90]"), "{command}: {}", run.stdout);
+        let run = jwtv(&[command, "--help"]);
+        assert!(run.stdout.contains("in seconds [default: 30]"), "{command}: {}", run.stdout);
+    }
+}
+
+#[test]
 fn garbage_tokens_get_a_clear_message_and_no_panic() {
     let long = "a".repeat(20_000);
     let long_jws = format!("{}.{}.{}", "e".repeat(8000), "e".repeat(8000), "e".repeat(8000));
