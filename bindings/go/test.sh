@@ -84,6 +84,33 @@ linux/amd64 | linux/arm64 | linux/ppc64le | linux/s390x)
 *) echo "-- go test -race: not supported on $(go env GOOS)/$(go env GOARCH), skipped" ;;
 esac
 
+echo "-- the README's Go example builds and answers"
+readme="$(mktemp -d)"
+awk '/^```go$/ { inside = 1; next } /^```$/ { if (inside) exit } inside' "$root/README.md" >"$readme/main.go"
+port=$((20000 + RANDOM % 20000))
+sed -i "s/127.0.0.1:8080/127.0.0.1:$port/" "$readme/main.go"
+printf 'module readme\n\ngo 1.19\n\nrequire github.com/jwtv/jwtv/bindings/go v0.0.0\n\nreplace github.com/jwtv/jwtv/bindings/go => %s\n' "$here" >"$readme/go.mod"
+(cd "$readme" && go build -o "$readme/example" .)
+(cd "$root" && exec "$readme/example") &
+example=$!
+answer=""
+for _ in $(seq 100); do
+    if { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
+        printf 'GET / HTTP/1.0\r\nAuthorization: Bearer %s\r\n\r\n' "$(tr -d '\n' <"$root/examples/tokens/valid-es256.jwt")" >&3
+        answer="$(cat <&3)"
+        exec 3<&-
+        break
+    fi
+    sleep 0.1
+done
+kill "$example" 2>/dev/null || true
+wait "$example" 2>/dev/null || true
+rm -rf "$readme"
+if ! grep -q "^hello user-" <<<"$answer"; then
+    echo "the README's Go example answered: $answer" >&2
+    exit 1
+fi
+
 echo "-- benchmarks, once each (go test -bench . -benchtime=1x)"
 go test -count=1 -run '^$' -bench . -benchtime=1x ./... >/dev/null
 

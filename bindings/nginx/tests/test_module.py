@@ -570,6 +570,26 @@ def guide_nginx(example: str, **replace: str) -> Nginx:
 
 
 @unittest.skipUnless(MODULE, "NGINX_MODULE is not set")
+class ReadmeExample(unittest.TestCase):
+    """The repository README's NGINX example loads, and answers before its issuer does."""
+
+    def test_the_readme_example_loads_and_never_waits_for_its_issuer(self):
+        readme = (ROOT / "README.md").read_text()
+        example = re.search(r"```nginx\n(.*?)```", readme, re.S).group(1)
+        nginx = guide_nginx(example).start()
+        try:
+            # No network here: the issuer never answers, the request does not wait.
+            started = time.time()
+            status, _, headers = nginx.get("/api/x", hs256(claims()))
+            self.assertEqual(status, 503)
+            self.assertEqual(headers["Retry-After"], "5")
+            self.assertLess(time.time() - started, 2)
+            self.assertEqual(nginx.get("/api/x")[0], 401)
+        finally:
+            nginx.cleanup()
+
+
+@unittest.skipUnless(MODULE, "NGINX_MODULE is not set")
 class MigrationGuide(unittest.TestCase):
     """Every example of MIGRATING.md loads; NGINX Plus's common patterns run end to end."""
 
