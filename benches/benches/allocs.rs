@@ -9,7 +9,7 @@ use core::hint::black_box;
 use std::alloc::System;
 use std::path::PathBuf;
 
-use jwtv_benches::{Alg, Fixture};
+use jwtv_benches::{AUDIENCE, Alg, Fixture, ISSUER, NOW};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
@@ -65,6 +65,15 @@ fn criterion_dir() -> PathBuf {
     PathBuf::from(target).join("criterion")
 }
 
+/// The server verifier over the fixture's key, with a token cache of `cache` entries.
+fn server_verifier(fixture: &Fixture, cache: usize) -> jwtv_gateway::Verifier {
+    let keys = jwtv_jwks::KeySet::from_keys(vec![fixture.key.clone()]);
+    let rules =
+        jwtv_gateway::Policy::new(jwtv::AlgorithmSet::of(&[fixture.alg.jose()])).issuer(ISSUER).audience(AUDIENCE);
+    let verifier = jwtv_gateway::Verifier::new(jwtv_jwks::KeySource::fixed(keys), rules).expect("bench rules");
+    verifier.with_token_cache(cache)
+}
+
 fn main() {
     // `cargo test --benches` runs bench binaries in test mode; counting is cheap, so run anyway.
     let fixtures = Fixture::all();
@@ -75,6 +84,10 @@ fn main() {
         let len = fixture.token.len();
         rows.push(count(fixture.alg, "jwtv", len, || fixture.verify_jwtv(&verifier, &mut buf)));
         rows.push(count(fixture.alg, "jsonwebtoken", len, || fixture.verify_jsonwebtoken().is_ok()));
+        let server = server_verifier(fixture, 0);
+        rows.push(count(fixture.alg, "jwtv server", len, || server.verify(&fixture.token, NOW).is_ok()));
+        let cached = server_verifier(fixture, 1000);
+        rows.push(count(fixture.alg, "jwtv server, cache hit", len, || cached.verify(&fixture.token, NOW).is_ok()));
     }
 
     println!("| alg | token bytes | verifier | allocations / verify | reallocations / verify | bytes / verify |");
@@ -98,6 +111,14 @@ fn main() {
     std::fs::write(&path, json + "\n").expect("write allocations.json");
     println!("wrote {}", path.display());
 
+    // A cache hit allocates nothing, whatever the algorithm.
+    for row in rows.iter().filter(|r| r.verifier == "jwtv server, cache hit") {
+        assert!(
+            row.allocs_per_verify == 0.0 && row.reallocs_per_verify == 0.0,
+            "a cache hit allocates for {}",
+            row.alg
+        );
+    }
     let heap_free = [Alg::Hs256, Alg::Es256, Alg::Es384, Alg::EdDsa];
     for row in rows.iter().filter(|r| r.verifier == "jwtv") {
         if heap_free.iter().any(|a| a.id() == row.alg) {

@@ -1,25 +1,37 @@
-//! The verified-token cache: repeated tokens cost a hash and a claims check
-//! instead of a signature check.
+//! The verified-token cache: a repeated token costs a hash lookup and a
+//! comparison instead of a signature check and JSON parsing.
 //!
-//! - Keyed by the SHA-256 of the whole token, so a hit means the same bytes.
+//! - Keyed by a per-process randomly seeded hash of the token (foldhash),
+//!   and each entry keeps the token itself: a hit means the same bytes,
+//!   compared in full, never a hash match alone.
 //! - Each entry remembers the key-set generation that verified it; under
 //!   another generation it is a miss (a key that left the set takes its
 //!   tokens with it).
-//! - A hit still runs every header and claim check of the policy against the
-//!   caller's `now` (exp, nbf, iat, max age — also for tokens without `iat`),
-//!   from the cached JSON, with the same code as a full verification.
+//! - A hit judges the time again against the caller's `now`: each entry keeps
+//!   the span of times its claims pass the policy's time checks
+//!   ([`jwtv::Policy::validity`]: exp, nbf, iat, max age, with the leeway);
+//!   the other checks do not depend on the time (the policy of a verifier
+//!   never changes). Outside that span, the header and claim checks run
+//!   again from the cached JSON, so the error is a full verification's.
+//!   The revocation list is checked on every hit, with the identifiers kept
+//!   decoded in the entry.
 //! - Bounded: sharded, and per shard a "young" and an "old" map of at most half
 //!   the shard's capacity each. When the young map fills, the old one is
 //!   dropped and the young one becomes old; a hit in the old map moves the
 //!   entry back to the young one. This keeps hot tokens and evicts cold ones
 //!   in O(1) without per-entry bookkeeping.
 
+use core::hash::BuildHasher as _;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use jwtv::Algorithm;
+use foldhash::fast::RandomState;
+use jwtv::{Algorithm, Validity};
 
-/// What a verification leaves behind: the decoded header and claims JSON.
+use crate::revoke::ListedBuf;
+
+/// What a verification leaves behind: the decoded header and claims JSON,
+/// and, for the cache, the token and what judging it again needs.
 #[derive(Debug)]
 pub(crate) struct Decoded {
     pub(crate) alg: Algorithm,
@@ -29,17 +41,16 @@ pub(crate) struct Decoded {
     /// `generation` (whose `kid` revocation checks look up).
     pub(crate) key_index: usize,
     pub(crate) generation: u64,
+    /// The token (empty when there is no cache to compare with).
+    pub(crate) token: Box<[u8]>,
+    /// When the claims pass the policy's time checks.
+    pub(crate) validity: Validity,
+    /// What the revocation list looks at (with a revocation list only).
+    pub(crate) listed: Option<ListedBuf>,
 }
 
-pub(crate) type TokenHash = [u8; 32];
-
-/// SHA-256 of a token (or of any document whose identity is needed).
-pub(crate) fn token_hash(token: &[u8]) -> TokenHash {
-    let digest = ring::digest::digest(&ring::digest::SHA256, token);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest.as_ref());
-    out
-}
+/// A token's hash under the cache's per-process seed.
+pub(crate) type TokenHash = u64;
 
 const MAX_SHARDS: usize = 16;
 
@@ -55,6 +66,7 @@ pub(crate) struct TokenCache {
     shards: Box<[Mutex<Shard>]>,
     /// Capacity of each of a shard's two maps.
     half: usize,
+    seed: RandomState,
 }
 
 impl TokenCache {
@@ -63,7 +75,12 @@ impl TokenCache {
         let capacity = capacity.max(2);
         let shards = (capacity / 2).clamp(1, MAX_SHARDS);
         let half = (capacity / shards / 2).max(1);
-        Self { shards: (0..shards).map(|_| Mutex::default()).collect(), half }
+        Self { shards: (0..shards).map(|_| Mutex::default()).collect(), half, seed: RandomState::default() }
+    }
+
+    /// The token's key in this cache.
+    pub(crate) fn hash(&self, token: &[u8]) -> TokenHash {
+        self.seed.hash_one(token)
     }
 
     /// The most entries the cache holds.
@@ -73,22 +90,26 @@ impl TokenCache {
     }
 
     fn shard(&self, hash: &TokenHash) -> Option<&Mutex<Shard>> {
-        let index = usize::from(hash[0]) % self.shards.len();
+        // The high bits: the map uses the low ones.
+        let index = usize::try_from(hash >> 56).unwrap_or(0) % self.shards.len();
         self.shards.get(index)
     }
 
-    /// The entry for `hash` if it was verified under `generation`.
-    pub(crate) fn get(&self, hash: &TokenHash, generation: u64) -> Option<Arc<Decoded>> {
+    /// The entry for `token` (whose hash is `hash`) if it was verified under
+    /// `generation`.
+    pub(crate) fn get(&self, hash: &TokenHash, token: &[u8], generation: u64) -> Option<Arc<Decoded>> {
         let mut shard = self.shard(hash)?.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(entry) = shard.young.get(hash) {
-            if entry.generation == generation {
+            if entry.generation == generation && *entry.token == *token {
                 return Some(Arc::clone(entry));
             }
-            shard.young.remove(hash);
+            if entry.generation != generation {
+                shard.young.remove(hash);
+            }
             return None;
         }
         let entry = shard.old.remove(hash)?;
-        if entry.generation != generation {
+        if entry.generation != generation || *entry.token != *token {
             return None;
         }
         Self::insert_young(&mut shard, self.half, *hash, Arc::clone(&entry));
@@ -135,50 +156,71 @@ impl TokenCache {
 mod tests {
     use super::*;
 
-    fn entry(generation: u64) -> Arc<Decoded> {
+    fn token(n: u32) -> Vec<u8> {
+        n.to_le_bytes().to_vec()
+    }
+
+    fn entry(n: u32, generation: u64) -> Arc<Decoded> {
+        let validity = jwtv::Policy::new().validity(&jwtv::Claims::from_json(b"{}").unwrap());
         Arc::new(Decoded {
             alg: Algorithm::ES256,
             header: Box::new([]),
             claims: Box::new([]),
             key_index: 0,
             generation,
+            token: token(n).into(),
+            validity,
+            listed: None,
         })
     }
 
-    fn hash(n: u32) -> TokenHash {
-        token_hash(&n.to_le_bytes())
+    fn get(cache: &TokenCache, n: u32, generation: u64) -> Option<Arc<Decoded>> {
+        cache.get(&cache.hash(&token(n)), &token(n), generation)
+    }
+
+    fn insert(cache: &TokenCache, n: u32, generation: u64) {
+        cache.insert(cache.hash(&token(n)), entry(n, generation));
     }
 
     #[test]
     fn hit_needs_same_generation() {
         let cache = TokenCache::new(100);
-        cache.insert(hash(1), entry(7));
-        assert!(cache.get(&hash(1), 7).is_some());
-        assert!(cache.get(&hash(1), 8).is_none(), "another key-set generation");
-        assert!(cache.get(&hash(1), 7).is_none(), "and the stale entry is gone");
-        assert!(cache.get(&hash(2), 7).is_none());
+        insert(&cache, 1, 7);
+        assert!(get(&cache, 1, 7).is_some());
+        assert!(get(&cache, 1, 8).is_none(), "another key-set generation");
+        assert!(get(&cache, 1, 7).is_none(), "and the stale entry is gone");
+        assert!(get(&cache, 2, 7).is_none());
+    }
+
+    #[test]
+    fn a_hit_is_the_same_bytes_never_a_hash_match_alone() {
+        let cache = TokenCache::new(100);
+        // Another token filed under token 1's hash (a collision, forced).
+        cache.insert(cache.hash(&token(1)), entry(2, 7));
+        assert!(get(&cache, 1, 7).is_none(), "the bytes differ");
+        assert!(cache.get(&cache.hash(&token(1)), &token(2), 7).is_some());
     }
 
     #[test]
     fn stays_bounded_and_keeps_hot_entries() {
         let cache = TokenCache::new(64);
         assert!(cache.capacity() <= 64);
-        cache.insert(hash(0), entry(1));
+        insert(&cache, 0, 1);
         for n in 1..10_000 {
-            cache.insert(hash(n), entry(1));
-            assert!(cache.get(&hash(0), 1).is_some(), "a token used all the time stays (n = {n})");
+            insert(&cache, n, 1);
+            assert!(get(&cache, 0, 1).is_some(), "a token used all the time stays (n = {n})");
         }
         assert!(cache.len() <= cache.capacity());
-        let cold_hits = (1..9_000).filter(|&n| cache.get(&hash(n), 1).is_some()).count();
+        let cold_hits = (1..9_000).filter(|&n| get(&cache, n, 1).is_some()).count();
         assert!(cold_hits < 64, "old entries were evicted: {cold_hits}");
     }
 
     #[test]
     fn remove_forgets() {
         let cache = TokenCache::new(10);
-        cache.insert(hash(1), entry(1));
-        cache.remove(&hash(1));
-        assert!(cache.get(&hash(1), 1).is_none());
+        insert(&cache, 1, 1);
+        cache.remove(&cache.hash(&token(1)));
+        assert!(get(&cache, 1, 1).is_none());
         assert_eq!(cache.len(), 0);
     }
 }

@@ -14,6 +14,7 @@ use jwtv::{Claims, Dependency, Error, Header};
 use jwtv_jwks::{Clock, SystemClock};
 
 pub use list::{JTI_GRACE_SECS, MAX_REVOKED_ID_LEN, Revocation, RevocationError, RevocationKind, RevocationList};
+pub(crate) use list::{Listed, ListedBuf};
 
 /// The Redis key prefix by default: the lists are `<prefix>:jti`,
 /// `<prefix>:sub` and `<prefix>:kid`, the channel `<prefix>:events`.
@@ -406,6 +407,11 @@ impl Revocations {
         key_kid: Option<&str>,
         now: u64,
     ) -> Result<(), Error> {
+        self.check_listed(&Listed::of(header, claims), key_kid, now)
+    }
+
+    /// [`Revocations::check`] on what the list looks at in a token.
+    pub(crate) fn check_listed(&self, token: &Listed<'_>, key_kid: Option<&str>, now: u64) -> Result<(), Error> {
         let shared = &self.owner.shared;
         if let Backend::File(source) = &self.owner.backend {
             source.reload_if_changed(shared);
@@ -414,7 +420,7 @@ impl Revocations {
             return Err(Error::Unavailable(Dependency::Revocations));
         }
         let list = shared.read();
-        let checked = list.check(header, claims, key_kid, now);
+        let checked = list.check_listed(token, key_kid, now);
         if list.prune_due(now) {
             drop(list);
             if let Ok(mut list) = shared.list.try_write() {

@@ -7,10 +7,10 @@ use std::time::Duration;
 use jwtv::json::{self, Value};
 use jwtv::{Algorithm, Claims, DEFAULT_BUFFER_LEN, Dependency, Error, Header, buffer_len_for};
 
-use crate::cache::{Decoded, TokenCache, token_hash};
+use crate::cache::{Decoded, TokenCache};
 use crate::metrics::{Counters, MetricsSnapshot};
 use crate::policy::{DEFAULT_FIRST_FETCH_TIMEOUT, Policy, PolicyError};
-use crate::revoke::Revocations;
+use crate::revoke::{ListedBuf, Revocations};
 use jwtv_jwks::{KeySet, KeySource};
 
 /// A thread-safe verifier for servers (`Send + Sync`; share it by reference or `Arc`).
@@ -18,8 +18,10 @@ use jwtv_jwks::{KeySet, KeySource};
 /// Each [`Verifier::verify`] runs jwtv's core verifier (every check listed at
 /// [`jwtv::Verifier`]) over the key source's current set, then records the
 /// outcome in the metrics. With a token cache, a token seen before under the
-/// same key-set generation skips the signature check but not the header and
-/// claim checks, which run again against `now`.
+/// same key-set generation (the same bytes) skips the signature check and
+/// the JSON: its time claims are judged again against `now` (from the span
+/// of times they pass, [`jwtv::Policy::validity`]) and the revocation list
+/// is asked again; the other checks do not depend on the time.
 ///
 /// ```
 /// use jwtv::{Algorithm, AlgorithmSet, ErrorCode};
@@ -167,11 +169,11 @@ impl Verifier {
         let (keys, generation) =
             self.source.current(self.first_fetch_timeout).ok_or(Error::Unavailable(Dependency::Keys))?;
 
-        let hash = self.cache.as_ref().map(|_| token_hash(token));
+        let hash = self.cache.as_ref().map(|cache| cache.hash(token));
         if let (Some(cache), Some(hash)) = (&self.cache, &hash) {
-            if let Some(decoded) = cache.get(hash, generation) {
+            if let Some(decoded) = cache.get(hash, token, generation) {
                 self.counters.cache_hit();
-                let checked = self.check_again(&keys, &decoded, now);
+                let checked = self.judge_again(&keys, &decoded, now);
                 if checked.is_err() {
                     cache.remove(hash);
                 }
@@ -217,14 +219,38 @@ impl Verifier {
             if let Some(revocations) = &self.revocations {
                 revocations.check(verified.header(), verified.claims(), key_kid, now)?;
             }
+            // What a cache hit needs to judge the token again without parsing it.
+            let cached = self.cache.is_some();
             Ok(Decoded {
                 alg: verified.algorithm(),
                 header: verified.header().raw_json().into(),
                 claims: verified.claims().raw_json().into(),
                 key_index: verified.key_index(),
                 generation,
+                token: if cached { token.into() } else { Box::default() },
+                validity: policy.validity(verified.claims()),
+                listed: (cached && self.revocations.is_some())
+                    .then(|| ListedBuf::of(verified.header(), verified.claims())),
             })
         })
+    }
+
+    /// A cached verification judged at `now`: inside the span its claims
+    /// pass the time checks, only the revocation list is asked again (from
+    /// the identifiers kept decoded); outside it, every header and claim
+    /// check runs again from the JSON, for a full verification's error.
+    fn judge_again(&self, keys: &KeySet, decoded: &Decoded, now: u64) -> Result<(), Error> {
+        if !decoded.validity.contains(now) {
+            return self.check_again(keys, decoded, now);
+        }
+        match (&self.revocations, &decoded.listed) {
+            (None, _) => Ok(()),
+            (Some(revocations), Some(listed)) => {
+                let key_kid = keys.keys().get(decoded.key_index).and_then(|key| key.kid());
+                revocations.check_listed(&listed.as_listed(), key_kid, now)
+            }
+            (Some(_), None) => self.check_again(keys, decoded, now),
+        }
     }
 
     /// The header and claim checks again, from a cached verification.

@@ -119,6 +119,40 @@ fn cache_hits_skip_the_signature_but_not_the_time_checks() {
 }
 
 #[test]
+fn a_cache_hit_gives_the_verdict_of_a_full_verification_at_every_time() {
+    let key = TestKey::new("k1", 1);
+    let times = [
+        r#""iat":1699999000,"exp":1700003600"#,
+        r#""iat":1700000100.5,"nbf":1700000200,"exp":1700000400.25"#,
+        r#""iat":1699999990,"nbf":1699999990,"exp":1700000010"#,
+    ];
+    for times in times {
+        let token = key.sign(&claims_with(times));
+        let rules = || rules().leeway_secs(7).max_age_secs(1000);
+        let cached = Verifier::new(fixed(&[&key]), rules()).expect("rules").with_token_cache(100);
+        let full = Verifier::new(fixed(&[&key]), rules()).expect("rules");
+        // Seed the cache at a time the token passes, then ask at every time around it.
+        let seeded = (NOW - 2000..NOW + 5000).find(|&now| cached.verify(&token, now).is_ok()).expect("a valid time");
+        // Every time near a date of the token (± leeway, + max age), and a sample elsewhere.
+        let dates: Vec<u64> = times
+            .split(|c: char| !c.is_ascii_digit() && c != '.')
+            .filter_map(|t| t.split('.').next().and_then(|whole| whole.parse().ok()))
+            .flat_map(|date: u64| [date, date + 1000])
+            .collect();
+        let near = |now: u64| dates.iter().any(|date| now.abs_diff(*date) <= 10);
+        for now in (seeded - 1500..seeded + 5000).filter(|&now| now % 29 == 0 || near(now)) {
+            let expected = full.verify(&token, now).map(|_| ()).map_err(|e| e.code());
+            let hit = cached.verify(&token, now);
+            assert_eq!(hit.as_ref().map(|_| ()).map_err(|e| e.code()), expected, "{times} at {now}");
+            if hit.is_err() {
+                cached.verify(&token, seeded).expect("cached again");
+            }
+        }
+        assert!(cached.metrics().cache_hits > 200, "{times}: the hits were exercised");
+    }
+}
+
+#[test]
 fn cached_tokens_without_iat_are_still_time_checked() {
     // A token without iat: every hit must still compare exp and nbf with now.
     let key = TestKey::new("k1", 1);

@@ -78,7 +78,7 @@ pub use claims::{Claims, NumericDate};
 pub use error::{Dependency, Error, ErrorCode, Field, KeyError, Part};
 pub use header::Header;
 pub use key::{MAX_HMAC_SECRET_LEN, MAX_KID_LEN, VerifyingKey};
-pub use policy::{DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, Failures, MAX_FAILURES, Policy};
+pub use policy::{DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, Failures, MAX_FAILURES, Policy, Validity};
 pub use required::{ClaimValue, is_valid_pointer};
 pub use token::{
     DEFAULT_BUFFER_LEN, MAX_SIGNATURE_LEN, UnverifiedToken, VerifiedJws, VerifiedToken, Verifier, buffer_len_for,

@@ -256,6 +256,38 @@ impl<'a> Policy<'a> {
         failures
     }
 
+    /// The clock times at which the time checks of [`Policy::check`] (`exp`,
+    /// `nbf`, `iat` in the future, maximum age) pass for these claims: what
+    /// a cache of verified tokens keeps, so that a token verified once is
+    /// judged again at another time without reading its claims again. The
+    /// other checks do not depend on the time.
+    ///
+    /// ```
+    /// use jwtv::{Claims, Policy};
+    /// let claims = Claims::from_json(br#"{"iat":1000,"exp":2000}"#)?;
+    /// let validity = Policy::new().leeway_secs(30).validity(&claims);
+    /// assert!(!validity.contains(969) && validity.contains(970)); // iat − leeway
+    /// assert!(validity.contains(2029) && !validity.contains(2030)); // exp + leeway
+    /// # Ok::<(), jwtv::Error>(())
+    /// ```
+    pub fn validity(&self, claims: &Claims<'_>) -> Validity {
+        let leeway = i128::from(self.leeway);
+        let mut validity = Validity { from: i128::MIN, until: i128::MAX };
+        if let Some(exp) = claims.exp() {
+            validity.until = validity.until.min(i128::from(exp.ceil()) + leeway);
+        }
+        if let Some(nbf) = claims.nbf() {
+            validity.from = validity.from.max(i128::from(nbf.ceil()) - leeway);
+        }
+        if let Some(iat) = claims.iat() {
+            validity.from = validity.from.max(i128::from(iat.ceil()) - leeway);
+            if let Some(max_age) = self.max_age {
+                validity.until = validity.until.min(i128::from(iat.floor()) + i128::from(max_age) + leeway + 1);
+            }
+        }
+        validity
+    }
+
     /// Runs the header and claim checks and stops at the first failure.
     pub fn check(&self, header: &Header<'_>, claims: &Claims<'_>, now: u64) -> Result<(), Error> {
         let mut first = None;
@@ -488,9 +520,73 @@ impl<'f> IntoIterator for &'f Failures {
     }
 }
 
+/// The clock times (Unix seconds) at which a token's time claims pass a
+/// policy's time checks: from [`Policy::validity`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Validity {
+    /// The first time that passes.
+    from: i128,
+    /// The first time that no longer passes.
+    until: i128,
+}
+
+impl Validity {
+    /// True when the time checks pass at `now`.
+    pub fn contains(&self, now: u64) -> bool {
+        let now = i128::from(now);
+        self.from <= now && now < self.until
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `validity` agrees with `check` at every time, for every combination
+    /// of time claims (whole and fractional), leeway and maximum age.
+    #[test]
+    fn validity_is_exactly_when_the_time_checks_pass() {
+        extern crate std;
+        use std::{format, string::String, vec::Vec};
+        let header = Header::parse(br#"{"alg":"HS256"}"#).unwrap();
+        let dates = ["", "100", "100.5", "40", "40.25", "260"];
+        let mut compared = 0;
+        for exp in dates {
+            for nbf in dates {
+                for iat in dates {
+                    let members: Vec<String> = [("exp", exp), ("nbf", nbf), ("iat", iat)]
+                        .iter()
+                        .filter(|(_, v)| !v.is_empty())
+                        .map(|(n, v)| format!("\"{n}\":{v}"))
+                        .collect();
+                    let json = format!("{{{}}}", members.join(","));
+                    let claims = Claims::parse(json.as_bytes(), |_, _| ()).unwrap();
+                    for leeway in [0, 7] {
+                        for max_age in [None, Some(30)] {
+                            let mut policy = Policy::new().allow_missing_exp().leeway_secs(leeway);
+                            if let Some(max_age) = max_age {
+                                if iat.is_empty() {
+                                    continue; // a missing iat fails at every time
+                                }
+                                policy = policy.max_age_secs(max_age);
+                            }
+                            let validity = policy.validity(&claims);
+                            for now in 0..320 {
+                                let checked = policy.check(&header, &claims, now);
+                                assert_eq!(
+                                    checked.is_ok(),
+                                    validity.contains(now),
+                                    "{json} leeway {leeway} max_age {max_age:?} now {now}: {checked:?}"
+                                );
+                                compared += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(compared > 100_000);
+    }
 
     #[test]
     fn required_claims_past_the_one_pass_capacity_are_still_checked() {

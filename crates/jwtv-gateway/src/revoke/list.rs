@@ -307,22 +307,26 @@ impl RevocationList {
         key_kid: Option<&str>,
         now: u64,
     ) -> Result<(), Error> {
+        self.check_listed(&Listed::of(header, claims), key_kid, now)
+    }
+
+    /// [`RevocationList::check`] on what the list looks at in a token.
+    pub(crate) fn check_listed(&self, token: &Listed<'_>, key_kid: Option<&str>, now: u64) -> Result<(), Error> {
         if !self.kid.is_empty() {
             let by_key = key_kid.is_some_and(|kid| self.kid.contains_key(kid));
-            if by_key || header.kid().is_some_and(|kid| lookup(&self.kid, kid).is_some()) {
+            if by_key || token.header_kid.is_some_and(|kid| lookup(&self.kid, kid).is_some()) {
                 return Err(Error::Revoked(Field::Kid));
             }
         }
-        if let Some(exp) = claims.jti().and_then(|jti| lookup(&self.jti, jti))
+        if let Some(exp) = token.jti.and_then(|jti| lookup(&self.jti, jti))
             && now <= exp.saturating_add(JTI_GRACE_SECS)
         {
             return Err(Error::Revoked(Field::Jti));
         }
-        if let Some(not_before) = claims.sub().and_then(|sub| lookup(&self.sub, sub)) {
-            let issued = claims.iat().map(|iat| iat.floor());
-            if issued.is_none_or(|iat| iat < i64::try_from(not_before).unwrap_or(i64::MAX)) {
-                return Err(Error::Revoked(Field::Sub));
-            }
+        if let Some(not_before) = token.sub.and_then(|sub| lookup(&self.sub, sub))
+            && token.iat.is_none_or(|iat| iat < i64::try_from(not_before).unwrap_or(i64::MAX))
+        {
+            return Err(Error::Revoked(Field::Sub));
         }
         Ok(())
     }
@@ -396,13 +400,75 @@ impl RevocationList {
 }
 
 /// `map`'s value for the decoded string `s`.
-fn lookup(map: &IdMap, s: JsonStr<'_>) -> Option<u64> {
+fn lookup(map: &IdMap, s: Id<'_>) -> Option<u64> {
     if map.is_empty() {
         return None;
     }
-    match s.as_str() {
-        Some(plain) => map.get(plain).copied(),
-        None => map.get(s.chars().collect::<String>().as_str()).copied(),
+    match s {
+        Id::Text(plain) => map.get(plain).copied(),
+        Id::Json(s) => match s.as_str() {
+            Some(plain) => map.get(plain).copied(),
+            None => map.get(s.chars().collect::<String>().as_str()).copied(),
+        },
+    }
+}
+
+/// An identifier a revocation list looks up: as the token's JSON holds it,
+/// or decoded already.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Id<'a> {
+    Json(JsonStr<'a>),
+    Text(&'a str),
+}
+
+/// What a revocation list looks at in a verified token: the header's `kid`,
+/// `jti`, `sub` and `iat` (whole seconds, rounded down).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Listed<'a> {
+    pub(crate) header_kid: Option<Id<'a>>,
+    pub(crate) jti: Option<Id<'a>>,
+    pub(crate) sub: Option<Id<'a>>,
+    pub(crate) iat: Option<i64>,
+}
+
+impl<'a> Listed<'a> {
+    pub(crate) fn of(header: &Header<'a>, claims: &Claims<'a>) -> Self {
+        Self {
+            header_kid: header.kid().map(Id::Json),
+            jti: claims.jti().map(Id::Json),
+            sub: claims.sub().map(Id::Json),
+            iat: claims.iat().map(|iat| iat.floor()),
+        }
+    }
+}
+
+/// [`Listed`], owned: kept with a cached verification.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ListedBuf {
+    header_kid: Option<Box<str>>,
+    jti: Option<Box<str>>,
+    sub: Option<Box<str>>,
+    iat: Option<i64>,
+}
+
+impl ListedBuf {
+    pub(crate) fn of(header: &Header<'_>, claims: &Claims<'_>) -> Self {
+        let text = |s: JsonStr<'_>| s.chars().collect::<String>().into_boxed_str();
+        Self {
+            header_kid: header.kid().map(text),
+            jti: claims.jti().map(text),
+            sub: claims.sub().map(text),
+            iat: claims.iat().map(|iat| iat.floor()),
+        }
+    }
+
+    pub(crate) fn as_listed(&self) -> Listed<'_> {
+        Listed {
+            header_kid: self.header_kid.as_deref().map(Id::Text),
+            jti: self.jti.as_deref().map(Id::Text),
+            sub: self.sub.as_deref().map(Id::Text),
+            iat: self.iat,
+        }
     }
 }
 
