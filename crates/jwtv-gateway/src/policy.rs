@@ -1228,7 +1228,10 @@ impl Policy {
     /// passes (making a verifier from it still fails).
     pub fn check_sources(&self) -> Result<(), PolicyError> {
         self.check()?;
-        self.trust_roots()?;
+        // A CA file is read now; the system's trust store when a key server is fetched.
+        if self.tls.ca_file.is_some() {
+            self.trust_roots()?;
+        }
         if !self.keys.sources.is_empty() {
             let mut loaded = Vec::new();
             for (i, source) in self.keys.sources.iter().enumerate() {
