@@ -45,6 +45,9 @@ pub(crate) struct Decoded {
     pub(crate) token: Box<[u8]>,
     /// When the claims pass the policy's time checks.
     pub(crate) validity: Validity,
+    /// `iat` (rounded down) and `exp` (rounded up), for the age and lifetime metrics.
+    pub(crate) iat: Option<i64>,
+    pub(crate) exp: Option<i64>,
     /// What the revocation list looks at (with a revocation list only).
     pub(crate) listed: Option<ListedBuf>,
 }
@@ -170,6 +173,8 @@ mod tests {
             generation,
             token: token(n).into(),
             validity,
+            iat: None,
+            exp: None,
             listed: None,
         })
     }

@@ -57,7 +57,7 @@ mod policy;
 mod revoke;
 mod verifier;
 
-pub use metrics::MetricsSnapshot;
+pub use metrics::{AGE_BUCKETS_SECS, HistogramSnapshot, LATENCY_BUCKETS_NS, MetricsSnapshot};
 #[expect(deprecated, reason = "the former name, kept for one release")]
 pub use policy::ConfigError;
 pub use policy::{ClaimValueBuf, DEFAULT_FIRST_FETCH_TIMEOUT, MAX_LEEWAY_SECS, MAX_RULE_LIST_LEN, Policy, PolicyError};

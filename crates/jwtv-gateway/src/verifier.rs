@@ -2,7 +2,7 @@
 //! cache and metrics, shared by reference across threads.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jwtv::json::{self, Value};
 use jwtv::{Algorithm, Claims, DEFAULT_BUFFER_LEN, Dependency, Error, Header, buffer_len_for};
@@ -152,9 +152,21 @@ impl Verifier {
     /// synced or is staler than allowed gives `unavailable` (detail
     /// `revocations`) too.
     pub fn verify(&self, token: impl AsRef<[u8]>, now: u64) -> Result<Verified, Error> {
+        let started = Instant::now();
         let result = self.verify_uncounted(token.as_ref(), now);
-        self.counters.record(result.as_ref().map(|_| ()).map_err(|e| e.code()));
+        self.counters.record(result.as_ref().map(|_| ()).map_err(|e| e.code()), started.elapsed());
+        if let Ok(verified) = &result {
+            let age = verified.decoded.iat.map(|iat| now.saturating_sub(u64::try_from(iat).unwrap_or(0)));
+            let remaining = verified.decoded.exp.map(|exp| u64::try_from(exp).unwrap_or(0).saturating_sub(now));
+            self.counters.token_times(age, remaining);
+        }
         result
+    }
+
+    /// Counts a request that carried no token at all (for hosts: HTTP
+    /// middleware, NGINX), exported as `jwtv_requests_without_token_total`.
+    pub fn record_no_token(&self) {
+        self.counters.no_token();
     }
 
     /// [`Verifier::verify`] at the system clock's time.
@@ -182,7 +194,10 @@ impl Verifier {
             self.counters.cache_miss();
         }
 
-        let decoded = self.verify_fully(&keys, generation, token, now).map_err(|e| {
+        let started = Instant::now();
+        let decoded = self.verify_fully(&keys, generation, token, now);
+        self.counters.full_verification(decoded.as_ref().ok().map(|d| d.alg), started.elapsed());
+        let decoded = decoded.map_err(|e| {
             if e != Error::KeyNotFound {
                 return e;
             }
@@ -229,6 +244,8 @@ impl Verifier {
                 generation,
                 token: if cached { token.into() } else { Box::default() },
                 validity: policy.validity(verified.claims()),
+                iat: verified.claims().iat().map(|iat| iat.floor()),
+                exp: verified.claims().exp().map(|exp| exp.ceil()),
                 listed: (cached && self.revocations.is_some())
                     .then(|| ListedBuf::of(verified.header(), verified.claims())),
             })

@@ -102,6 +102,26 @@ pub enum FetchFailure {
     Discovery(DiscoveryProblem),
 }
 
+impl FetchFailure {
+    /// A stable snake_case name of the kind of failure, for metrics labels
+    /// and logs (bounded: one per variant).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Transport => "transport",
+            Self::Certificate(_) => "certificate",
+            Self::Timeout => "timeout",
+            Self::Status(_) => "http_status",
+            Self::Malformed(_) => "malformed",
+            Self::NoUsableKeys => "no_usable_keys",
+            Self::Discovery(_) => "discovery",
+        }
+    }
+
+    /// Every [`FetchFailure::reason`].
+    pub const REASONS: [&'static str; 7] =
+        ["transport", "certificate", "timeout", "http_status", "malformed", "no_usable_keys", "discovery"];
+}
+
 impl fmt::Display for FetchFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

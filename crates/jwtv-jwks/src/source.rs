@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::file::FileJwks;
 use crate::keyset::KeySet;
-use crate::refresh::FetchCounts;
+use crate::refresh::{FetchCounts, FetchFailure};
 use crate::remote::RemoteJwks;
 
 /// The state of a key source at snapshot time, for metrics.
@@ -21,6 +21,14 @@ pub struct KeySetGauges {
     pub generation: u64,
     /// Fetch results (remote sources; file sources count reloads as fetches).
     pub fetches: FetchCounts,
+    /// Failed fetches since the last success (remote sources; the most of
+    /// any part of a merged source).
+    pub consecutive_failures: u32,
+    /// Why the last fetch failed, while it is the last one (remote sources).
+    pub last_failure: Option<FetchFailure>,
+    /// How far the key server's clock is ahead of the local one, in
+    /// milliseconds (negative: behind), from its last `Date` header.
+    pub server_skew_ms: Option<i64>,
 }
 
 /// Where a verifier's keys come from.
@@ -195,6 +203,7 @@ impl KeySource {
                     age_secs: Some(file.age_secs()),
                     generation,
                     fetches: file.reload_counts(),
+                    ..KeySetGauges::default()
                 }
             }
             Self::Remote(remote) => {
@@ -204,6 +213,9 @@ impl KeySource {
                     age_secs: status.age_ms.map(|ms| ms / 1000),
                     generation: status.generation,
                     fetches: status.fetches,
+                    consecutive_failures: status.consecutive_failures,
+                    last_failure: status.last_failure,
+                    server_skew_ms: remote.last_server_date().map(|date| date.estimated_skew_ms()),
                 }
             }
             Self::Merged(merged) => {
@@ -216,6 +228,9 @@ impl KeySource {
                     age_secs: parts.iter().map(|g| g.age_secs).max().flatten(),
                     generation: served.map_or(0, |(_, generation, _)| generation),
                     fetches: parts.iter().fold(FetchCounts::default(), |sum, g| sum.plus(&g.fetches)),
+                    consecutive_failures: parts.iter().map(|g| g.consecutive_failures).max().unwrap_or(0),
+                    last_failure: parts.iter().find_map(|g| g.last_failure),
+                    server_skew_ms: parts.iter().find_map(|g| g.server_skew_ms),
                 }
             }
         }

@@ -121,6 +121,7 @@ impl JwtLayer {
     /// What to do with a request.
     fn judge(&self, parts: &http::request::Parts) -> Judged {
         let Some(raw) = self.source.token(parts) else {
+            self.verifier.record_no_token();
             return if self.optional {
                 Judged::Unauthenticated(Unauthenticated(self.challenge.clone()))
             } else {

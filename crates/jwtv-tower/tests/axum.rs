@@ -145,6 +145,19 @@ async fn a_valid_token_reaches_the_handler_and_others_get_rfc_6750_answers() {
 }
 
 #[tokio::test]
+async fn requests_without_a_token_are_counted_for_the_metrics() {
+    let layer = fixed_layer();
+    let verifier = std::sync::Arc::clone(layer.verifier());
+    let address = serve(app(layer)).await;
+    fetch(address, "/whoami", None).await;
+    fetch(address, "/hello", None).await;
+    fetch(address, "/whoami", Some(&valid_token())).await;
+    let metrics = verifier.metrics();
+    assert_eq!((metrics.requests_without_token, metrics.verified), (2, 1));
+    assert!(metrics.to_prometheus().contains("jwtv_requests_without_token_total 2\n"));
+}
+
+#[tokio::test]
 async fn an_optional_layer_lets_requests_without_a_token_through_but_never_a_bad_token() {
     let address = serve(app(fixed_layer())).await;
     assert_eq!(fetch(address, "/hello", None).await.body, "guest");
