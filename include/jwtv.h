@@ -540,6 +540,11 @@ jwtv_status jwtv_verifier_wait_ready(const jwtv_verifier *verifier,
                                      uint32_t timeout_ms,
                                      bool *ready_out);
 
+// Counts a request that carried no token at all (HTTP middleware, NGINX):
+// exported as `jwtv_requests_without_token_total`, the rest of the
+// denominator of the rejection rate. Thread-safe; never blocks.
+jwtv_status jwtv_verifier_record_no_token(const jwtv_verifier *verifier);
+
 // Writes a snapshot of the verifier's counters to `*out`.
 jwtv_status jwtv_verifier_metrics(const jwtv_verifier *verifier, jwtv_metrics *out);
 

@@ -149,6 +149,7 @@ func (v *Verifier) MiddlewareWithOptions(next http.Handler, opts MiddlewareOptio
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, ok := source(r)
 		if !ok {
+			v.RecordNoToken()
 			switch {
 			case opts.Optional:
 				next.ServeHTTP(w, r)

@@ -357,3 +357,18 @@ func TestMiddlewareRequestContext(t *testing.T) {
 		t.Errorf("deadline: %d after %v, handler called: %v", rec.Code, took, called)
 	}
 }
+
+func TestMiddlewareCountsRequestsWithoutAToken(t *testing.T) {
+	v := newVerifier(t, exampleConfig())
+	handler := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	for _, authorization := range []string{"", "", "Basic dXNlcjpwYXNz", "Bearer " + exampleToken(t, "valid-es256")} {
+		r := httptest.NewRequest("GET", "/", nil)
+		if authorization != "" {
+			r.Header.Set("Authorization", authorization)
+		}
+		handler.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	if text := v.MetricsPrometheus(); !strings.Contains(text, "jwtv_requests_without_token_total 3\n") {
+		t.Fatalf("three requests carried no bearer token:\n%s", text)
+	}
+}

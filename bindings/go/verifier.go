@@ -642,6 +642,18 @@ func (m Metrics) TotalRejected() uint64 {
 	return n
 }
 
+// RecordNoToken counts a request that carried no token at all (exported as
+// jwtv_requests_without_token_total): the middleware calls it; a handler
+// of your own that reads tokens itself may too.
+func (v *Verifier) RecordNoToken() {
+	v.mu.RLock()
+	if v.ptr != nil {
+		C.jwtv_verifier_record_no_token(v.ptr)
+	}
+	v.mu.RUnlock()
+	runtime.KeepAlive(v)
+}
+
 // Metrics returns a snapshot of the verifier's counters; the zero Metrics
 // after Close.
 func (v *Verifier) Metrics() Metrics {

@@ -16,7 +16,7 @@ use crate::status::{jwtv_error_name, jwtv_status};
 use crate::verifier::{
     jwtv_revocation_status, jwtv_verifier, jwtv_verifier_free, jwtv_verifier_from_policy_file,
     jwtv_verifier_from_policy_json, jwtv_verifier_metrics, jwtv_verifier_metrics_prometheus,
-    jwtv_verifier_revocation_status, jwtv_verifier_verify, jwtv_verifier_wait_ready,
+    jwtv_verifier_record_no_token, jwtv_verifier_revocation_status, jwtv_verifier_verify, jwtv_verifier_wait_ready,
 };
 use crate::{JWTV_REJECTION_SLOTS, jwtv_metrics};
 
@@ -791,4 +791,18 @@ fn example_key(kid: &str) -> String {
         serde_json::from_str(&std::fs::read_to_string(format!("{EXAMPLES}/jwks.json")).unwrap()).unwrap();
     let keys = jwks["keys"].as_array().unwrap();
     keys.iter().find(|k| k["kid"] == kid).unwrap().to_string()
+}
+
+#[test]
+fn requests_without_a_token_are_counted() {
+    let verifier = new_verifier(example_policy()).expect("verifier");
+    // SAFETY: a live verifier, then NULL.
+    unsafe {
+        assert_eq!(jwtv_verifier_record_no_token(verifier), jwtv_status::JWTV_OK);
+        assert_eq!(jwtv_verifier_record_no_token(verifier), jwtv_status::JWTV_OK);
+        assert_eq!(jwtv_verifier_record_no_token(ptr::null()), jwtv_status::JWTV_NULL_ARGUMENT);
+    }
+    assert!(prometheus(verifier).contains("jwtv_requests_without_token_total 2\n"));
+    // SAFETY: freed once.
+    unsafe { jwtv_verifier_free(verifier) };
 }

@@ -224,6 +224,19 @@ pub unsafe extern "C" fn jwtv_verifier_wait_ready(
     })
 }
 
+/// Counts a request that carried no token at all (HTTP middleware, NGINX):
+/// exported as `jwtv_requests_without_token_total`, the rest of the
+/// denominator of the rejection rate. Thread-safe; never blocks.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_verifier_record_no_token(verifier: *const jwtv_verifier) -> jwtv_status {
+    guard(|| {
+        // SAFETY: NULL or a live verifier per the contract.
+        let verifier = unsafe { verifier.as_ref() }.ok_or(jwtv_status::JWTV_NULL_ARGUMENT)?;
+        verifier.inner.record_no_token();
+        Ok(())
+    })
+}
+
 /// Writes a snapshot of the verifier's counters to `*out`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn jwtv_verifier_metrics(verifier: *const jwtv_verifier, out: *mut jwtv_metrics) -> jwtv_status {
