@@ -5,9 +5,10 @@
  * through libjwtv's jwtv_policy calls, so a bad value fails `nginx -t` naming
  * the directive and the field. A location's merged directives become one
  * policy, checked at configuration time and deduplicated: each distinct
- * policy gets one verifier per worker, made when the worker starts. Requests
- * are verified in the ACCESS phase; the logic lives in libjwtv, this file
- * only translates.
+ * policy gets one verifier per worker, made when the worker starts (with key
+ * files named with variables: one per set of evaluated files, made on the
+ * first request naming them, a few kept). Requests are verified in the
+ * ACCESS phase; the logic lives in libjwtv, this file only translates.
  */
 
 #include <ngx_config.h>
@@ -19,6 +20,12 @@
 #define AUTH_JWTV_ERR_LEN 512
 /* Seconds in the Retry-After of a 503 (a key set not loaded yet). */
 #define AUTH_JWTV_RETRY_AFTER "5"
+/* Verifiers kept per worker for auth_jwt_key_file paths with variables. */
+#define AUTH_JWTV_FILE_CACHE 16
+/* The longest such path, made absolute, in bytes. */
+#define AUTH_JWTV_MAX_KEY_PATH 1024
+/* How long a key file that failed to load answers 500 before it is tried again. */
+#define AUTH_JWTV_FILE_RETRY_MSEC 1000
 
 /* The rule directives, in the order their fields are set. */
 enum {
@@ -87,6 +94,7 @@ typedef struct {
     jwtv_policy *policy;
     ngx_str_t json; /* its document and */
     ngx_str_t file; /* its policy file: two locations with both equal share it */
+    ngx_uint_t alone; /* a location verifies with it as it is (no key file path with variables) */
 } ngx_http_auth_jwtv_policy_t;
 
 typedef struct {
@@ -96,6 +104,8 @@ typedef struct {
 typedef struct {
     ngx_array_t *words; /* of ngx_str_t, NUL-terminated; NULL: not given here or above */
     ngx_command_t *cmd; /* the directive that gave them */
+    ngx_array_t *files; /* auth_jwt_key_file paths with variables, of ngx_http_complex_value_t;
+                           evaluated per request, kept out of `words` and of the policy */
 } ngx_http_auth_jwtv_rule_t;
 
 /* One value of auth_jwt_require, and the status its failure answers. */
@@ -146,6 +156,8 @@ static char *ngx_http_auth_jwtv_type(ngx_conf_t *cf, ngx_command_t *cmd, void *c
 static char *ngx_http_auth_jwtv_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_auth_jwtv_member_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_auth_jwtv_key_request(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static jwtv_status ngx_http_auth_jwtv_set_rules(jwtv_policy *p, ngx_http_auth_jwtv_rule_t *rule, ngx_uint_t *failed,
+                                                char err[AUTH_JWTV_ERR_LEN]);
 static ngx_int_t ngx_http_auth_jwtv_init_process(ngx_cycle_t *cycle);
 static void ngx_http_auth_jwtv_exit_process(ngx_cycle_t *cycle);
 
@@ -222,6 +234,30 @@ static jwtv_verifier **ngx_http_auth_jwtv_verifiers;
 static ngx_uint_t ngx_http_auth_jwtv_nverifiers;
 /* Token values left out of variables for holding control bytes, in this worker. */
 static ngx_uint_t ngx_http_auth_jwtv_refused;
+
+/*
+ * A verifier for a location's policy plus the key files its auth_jwt_key_file
+ * paths with variables named: made on the first request naming them, kept for
+ * the next ones (least recently used evicted). A load that failed is kept as
+ * a NULL verifier for AUTH_JWTV_FILE_RETRY_MSEC, then tried again.
+ */
+typedef struct {
+    ngx_int_t policy;        /* the location's policy index */
+    u_char *paths;           /* the absolute paths, each NUL-terminated, back to back; NULL: a free slot */
+    size_t len;              /* of `paths`, NULs included */
+    jwtv_verifier *verifier; /* NULL: the load failed at `failed` */
+    ngx_msec_t failed;
+    uint64_t used;           /* the last request that used it, for eviction */
+} ngx_http_auth_jwtv_file_verifier_t;
+
+static ngx_http_auth_jwtv_file_verifier_t ngx_http_auth_jwtv_file_verifiers[AUTH_JWTV_FILE_CACHE];
+static uint64_t ngx_http_auth_jwtv_file_clock;
+/* In this worker: loads of such key files that made a verifier, that failed,
+ * and evaluated paths refused without being read. */
+static ngx_uint_t ngx_http_auth_jwtv_file_loads, ngx_http_auth_jwtv_file_failures, ngx_http_auth_jwtv_file_refusals;
+/* The configuration prefix, against which key file paths evaluated per
+ * request are made absolute (as ngx_conf_full_name does for fixed ones). */
+static ngx_str_t ngx_http_auth_jwtv_prefix;
 
 /*
  * The module's log: the connection's, without the request's log handler, which
@@ -564,6 +600,268 @@ static ngx_int_t ngx_http_auth_jwtv_token(ngx_http_request_t *r, ngx_http_auth_j
     return NGX_OK;
 }
 
+/* ---- key files named with variables ---- */
+
+/*
+ * Writes `len` bytes of `src` for a log line into `dst` (room for 4 * len
+ * bytes): printable ASCII as it is; every other byte (control bytes, DEL,
+ * bytes of 0x80 and above), the backslash and the double quote as \xHH. A
+ * value that came from a request can then neither split a log line nor
+ * forge a quote. Returns the end of what was written.
+ */
+static u_char *ngx_http_auth_jwtv_escape(u_char *dst, const u_char *src, size_t len) {
+    static const u_char hex[] = "0123456789ABCDEF";
+
+    for (size_t i = 0; i < len; i++) {
+        if (src[i] < 0x20 || src[i] >= 0x7f || src[i] == '\\' || src[i] == '"') {
+            *dst++ = '\\';
+            *dst++ = 'x';
+            *dst++ = hex[src[i] >> 4];
+            *dst++ = hex[src[i] & 0xf];
+        } else {
+            *dst++ = src[i];
+        }
+    }
+    return dst;
+}
+
+/* The first `max` bytes of `src` escaped for a log line, then "..." when cut. */
+static ngx_str_t ngx_http_auth_jwtv_escaped(ngx_pool_t *pool, const u_char *src, size_t len, size_t max) {
+    ngx_str_t out = ngx_string("-");
+    size_t n = len > max ? max : len;
+    u_char *p = ngx_pnalloc(pool, 4 * n + 3);
+
+    if (p != NULL) {
+        out.data = p;
+        p = ngx_http_auth_jwtv_escape(p, src, n);
+        if (n < len) {
+            p = ngx_cpymem(p, "...", 3);
+        }
+        out.len = p - out.data;
+    }
+    return out;
+}
+
+/* Whether a path holds a ".." segment. */
+static ngx_uint_t ngx_http_auth_jwtv_has_dotdot(const u_char *path, size_t len) {
+    for (size_t start = 0, i = 0; i <= len; i++) {
+        if (i == len || path[i] == '/') {
+            if (i - start == 2 && path[start] == '.' && path[start + 1] == '.') {
+                return 1;
+            }
+            start = i + 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Why an evaluated key file path is refused without being read, or NULL. A
+ * variable can carry request data, so the path is held to what a key file's
+ * path needs: not empty, no NUL or other control byte, no ".." segment (it
+ * stays in the folder the configuration names), a bounded length.
+ */
+static const char *ngx_http_auth_jwtv_refuse_path(ngx_str_t *path) {
+    if (path->len == 0) {
+        return "it is empty";
+    }
+    if (path->len > AUTH_JWTV_MAX_KEY_PATH) {
+        return "it is too long";
+    }
+    for (size_t i = 0; i < path->len; i++) {
+        if (path->data[i] < 0x20 || path->data[i] == 0x7f) {
+            return "it holds a control byte";
+        }
+    }
+    if (ngx_http_auth_jwtv_has_dotdot(path->data, path->len)) {
+        return "it holds a \"..\" segment";
+    }
+    return NULL;
+}
+
+/* The paths of a cache entry, escaped and separated with ", ", for a log line. */
+static ngx_str_t ngx_http_auth_jwtv_paths_for_log(ngx_pool_t *pool, const u_char *paths, size_t len) {
+    ngx_str_t out = ngx_string("-");
+    u_char *p = ngx_pnalloc(pool, 4 * len + 2 * len);
+
+    if (p != NULL) {
+        out.data = p;
+        for (const u_char *path = paths; path < paths + len; path += ngx_strlen(path) + 1) {
+            if (path != paths) {
+                p = ngx_cpymem(p, ", ", 2);
+            }
+            p = ngx_http_auth_jwtv_escape(p, path, ngx_strlen(path));
+        }
+        out.len = p - out.data;
+    }
+    return out;
+}
+
+/*
+ * A verifier for the location's policy plus the key files `paths` (absolute,
+ * each NUL-terminated, back to back): the location's rules set as at
+ * configuration time (the policy's document; a document without a key
+ * source cannot be read back), then one more "jwks_file" source per path.
+ * Reads the files now; NULL, logged, when a file cannot be loaded (missing,
+ * unreadable, not a JWKS, no usable key).
+ */
+static jwtv_verifier *ngx_http_auth_jwtv_load_files(ngx_http_request_t *r, ngx_log_t *log,
+                                                    ngx_http_auth_jwtv_loc_conf_t *conf, u_char *paths, size_t len) {
+    char err[AUTH_JWTV_ERR_LEN] = "";
+    jwtv_verifier *verifier = NULL;
+    jwtv_policy *policy = NULL;
+    ngx_str_t shown, why;
+    ngx_uint_t failed;
+    jwtv_status rc;
+
+    rc = jwtv_policy_new(&policy);
+    if (rc == JWTV_OK) {
+        rc = ngx_http_auth_jwtv_set_rules(policy, conf->rules, &failed, err);
+    }
+    for (u_char *path = paths; rc == JWTV_OK && path < paths + len; path += ngx_strlen(path) + 1) {
+        rc = jwtv_policy_add_key_source(policy, "jwks_file", (const char *)path, err, sizeof err);
+    }
+    if (rc == JWTV_OK) {
+        /* Nonblocking, as every verifier of a worker: a URL of the policy is
+         * fetched in the background. */
+        rc = jwtv_verifier_from_policy(policy, JWTV_NONBLOCKING, &verifier, err, sizeof err);
+    }
+    jwtv_policy_free(policy);
+    if (rc == JWTV_OK) {
+        ngx_http_auth_jwtv_file_loads++;
+        return verifier;
+    }
+    ngx_http_auth_jwtv_file_failures++;
+    shown = ngx_http_auth_jwtv_paths_for_log(r->pool, paths, len);
+    why = ngx_http_auth_jwtv_escaped(r->pool, (u_char *)err, ngx_strlen(err), AUTH_JWTV_ERR_LEN);
+    if (err[0] == '\0') {
+        why.data = (u_char *)jwtv_error_message(rc);
+        why.len = ngx_strlen(why.data);
+    }
+    ngx_log_error(NGX_LOG_ERR, log, 0, "auth_jwt: cannot load the key file \"%V\": %V, client: %V", &shown, &why,
+                  &r->connection->addr_text);
+    return NULL;
+}
+
+/* The cache entry for (policy, paths), or NULL. */
+static ngx_http_auth_jwtv_file_verifier_t *ngx_http_auth_jwtv_file_find(ngx_int_t policy, u_char *paths,
+                                                                          size_t len) {
+    ngx_http_auth_jwtv_file_verifier_t *e = ngx_http_auth_jwtv_file_verifiers;
+
+    for (ngx_uint_t i = 0; i < AUTH_JWTV_FILE_CACHE; i++) {
+        if (e[i].paths != NULL && e[i].policy == policy && e[i].len == len && ngx_memcmp(e[i].paths, paths, len) == 0) {
+            return &e[i];
+        }
+    }
+    return NULL;
+}
+
+/* The entry a new one replaces: a free one, else the least recently used
+ * failure, else the least recently used verifier. */
+static ngx_http_auth_jwtv_file_verifier_t *ngx_http_auth_jwtv_file_victim(void) {
+    ngx_http_auth_jwtv_file_verifier_t *e = ngx_http_auth_jwtv_file_verifiers, *victim = NULL;
+
+    for (ngx_uint_t i = 0; i < AUTH_JWTV_FILE_CACHE; i++) {
+        if (e[i].paths == NULL) {
+            return &e[i];
+        }
+        if (victim == NULL || (e[i].verifier == NULL && victim->verifier != NULL) ||
+            ((e[i].verifier == NULL) == (victim->verifier == NULL) && e[i].used < victim->used)) {
+            victim = &e[i];
+        }
+    }
+    return victim;
+}
+
+static void ngx_http_auth_jwtv_file_drop(ngx_http_auth_jwtv_file_verifier_t *e) {
+    jwtv_verifier_free(e->verifier);
+    ngx_free(e->paths);
+    ngx_memzero(e, sizeof(ngx_http_auth_jwtv_file_verifier_t));
+}
+
+/*
+ * The verifier of a location with auth_jwt_key_file paths with variables:
+ * each path evaluated, checked (ngx_http_auth_jwtv_refuse_path) and made
+ * absolute against the configuration prefix, as a fixed path is; then the
+ * worker's verifier for (the location's policy, these paths), made from the
+ * files on the first request that names them. NGX_ERROR (the request gets
+ * 500) for a refused path or a file that cannot be loaded: the location has
+ * no keys to verify with, and the client cannot fix that.
+ */
+static ngx_int_t ngx_http_auth_jwtv_file_verifier(ngx_http_request_t *r, ngx_http_auth_jwtv_loc_conf_t *conf,
+                                                  ngx_log_t *log, jwtv_verifier **out) {
+    ngx_array_t *files = conf->rules[AUTH_JWTV_KEY_FILE].files;
+    ngx_http_complex_value_t *cv = files->elts;
+    ngx_http_auth_jwtv_file_verifier_t *e;
+    ngx_str_t *path, shown;
+    jwtv_verifier *verifier;
+    const char *why;
+    size_t len = 0;
+    u_char *paths, *p;
+
+    if (conf->policy < 0) {
+        return NGX_ERROR;
+    }
+    path = ngx_palloc(r->pool, files->nelts * sizeof(ngx_str_t));
+    if (path == NULL) {
+        return NGX_ERROR;
+    }
+    for (ngx_uint_t i = 0; i < files->nelts; i++) {
+        if (ngx_http_complex_value(r, &cv[i], &path[i]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+        why = ngx_http_auth_jwtv_refuse_path(&path[i]);
+        if (why == NULL) {
+            if (ngx_get_full_name(r->pool, &ngx_http_auth_jwtv_prefix, &path[i]) != NGX_OK) {
+                return NGX_ERROR;
+            }
+            why = path[i].len > AUTH_JWTV_MAX_KEY_PATH ? "it is too long" : NULL;
+        }
+        if (why != NULL) {
+            ngx_http_auth_jwtv_file_refusals++;
+            shown = ngx_http_auth_jwtv_escaped(r->pool, path[i].data, path[i].len, 256);
+            ngx_log_error(NGX_LOG_ERR, log, 0, "auth_jwt: key file \"%V\" not read: %s, client: %V", &shown, why,
+                          &r->connection->addr_text);
+            return NGX_ERROR;
+        }
+        len += path[i].len + 1;
+    }
+    paths = ngx_pnalloc(r->pool, len);
+    if (paths == NULL) {
+        return NGX_ERROR;
+    }
+    p = paths;
+    for (ngx_uint_t i = 0; i < files->nelts; i++) {
+        p = ngx_cpymem(p, path[i].data, path[i].len);
+        *p++ = '\0';
+    }
+
+    e = ngx_http_auth_jwtv_file_find(conf->policy, paths, len);
+    if (e != NULL && (e->verifier != NULL || ngx_current_msec - e->failed < AUTH_JWTV_FILE_RETRY_MSEC)) {
+        e->used = ++ngx_http_auth_jwtv_file_clock;
+        *out = e->verifier;
+        return e->verifier != NULL ? NGX_OK : NGX_ERROR;
+    }
+    verifier = ngx_http_auth_jwtv_load_files(r, log, conf, paths, len);
+    if (e == NULL) { /* else a failure, tried again: the same entry */
+        e = ngx_http_auth_jwtv_file_victim();
+        ngx_http_auth_jwtv_file_drop(e);
+        e->paths = ngx_alloc(len, ngx_cycle->log);
+        if (e->paths == NULL) {
+            jwtv_verifier_free(verifier);
+            return NGX_ERROR;
+        }
+        ngx_memcpy(e->paths, paths, len);
+        e->len = len;
+        e->policy = conf->policy;
+    }
+    e->verifier = verifier;
+    e->failed = ngx_current_msec;
+    e->used = ++ngx_http_auth_jwtv_file_clock;
+    *out = verifier;
+    return verifier != NULL ? NGX_OK : NGX_ERROR;
+}
+
 static ngx_int_t ngx_http_auth_jwtv_handler(ngx_http_request_t *r) {
     ngx_http_auth_jwtv_loc_conf_t *conf;
     ngx_http_auth_jwtv_ctx_t *ctx;
@@ -595,12 +893,23 @@ static ngx_int_t ngx_http_auth_jwtv_handler(ngx_http_request_t *r) {
         return ctx->rc;
     }
     if (token.len == 0) {
+        /* Counted for jwtv_requests_without_token_total (the location's verifier). */
+        if (conf->policy >= 0 && (ngx_uint_t)conf->policy < ngx_http_auth_jwtv_nverifiers &&
+            ngx_http_auth_jwtv_verifiers[conf->policy] != NULL) {
+            (void)jwtv_verifier_record_no_token(ngx_http_auth_jwtv_verifiers[conf->policy]);
+        }
         ctx->rc = ngx_http_auth_jwtv_reject(r, conf, NULL);
         return ctx->rc;
     }
     ngx_http_auth_jwtv_log(r, &log);
-    if (conf->policy < 0 || (ngx_uint_t)conf->policy >= ngx_http_auth_jwtv_nverifiers ||
-        (verifier = ngx_http_auth_jwtv_verifiers[conf->policy]) == NULL) {
+    if (conf->rules[AUTH_JWTV_KEY_FILE].files != NULL) {
+        /* Logged there, path escaped; never a verifier without those keys. */
+        if (ngx_http_auth_jwtv_file_verifier(r, conf, &log, &verifier) != NGX_OK) {
+            ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return ctx->rc;
+        }
+    } else if (conf->policy < 0 || (ngx_uint_t)conf->policy >= ngx_http_auth_jwtv_nverifiers ||
+               (verifier = ngx_http_auth_jwtv_verifiers[conf->policy]) == NULL) {
         ngx_log_error(NGX_LOG_ERR, &log, 0, "auth_jwt: no verifier for this location (see startup errors), client: %V",
                       &r->connection->addr_text);
         ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -631,10 +940,20 @@ static ngx_int_t ngx_http_auth_jwtv_status_handler(ngx_http_request_t *r) {
     ngx_chain_t out;
     size_t len = 0;
     ngx_int_t rc;
-    static const char refused[] =
+    ngx_uint_t held = 0;
+    static const char own[] =
         "# HELP jwtv_nginx_refused_values_total Token values left out of $jwt_ variables: they hold control bytes.\n"
         "# TYPE jwtv_nginx_refused_values_total counter\n"
-        "jwtv_nginx_refused_values_total %ui\n";
+        "jwtv_nginx_refused_values_total %ui\n"
+        "# HELP jwtv_nginx_key_file_loads_total Loads of key files named with variables, by result (refused: the "
+        "path was not read).\n"
+        "# TYPE jwtv_nginx_key_file_loads_total counter\n"
+        "jwtv_nginx_key_file_loads_total{result=\"ok\"} %ui\n"
+        "jwtv_nginx_key_file_loads_total{result=\"failed\"} %ui\n"
+        "jwtv_nginx_key_file_loads_total{result=\"refused\"} %ui\n"
+        "# HELP jwtv_nginx_key_file_verifiers Verifiers held for key files named with variables.\n"
+        "# TYPE jwtv_nginx_key_file_verifiers gauge\n"
+        "jwtv_nginx_key_file_verifiers %ui\n";
 
     if (!(r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD))) {
         return NGX_HTTP_NOT_ALLOWED;
@@ -644,19 +963,26 @@ static ngx_int_t ngx_http_auth_jwtv_status_handler(ngx_http_request_t *r) {
         return rc;
     }
     conf = ngx_http_get_module_loc_conf(r, ngx_http_auth_jwtv_module);
-    if (conf->policy < 0 || (ngx_uint_t)conf->policy >= ngx_http_auth_jwtv_nverifiers ||
-        (verifier = ngx_http_auth_jwtv_verifiers[conf->policy]) == NULL) {
+    if (conf->rules[AUTH_JWTV_KEY_FILE].files != NULL) {
+        verifier = NULL; /* one verifier per set of files: the module's counters only */
+    } else if (conf->policy < 0 || (ngx_uint_t)conf->policy >= ngx_http_auth_jwtv_nverifiers ||
+               (verifier = ngx_http_auth_jwtv_verifiers[conf->policy]) == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (jwtv_verifier_metrics_prometheus(verifier, NULL, 0, &len) != JWTV_BUFFER_TOO_SMALL) {
+    if (verifier != NULL && jwtv_verifier_metrics_prometheus(verifier, NULL, 0, &len) != JWTV_BUFFER_TOO_SMALL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    b = ngx_create_temp_buf(r->pool, len + 1 + sizeof(refused) + NGX_INT_T_LEN);
-    if (b == NULL || jwtv_verifier_metrics_prometheus(verifier, (char *)b->pos, len + 1, NULL) != JWTV_OK) {
+    b = ngx_create_temp_buf(r->pool, len + 1 + sizeof(own) + 5 * NGX_INT_T_LEN);
+    if (b == NULL ||
+        (verifier != NULL && jwtv_verifier_metrics_prometheus(verifier, (char *)b->pos, len + 1, NULL) != JWTV_OK)) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    /* The module's own counter after the verifier's. */
-    b->last = ngx_sprintf(b->pos + len, refused, ngx_http_auth_jwtv_refused);
+    for (ngx_uint_t i = 0; i < AUTH_JWTV_FILE_CACHE; i++) {
+        held += ngx_http_auth_jwtv_file_verifiers[i].verifier != NULL;
+    }
+    /* The module's own counters after the verifier's. */
+    b->last = ngx_sprintf(b->pos + len, own, ngx_http_auth_jwtv_refused, ngx_http_auth_jwtv_file_loads,
+                          ngx_http_auth_jwtv_file_failures, ngx_http_auth_jwtv_file_refusals, held);
     len = b->last - b->pos;
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
@@ -775,6 +1101,35 @@ static jwtv_status ngx_http_auth_jwtv_apply(jwtv_policy *p, ngx_http_auth_jwtv_f
     return rc;
 }
 
+/*
+ * Sets a location's merged rules in an empty policy, and without auth_jwt_alg,
+ * every algorithm: at configuration time in the location's policy, and in a
+ * worker in the policy made for each set of key files named with variables
+ * (the same document, plus those files). On failure, *failed is the rule
+ * (AUTH_JWTV_NRULES: the default algorithms) and err says why.
+ */
+static jwtv_status ngx_http_auth_jwtv_set_rules(jwtv_policy *p, ngx_http_auth_jwtv_rule_t *rule, ngx_uint_t *failed,
+                                                char err[AUTH_JWTV_ERR_LEN]) {
+    jwtv_status rc;
+
+    for (ngx_uint_t i = 0; i < AUTH_JWTV_NRULES; i++) {
+        if (rule[i].words != NULL) {
+            rc = ngx_http_auth_jwtv_apply(p, &ngx_http_auth_jwtv_fields[i], rule[i].words->elts, rule[i].words->nelts,
+                                          err);
+            if (rc != JWTV_OK) {
+                *failed = i;
+                return rc;
+            }
+        }
+    }
+    *failed = AUTH_JWTV_NRULES;
+    if (rule[AUTH_JWTV_ALG].words != NULL) {
+        return JWTV_OK;
+    }
+    return ngx_http_auth_jwtv_apply(p, &ngx_http_auth_jwtv_fields[AUTH_JWTV_ALG], ngx_http_auth_jwtv_all_algs,
+                                    sizeof(ngx_http_auth_jwtv_all_algs) / sizeof(ngx_str_t), err);
+}
+
 /* The directive whose field a libjwtv message names ("keys.jwks_file: …"). */
 static ngx_str_t *ngx_http_auth_jwtv_directive_of(ngx_http_auth_jwtv_loc_conf_t *conf, const char *err) {
     static ngx_str_t policy = ngx_string("auth_jwt_policy"), auth_jwt = ngx_string("auth_jwt");
@@ -804,9 +1159,10 @@ static ngx_str_t *ngx_http_auth_jwtv_directive_of(ngx_http_auth_jwtv_loc_conf_t 
  * per distinct policy (so `nginx -t` reports it) and kept in the main conf. */
 static char *ngx_http_auth_jwtv_make_policy(ngx_conf_t *cf, ngx_http_auth_jwtv_loc_conf_t *conf) {
     ngx_http_auth_jwtv_main_conf_t *mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_auth_jwtv_module);
-    ngx_http_auth_jwtv_policy_t policy = {NULL, ngx_null_string, conf->policy_file}, *known;
+    ngx_http_auth_jwtv_policy_t policy = {NULL, ngx_null_string, conf->policy_file, 0}, *known;
     ngx_http_auth_jwtv_rule_t *rule = conf->rules;
     char err[AUTH_JWTV_ERR_LEN] = "";
+    ngx_uint_t failed;
     jwtv_status rc;
 
     if (conf->policy_file.len > 0) {
@@ -820,18 +1176,13 @@ static char *ngx_http_auth_jwtv_make_policy(ngx_conf_t *cf, ngx_http_auth_jwtv_l
     if (ngx_http_auth_jwtv_keep(cf, policy.policy) == NULL) {
         return NGX_CONF_ERROR;
     }
-    for (ngx_uint_t i = 0; i < AUTH_JWTV_NRULES; i++) { /* none with a policy file */
-        if (rule[i].words != NULL && ngx_http_auth_jwtv_apply(policy.policy, &ngx_http_auth_jwtv_fields[i],
-                                                              rule[i].words->elts, rule[i].words->nelts,
-                                                              err) != JWTV_OK) {
-            /* Rules given at two levels that do not go together (two key sources). */
-            return ngx_http_auth_jwtv_failed(cf, &rule[i].cmd->name, JWTV_CONFIG_ERROR, err);
+    /* No rule goes with a policy file. */
+    if (conf->policy_file.len == 0 && ngx_http_auth_jwtv_set_rules(policy.policy, rule, &failed, err) != JWTV_OK) {
+        if (failed == AUTH_JWTV_NRULES) {
+            return NGX_CONF_ERROR;
         }
-    }
-    if (conf->policy_file.len == 0 && rule[AUTH_JWTV_ALG].words == NULL &&
-        ngx_http_auth_jwtv_apply(policy.policy, &ngx_http_auth_jwtv_fields[AUTH_JWTV_ALG], ngx_http_auth_jwtv_all_algs,
-                                 sizeof(ngx_http_auth_jwtv_all_algs) / sizeof(ngx_str_t), err) != JWTV_OK) {
-        return NGX_CONF_ERROR;
+        /* Rules given at two levels that do not go together (two key sources). */
+        return ngx_http_auth_jwtv_failed(cf, &rule[failed].cmd->name, JWTV_CONFIG_ERROR, err);
     }
 
     /* Locations whose policies are the same document share one verifier. */
@@ -846,10 +1197,13 @@ static char *ngx_http_auth_jwtv_make_policy(ngx_conf_t *cf, ngx_http_auth_jwtv_l
             ngx_memcmp(known[i].json.data, policy.json.data, policy.json.len) == 0 &&
             ngx_memcmp(known[i].file.data, policy.file.data, policy.file.len) == 0) {
             conf->policy = (ngx_int_t)i;
+            known[i].alone |= rule[AUTH_JWTV_KEY_FILE].files == NULL;
             return NGX_CONF_OK;
         }
     }
-    /* Key files read, URLs well formed; nothing fetched, no thread started. */
+    /* Key files read, URLs well formed; nothing fetched, no thread started.
+     * Key files named with variables are read by the workers, per request:
+     * a policy whose only key source they are has none here, and passes. */
     rc = jwtv_policy_check(policy.policy, err, sizeof err);
     if (rc != JWTV_OK) {
         return ngx_http_auth_jwtv_failed(cf, ngx_http_auth_jwtv_directive_of(conf, err), rc, err);
@@ -859,6 +1213,7 @@ static char *ngx_http_auth_jwtv_make_policy(ngx_conf_t *cf, ngx_http_auth_jwtv_l
         return NGX_CONF_ERROR;
     }
     *known = policy;
+    known->alone = rule[AUTH_JWTV_KEY_FILE].files == NULL;
     conf->policy = (ngx_int_t)(mcf->policies.nelts - 1);
     return NGX_CONF_OK;
 }
@@ -939,6 +1294,37 @@ static char *ngx_http_auth_jwtv(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) 
 }
 
 /*
+ * auth_jwt_key_file with variables, as in NGINX Plus: compiled, kept with the
+ * rule (so inherited with it, and given in a location, replacing the key
+ * files above), and evaluated per request; the fixed key sources stay in the
+ * location's policy. A ".." segment in the written path fails here: the
+ * evaluated one is refused anyway.
+ */
+static char *ngx_http_auth_jwtv_key_file_value(ngx_conf_t *cf, ngx_command_t *cmd, ngx_http_auth_jwtv_rule_t *rule,
+                                               ngx_str_t *word) {
+    ngx_http_compile_complex_value_t ccv;
+    ngx_http_complex_value_t *cv;
+
+    if (ngx_http_auth_jwtv_has_dotdot(word->data, word->len)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" directive: \"%V\": a path with variables cannot hold a "
+                           "\"..\" segment", &cmd->name, word);
+        return NGX_CONF_ERROR;
+    }
+    if (rule->files == NULL &&
+        (rule->files = ngx_array_create(cf->pool, 2, sizeof(ngx_http_complex_value_t))) == NULL) {
+        return NGX_CONF_ERROR;
+    }
+    if ((cv = ngx_array_push(rule->files)) == NULL) {
+        return NGX_CONF_ERROR;
+    }
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+    ccv.cf = cf;
+    ccv.value = word;
+    ccv.complex_value = cv;
+    return ngx_http_compile_complex_value(&ccv) == NGX_OK ? NGX_CONF_OK : NGX_CONF_ERROR;
+}
+
+/*
  * A rule directive. Its words are set at once in this level's own policy, so
  * that a bad value fails here, at the directive's line, with libjwtv's
  * message naming the field; they are kept for the merge, which sets them
@@ -970,6 +1356,12 @@ static char *ngx_http_auth_jwtv_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *c
     for (ngx_uint_t i = 1; i < cf->args->nelts; i++) {
         if (ngx_strlen(value[i].data) != value[i].len) {
             return "takes no NUL byte";
+        }
+        if (cmd->offset == AUTH_JWTV_KEY_FILE && ngx_http_script_variables_count(&value[i]) > 0) {
+            if (ngx_http_auth_jwtv_key_file_value(cf, cmd, rule, &value[i]) != NGX_CONF_OK) {
+                return NGX_CONF_ERROR;
+            }
+            continue; /* not in the policy: evaluated per request */
         }
         if ((word = ngx_array_push(rule->words)) == NULL) {
             return NGX_CONF_ERROR;
@@ -1225,8 +1617,12 @@ static ngx_int_t ngx_http_auth_jwtv_init_process(ngx_cycle_t *cycle) {
         return NGX_ERROR;
     }
     ngx_http_auth_jwtv_nverifiers = mcf->policies.nelts;
+    ngx_http_auth_jwtv_prefix = cycle->conf_prefix;
     policy = mcf->policies.elts;
     for (ngx_uint_t i = 0; i < mcf->policies.nelts; i++) {
+        if (!policy[i].alone) {
+            continue; /* each location using it adds key files named with variables */
+        }
         err[0] = '\0';
         /* Nonblocking: a worker never waits for a key server or a Redis list,
          * whatever a policy file says; until the keys arrive, requests get 503. */
@@ -1245,4 +1641,7 @@ static void ngx_http_auth_jwtv_exit_process(ngx_cycle_t *cycle) {
         ngx_http_auth_jwtv_verifiers[i] = NULL;
     }
     ngx_http_auth_jwtv_nverifiers = 0;
+    for (ngx_uint_t i = 0; i < AUTH_JWTV_FILE_CACHE; i++) {
+        ngx_http_auth_jwtv_file_drop(&ngx_http_auth_jwtv_file_verifiers[i]);
+    }
 }

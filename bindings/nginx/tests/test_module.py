@@ -332,6 +332,12 @@ class Directives(unittest.TestCase):
         self.assertGreaterEqual(int(samples['jwtv_verifications_total{result="ok"}']), 1)
         self.assertGreaterEqual(int(samples['jwtv_verifications_total{result="expired"}']), 1)
         self.assertEqual(samples["jwtv_keys"], "1")
+        # Requests without a token are counted; latency is a histogram by outcome.
+        before = int(samples["jwtv_requests_without_token_total"])
+        self.nginx.get("/")
+        after = dict(line.rsplit(" ", 1) for line in self.nginx.get("/metrics")[1].splitlines() if not line.startswith("#"))
+        self.assertEqual(int(after["jwtv_requests_without_token_total"]), before + 1)
+        self.assertGreaterEqual(int(after['jwtv_verification_duration_seconds_count{outcome="valid"}']), 1)
 
     def test_error_log_is_clean_and_never_holds_a_token(self):
         token = hs256(claims(exp=NOW - 10))
@@ -601,7 +607,8 @@ class MigrationGuide(unittest.TestCase):
         return nginx
 
     def test_every_example_loads(self):
-        self.assertLessEqual({"claims-to-headers", "role-gating", "key-from-url", "claim-rules"}, set(self.EXAMPLES))
+        self.assertLessEqual({"claims-to-headers", "role-gating", "key-from-url", "claim-rules", "key-file-per-tenant"},
+                             set(self.EXAMPLES))
         for name, example in self.EXAMPLES.items():
             with self.subTest(name):
                 nginx = guide_nginx(example)
@@ -651,6 +658,17 @@ class MigrationGuide(unittest.TestCase):
         self.assertGreaterEqual(jwks.requests, 1)
         status, _, headers = nginx.get("/", hs256(claims(iss="https://evil.test")))
         self.assertEqual((status, headers["WWW-Authenticate"].split("error_description=")[1]), (401, '"bad_issuer"'))
+
+    def test_a_key_file_per_tenant(self):
+        nginx = self.run_example("key-file-per-tenant")  # loads before conf/keys/ exists
+        (nginx.dir / "conf" / "keys").mkdir()
+        (nginx.dir / "conf" / "keys" / "acme.json").write_text(oct_jwks(("a", SECRET_A)))
+        (nginx.dir / "conf" / "keys" / "globex.json").write_text(oct_jwks(("b", SECRET_B)))
+        acme, globex = hs256(claims(), SECRET_A, "a"), hs256(claims(), SECRET_B, "b")
+        get = lambda host, token: nginx.get("/", token, headers={"Host": host})[0]  # noqa: E731
+        self.assertEqual([get("acme.api.example.com", t) for t in (acme, globex)], [200, 401])
+        self.assertEqual([get("globex.api.example.com", t) for t in (acme, globex)], [401, 200])
+        self.assertEqual(get("other.example.com", acme), 500)  # no file for it
 
     def test_claim_rules_and_revocations(self):
         nginx = self.run_example("claim-rules")
@@ -1020,6 +1038,172 @@ class SeveralKeySources(unittest.TestCase):
             self.assertIn('kid "a" names different keys in two sources', checked.stderr)
         finally:
             nginx.cleanup()
+
+
+@unittest.skipUnless(MODULE, "NGINX_MODULE is not set")
+class VariableKeyFiles(unittest.TestCase):
+    """auth_jwt_key_file paths with variables: evaluated per request, each set of files read once per worker,
+    refused paths never read, a file that cannot be loaded answered 500 (never 200, never "no keys")."""
+
+    SECRET_F = b"nginx-test-secret-f-do-not-use-0123456789"
+    SECRET_O = b"nginx-test-secret-o-do-not-use-0123456789"
+
+    @classmethod
+    def setUpClass(cls):
+        block = f"""
+    server {{
+        listen 127.0.0.1:@PORT@;
+        auth_jwt "api"; auth_jwt_alg HS256; auth_jwt_audience api;
+        auth_jwt_key_file keys/$arg_tenant.json;          # relative to the configuration prefix
+        location / {{ {PROXY} }}
+        location /mixed {{ auth_jwt_key_file @DIR@/fixed.json; auth_jwt_key_file keys/$arg_tenant.json; {PROXY} }}
+        location /fixed {{ auth_jwt_key_file @DIR@/fixed.json; {PROXY} }}
+        location /raw {{ auth_jwt_key_file $arg_keys; {PROXY} }}
+        location ~ ^/by-path/(?<tenant>[^/]+)$ {{ auth_jwt_key_file keys/$tenant.json; {PROXY} }}
+        location /metrics {{ auth_jwt off; auth_jwt_status; }}
+    }}
+"""
+        files = {
+            "keys/acme.json": oct_jwks(("a", SECRET_A)),
+            "keys/globex.json": oct_jwks(("b", SECRET_B)),
+            "fixed.json": oct_jwks(("f", cls.SECRET_F)),
+            "outside.json": oct_jwks(("o", cls.SECRET_O)),  # next to the key folder, never to be read
+        }
+        cls.nginx = Nginx(block, files).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.nginx.cleanup()
+
+    def counters(self) -> dict[str, int]:
+        samples = self.nginx.samples()
+        loads = {r: int(samples[f'jwtv_nginx_key_file_loads_total{{result="{r}"}}'])
+                 for r in ("ok", "failed", "refused")}
+        return {**loads, "held": int(samples["jwtv_nginx_key_file_verifiers"])}
+
+    def status(self, path: str, token: str) -> int:
+        return self.nginx.get(path, token)[0]
+
+    def test_each_tenant_verifies_with_its_own_file(self):
+        acme, globex = hs256(claims(tenant="acme"), SECRET_A, "a"), hs256(claims(), SECRET_B, "b")
+        status, body, _ = self.nginx.get("/?tenant=acme", acme)
+        self.assertEqual((status, body), (200, "sub=user-1 aud=api,reports kid=a tenant=acme"))
+        self.assertEqual(self.status("/?tenant=globex", globex), 200)
+        for path, token in (("/?tenant=globex", acme), ("/?tenant=acme", globex)):
+            with self.subTest(path):
+                status, _, headers = self.nginx.get(path, token)
+                self.assertEqual(status, 401)
+                self.assertIn('error_description="key_not_found"', headers["WWW-Authenticate"])
+        self.assertEqual(self.nginx.get("/?tenant=acme")[0], 401)  # no token: the challenge, no key read needed
+
+    def test_a_set_of_files_is_read_once_per_worker_and_the_cache_is_bounded(self):
+        (self.nginx.dir / "keys" / "once.json").write_text(oct_jwks(("a", SECRET_A)))
+        token = hs256(claims(), SECRET_A, "a")
+        before = self.counters()
+        for _ in range(10):
+            self.assertEqual(self.status("/?tenant=once", token), 200)
+        self.assertEqual(self.counters()["ok"], before["ok"] + 1, "one load, then lookups")
+        # More sets of files than the cache holds: the least recently used is freed, and read again when named.
+        for i in range(20):
+            (self.nginx.dir / "keys" / f"t{i}.json").write_text(oct_jwks(("a", SECRET_A)))
+            self.assertEqual(self.status(f"/?tenant=t{i}", token), 200)
+        after = self.counters()
+        self.assertEqual(after["ok"], before["ok"] + 21)
+        self.assertEqual(after["held"], 16)
+        self.assertEqual(self.status("/?tenant=t19", token), 200)
+        self.assertEqual(self.counters()["ok"], after["ok"], "still held")
+        self.assertEqual(self.status("/?tenant=t0", token), 200)
+        self.assertEqual(self.counters()["ok"], after["ok"] + 1, "evicted, read again")
+
+    def test_fixed_and_variable_key_files_in_one_location(self):
+        fixed = hs256(claims(), self.SECRET_F, "f")
+        acme, globex = hs256(claims(), SECRET_A, "a"), hs256(claims(), SECRET_B, "b")
+        self.assertEqual([self.status("/mixed?tenant=acme", t) for t in (fixed, acme, globex)], [200, 200, 401])
+        self.assertEqual([self.status("/mixed?tenant=globex", t) for t in (fixed, acme, globex)], [200, 401, 200])
+        # The variable file cannot be loaded: 500, never the fixed keys alone.
+        self.assertEqual(self.status("/mixed?tenant=nobody", fixed), 500)
+        # A location's own auth_jwt_key_file replaces the server's, variable or not.
+        self.assertEqual([self.status("/fixed?tenant=acme", t) for t in (fixed, acme)], [200, 401])
+
+    def test_a_dotdot_segment_is_refused_and_the_file_outside_is_never_read(self):
+        outside = hs256(claims(), self.SECRET_O, "o")
+        before = self.counters()
+        paths = ["/?tenant=../outside", "/?tenant=x/../../outside", "/?tenant=../keys/acme",  # even back inside
+                 "/raw?keys=..", "/raw?keys=keys/..", f"/raw?keys={self.nginx.dir}/keys/../outside.json",
+                 "/raw", "/raw?keys=",  # empty
+                 "/?tenant=" + "a" * 2000]  # past the bound
+        for path in paths:
+            with self.subTest(path[:40]):
+                self.assertEqual(self.status(path, outside), 500)
+        after = self.counters()
+        self.assertEqual(after["refused"], before["refused"] + len(paths))
+        self.assertEqual((after["ok"], after["failed"]), (before["ok"], before["failed"]), "nothing was read")
+        log = self.nginx.error_log()
+        self.assertIn('auth_jwt: key file "keys/../outside.json" not read: it holds a ".." segment', log)
+        self.assertIn('auth_jwt: key file "" not read: it is empty', log)
+        self.assertIn("not read: it is too long", log)
+        self.assertNotIn(outside, log)
+
+    def test_a_missing_file_answers_500_until_it_appears(self):
+        token = hs256(claims(), SECRET_A, "a")
+        self.assertEqual(self.status("/?tenant=late", token), 500)
+        self.assertIn('auth_jwt: cannot load the key file "', self.nginx.error_log())
+        self.assertIn('/keys/late.json": keys.jwks_file: ', self.nginx.error_log())
+        (self.nginx.dir / "keys" / "late.json").write_text(oct_jwks(("a", SECRET_A)))
+        deadline = time.time() + 5
+        while self.status("/?tenant=late", token) != 200 and time.time() < deadline:
+            time.sleep(0.2)
+        self.assertEqual(self.status("/?tenant=late", token), 200)
+        # Not a JWKS, or no usable key: 500 as well.
+        (self.nginx.dir / "keys" / "broken.json").write_text("{ not json")
+        (self.nginx.dir / "keys" / "empty.json").write_text('{"keys": []}')
+        for tenant in ("broken", "empty"):
+            with self.subTest(tenant):
+                self.assertEqual(self.status(f"/?tenant={tenant}", token), 500)
+
+    def test_the_log_never_holds_a_control_byte_of_the_path_nor_the_token(self):
+        token = hs256(claims(exp=NOW - 100), SECRET_A, "a")
+        # A location's regex capture is decoded: %0a is a line feed in $tenant, and refused unread.
+        for path in ("/by-path/a%0aforged", "/by-path/b%0d%0a[emerg]%20forged", "/?tenant=%0a", "/by-path/%1b[31mred"):
+            with self.subTest(path):
+                self.assertEqual(self.status(path, token), 500)
+        self.assertEqual(self.status("/by-path/acme", token), 401)  # the capture works: the token is expired
+        log = self.nginx.error_log()
+        for line in log.splitlines():
+            self.assertRegex(line, r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[", "a line split by a path")
+        self.assertNotIn("\x1b", log)
+        self.assertIn('auth_jwt: key file "keys/a\\x0Aforged.json" not read: it holds a control byte', log)
+        self.assertIn('auth_jwt: key file "keys/b\\x0D\\x0A[emerg] forged.json" not read', log)
+        self.assertIn("/keys/%0a.json", log)  # $arg_ is not decoded: a file name like another, missing
+        self.assertNotIn(token, log)
+        self.assertNotIn(token.split(".")[2], log)
+        self.assertNotRegex(log, r"(?m)^\S+ \S+ \[(emerg|alert|crit)\]")
+
+    def test_the_status_location_serves_the_module_counters(self):
+        status, text, _ = self.nginx.get("/metrics")
+        self.assertEqual(status, 200)
+        self.assertIn("jwtv_nginx_key_file_verifiers ", text)
+        self.assertIn("jwtv_nginx_refused_values_total ", text)
+
+    def test_nginx_t_passes_a_location_whose_only_key_source_is_a_variable_file(self):
+        ok = Nginx('server { listen 127.0.0.1:@PORT@; auth_jwt "api"; auth_jwt_key_file keys/$arg_tenant.json; '
+                   "location / { } }")
+        bad = Nginx('server { listen 127.0.0.1:@PORT@; auth_jwt "api"; auth_jwt_key_file keys/../$arg_tenant.json; '
+                    "location / { } }")
+        none = Nginx('server { listen 127.0.0.1:@PORT@; auth_jwt "api"; location / { } }')
+        try:
+            result = ok.test_config()  # no key folder at all: the files are read per request
+            self.assertEqual(result.returncode, 0, result.stderr)
+            result = bad.test_config()
+            self.assertNotEqual(result.returncode, 0)
+            self.assertIn('"auth_jwt_key_file" directive: "keys/../$arg_tenant.json": a path with variables cannot '
+                          'hold a ".." segment', result.stderr)
+            result = none.test_config()
+            self.assertNotEqual(result.returncode, 0)
+            self.assertIn("needs a key source", result.stderr)
+        finally:
+            for nginx in (ok, bad, none):
+                nginx.cleanup()
 
 
 def test_ca(folder: Path) -> "ssl.SSLContext":

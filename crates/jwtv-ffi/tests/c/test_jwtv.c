@@ -861,6 +861,23 @@ static void test_several_key_sources(void) {
     jwtv_policy_free(policy);
 }
 
+/* jwtv_verifier_record_no_token: counted, and exported. */
+static void test_record_no_token(void) {
+    jwtv_verifier *verifier = example_verifier(0);
+    size_t len = 0;
+    CHECK_STATUS(jwtv_verifier_record_no_token(verifier), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_record_no_token(NULL), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_verifier_metrics_prometheus(verifier, NULL, 0, &len), JWTV_BUFFER_TOO_SMALL);
+    char *text = malloc(len + 1);
+    CHECK(text != NULL);
+    if (text != NULL) {
+        CHECK_STATUS(jwtv_verifier_metrics_prometheus(verifier, text, len + 1, NULL), JWTV_OK);
+        CHECK_CONTAINS(text, "jwtv_requests_without_token_total 1\n");
+        free(text);
+    }
+    jwtv_verifier_free(verifier);
+}
+
 static void test_nonblocking(void) {
     jwtv_policy *policy = NULL;
     jwtv_verifier *verifier = NULL;
@@ -1341,6 +1358,7 @@ int main(int argc, char **argv) {
     test_policy_fields();
     test_nonblocking();
     test_several_key_sources();
+    test_record_no_token();
     test_wait_ready();
     test_verify_and_read_claims();
     test_claim_int64_rounding();
