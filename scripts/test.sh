@@ -5,7 +5,7 @@
 #   bash scripts/test.sh                 # everything (what CI runs)
 #   bash scripts/test.sh lint rust       # only these stages, in this order
 #
-# Stages: format lint features rust release docs nostd c nginx go fuzz benches main
+# Stages: format lint features rust release docs nostd c nginx go monitoring fuzz benches main
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -101,12 +101,17 @@ stage_benches() {
     cargo bench --workspace --no-run
 }
 
+stage_monitoring() {
+    step "Prometheus rules: promtool check and unit tests of every alert (Debian's prometheus)"
+    bash deploy/prometheus/check.sh
+}
+
 stage_main() {
     step "main job on the bundled examples"
     cargo run --release -p jwtv-cli -- verify examples/tokens/valid-es256.jwt --policy examples/policy.json
 }
 
-all=(format lint features rust release docs nostd c nginx go fuzz benches main)
+all=(format lint features rust release docs nostd c nginx go monitoring fuzz benches main)
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=("${all[@]}")
 for stage in "${stages[@]}"; do
