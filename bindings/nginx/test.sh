@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Builds the module (installing nginx, nginx-dev, redis-server and openssl when missing) and runs its
+# Builds the module (installing nginx, nginx-dev, redis-server, openssl and prometheus when missing) and runs its
 # tests against a real nginx on 127.0.0.1.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 module="$(bash bindings/nginx/build.sh)"
-# Revocation tests start a throwaway Redis; the HTTPS key server's test CA is made with openssl.
+# Revocation tests start a throwaway Redis; the HTTPS key server's test CA is made with openssl;
+# the monitoring test runs Debian's Prometheus against nginx.
 missing=""
 command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
 command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+command -v prometheus >/dev/null 2>&1 || missing="$missing prometheus" # the monitoring test scrapes nginx
 if [ -n "$missing" ]; then
     sudo=""
     [ "$(id -u)" = 0 ] || sudo="sudo"

@@ -24,6 +24,7 @@ import threading
 import time
 import unittest
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -1286,6 +1287,118 @@ class PrivateCa(unittest.TestCase):
         finally:
             nginx.cleanup()
             shutil.rmtree(folder, ignore_errors=True)
+
+
+class Prometheus:
+    """Debian's Prometheus on 127.0.0.1, scraping `target` every second with jwtv's rules."""
+
+    def __init__(self, target: str):
+        self.dir = Path(tempfile.mkdtemp(prefix="jwtv-prometheus-"))
+        self.port = free_port()
+        rules = ROOT / "deploy" / "prometheus" / "jwtv-rules.yml"
+        (self.dir / "prometheus.yml").write_text(
+            "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+            f"rule_files: ['{rules}']\n"
+            "scrape_configs:\n"
+            f"  - {{job_name: gw, metrics_path: /metrics, static_configs: [{{targets: ['{target}']}}]}}\n")
+        self.proc = subprocess.Popen(
+            ["prometheus", f"--config.file={self.dir / 'prometheus.yml'}", f"--storage.tsdb.path={self.dir / 'data'}",
+             f"--web.listen-address=127.0.0.1:{self.port}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def api(self, path: str, **params) -> dict:
+        query = urllib.parse.urlencode(params)
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v1/{path}?{query}", timeout=5) as response:
+            return json.loads(response.read())["data"]
+
+    def query(self, expr: str) -> list:
+        return self.api("query", query=expr)["result"]
+
+    def alerts(self) -> dict[str, str]:
+        return {a["labels"]["alertname"]: a["state"] for a in self.api("alerts")["alerts"]}
+
+    def wait(self, what: str, condition, timeout: float = 30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                if condition():
+                    return
+            except (OSError, KeyError, ValueError, IndexError):
+                pass  # not up yet
+            time.sleep(0.5)
+        raise AssertionError(f"{what} within {timeout} s")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@unittest.skipUnless(MODULE and shutil.which("prometheus"), "NGINX_MODULE is not set, or no prometheus")
+class Monitoring(unittest.TestCase):
+    """A real Prometheus scrapes a real nginx with jwtv's rules: the key server
+    goes down, then comes back with a rotated key, and the alerts follow; every
+    dashboard panel's query returns data."""
+
+    def test_alerts_follow_an_outage_and_a_rotation_and_every_panel_has_data(self):
+        jwks = JwksServer(oct_jwks(("a", SECRET_A)))
+        policy = {
+            "keys": {"jwks_url": f"http://127.0.0.1:{jwks.port}/jwks.json"},
+            "algorithms": ["HS256"], "audiences": ["api"], "token_cache_size": 100,
+            "refresh": {"min_ttl_secs": 1, "default_ttl_secs": 1, "unknown_kid_cooldown_secs": 1,
+                        "backoff_min_ms": 100, "backoff_max_ms": 300, "fetch_timeout_ms": 1000,
+                        "first_fetch_timeout_ms": 0},
+            "revocations": {"source": "revoked.json"},
+        }
+        block = f"""
+    server {{
+        listen 127.0.0.1:@PORT@;
+        auth_jwt_policy @DIR@/policy.json;
+        location / {{ auth_jwt "api"; {PROXY} }}
+        location /metrics {{ auth_jwt off; auth_jwt_status; }}
+    }}
+"""
+        nginx = Nginx(block, {"policy.json": json.dumps(policy), "revoked.json": "{}"}).start()
+        prometheus = Prometheus(f"127.0.0.1:{nginx.port}")
+        try:
+            old = hs256(claims(), SECRET_A, "a")
+            deadline = time.time() + 5
+            while nginx.get("/", old)[0] != 200 and time.time() < deadline:
+                time.sleep(0.05)
+            for _ in range(20):
+                self.assertEqual(nginx.get("/", old)[0], 200)
+            nginx.get("/")  # one request without a token
+            prometheus.wait("a scrape with keys", lambda: prometheus.query("jwtv_keys")[0]["value"][1] == "1")
+            prometheus.wait("rates over two samples", lambda: prometheus.query("jwtv:success_ratio:rate5m"))
+
+            # The key server goes down: fetches fail in a row, the alert goes pending (for: 5m).
+            jwks.stop()
+            prometheus.wait("JwtvKeyServerUnreachable pending",
+                            lambda: prometheus.alerts().get("JwtvKeyServerUnreachable") == "pending")
+            for _ in range(5):
+                nginx.get("/", old)
+            # Every dashboard panel's query returns data from this Prometheus.
+            dashboard = json.loads((ROOT / "deploy" / "grafana" / "jwtv.json").read_text())
+            exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+            self.assertGreater(len(exprs), 20)
+            for expr in exprs:
+                prometheus.wait(f"data for {expr}", lambda: prometheus.query(expr))
+
+            # It comes back with a rotated key: tokens of the removed key fail, the rotation alert fires.
+            jwks.document = oct_jwks(("b", SECRET_B))
+            jwks.start()
+            new = hs256(claims(), SECRET_B, "b")
+            deadline = time.time() + 10
+            while nginx.get("/", new)[0] != 200 and time.time() < deadline:
+                time.sleep(0.2)
+            for _ in range(15):
+                self.assertEqual(nginx.get("/", old)[0], 401)
+            prometheus.wait("JwtvKeyNotFoundAfterRotation firing",
+                            lambda: prometheus.alerts().get("JwtvKeyNotFoundAfterRotation") == "firing")
+        finally:
+            prometheus.stop()
+            nginx.cleanup()
+            jwks.stop()
 
 
 @unittest.skipUnless(MODULE, "NGINX_MODULE is not set")
