@@ -26,8 +26,17 @@ use crate::{Outcome, PolicyArgs};
 #[derive(Debug, Args)]
 pub(crate) struct DoctorArgs {
     /// The token, a file holding it, or `-` for stdin.
-    #[arg(value_name = "TOKEN")]
-    token: String,
+    #[arg(value_name = "TOKEN", required_unless_present = "metrics")]
+    token: Option<String>,
+    /// Diagnose a gateway instead of a token: read its Prometheus metrics at
+    /// URL twice, --interval apart, and name the incident patterns they show
+    /// (key server outage, rotation in progress, clock skew, expired-token
+    /// storm, revocation lag), each with its runbook section. Exit 0: none; 1: some.
+    #[arg(long, value_name = "URL", conflicts_with = "token")]
+    metrics: Option<String>,
+    /// Seconds between the two reads of --metrics.
+    #[arg(long, value_name = "SECS", default_value_t = 5, requires = "metrics")]
+    interval: u64,
     #[command(flatten)]
     policy: PolicyArgs,
     /// Print one JSON object: {"valid", "verdict", "code", "first_failing_step", "steps": [{"step", "name", "status", "summary", "notes", "todo"}]};
@@ -424,7 +433,11 @@ fn step_revocation(
 }
 
 pub(crate) fn run(args: &DoctorArgs) -> Outcome {
-    let input = read_token(&args.token)?;
+    if let Some(url) = &args.metrics {
+        let timeout = Duration::from_secs(args.policy.timeout);
+        return crate::fleet::run(url, Duration::from_secs(args.interval), timeout, args.json);
+    }
+    let input = read_token(args.token.as_deref().unwrap_or("-"))?;
     let token = input.token.as_str();
     let setup = Setup::from_args(&args.policy)?;
     let lenient = Lenient::decode(token);

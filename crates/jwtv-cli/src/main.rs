@@ -15,6 +15,7 @@
 
 mod doctor;
 mod explain;
+mod fleet;
 mod human;
 mod input;
 mod inspect;

@@ -628,6 +628,49 @@ fn cacert_names_a_file_that_cannot_be_used() {
 }
 
 #[test]
+fn doctor_reads_a_gateways_metrics_and_names_the_patterns() {
+    // Two scrapes: the second shows a key server outage and a rotation.
+    let scrapes = std::sync::Mutex::new(0);
+    let server = TestServer::start(move |request| {
+        if request.path != "/metrics" {
+            return Answer::status(404, &[]);
+        }
+        let mut n = scrapes.lock().unwrap();
+        *n += 1;
+        let text = if *n == 1 {
+            "jwtv_verifications_total{result=\"ok\"} 100\njwtv_keys 2\njwtv_key_set_generation 3\n".to_owned()
+        } else {
+            "# TYPE jwtv_verifications_total counter\njwtv_verifications_total{result=\"ok\"} 150\n\
+             jwtv_verifications_total{result=\"key_not_found\"} 50\njwtv_keys 2\njwtv_key_set_generation 4\n\
+             jwtv_jwks_consecutive_failures 5\njwtv_jwks_last_failure{reason=\"certificate\"} 1\n"
+                .to_owned()
+        };
+        Answer::ok(text.into_bytes(), &[])
+    });
+    let url = server.url("/metrics");
+    let run = jwtv(&["doctor", "--metrics", &url, "--interval", "0", "--json"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let doc = json(&run.stdout);
+    let patterns: Vec<&str> =
+        doc["findings"].as_array().expect("findings").iter().map(|f| f["pattern"].as_str().unwrap()).collect();
+    assert_eq!(patterns, ["key server outage", "rotation in progress"], "{doc}");
+    assert_eq!(doc["findings"][0]["runbook"], "3. Verify signing keys");
+    assert!(doc["findings"][0]["evidence"].as_str().unwrap().contains("last: certificate"), "{doc}");
+    assert_eq!(doc["judged"], 100.0);
+
+    let human = jwtv(&["doctor", "--metrics", &url, "--interval", "0"]);
+    assert!(
+        human.stdout.contains("✘ key server outage") && human.stdout.contains("runbook: docs/RUNBOOK.md"),
+        "{human:?}"
+    );
+
+    let nothing = TestServer::start(|_| Answer::ok(b"some_other_metric 1\n".to_vec(), &[]));
+    let run = jwtv(&["doctor", "--metrics", &nothing.url("/metrics"), "--interval", "0"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("no jwtv metrics there"), "{run:?}");
+}
+
+#[test]
 fn a_key_set_served_over_http() {
     let jwks = std::fs::read(root().join("examples/jwks.json")).expect("jwks");
     let server = TestServer::start(move |request| {
