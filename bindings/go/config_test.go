@@ -86,6 +86,7 @@ func TestEveryConfigFieldReadsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	rules := jwtv.Config{
+		Name:                    "orders-api",
 		Algorithms:              []string{"HS256", "EdDSA", "ES256", "RS256"},
 		Issuers:                 []string{exampleIssuer},
 		Type:                    "JWT",
@@ -343,5 +344,19 @@ func TestKeySourcesBindKeysToTheirIssuer(t *testing.T) {
 	cfg.KeySources = []jwtv.KeySource{{JWKSFile: jwksFile, JWKSURL: "https://a.example/keys"}}
 	if _, err := jwtv.NewVerifier(cfg); !errors.Is(err, jwtv.ErrConfig) || !strings.Contains(err.Error(), "keys.sources[0]") {
 		t.Fatalf("two forms in one source: %v", err)
+	}
+}
+
+func TestNameLabelsEveryMetric(t *testing.T) {
+	cfg := exampleConfig()
+	cfg.Name = "orders-api"
+	text := newVerifier(t, cfg).MetricsPrometheus()
+	if !strings.Contains(text, `jwtv_verifications_total{policy="orders-api",result="ok"} 0`) ||
+		!strings.Contains(text, `jwtv_keys{policy="orders-api"} 3`) {
+		t.Fatalf("metrics without the policy label:\n%s", text)
+	}
+	cfg.Name = "orders api"
+	if _, err := jwtv.NewVerifier(cfg); !errors.Is(err, jwtv.ErrConfig) || !strings.Contains(err.Error(), "name") {
+		t.Fatalf("a name with a space: %v", err)
 	}
 }

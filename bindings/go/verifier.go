@@ -40,6 +40,10 @@ type Config struct {
 	// empty.
 	PolicyFile string
 
+	// Name names the policy in metrics (every sample gets the label
+	// policy="<Name>"; name): 1 to 64 of A-Z, a-z, 0-9, "_", "-", ".".
+	Name string
+
 	// JWKS is a JWKS document held in memory (keys.jwks).
 	JWKS []byte
 	// JWKSFile is the path of a JWKS file, re-read when it changes
@@ -182,6 +186,7 @@ type HMACSecret struct {
 // policyDocument is the policy document's schema (docs/POLICY.md), as far
 // as Config states it; omitted fields take the document's defaults.
 type policyDocument struct {
+	Name                string             `json:"name,omitempty"`
 	Keys                keysDocument       `json:"keys"`
 	Algorithms          []string           `json:"algorithms,omitempty"`
 	Issuers             []string           `json:"issuers,omitempty"`
@@ -249,6 +254,7 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		return nil, &Error{Code: CodeConfigError, Detail: "PolicyFile: the policy is in the file"}
 	}
 	doc := policyDocument{
+		Name:                c.Name,
 		Keys:                keysDocument{JWKSFile: c.JWKSFile, JWKSURL: c.JWKSURL, Discover: c.IssuerDiscovery},
 		Algorithms:          c.Algorithms,
 		Issuers:             c.Issuers,

@@ -322,7 +322,7 @@ pub unsafe extern "C" fn jwtv_verifier_metrics_prometheus(
     guard(|| {
         // SAFETY: NULL or a live verifier per the contract.
         let verifier = unsafe { verifier.as_ref() }.ok_or(jwtv_status::JWTV_NULL_ARGUMENT)?;
-        let text = verifier.inner.metrics().to_prometheus();
+        let text = verifier.inner.metrics_prometheus();
         // SAFETY: buffer contract forwarded.
         unsafe { copy_out(text.as_bytes(), buf, buf_cap, len_out) }
     })

@@ -261,6 +261,34 @@ impl MetricsSnapshot {
         self.rejected.iter().sum()
     }
 
+    /// [`MetricsSnapshot::to_prometheus`] with a `policy` label on every
+    /// sample (the policy document's `name`), so that several verifiers in
+    /// one process stay apart. `policy` must be a valid name (A-Z, a-z, 0-9,
+    /// `_`, `-`, `.`); anything else is left out of the label.
+    ///
+    /// ```
+    /// # use jwtv_gateway::MetricsSnapshot;
+    /// let text = MetricsSnapshot::default().to_prometheus_for("orders");
+    /// assert!(text.contains("jwtv_verifications_total{policy=\"orders\",result=\"ok\"} 0\n"));
+    /// assert!(text.contains("jwtv_keys{policy=\"orders\"} 0\n"));
+    /// ```
+    pub fn to_prometheus_for(&self, policy: &str) -> String {
+        let policy: String =
+            policy.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')).collect();
+        let mut out = String::new();
+        for line in self.to_prometheus().lines() {
+            if line.starts_with('#') {
+                out.push_str(line);
+            } else if let Some((name, rest)) = line.split_once('{') {
+                let _ = write!(out, "{name}{{policy=\"{policy}\",{rest}");
+            } else if let Some((name, value)) = line.split_once(' ') {
+                let _ = write!(out, "{name}{{policy=\"{policy}\"}} {value}");
+            }
+            out.push('\n');
+        }
+        out
+    }
+
     /// The counters in Prometheus text exposition format (version 0.0.4).
     pub fn to_prometheus(&self) -> String {
         let mut out = String::new();

@@ -114,6 +114,9 @@ impl std::error::Error for PolicyError {}
 #[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default = "Policy::empty")]
 pub struct Policy {
+    /// A name for this policy in metrics (`policy="…"`) and logs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
     #[serde(skip_serializing_if = "Keys::is_empty")]
     keys: Keys,
     #[serde(with = "algorithm_names")]
@@ -420,6 +423,7 @@ impl fmt::Debug for Policy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Inline secrets are redacted by their own Debug.
         f.debug_struct("Policy")
+            .field("name", &self.name)
             .field("keys.forms", &self.keys.forms())
             .field("algorithms", &self.algorithms)
             .field("issuers", &self.issuers)
@@ -447,6 +451,7 @@ impl Policy {
     /// key source (give one to [`Verifier::new`](crate::Verifier::new), or set `keys`).
     pub fn new(algorithms: AlgorithmSet) -> Self {
         Self {
+            name: None,
             keys: Keys::default(),
             algorithms,
             issuers: Vec::new(),
@@ -837,6 +842,11 @@ impl Policy {
         !self.keys.is_empty()
     }
 
+    /// The policy's name (`name`), if it has one.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
     /// The allowed algorithms.
     pub fn algorithms(&self) -> AlgorithmSet {
         self.algorithms
@@ -974,6 +984,14 @@ impl Policy {
         }
         if self.max_token_len == 0 {
             return Err(PolicyError::at("max_token_len", "must be positive"));
+        }
+        if let Some(name) = &self.name
+            && !is_valid_name(name)
+        {
+            return Err(PolicyError::at(
+                "name",
+                "1 to 64 characters of A-Z, a-z, 0-9, `_`, `-`, `.` (it becomes a metrics label)",
+            ));
         }
         if self.max_lifetime_secs == Some(0) {
             return Err(PolicyError::at("max_lifetime_secs", "must be positive"));
@@ -1293,6 +1311,11 @@ impl Policy {
     pub fn first_fetch_timeout(&self) -> Duration {
         Duration::from_millis(self.refresh.first_fetch_timeout_ms)
     }
+}
+
+/// A policy name fit for a metrics label value and a log field.
+fn is_valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 fn with_kid(key: VerifyingKey, kid: Option<&str>, at: &str) -> Result<VerifyingKey, PolicyError> {

@@ -163,6 +163,16 @@ impl Verifier {
         result
     }
 
+    /// The metrics in Prometheus text format, labelled `policy="…"` when the
+    /// policy has a `name` (what every host's metrics endpoint serves).
+    pub fn metrics_prometheus(&self) -> String {
+        let snapshot = self.metrics();
+        match self.policy.name() {
+            Some(name) => snapshot.to_prometheus_for(name),
+            None => snapshot.to_prometheus(),
+        }
+    }
+
     /// Counts a request that carried no token at all (for hosts: HTTP
     /// middleware, NGINX), exported as `jwtv_requests_without_token_total`.
     pub fn record_no_token(&self) {

@@ -30,3 +30,21 @@ fn every_exported_metric_is_documented() {
     }
     let _ = std::fs::remove_file(&revoked);
 }
+
+#[test]
+fn a_named_policy_labels_every_sample_and_bad_names_are_refused() {
+    let policy = Policy::from_json(
+        br#"{"name":"orders-api","keys":{"jwks_file":"jwks.json"},"algorithms":["ES256"]}"#,
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples"),
+    )
+    .expect("policy");
+    let text = policy.verifier().expect("verifier").metrics_prometheus();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        assert!(line.contains("{policy=\"orders-api\""), "{line}");
+    }
+    for bad in ["", "orders api", "a\"b", &"x".repeat(65)] {
+        let doc = serde_json::json!({"name": bad, "keys": {"jwks_file": "jwks.json"}, "algorithms": ["ES256"]});
+        let err = Policy::from_json(doc.to_string().as_bytes(), ".").expect_err(bad);
+        assert_eq!(err.field(), "name", "{bad}: {err}");
+    }
+}
