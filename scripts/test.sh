@@ -47,8 +47,11 @@ stage_features() {
     cargo clippy -p jwtv --no-default-features -- -D warnings
     cargo clippy -p jwtv --no-default-features --features alloc -- -D warnings
     cargo clippy -p jwtv --no-default-features --features std --all-targets -- -D warnings
-    # The gateway without Redis (redis is the default).
+    # The gateway without Redis (redis is the default), and with its audit events (tracing, log).
     cargo clippy -p jwtv-gateway --no-default-features --all-targets -- -D warnings
+    cargo clippy -p jwtv-gateway --no-default-features --features tracing --all-targets -- -D warnings
+    cargo clippy -p jwtv-gateway --no-default-features --features log --all-targets -- -D warnings
+    cargo clippy -p jwtv-gateway --all-features --all-targets -- -D warnings
     # The tower layer without the axum extractor, and without Redis.
     cargo clippy -p jwtv-tower --no-default-features --all-targets -- -D warnings
     cargo clippy -p jwtv-tower --no-default-features --features axum --all-targets -- -D warnings
@@ -57,6 +60,8 @@ stage_features() {
 stage_rust() {
     step "tests (unit, integration, vectors, property tests, doc tests)"
     cargo test --workspace
+    # Audit events through tracing (a feature).
+    cargo test -p jwtv-gateway --features tracing --test audit
 }
 
 stage_release() {

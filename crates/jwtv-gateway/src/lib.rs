@@ -38,6 +38,14 @@
 //! `revoked`; the back ends, the file format and how a fleet stays in sync
 //! are at [`Revocations`] and [`RevocationList::from_json`].
 //!
+//! # Audit events
+//!
+//! With the feature `tracing` (or `log`), every rejected token gives one
+//! event on target `jwtv::audit` at INFO: the code, the token's length, the
+//! policy's `name`, and, read from the token without trusting it, `alg`,
+//! `kid`, `iss`, `jti` and a keyed hash of `sub` (values cut to
+//! [`MAX_AUDIT_FIELD_CHARS`] characters and escaped). Never the token.
+//!
 //! # Metrics
 //!
 //! [`Verifier::metrics`] gives a [`MetricsSnapshot`]: verifications by
@@ -50,6 +58,7 @@
 #![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc, reason = "a std crate")]
 
+mod audit;
 mod cache;
 mod document;
 mod metrics;
@@ -57,6 +66,7 @@ mod policy;
 mod revoke;
 mod verifier;
 
+pub use audit::MAX_FIELD_CHARS as MAX_AUDIT_FIELD_CHARS;
 pub use metrics::{AGE_BUCKETS_SECS, HistogramSnapshot, LATENCY_BUCKETS_NS, MetricsSnapshot};
 #[expect(deprecated, reason = "the former name, kept for one release")]
 pub use policy::ConfigError;

@@ -153,8 +153,12 @@ impl Verifier {
     /// `revocations`) too.
     pub fn verify(&self, token: impl AsRef<[u8]>, now: u64) -> Result<Verified, Error> {
         let started = Instant::now();
-        let result = self.verify_uncounted(token.as_ref(), now);
+        let token = token.as_ref();
+        let result = self.verify_uncounted(token, now);
         self.counters.record(result.as_ref().map(|_| ()).map_err(|e| e.code()), started.elapsed());
+        if let Err(e) = &result {
+            crate::audit::rejected(e.code(), token, self.policy.name());
+        }
         if let Ok(verified) = &result {
             let age = verified.decoded.iat.map(|iat| now.saturating_sub(u64::try_from(iat).unwrap_or(0)));
             let remaining = verified.decoded.exp.map(|exp| u64::try_from(exp).unwrap_or(0).saturating_sub(now));

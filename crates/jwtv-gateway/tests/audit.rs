@@ -1,0 +1,75 @@
+//! Audit events of rejected tokens through `tracing`: the fields an operator
+//! needs, escaped, and never the token.
+
+#![allow(clippy::std_instead_of_alloc, clippy::std_instead_of_core, reason = "a test harness on std")]
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use common::{NOW, TestKey, claims_with};
+use jwtv::{Algorithm, AlgorithmSet};
+use jwtv_gateway::{Policy, Verifier};
+use jwtv_jwks::{KeySet, KeySetOptions, KeySource};
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_rejection_is_one_event_with_its_fields_and_never_the_token() {
+    let key = TestKey::new("k1", 1);
+    let keys = KeySet::parse(
+        common::jwks(&[&key]).as_bytes(),
+        &KeySetOptions::for_algorithms(AlgorithmSet::of(&[Algorithm::EdDSA])),
+    )
+    .expect("keys");
+    let policy = Policy::new(AlgorithmSet::of(&[Algorithm::EdDSA])).audience("api");
+    let mut policy = policy;
+    policy.set_string("name", "orders-api").expect("name");
+    let verifier = Verifier::new(KeySource::fixed(keys), policy).expect("verifier");
+    let forger = TestKey::new("k1", 2);
+    let claims = claims_with(r#""exp":1700003600,"jti":"j-42","sub":"alice\u001b[2J""#);
+    let forged = forger.sign_with_header(r#"{"alg":"EdDSA","kid":"k1\u000a injected=1"}"#, &claims);
+    let valid = key.sign(&claims_with(r#""exp":1700003600"#));
+
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
+    tracing::subscriber::with_default(subscriber, || {
+        assert!(verifier.verify(&forged, NOW).is_err());
+        assert!(verifier.verify(&valid, NOW).is_ok());
+    });
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).expect("UTF-8");
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 1, "one event, for the rejection only:\n{log}");
+    let line = lines[0];
+    for field in [
+        "jwtv::audit",
+        "token rejected",
+        "code=\"key_not_found\"",
+        "alg=\"EdDSA\"",
+        r#"kid="k1\n injected=1""#,
+        "iss=\"https://issuer.example\"",
+        "jti=\"j-42\"",
+        "policy=\"orders-api\"",
+        &format!("token_len={}", forged.len()),
+    ] {
+        assert!(line.contains(field), "missing {field} in {line}");
+    }
+    assert!(line.contains("sub_hash="), "{line}");
+    assert!(!line.contains("alice"), "the subject is hashed: {line}");
+    let signature = forged.rsplit('.').next().expect("signature");
+    assert!(!line.contains(signature) && !line.contains(&forged[..20]), "never the token: {line}");
+    assert!(!line.chars().any(|c| c.is_control()), "inert: {line:?}");
+}
