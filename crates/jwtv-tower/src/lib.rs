@@ -65,6 +65,9 @@
 //!
 //! - `axum` (default): the [`Token`] extractor (`Token` and `Option<Token>`).
 //! - `redis` (default): revocation lists in Redis, through `jwtv-gateway`.
+//! - `tracing`: an audit event for every rejected token (target
+//!   `jwtv::audit`: code, alg, kid, iss, jti, a keyed hash of sub; never the
+//!   token), through `jwtv-gateway`.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
