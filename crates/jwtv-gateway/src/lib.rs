@@ -64,6 +64,7 @@ mod document;
 mod metrics;
 mod policy;
 mod revoke;
+mod usage;
 mod verifier;
 
 pub use audit::MAX_FIELD_CHARS as MAX_AUDIT_FIELD_CHARS;
@@ -75,6 +76,7 @@ pub use revoke::{
     DEFAULT_MAX_STALENESS, DEFAULT_REDIS_PREFIX, Freshness, JTI_GRACE_SECS, MAX_REVOKED_ID_LEN, RedisOptions,
     Revocation, RevocationError, RevocationGauges, RevocationKind, RevocationList, RevocationStatus, Revocations,
 };
+pub use usage::KeyUsage;
 pub use verifier::{Verified, Verifier};
 
 /// The former name of [`Policy`] as read from a policy file.

@@ -273,20 +273,7 @@ impl MetricsSnapshot {
     /// assert!(text.contains("jwtv_keys{policy=\"orders\"} 0\n"));
     /// ```
     pub fn to_prometheus_for(&self, policy: &str) -> String {
-        let policy: String =
-            policy.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')).collect();
-        let mut out = String::new();
-        for line in self.to_prometheus().lines() {
-            if line.starts_with('#') {
-                out.push_str(line);
-            } else if let Some((name, rest)) = line.split_once('{') {
-                let _ = write!(out, "{name}{{policy=\"{policy}\",{rest}");
-            } else if let Some((name, value)) = line.split_once(' ') {
-                let _ = write!(out, "{name}{{policy=\"{policy}\"}} {value}");
-            }
-            out.push('\n');
-        }
-        out
+        with_policy_label(&self.to_prometheus(), policy)
     }
 
     /// The counters in Prometheus text exposition format (version 0.0.4).
@@ -493,6 +480,24 @@ impl MetricsSnapshot {
         }
         out
     }
+}
+
+/// Prometheus text with a `policy` label on every sample (characters a
+/// policy name cannot hold are left out of the label).
+pub(crate) fn with_policy_label(text: &str, policy: &str) -> String {
+    let policy: String = policy.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')).collect();
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.starts_with('#') {
+            out.push_str(line);
+        } else if let Some((name, rest)) = line.split_once('{') {
+            let _ = write!(out, "{name}{{policy=\"{policy}\",{rest}");
+        } else if let Some((name, value)) = line.split_once(' ') {
+            let _ = write!(out, "{name}{{policy=\"{policy}\"}} {value}");
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// One metric's `# HELP` and `# TYPE` lines and its samples (one label at most).

@@ -11,6 +11,7 @@ use crate::cache::{Decoded, TokenCache};
 use crate::metrics::{Counters, MetricsSnapshot};
 use crate::policy::{DEFAULT_FIRST_FETCH_TIMEOUT, Policy, PolicyError};
 use crate::revoke::{ListedBuf, Revocations};
+use crate::usage::{KeyUsage, Usage};
 use jwtv_jwks::{KeySet, KeySource};
 
 /// A thread-safe verifier for servers (`Send + Sync`; share it by reference or `Arc`).
@@ -48,6 +49,7 @@ pub struct Verifier {
     cache: Option<TokenCache>,
     revocations: Option<Revocations>,
     counters: Counters,
+    usage: Usage,
     first_fetch_timeout: Duration,
 }
 
@@ -68,6 +70,7 @@ impl Verifier {
             cache: None,
             revocations: None,
             counters: Counters::default(),
+            usage: Usage::default(),
             first_fetch_timeout: DEFAULT_FIRST_FETCH_TIMEOUT,
         })
     }
@@ -167,14 +170,23 @@ impl Verifier {
         result
     }
 
-    /// The metrics in Prometheus text format, labelled `policy="…"` when the
-    /// policy has a `name` (what every host's metrics endpoint serves).
+    /// Every metric in Prometheus text format — the counters of
+    /// [`Verifier::metrics`] and the served keys' usage
+    /// ([`Verifier::key_usage`]) — labelled `policy="…"` when the policy
+    /// has a `name`: what every host's metrics endpoint serves.
     pub fn metrics_prometheus(&self) -> String {
-        let snapshot = self.metrics();
+        let mut text = self.metrics().to_prometheus();
+        text.push_str(&crate::usage::to_prometheus(&self.usage.snapshot()));
         match self.policy.name() {
-            Some(name) => snapshot.to_prometheus_for(name),
-            None => snapshot.to_prometheus(),
+            Some(name) => crate::metrics::with_policy_label(&text, name),
+            None => text,
         }
+    }
+
+    /// Per `kid` of the served set: when the key first verified a token and
+    /// how many it verified (keys leave the table with their set).
+    pub fn key_usage(&self) -> Vec<KeyUsage> {
+        self.usage.snapshot()
     }
 
     /// Counts a request that carried no token at all (for hosts: HTTP
@@ -200,8 +212,9 @@ impl Verifier {
             if let Some(decoded) = cache.get(hash, token, generation) {
                 self.counters.cache_hit();
                 let checked = self.judge_again(&keys, &decoded, now);
-                if checked.is_err() {
-                    cache.remove(hash);
+                match checked {
+                    Ok(()) => self.usage.record(&keys, generation, decoded.key_index, now),
+                    Err(_) => cache.remove(hash),
                 }
                 return checked.map(|()| Verified { decoded, from_cache: true });
             }
@@ -219,6 +232,7 @@ impl Verifier {
             // A source that has no set yet may hold the key: not judged.
             if self.source.is_partial() { Error::Unavailable(Dependency::Keys) } else { e }
         })?;
+        self.usage.record(&keys, generation, decoded.key_index, now);
         let decoded = Arc::new(decoded);
         if let (Some(cache), Some(hash)) = (&self.cache, hash) {
             cache.insert(hash, Arc::clone(&decoded));

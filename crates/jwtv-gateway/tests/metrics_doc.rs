@@ -22,7 +22,7 @@ fn every_exported_metric_is_documented() {
     let mut snapshot = verifier.metrics();
     snapshot.keys.server_skew_ms = Some(1);
     snapshot.keys.age_secs = Some(1);
-    let text = snapshot.to_prometheus();
+    let text = snapshot.to_prometheus() + &verifier.metrics_prometheus();
     let names: Vec<&str> = text.lines().filter_map(|line| line.strip_prefix("# TYPE ")?.split(' ').next()).collect();
     assert!(names.len() > 20, "{names:?}");
     for name in names {

@@ -229,3 +229,19 @@ fn tempdir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }
+
+#[test]
+fn each_served_key_counts_what_it_verified_and_leaves_with_its_set() {
+    let (a, b) = (TestKey::new("a", 1), TestKey::new("b", 2));
+    let verifier = Verifier::new(fixed(&[&a, &b]), rules()).expect("rules").with_token_cache(10);
+    let token = a.sign(&claims());
+    verifier.verify(&token, NOW).expect("full");
+    verifier.verify(&token, NOW).expect("cache hit");
+    verifier.verify(b.sign(&claims()), NOW + 5).expect("b");
+    assert!(verifier.verify(a.sign(&claims_with(r#""exp":1"#)), NOW).is_err(), "a refused token counts for no key");
+    let usage: Vec<_> = verifier.key_usage().into_iter().map(|u| (u.kid, u.first_used_unix, u.verifications)).collect();
+    assert_eq!(usage, [("a".to_owned(), NOW, 2), ("b".to_owned(), NOW + 5, 1)]);
+    let text = verifier.metrics_prometheus();
+    assert!(text.contains("jwtv_key_verifications_total{kid=\"a\"} 2\n"), "{text}");
+    assert!(text.contains(&format!("jwtv_key_first_used_timestamp_seconds{{kid=\"b\"}} {}\n", NOW + 5)), "{text}");
+}
