@@ -166,7 +166,8 @@ pub(crate) fn run(url: &str, interval: Duration, timeout: Duration, as_json: boo
         let _ = writeln!(out, "{} no known incident pattern", style.green("✔"));
     }
     for f in &found {
-        let _ = writeln!(out, "{} {}: {}", style.red("✘"), f.pattern, f.evidence);
+        // The evidence quotes the gateway's answer (a failure reason): inert.
+        let _ = writeln!(out, "{} {}: {}", style.red("✘"), f.pattern, inert(&f.evidence));
         let _ = writeln!(out, "  runbook: docs/RUNBOOK.md, \"{}\"", f.runbook);
     }
     Ok((code, out))

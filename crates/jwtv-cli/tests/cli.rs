@@ -664,6 +664,16 @@ fn doctor_reads_a_gateways_metrics_and_names_the_patterns() {
         "{human:?}"
     );
 
+    // A hostile gateway's failure reason reaches the terminal inert.
+    let hostile = TestServer::start(|_| {
+        let text = "jwtv_verifications_total{result=\"ok\"} 1\njwtv_keys 1\njwtv_jwks_consecutive_failures 1\n\
+                    jwtv_jwks_last_failure{reason=\"x\u{1b}[2J\"} 1\n";
+        Answer::ok(text.as_bytes().to_vec(), &[])
+    });
+    let run = jwtv(&["doctor", "--metrics", &hostile.url("/metrics"), "--interval", "0", "--color", "never"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(!run.stdout.contains('\u{1b}') && run.stdout.contains("key server outage"), "{run:?}");
+
     let nothing = TestServer::start(|_| Answer::ok(b"some_other_metric 1\n".to_vec(), &[]));
     let run = jwtv(&["doctor", "--metrics", &nothing.url("/metrics"), "--interval", "0"]);
     assert_eq!(run.code, 2, "{run:?}");

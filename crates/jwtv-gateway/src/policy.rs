@@ -1246,10 +1246,7 @@ impl Policy {
     /// passes (making a verifier from it still fails).
     pub fn check_sources(&self) -> Result<(), PolicyError> {
         self.check()?;
-        // A CA file is read now; the system's trust store when a key server is fetched.
-        if self.tls.ca_file.is_some() {
-            self.trust_roots()?;
-        }
+        self.trust_roots()?;
         if !self.keys.sources.is_empty() {
             let mut loaded = Vec::new();
             for (i, source) in self.keys.sources.iter().enumerate() {
@@ -1294,7 +1291,7 @@ impl Policy {
     }
 
     /// The CAs an `https` key server must chain to: those of `tls.ca_file`
-    /// (read now), or the system's trust store.
+    /// (read now), or the system's trust store (read when first used).
     pub fn trust_roots(&self) -> Result<TrustRoots, PolicyError> {
         match &self.tls.ca_file {
             Some(file) => {

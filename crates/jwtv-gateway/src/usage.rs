@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
+use foldhash::fast::RandomState;
 use jwtv_jwks::KeySet;
 
 /// How one served key has been used.
@@ -28,10 +29,13 @@ struct Entry {
     count: AtomicU64,
 }
 
+/// Entries by `kid`.
+type Table = HashMap<Arc<str>, Entry, RandomState>;
+
 #[derive(Debug, Default)]
 pub(crate) struct Usage {
     /// The key set generation the table is bounded to, and the table.
-    table: RwLock<(u64, HashMap<Arc<str>, Entry>)>,
+    table: RwLock<(u64, Table)>,
 }
 
 impl Usage {

@@ -27,8 +27,31 @@ use ureq::tls::{Certificate, PemItem, RootCerts};
 /// ```
 #[derive(Clone)]
 pub struct TrustRoots {
-    roots: RootCerts,
-    described: Arc<str>,
+    kind: Kind,
+}
+
+#[derive(Clone)]
+enum Kind {
+    /// The system's store, read when first used.
+    System,
+    /// The certificates of a file or of PEM text.
+    Specific { roots: RootCerts, described: Arc<str> },
+}
+
+/// The system's store and its description, read once per process.
+fn system_roots() -> &'static (RootCerts, String) {
+    static SYSTEM: OnceLock<(RootCerts, String)> = OnceLock::new();
+    SYSTEM.get_or_init(|| {
+        let found = rustls_native_certs::load_native_certs();
+        let certs: Vec<Certificate<'static>> =
+            found.certs.iter().map(|der| Certificate::from_der(der.as_ref()).to_owned()).collect();
+        if certs.is_empty() {
+            (RootCerts::WebPki, "system store empty: bundled Mozilla roots".to_owned())
+        } else {
+            let described = format!("system ({} certificates)", certs.len());
+            (RootCerts::from(certs), described)
+        }
+    })
 }
 
 /// Why a CA file cannot be used.
@@ -56,23 +79,10 @@ impl fmt::Display for TrustError {
 impl std::error::Error for TrustError {}
 
 impl TrustRoots {
-    /// The system's trust store (see the type's docs), read on first use and
-    /// shared by the whole process.
+    /// The system's trust store (see the type's docs), read when a key
+    /// server is first fetched (or described) and shared by the whole process.
     pub fn system() -> Self {
-        static SYSTEM: OnceLock<TrustRoots> = OnceLock::new();
-        SYSTEM
-            .get_or_init(|| {
-                let found = rustls_native_certs::load_native_certs();
-                let certs: Vec<Certificate<'static>> =
-                    found.certs.iter().map(|der| Certificate::from_der(der.as_ref()).to_owned()).collect();
-                if certs.is_empty() {
-                    Self { roots: RootCerts::WebPki, described: "system store empty: bundled Mozilla roots".into() }
-                } else {
-                    let described = format!("system ({} certificates)", certs.len());
-                    Self { roots: RootCerts::from(certs), described: described.into() }
-                }
-            })
-            .clone()
+        Self { kind: Kind::System }
     }
 
     /// Only the certificates of a PEM file (`BEGIN CERTIFICATE` blocks; other
@@ -80,9 +90,10 @@ impl TrustRoots {
     pub fn from_pem_file(path: impl AsRef<Path>) -> Result<Self, TrustError> {
         let path = path.as_ref();
         let pem = std::fs::read(path).map_err(|e| TrustError::Read(e.to_string()))?;
-        let mut roots = Self::from_pem(&pem)?;
-        roots.described = format!("{} ({})", path.display(), roots.described).into();
-        Ok(roots)
+        let roots = Self::from_pem(&pem)?;
+        let Kind::Specific { roots, described } = roots.kind else { return Ok(roots) };
+        let described = format!("{} ({described})", path.display()).into();
+        Ok(Self { kind: Kind::Specific { roots, described } })
     }
 
     /// Only the certificates of PEM text.
@@ -97,18 +108,24 @@ impl TrustRoots {
         if certs.is_empty() {
             return Err(TrustError::NoCertificate);
         }
-        let described = format!("{} certificates", certs.len());
-        Ok(Self { roots: RootCerts::from(certs), described: described.into() })
+        let described = format!("{} certificates", certs.len()).into();
+        Ok(Self { kind: Kind::Specific { roots: RootCerts::from(certs), described } })
     }
 
     /// Where the roots come from, for diagnosis (`system (140 certificates)`,
     /// `/etc/jwtv/ca.pem (1 certificates)`).
     pub fn describe(&self) -> &str {
-        &self.described
+        match &self.kind {
+            Kind::System => &system_roots().1,
+            Kind::Specific { described, .. } => described,
+        }
     }
 
     pub(crate) fn root_certs(&self) -> RootCerts {
-        self.roots.clone()
+        match &self.kind {
+            Kind::System => system_roots().0.clone(),
+            Kind::Specific { roots, .. } => roots.clone(),
+        }
     }
 }
 
@@ -120,7 +137,10 @@ impl Default for TrustRoots {
 
 impl fmt::Debug for TrustRoots {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("TrustRoots").field(&self.described).finish()
+        match &self.kind {
+            Kind::System => f.write_str("TrustRoots(system)"),
+            Kind::Specific { described, .. } => f.debug_tuple("TrustRoots").field(described).finish(),
+        }
     }
 }
 
