@@ -4,6 +4,8 @@
 
 use core::fmt;
 
+use crate::crypto;
+
 /// A JWS signature algorithm this library verifies.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -30,6 +32,11 @@ pub enum Algorithm {
     ES256,
     /// ECDSA on P-384 with SHA-384, signature as raw `r ‖ s` (96 bytes).
     ES384,
+    /// ECDSA on P-521 with SHA-512, signature as raw `r ‖ s` (132 bytes).
+    /// Needs the `aws-lc` feature: ring has no P-521, so without it the name
+    /// is an unsupported algorithm.
+    #[cfg(feature = "aws-lc")]
+    ES512,
     /// EdDSA with Ed25519 (RFC 8037).
     EdDSA,
 }
@@ -41,7 +48,7 @@ pub enum KeyKind {
     Hmac,
     /// An RSA public key.
     Rsa,
-    /// An elliptic-curve public key on P-256 or P-384.
+    /// An elliptic-curve public key on P-256 or P-384 (and P-521 with `aws-lc`).
     Ec,
     /// An Ed25519 public key.
     Okp,
@@ -49,6 +56,7 @@ pub enum KeyKind {
 
 impl Algorithm {
     /// Every supported algorithm.
+    #[cfg(not(feature = "aws-lc"))]
     pub const ALL: [Self; 12] = [
         Self::HS256,
         Self::HS384,
@@ -64,6 +72,24 @@ impl Algorithm {
         Self::EdDSA,
     ];
 
+    /// Every supported algorithm.
+    #[cfg(feature = "aws-lc")]
+    pub const ALL: [Self; 13] = [
+        Self::HS256,
+        Self::HS384,
+        Self::HS512,
+        Self::RS256,
+        Self::RS384,
+        Self::RS512,
+        Self::PS256,
+        Self::PS384,
+        Self::PS512,
+        Self::ES256,
+        Self::ES384,
+        Self::ES512,
+        Self::EdDSA,
+    ];
+
     /// The JOSE name, e.g. `"ES256"`.
     pub const fn name(self) -> &'static str {
         self.spec().name
@@ -71,7 +97,8 @@ impl Algorithm {
 
     /// The algorithm with this exact (case-sensitive) JOSE name.
     ///
-    /// `none`, in any case, and unsupported names such as `ES512` give `None`.
+    /// `none`, in any case, and unsupported names such as `RS1` (or `ES512`
+    /// without the `aws-lc` feature) give `None`.
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|a| a.name() == name)
     }
@@ -100,6 +127,8 @@ impl Algorithm {
             Self::PS512 => &PS512,
             Self::ES256 => &ES256,
             Self::ES384 => &ES384,
+            #[cfg(feature = "aws-lc")]
+            Self::ES512 => &ES512,
             Self::EdDSA => &EDDSA,
         }
     }
@@ -116,22 +145,22 @@ impl fmt::Display for Algorithm {
     }
 }
 
-/// How an algorithm verifies: the ring algorithm, and what a key for it must
-/// be. Each [`Algorithm`] has exactly one, in the table below; a
+/// How an algorithm verifies: the backend's algorithm, and what a key for it
+/// must be. Each [`Algorithm`] has exactly one, in the table below; a
 /// [`VerifyingKey`](crate::VerifyingKey) stores it when it is made, so
-/// nothing picks a ring algorithm at verification time.
+/// nothing picks a backend algorithm at verification time.
 #[derive(Clone, Copy)]
 pub(crate) enum Verification {
     /// HMAC, with a secret at least as long as the hash output (RFC 7518 §3.2).
-    Hmac { algorithm: ring::hmac::Algorithm, min_secret_len: usize },
+    Hmac { algorithm: crypto::hmac::Algorithm, min_secret_len: usize },
     /// ECDSA with a raw `r ‖ s` signature, over an uncompressed SEC1 point of
     /// `point_len` bytes (the curve's).
-    Ecdsa { algorithm: &'static ring::signature::EcdsaVerificationAlgorithm, point_len: usize },
+    Ecdsa { algorithm: &'static crypto::signature::EcdsaVerificationAlgorithm, point_len: usize },
     /// EdDSA over Ed25519 (RFC 8037).
-    Ed25519(&'static ring::signature::EdDSAParameters),
+    Ed25519(&'static crypto::signature::EdDSAParameters),
     /// RSA with a 2048- to 8192-bit modulus.
     #[cfg(feature = "alloc")]
-    Rsa(&'static ring::signature::RsaParameters),
+    Rsa(&'static crypto::signature::RsaParameters),
     /// RSA without the `alloc` feature: ring has none, so no key can be made.
     #[cfg(not(feature = "alloc"))]
     RsaNeedsAlloc,
@@ -148,7 +177,7 @@ struct Spec {
 #[cfg(feature = "alloc")]
 macro_rules! rsa {
     ($parameters:ident) => {
-        Verification::Rsa(&ring::signature::$parameters)
+        Verification::Rsa(&crypto::signature::$parameters)
     };
 }
 #[cfg(not(feature = "alloc"))]
@@ -159,22 +188,22 @@ macro_rules! rsa {
 }
 
 // The table: every algorithm paired, here and nowhere else, with its key
-// family and its ring algorithm.
+// family and its backend algorithm.
 
 static HS256: Spec = Spec {
     name: "HS256",
     key_kind: KeyKind::Hmac,
-    verification: Verification::Hmac { algorithm: ring::hmac::HMAC_SHA256, min_secret_len: 32 },
+    verification: Verification::Hmac { algorithm: crypto::hmac::HMAC_SHA256, min_secret_len: 32 },
 };
 static HS384: Spec = Spec {
     name: "HS384",
     key_kind: KeyKind::Hmac,
-    verification: Verification::Hmac { algorithm: ring::hmac::HMAC_SHA384, min_secret_len: 48 },
+    verification: Verification::Hmac { algorithm: crypto::hmac::HMAC_SHA384, min_secret_len: 48 },
 };
 static HS512: Spec = Spec {
     name: "HS512",
     key_kind: KeyKind::Hmac,
-    verification: Verification::Hmac { algorithm: ring::hmac::HMAC_SHA512, min_secret_len: 64 },
+    verification: Verification::Hmac { algorithm: crypto::hmac::HMAC_SHA512, min_secret_len: 64 },
 };
 static RS256: Spec = Spec { name: "RS256", key_kind: KeyKind::Rsa, verification: rsa!(RSA_PKCS1_2048_8192_SHA256) };
 static RS384: Spec = Spec { name: "RS384", key_kind: KeyKind::Rsa, verification: rsa!(RSA_PKCS1_2048_8192_SHA384) };
@@ -185,15 +214,21 @@ static PS512: Spec = Spec { name: "PS512", key_kind: KeyKind::Rsa, verification:
 static ES256: Spec = Spec {
     name: "ES256",
     key_kind: KeyKind::Ec,
-    verification: Verification::Ecdsa { algorithm: &ring::signature::ECDSA_P256_SHA256_FIXED, point_len: 65 },
+    verification: Verification::Ecdsa { algorithm: &crypto::signature::ECDSA_P256_SHA256_FIXED, point_len: 65 },
 };
 static ES384: Spec = Spec {
     name: "ES384",
     key_kind: KeyKind::Ec,
-    verification: Verification::Ecdsa { algorithm: &ring::signature::ECDSA_P384_SHA384_FIXED, point_len: 97 },
+    verification: Verification::Ecdsa { algorithm: &crypto::signature::ECDSA_P384_SHA384_FIXED, point_len: 97 },
+};
+#[cfg(feature = "aws-lc")]
+static ES512: Spec = Spec {
+    name: "ES512",
+    key_kind: KeyKind::Ec,
+    verification: Verification::Ecdsa { algorithm: &crypto::signature::ECDSA_P521_SHA512_FIXED, point_len: 133 },
 };
 static EDDSA: Spec =
-    Spec { name: "EdDSA", key_kind: KeyKind::Okp, verification: Verification::Ed25519(&ring::signature::ED25519) };
+    Spec { name: "EdDSA", key_kind: KeyKind::Okp, verification: Verification::Ed25519(&crypto::signature::ED25519) };
 
 /// A set of algorithms, for narrowing a [`Policy`](crate::Policy).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -254,13 +289,15 @@ mod tests {
         for alg in Algorithm::ALL {
             assert_eq!(Algorithm::from_name(alg.name()), Some(alg));
         }
-        for name in ["none", "None", "NONE", "nOnE", "hs256", "ES512", "RS1", "", "HS256 "] {
+        for name in ["none", "None", "NONE", "nOnE", "hs256", "es512", "RS1", "ES521", "", "HS256 "] {
             assert_eq!(Algorithm::from_name(name), None, "{name}");
         }
+        // P-521 is aws-lc's only.
+        assert_eq!(Algorithm::from_name("ES512").is_some(), cfg!(feature = "aws-lc"));
     }
 
     #[test]
-    fn each_algorithm_verifies_with_the_ring_algorithm_of_its_key_kind() {
+    fn each_algorithm_verifies_with_the_backend_algorithm_of_its_key_kind() {
         for alg in Algorithm::ALL {
             let kind = match alg.verification() {
                 Verification::Hmac { algorithm, min_secret_len } => {
@@ -270,7 +307,12 @@ mod tests {
                     KeyKind::Hmac
                 }
                 Verification::Ecdsa { point_len, .. } => {
-                    assert_eq!(point_len, if alg == Algorithm::ES256 { 65 } else { 97 }, "{alg}");
+                    let field_bits: usize = match alg.name() {
+                        "ES256" => 256,
+                        "ES384" => 384,
+                        _ => 521,
+                    };
+                    assert_eq!(point_len, 1 + 2 * field_bits.div_ceil(8), "{alg}");
                     KeyKind::Ec
                 }
                 Verification::Ed25519(_) => KeyKind::Okp,

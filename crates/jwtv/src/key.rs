@@ -2,9 +2,8 @@
 
 use core::fmt;
 
-use ring::signature::UnparsedPublicKey;
-
 use crate::alg::{Algorithm, KeyKind, Verification};
+use crate::crypto;
 use crate::error::{Error, KeyError};
 
 /// The longest `kid` a key may carry, in bytes.
@@ -33,16 +32,28 @@ pub struct VerifyingKey {
     material: Material,
 }
 
-/// The key material, each kind holding the ring algorithm of the key's
+/// The longest uncompressed SEC1 point a key can be made from: P-384's with
+/// ring, P-521's with aws-lc.
+const MAX_POINT_LEN: usize = if cfg!(feature = "aws-lc") { 133 } else { 97 };
+
+/// The key material, each kind holding the backend algorithm of the key's
 /// [`Algorithm`] (from its [`Verification`]), fixed when the key is made.
 #[derive(Clone)]
 enum Material {
-    Hmac(ring::hmac::Key),
-    /// An uncompressed SEC1 point (65 bytes on P-256, 97 on P-384) or a
-    /// 32-byte Ed25519 key.
-    Public(UnparsedPublicKey<heapless::Vec<u8, 97>>),
-    #[cfg(feature = "alloc")]
-    Rsa(&'static ring::signature::RsaParameters, ring::signature::RsaPublicKeyComponents<alloc::vec::Vec<u8>>),
+    Hmac(crypto::hmac::Key),
+    /// ring: an uncompressed SEC1 point (65 bytes on P-256, 97 on P-384) or
+    /// a 32-byte Ed25519 key, parsed by every verification.
+    #[cfg(not(feature = "aws-lc"))]
+    Public(crypto::signature::UnparsedPublicKey<heapless::Vec<u8, MAX_POINT_LEN>>),
+    #[cfg(all(feature = "alloc", not(feature = "aws-lc")))]
+    Rsa(&'static crypto::signature::RsaParameters, crypto::signature::RsaPublicKeyComponents<alloc::vec::Vec<u8>>),
+    /// aws-lc: a public key (EC, Ed25519 or RSA) parsed once, when the key
+    /// is made. `None` when the bytes are no key of the curve: such a key
+    /// verifies nothing, as ring's (which parses at every verification)
+    /// does, so both backends give the same verdicts. RSA keys keep their
+    /// public exponent for [`VerifyingKey::rsa_public_exponent`].
+    #[cfg(feature = "aws-lc")]
+    Parsed(Option<crypto::signature::ParsedPublicKey>, Option<u64>),
 }
 
 impl VerifyingKey {
@@ -59,7 +70,7 @@ impl VerifyingKey {
         if secret.len() < min_secret_len {
             return Err(KeyError::Weak);
         }
-        Ok(Self::bare(alg, Material::Hmac(ring::hmac::Key::new(algorithm, secret))))
+        Ok(Self::bare(alg, Material::Hmac(crypto::hmac::Key::new(algorithm, secret))))
     }
 
     /// An HS256 key; see [`VerifyingKey::hmac`].
@@ -93,8 +104,8 @@ impl VerifyingKey {
 
     // ---- ECDSA ----
 
-    /// An ECDSA key for `alg` (ES256 or ES384) from an uncompressed SEC1 point
-    /// (`0x04 ‖ x ‖ y`, 65 or 97 bytes).
+    /// An ECDSA key for `alg` (ES256, ES384, or ES512 with `aws-lc`) from an
+    /// uncompressed SEC1 point (`0x04 ‖ x ‖ y`, 65, 97 or 133 bytes).
     ///
     /// Whether the point is on the curve is checked by every verification:
     /// a key off the curve verifies nothing.
@@ -119,9 +130,9 @@ impl VerifyingKey {
     }
 
     /// An ECDSA key from the affine coordinates of a JWK (`x`, `y`, each 32
-    /// bytes for ES256 or 48 for ES384).
+    /// bytes for ES256, 48 for ES384 or 66 for ES512).
     pub fn ecdsa_from_coordinates(alg: Algorithm, x: &[u8], y: &[u8]) -> Result<Self, KeyError> {
-        let mut point: heapless::Vec<u8, 97> = heapless::Vec::new();
+        let mut point: heapless::Vec<u8, MAX_POINT_LEN> = heapless::Vec::new();
         point.push(0x04).map_err(|_| KeyError::Invalid)?;
         point.extend_from_slice(x).map_err(|_| KeyError::Invalid)?;
         point.extend_from_slice(y).map_err(|_| KeyError::Invalid)?;
@@ -177,13 +188,23 @@ impl VerifyingKey {
         if !e_odd || bit_len(e) > 33 || bit_len(e) < 2 {
             return Err(KeyError::Invalid);
         }
-        #[cfg(feature = "alloc")]
+        #[cfg(all(feature = "alloc", not(feature = "aws-lc")))]
         {
             let Verification::Rsa(parameters) = alg.verification() else {
                 return Err(KeyError::WrongAlgorithm);
             };
-            let components = ring::signature::RsaPublicKeyComponents { n: n.to_vec(), e: e.to_vec() };
+            let components = crypto::signature::RsaPublicKeyComponents { n: n.to_vec(), e: e.to_vec() };
             Ok(Self::bare(alg, Material::Rsa(parameters, components)))
+        }
+        #[cfg(feature = "aws-lc")]
+        {
+            let Verification::Rsa(parameters) = alg.verification() else {
+                return Err(KeyError::WrongAlgorithm);
+            };
+            let parsed = crypto::signature::RsaPublicKeyComponents { n, e }.to_parsed_public_key(parameters).ok();
+            // At most 33 bits: checked above.
+            let exponent = e.iter().fold(0, |acc, &byte| (acc << 8) | u64::from(byte));
+            Ok(Self::bare(alg, Material::Parsed(parsed, Some(exponent))))
         }
         #[cfg(not(feature = "alloc"))]
         {
@@ -215,13 +236,26 @@ impl VerifyingKey {
     }
 
     /// A key verified by `algorithm` (which must be `alg`'s) over public key bytes.
+    #[cfg(not(feature = "aws-lc"))]
     fn public(
         alg: Algorithm,
-        algorithm: &'static dyn ring::signature::VerificationAlgorithm,
+        algorithm: &'static dyn crypto::signature::VerificationAlgorithm,
         bytes: &[u8],
     ) -> Result<Self, KeyError> {
         let bytes = heapless::Vec::from_slice(bytes).map_err(|_| KeyError::Invalid)?;
-        Ok(Self::bare(alg, Material::Public(UnparsedPublicKey::new(algorithm, bytes))))
+        Ok(Self::bare(alg, Material::Public(crypto::signature::UnparsedPublicKey::new(algorithm, bytes))))
+    }
+
+    /// A key verified by `algorithm` (which must be `alg`'s) over public key
+    /// bytes, parsed now.
+    #[cfg(feature = "aws-lc")]
+    fn public(
+        alg: Algorithm,
+        algorithm: &'static dyn crypto::signature::VerificationAlgorithm,
+        bytes: &[u8],
+    ) -> Result<Self, KeyError> {
+        let parsed = crypto::signature::ParsedPublicKey::new(algorithm, bytes).ok();
+        Ok(Self::bare(alg, Material::Parsed(parsed, None)))
     }
 
     /// This key with a key id, matched against the token header's `kid`.
@@ -242,10 +276,14 @@ impl VerifyingKey {
 
     /// The public exponent of an RSA key (`None` for other keys).
     pub fn rsa_public_exponent(&self) -> Option<u64> {
-        #[cfg(feature = "alloc")]
+        #[cfg(all(feature = "alloc", not(feature = "aws-lc")))]
         if let Material::Rsa(_, components) = &self.material {
             // At most 33 bits: checked when the key was made.
             return Some(components.e.iter().fold(0, |e, &byte| (e << 8) | u64::from(byte)));
+        }
+        #[cfg(feature = "aws-lc")]
+        if let Material::Parsed(_, exponent) = &self.material {
+            return *exponent;
         }
         None
     }
@@ -255,12 +293,15 @@ impl VerifyingKey {
     /// This is the bare algorithm layer: no header, no policy. Any failure is
     /// [`Error::BadSignature`], without saying why.
     pub fn verify_signature(&self, message: &[u8], signature: &[u8]) -> Result<(), Error> {
-        // The ring algorithm was fixed when the key was made.
+        // The backend algorithm was fixed when the key was made.
         let ok = match &self.material {
-            Material::Hmac(key) => ring::hmac::verify(key, message, signature).is_ok(),
+            Material::Hmac(key) => crypto::hmac::verify(key, message, signature).is_ok(),
+            #[cfg(not(feature = "aws-lc"))]
             Material::Public(key) => key.verify(message, signature).is_ok(),
-            #[cfg(feature = "alloc")]
+            #[cfg(all(feature = "alloc", not(feature = "aws-lc")))]
             Material::Rsa(parameters, components) => components.verify(parameters, message, signature).is_ok(),
+            #[cfg(feature = "aws-lc")]
+            Material::Parsed(key, _) => key.as_ref().is_some_and(|key| key.verify_sig(message, signature).is_ok()),
         };
         if ok { Ok(()) } else { Err(Error::BadSignature) }
     }

@@ -40,6 +40,13 @@
 //! | (none)  |         | `no_std`, no heap: HS256/384/512, ES256, ES384, EdDSA |
 //! | `alloc` | yes     | RS256/384/512 and PS256/384/512 (ring needs a heap for RSA) |
 //! | `std`   | yes     | `alloc` (the name std hosts expect); the core keeps no clock: the caller passes `now` |
+//! | `aws-lc` |        | verification by aws-lc-rs instead of ring: ES512 (P-521), faster ES384 and EdDSA, public keys parsed once when made |
+//!
+//! With `aws-lc`, every verdict and error code is the one ring gives (the
+//! test command runs the same corpus through both and compares), except that
+//! ES512 verifies instead of giving `unsupported_alg`. The C library inside
+//! aws-lc allocates with `malloc` while it verifies; ring allocates nothing
+//! outside RSA.
 //!
 //! Without `alloc`, verification never touches a heap, but ring still links
 //! Rust's `alloc` library: a `no_std` binary declares a `#[global_allocator]`
@@ -61,6 +68,14 @@
 extern crate alloc;
 #[cfg(test)]
 extern crate std;
+
+// The crypto backend: ring by default and without std; aws-lc-rs with the
+// `aws-lc` feature. Both are named `crypto` here and nowhere else is either
+// named, so the backends differ only where `alg` and `key` say so.
+#[cfg(feature = "aws-lc")]
+use aws_lc_rs as crypto;
+#[cfg(not(feature = "aws-lc"))]
+use ring as crypto;
 
 mod alg;
 mod b64;

@@ -93,6 +93,12 @@ fn verification_allocates_nothing_beyond_rings_rsa() {
         assert!(ok, "{alg} verifies with jwtv");
         println!("{alg}: {jwtv_count} allocations in Verifier::verify, {ring_count} in ring's verify alone");
         assert!(ring_count > 0, "{alg}: ring is expected to allocate for RSA");
-        assert_eq!(jwtv_count, ring_count, "{alg}: jwtv added allocations of its own");
+        if cfg!(feature = "aws-lc") {
+            // aws-lc verifies with a key parsed when it was made; its C code
+            // allocates with malloc, which Rust's allocator does not see.
+            assert_eq!(jwtv_count, 0, "{alg}: jwtv on aws-lc allocated");
+        } else {
+            assert_eq!(jwtv_count, ring_count, "{alg}: jwtv added allocations of its own");
+        }
     }
 }

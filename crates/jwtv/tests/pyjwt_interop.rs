@@ -171,7 +171,9 @@ fn pyjwt_tokens_verify_or_fail_with_the_expected_code() {
         accepted.len(),
         rejected.len()
     );
-    assert_eq!(accepted.len(), Algorithm::ALL.len(), "a valid token for every algorithm");
+    // Every algorithm but ES512 (aws-lc only; crates/jwtv/tests/es512.rs).
+    let algorithms = Algorithm::ALL.iter().filter(|alg| alg.name() != "ES512").count();
+    assert_eq!(accepted.len(), algorithms, "a valid token for every algorithm");
     let mut negatives = vec![
         ErrorCode::Expired,
         ErrorCode::NotYetValid,

@@ -98,11 +98,17 @@ const OVERRIDES: &[(u32, Outcome, &str)] = &[
     (350, Reject(Error::AlgNotAllowed), "RFC 7520 Figure 20 with key_ops: key PS256, token PS384"),
     (
         347,
-        Reject(Error::UnsupportedAlg),
-        "RFC 7520 Figure 27: ES512 (P-521) is not supported by ring; its JWK (alg \"ES521\") cannot become a key",
+        FIGURE_27,
+        "RFC 7520 Figure 27: its JWK says alg \"ES521\" (an erratum), so it cannot become a key; with ring, \
+         ES512 (P-521) itself is unsupported",
     ),
-    (351, Reject(Error::UnsupportedAlg), "RFC 7520 Figure 27 with key_ops: ES512 is not supported"),
+    (351, FIGURE_27, "RFC 7520 Figure 27 with key_ops: no key (alg \"ES521\"), and ES512 needs aws-lc"),
 ];
+
+/// RFC 7520 Figure 27 (ES512) has no key: with ring the token's algorithm is
+/// unsupported; with aws-lc it is supported and no key matches.
+const FIGURE_27: Outcome =
+    if cfg!(feature = "aws-lc") { Reject(Error::KeyNotFound) } else { Reject(Error::UnsupportedAlg) };
 
 /// The JWKs that must not become keys, by the tcId of their group's first case.
 fn expected_refusal(first_tc_id: u32) -> Option<JwkRefusal> {
@@ -311,6 +317,27 @@ fn rfc7520_figure_20_signature_itself() {
         }
     }
     assert_eq!(seen, 2, "tcIds 346 and 350");
+}
+
+/// RFC 7520 Figure 27 under aws-lc: its P-521 key, bound to ES512 (not the
+/// JWK's misspelt "ES521"), verifies the signature — and only that.
+#[cfg(feature = "aws-lc")]
+#[test]
+fn rfc7520_figure_27_signature_itself_with_aws_lc() {
+    let suite = suite();
+    let mut seen = 0;
+    for group in &suite.test_groups {
+        for case in group.tests.iter().filter(|c| c.comment == "Figure27") {
+            seen += 1;
+            let jwk = group.public.as_ref().expect("EC public key");
+            assert_eq!((jwk["alg"].as_str(), jwk["crv"].as_str()), (Some("ES521"), Some("P-521")));
+            let as_es512 = [key_from_jwk_as(jwk, Algorithm::ES512).expect("ES512 key")];
+            let payload = verify_jws(&as_es512, &case.jws).expect("the Figure 27 signature is a valid ES512 signature");
+            assert!(payload.starts_with("It\u{2019}s a dangerous business, Frodo".as_bytes()));
+            assert_tamper_fails(&as_es512, &case.jws, "Figure 27 as ES512");
+        }
+    }
+    assert_eq!(seen, 2, "tcIds 347 and 351");
 }
 
 /// The order n of P-256, big-endian.

@@ -99,6 +99,8 @@ fn build(jwk: &Value, alg: Algorithm) -> Result<VerifyingKey, JwkRefusal> {
             let crv = match alg {
                 Algorithm::ES256 => "P-256",
                 Algorithm::ES384 => "P-384",
+                #[cfg(feature = "aws-lc")]
+                Algorithm::ES512 => "P-521",
                 _ => return Err(JwkRefusal::WrongKeyType),
             };
             if member(jwk, "crv")? != crv {
