@@ -1,4 +1,4 @@
-//! `jwtv doctor --metrics URL`: a gateway's metrics (docs/METRICS.md), read
+//! `jwtv doctor --metrics URL`: a gateway's metrics (docs/OBSERVABILITY.md), read
 //! twice a few seconds apart, and the incident patterns they show, each with
 //! the runbook section that handles it.
 

@@ -5,9 +5,12 @@
 //! the ```text block right after it (stdout and stderr); `# exit N` at the end
 //! of the command gives the exit code (0 when absent); `[...]` in an expected
 //! line matches any text. `$JWKS_URL` is examples/jwks.json served from
-//! 127.0.0.1 with a current `Date` header; `$REVOCATIONS` is a revocation
-//! list file in a fresh temporary folder (absent until a command creates it),
-//! shared by the commands of one document in order.
+//! 127.0.0.1 with a current `Date` header; `$METRICS_URL` is a gateway's
+//! metrics page served from there too, which shows every incident pattern
+//! `jwtv doctor --metrics` knows between one scrape and the next;
+//! `$REVOCATIONS` is a revocation list file in a fresh temporary folder
+//! (absent until a command creates it), shared by the commands of one
+//! document in order.
 
 #![allow(clippy::std_instead_of_alloc, clippy::std_instead_of_core, reason = "a test harness on std")]
 
@@ -24,6 +27,53 @@ use http_server::{Answer, TestServer};
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
+
+/// The first of two scrapes of `$METRICS_URL`: a healthy gateway.
+const SCRAPE_BEFORE: &str = "\
+# TYPE jwtv_verifications_total counter
+jwtv_verifications_total{result=\"ok\"} 91250
+jwtv_verifications_total{result=\"expired\"} 310
+jwtv_verifications_total{result=\"key_not_found\"} 12
+jwtv_verifications_total{result=\"unavailable\"} 0
+# TYPE jwtv_keys gauge
+jwtv_keys 3
+# TYPE jwtv_key_set_generation gauge
+jwtv_key_set_generation 7
+# TYPE jwtv_jwks_consecutive_failures gauge
+jwtv_jwks_consecutive_failures 0
+# TYPE jwtv_key_server_clock_skew_seconds gauge
+jwtv_key_server_clock_skew_seconds 0.4
+# TYPE jwtv_revocations_synced gauge
+jwtv_revocations_synced 1
+# TYPE jwtv_revocations_sync_lag_seconds gauge
+jwtv_revocations_sync_lag_seconds 0.5
+";
+
+/// The second: 200 tokens later, every pattern at once (no key served, the
+/// key server timing out, a new key set generation, 10% `key_not_found`,
+/// clock skew, 10% expired, the revocation list 300 s behind, 5% not judged).
+const SCRAPE_AFTER: &str = "\
+# TYPE jwtv_verifications_total counter
+jwtv_verifications_total{result=\"ok\"} 91400
+jwtv_verifications_total{result=\"expired\"} 330
+jwtv_verifications_total{result=\"key_not_found\"} 32
+jwtv_verifications_total{result=\"unavailable\"} 10
+# TYPE jwtv_keys gauge
+jwtv_keys 0
+# TYPE jwtv_key_set_generation gauge
+jwtv_key_set_generation 8
+# TYPE jwtv_jwks_consecutive_failures gauge
+jwtv_jwks_consecutive_failures 4
+# TYPE jwtv_jwks_last_failure gauge
+jwtv_jwks_last_failure{reason=\"transport\"} 0
+jwtv_jwks_last_failure{reason=\"timeout\"} 1
+# TYPE jwtv_key_server_clock_skew_seconds gauge
+jwtv_key_server_clock_skew_seconds -42.5
+# TYPE jwtv_revocations_synced gauge
+jwtv_revocations_synced 1
+# TYPE jwtv_revocations_sync_lag_seconds gauge
+jwtv_revocations_sync_lag_seconds 300
+";
 
 #[derive(Debug)]
 struct Example {
@@ -129,6 +179,21 @@ fn every_runbook_command_prints_what_the_runbook_shows() {
 }
 
 #[test]
+fn every_alert_has_its_section_in_the_monitoring_view() {
+    let markdown = std::fs::read_to_string(root().join("docs/RUNBOOK.md")).expect("docs/RUNBOOK.md");
+    let rules = std::fs::read_to_string(root().join("deploy/prometheus/jwtv-rules.yml")).expect("rules");
+    let (_, view) = markdown.split_once("\n## Monitoring view\n").expect("a Monitoring view section");
+    let view = view.split("\n## ").next().unwrap_or_default();
+    let alerts: Vec<&str> = rules.lines().filter_map(|l| l.trim().strip_prefix("- alert: ")).map(str::trim).collect();
+    assert!(alerts.len() >= 10, "{alerts:?}");
+    for alert in alerts {
+        assert!(view.lines().any(|l| l == format!("### {alert}")), "docs/RUNBOOK.md has no section ### {alert}");
+        let anchor = format!("RUNBOOK.md#{}", alert.to_lowercase());
+        assert!(rules.contains(&anchor), "{alert}'s runbook_url should be {anchor}");
+    }
+}
+
+#[test]
 fn the_readme_doctor_example_is_what_doctor_prints() {
     let markdown = std::fs::read_to_string(root().join("README.md")).expect("README.md");
     let examples = examples(&markdown);
@@ -138,8 +203,18 @@ fn the_readme_doctor_example_is_what_doctor_prints() {
 
 fn run_examples(file: &str, examples: &[Example]) {
     let jwks = std::fs::read(root().join("examples/jwks.json")).expect("jwks");
-    let server = TestServer::start(move |_| Answer::ok(jwks.clone(), &[("Date", http_date_now().as_str())]));
+    let mut scrapes = 0_u32;
+    let server = TestServer::start(move |request| {
+        if request.path == "/metrics" {
+            // `doctor --metrics` reads twice: before, then after.
+            scrapes += 1;
+            let text = if scrapes % 2 == 1 { SCRAPE_BEFORE } else { SCRAPE_AFTER };
+            return Answer::ok(text.as_bytes().to_vec(), &[("Content-Type", "text/plain; version=0.0.4")]);
+        }
+        Answer::ok(jwks.clone(), &[("Date", http_date_now().as_str())])
+    });
     let url = server.url("/jwks.json");
+    let metrics_url = server.url("/metrics");
     let temp = std::env::temp_dir().join(format!("jwtv-runbook-{}-{file}", std::process::id()));
     let _ = std::fs::remove_dir_all(&temp);
     std::fs::create_dir_all(&temp).expect("temp dir");
@@ -159,6 +234,7 @@ fn run_examples(file: &str, examples: &[Example]) {
             .current_dir(root())
             .env("PATH", &path)
             .env("JWKS_URL", &url)
+            .env("METRICS_URL", &metrics_url)
             .env("REVOCATIONS", revocations)
             .env_remove("NO_COLOR")
             .output()
@@ -166,6 +242,7 @@ fn run_examples(file: &str, examples: &[Example]) {
         let actual = String::from_utf8(out.stdout)
             .expect("UTF-8")
             .replace(&url, "$JWKS_URL")
+            .replace(&metrics_url, "$METRICS_URL")
             .replace(revocations, "$REVOCATIONS");
         let code = out.status.code().unwrap_or(-1);
         let actual_lines: Vec<&str> = actual.lines().collect();
