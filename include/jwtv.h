@@ -578,6 +578,11 @@ jwtv_status jwtv_verifier_from_policy_json(const uint8_t *json,
 // built with.
 const char *jwtv_version(void);
 
+// The crypto library this libjwtv verifies with: `"ring"` (the default) or
+// `"aws-lc"` (built with `--features aws-lc`; adds ES512), a static
+// NUL-terminated string.
+const char *jwtv_crypto_backend(void);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

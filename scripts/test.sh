@@ -5,7 +5,7 @@
 #   bash scripts/test.sh                 # everything (what CI runs)
 #   bash scripts/test.sh lint rust       # only these stages, in this order
 #
-# Stages: format lint features rust release docs nostd c nginx go monitoring fuzz benches main
+# Stages: format lint features rust release docs nostd c nginx go awslc monitoring fuzz benches main
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,6 +55,8 @@ stage_features() {
     # The tower layer without the axum extractor, and without Redis.
     cargo clippy -p jwtv-tower --no-default-features --all-targets -- -D warnings
     cargo clippy -p jwtv-tower --no-default-features --features axum --all-targets -- -D warnings
+    # Every crate on the aws-lc backend.
+    cargo clippy --workspace --all-targets --features jwtv-cli/aws-lc,jwtv-ffi/aws-lc,jwtv-tower/aws-lc -- -D warnings
 }
 
 stage_rust() {
@@ -96,6 +98,23 @@ stage_go() {
     bash bindings/go/test.sh
 }
 
+stage_awslc() {
+    step "the aws-lc backend: the core's whole vector suite and the differential test, key sets, then ES512 in C, Go and NGINX"
+    cargo test -p jwtv --features aws-lc
+    cargo test -p jwtv-jwks --features aws-lc
+    # The NGINX module on aws-lc (build.sh builds libjwtv in target/aws-lc).
+    JWTV_BACKEND=aws-lc bash bindings/nginx/test.sh -k Es512
+    local lib=target/aws-lc/release
+    echo "-- C tests on aws-lc under ASan and UBSan"
+    gcc -std=c11 -Wall -Wextra -Werror -pedantic -g -O1 -I include -fsanitize=address,undefined \
+        -fno-omit-frame-pointer -fno-sanitize-recover=all crates/jwtv-ffi/tests/c/test_jwtv.c "$lib/libjwtv.a" \
+        -lpthread -ldl -lm -o "$lib/test_jwtv_sanitized"
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$lib/test_jwtv_sanitized" examples
+    echo "-- Go tests on aws-lc (they check which library they linked)"
+    (cd bindings/go && JWTV_BACKEND=aws-lc CGO_ENABLED=1 CGO_LDFLAGS="-L$PWD/../../$lib" GOCACHE="${GOCACHE:-${TMPDIR:-/tmp}/jwtv-go-cache-aws-lc}" GOPATH="${GOPATH:-${TMPDIR:-/tmp}/jwtv-go-path}" \
+        go test -count=1 ./...)
+}
+
 stage_fuzz() {
     step "fuzzing: every cargo-fuzz target for 30 s from the committed seeds (nightly)"
     bash fuzz/ci.sh
@@ -116,7 +135,7 @@ stage_main() {
     cargo run --release -p jwtv-cli -- verify examples/tokens/valid-es256.jwt --policy examples/policy.json
 }
 
-all=(format lint features rust release docs nostd c nginx go monitoring fuzz benches main)
+all=(format lint features rust release docs nostd c nginx go awslc monitoring fuzz benches main)
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=("${all[@]}")
 for stage in "${stages[@]}"; do

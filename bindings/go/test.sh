@@ -20,8 +20,10 @@ have cc || apt_install gcc libc6-dev
 have go || apt_install golang-go
 go version
 
-echo "-- libjwtv (cargo build --release -p jwtv-ffi)"
-cargo build --release -p jwtv-ffi
+echo "-- libjwtv (cargo build --release -p jwtv-ffi, backend ${JWTV_BACKEND:-ring})"
+# shellcheck source=scripts/backend.sh
+. "$root/scripts/backend.sh"
+cargo build --release -p jwtv-ffi "${jwtv_features[@]}"
 target="${CARGO_TARGET_DIR:-$root/target}"
 case "$target" in /*) ;; *) target="$root/$target" ;; esac
 # cgo.go looks in target/release; this also covers another CARGO_TARGET_DIR.

@@ -244,6 +244,13 @@ type revocationsConfig struct {
 }
 
 // MarshalJSON writes c as a policy document (docs/POLICY.md): what
+// CryptoBackend names the crypto library libjwtv verifies with: "ring"
+// (the default) or "aws-lc" (libjwtv built with JWTV_BACKEND=aws-lc, or
+// cargo's --features aws-lc), which adds ES512.
+func CryptoBackend() string {
+	return C.GoString(C.jwtv_crypto_backend())
+}
+
 // NewVerifier hands to libjwtv, and what a policy file for the CLI or NGINX
 // would hold. Values are written as given and checked by libjwtv; MarshalJSON
 // refuses only what JSON cannot carry faithfully (a JWKS that is not JSON, a

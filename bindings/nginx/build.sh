@@ -17,7 +17,9 @@ if ! command -v nginx >/dev/null 2>&1 || [ ! -d /usr/share/nginx/src ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nginx nginx-dev >&2
 fi
 
-cargo build --release -p jwtv-ffi >&2
+# shellcheck source=scripts/backend.sh
+. "$root/scripts/backend.sh"
+cargo build --release -p jwtv-ffi "${jwtv_features[@]}" >&2
 target="${CARGO_TARGET_DIR:-$root/target}"
 build="$target/nginx-module"
 lib="$target/release/libjwtv.a"

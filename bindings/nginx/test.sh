@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the module (installing nginx, nginx-dev, redis-server, openssl and prometheus when missing) and runs its
-# tests against a real nginx on 127.0.0.1.
+# tests against a real nginx on 127.0.0.1. Arguments go to unittest (e.g. `-k Es512`);
+# JWTV_BACKEND=aws-lc builds the module on aws-lc.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -19,4 +20,4 @@ if [ -n "$missing" ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >&2
 fi
 echo "module: $module"
-NGINX_MODULE="$module" python3 -m unittest -v bindings/nginx/tests/test_module.py
+NGINX_MODULE="$module" python3 -m unittest -v "$@" bindings/nginx/tests/test_module.py

@@ -14,7 +14,9 @@ prefix="${1:?usage: install.sh PREFIX}"
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 # The `dist` profile: release without debug information.
-cargo build --profile dist -p jwtv-ffi
+# shellcheck source=scripts/backend.sh
+. "$root/scripts/backend.sh"
+cargo build --profile dist -p jwtv-ffi "${jwtv_features[@]}"
 target="${CARGO_TARGET_DIR:-$root/target}/dist"
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)"
 # The SONAME build.rs gives: libjwtv.so.MAJOR, or libjwtv.so.0.MINOR before 1.0.

@@ -722,6 +722,61 @@ class KeyFileRotation(unittest.TestCase):
             nginx.cleanup()
 
 
+class Es512(unittest.TestCase):
+    """ES512 (P-521) verifies with a module built on aws-lc (JWTV_BACKEND=aws-lc)
+    and is an unsupported algorithm with ring, the default."""
+
+    BACKEND = os.environ.get("JWTV_BACKEND", "ring")
+    VECTORS = json.loads((ROOT / "crates/jwtv/tests/vectors/es512/tokens.json").read_text())
+    ES256 = (EXAMPLES / "tokens" / "valid-es256.jwt").read_text().strip()
+
+    def block(self, algs: str) -> str:
+        return f"""
+    server {{
+        listen 127.0.0.1:@PORT@;
+        auth_jwt "api"; auth_jwt_key_file @DIR@/keys.json; auth_jwt_alg {algs}; auth_jwt_audience api;
+        location / {{ {PROXY} }}
+    }}
+"""
+
+    def keys(self) -> dict[str, str]:
+        # The P-521 TEST KEY beside the example keys, so a ring build still has keys to serve.
+        jwks = json.loads((EXAMPLES / "jwks.json").read_text())
+        jwks["keys"].append(self.VECTORS["jwk"])
+        return {"keys.json": json.dumps(jwks)}
+
+    def test_es512_follows_the_backend(self):
+        token = self.VECTORS["tokens"]["valid"]
+        if self.BACKEND == "aws-lc":
+            nginx = Nginx(self.block("ES512 ES256"), self.keys()).start()
+            try:
+                status, body, _ = nginx.get("/", token)
+                self.assertEqual(status, 200)
+                self.assertTrue(body.startswith("sub=user-es512 "), body)
+                self.assertEqual(nginx.get("/", self.ES256)[0], 200)
+                status, _, headers = nginx.get("/", token[:-4] + "AAAA")
+                self.assertEqual(status, 401)
+                self.assertIn('error_description="bad_signature"', headers["WWW-Authenticate"])
+            finally:
+                nginx.cleanup()
+        else:
+            refused = Nginx(self.block("ES512 ES256"), self.keys())
+            try:
+                checked = refused.test_config()
+                self.assertNotEqual(checked.returncode, 0)
+                self.assertIn("ES512", checked.stderr)
+            finally:
+                refused.cleanup()
+            nginx = Nginx(self.block("ES256"), self.keys()).start()
+            try:
+                self.assertEqual(nginx.get("/", self.ES256)[0], 200)
+                status, _, headers = nginx.get("/", token)
+                self.assertEqual(status, 401)
+                self.assertIn('error_description="unsupported_alg"', headers["WWW-Authenticate"])
+            finally:
+                nginx.cleanup()
+
+
 class JwksServer:
     """A JWKS endpoint on 127.0.0.1 that can be switched, stopped and restarted."""
 

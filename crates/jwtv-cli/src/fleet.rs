@@ -51,8 +51,10 @@ struct Finding {
 }
 
 /// The value of a series (0 when absent).
-fn value(samples: &Samples, series: &str) -> f64 {
-    samples.get(series).copied().unwrap_or(0.0)
+/// A gauge's value: the sum of its series whatever their labels, so a
+/// gateway whose policy has a name (`policy="…"` on every series) reads the same.
+fn value(samples: &Samples, name: &str) -> f64 {
+    total(samples, name, "")
 }
 
 /// The sum of a metric's series whose labels contain `label` (all with "").
@@ -233,5 +235,8 @@ mod tests {
     fn series_of_several_verifiers_are_summed() {
         let samples = parse("jwtv_keys 2\njwtv_keys 3\nnot a sample\n# TYPE x gauge\n");
         assert_eq!(value(&samples, "jwtv_keys"), 5.0);
+        let named =
+            parse("jwtv_keys{policy=\"orders-api\"} 3\njwtv_jwks_consecutive_failures{policy=\"orders-api\"} 5\n");
+        assert_eq!((value(&named, "jwtv_keys"), value(&named, "jwtv_jwks_consecutive_failures")), (3.0, 5.0));
     }
 }

@@ -119,6 +119,9 @@ fn rejected(alg: Algorithm, e: impl core::fmt::Display) -> CliError {
 /// A signer from PKCS#8 (or PKCS#1 for RSA) DER.
 fn from_der(alg: Algorithm, der: &[u8], pkcs1: bool, rng: &SystemRandom) -> Result<Signer, CliError> {
     match alg.key_kind() {
+        KeyKind::Ec if alg.name() == "ES512" => {
+            Err(CliError::new("jwtv sign makes no ES512 tokens: it signs with ring, which has no P-521"))
+        }
         KeyKind::Ec => {
             EcdsaKeyPair::from_pkcs8(ecdsa_alg(alg), der, rng).map(Signer::Ecdsa).map_err(|e| rejected(alg, e))
         }

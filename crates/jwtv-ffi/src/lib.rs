@@ -39,7 +39,7 @@ pub use verifier::{
     jwtv_verifier_metrics_prometheus, jwtv_verifier_record_no_token, jwtv_verifier_revocation_status,
     jwtv_verifier_verify, jwtv_verifier_wait_ready,
 };
-pub use version::{JWTV_VERSION_MAJOR, JWTV_VERSION_MINOR, JWTV_VERSION_PATCH, jwtv_version};
+pub use version::{JWTV_VERSION_MAJOR, JWTV_VERSION_MINOR, JWTV_VERSION_PATCH, jwtv_crypto_backend, jwtv_version};
 
 #[cfg(test)]
 mod parity_tests;

@@ -24,6 +24,15 @@ pub extern "C" fn jwtv_version() -> *const c_char {
     VERSION.as_ptr()
 }
 
+/// The crypto library this libjwtv verifies with: `"ring"` (the default) or
+/// `"aws-lc"` (built with `--features aws-lc`; adds ES512), a static
+/// NUL-terminated string.
+#[unsafe(no_mangle)]
+pub extern "C" fn jwtv_crypto_backend() -> *const c_char {
+    let backend: &'static CStr = if cfg!(feature = "aws-lc") { c"aws-lc" } else { c"ring" };
+    backend.as_ptr()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -34,5 +43,13 @@ mod tests {
         assert_eq!(parts.join("."), env!("CARGO_PKG_VERSION"));
         // SAFETY: a static NUL-terminated string.
         assert_eq!(unsafe { CStr::from_ptr(jwtv_version()) }.to_str(), Ok(env!("CARGO_PKG_VERSION")));
+    }
+
+    #[test]
+    fn the_backend_is_the_one_built() {
+        // SAFETY: a static NUL-terminated string.
+        let backend = unsafe { CStr::from_ptr(jwtv_crypto_backend()) }.to_str();
+        assert_eq!(backend, Ok(if cfg!(feature = "aws-lc") { "aws-lc" } else { "ring" }));
+        assert_eq!(jwtv::Algorithm::from_name("ES512").is_some(), backend == Ok("aws-lc"));
     }
 }

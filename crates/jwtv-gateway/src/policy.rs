@@ -373,7 +373,11 @@ impl<'de> Deserialize<'de> for AlgName {
         let name = String::deserialize(deserializer)?;
         Algorithm::from_name(&name).map(AlgName).ok_or_else(|| {
             let supported: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
-            serde::de::Error::custom(format!("unknown algorithm `{name}` (supported: {})", supported.join(", ")))
+            let backend = if name == "ES512" { "; ES512 needs the aws-lc backend" } else { "" };
+            serde::de::Error::custom(format!(
+                "unknown algorithm `{name}` (supported: {}{backend})",
+                supported.join(", ")
+            ))
         })
     }
 }

@@ -28,7 +28,7 @@ pub enum SkipReason {
     BadBase64(&'static str),
     /// `kty` is not `RSA`, `EC`, `OKP` or `oct`.
     UnsupportedKeyType,
-    /// `crv` is not P-256, P-384 (EC) or Ed25519 (OKP).
+    /// `crv` is not P-256, P-384, P-521 with `aws-lc` (EC) or Ed25519 (OKP).
     UnsupportedCurve,
     /// `alg` is not a signature algorithm jwtv verifies (e.g. `ES512`, `RSA1_5`, `A256GCM`).
     UnsupportedAlgorithm,
@@ -109,7 +109,11 @@ impl fmt::Display for SkipReason {
             Self::MissingMember(name) => write!(f, "member `{name}` is missing"),
             Self::BadBase64(name) => write!(f, "member `{name}` is not unpadded base64url"),
             Self::UnsupportedKeyType => f.write_str("unsupported kty (RSA, EC, OKP and oct are supported)"),
-            Self::UnsupportedCurve => f.write_str("unsupported crv (P-256, P-384 and Ed25519 are supported)"),
+            Self::UnsupportedCurve => f.write_str(if cfg!(feature = "aws-lc") {
+                "unsupported crv (P-256, P-384, P-521 and Ed25519 are supported)"
+            } else {
+                "unsupported crv (P-256, P-384 and Ed25519 are supported; P-521 with the aws-lc backend)"
+            }),
             Self::UnsupportedAlgorithm => f.write_str("alg is not a supported signature algorithm"),
             Self::AlgorithmMismatch => f.write_str("alg does not match the key type or curve"),
             Self::NoAlgorithm => {
@@ -326,6 +330,8 @@ fn build(m: &Members, options: &KeySetOptions, info: &mut KeyInfo) -> Result<Ver
         KeyKind::Ec => Some(match m.crv.as_deref().ok_or(SkipReason::MissingMember("crv"))? {
             "P-256" => Algorithm::ES256,
             "P-384" => Algorithm::ES384,
+            #[cfg(feature = "aws-lc")]
+            "P-521" => Algorithm::ES512,
             _ => return Err(SkipReason::UnsupportedCurve),
         }),
         KeyKind::Okp => Some(match m.crv.as_deref().ok_or(SkipReason::MissingMember("crv"))? {
@@ -371,7 +377,11 @@ fn build(m: &Members, options: &KeySetOptions, info: &mut KeyInfo) -> Result<Ver
         KeyKind::Ec => {
             let x = base64url(m.x.as_deref(), "x")?;
             let y = base64url(m.y.as_deref(), "y")?;
-            let field_len = if alg == Algorithm::ES384 { 48 } else { 32 };
+            let field_len = match alg.name() {
+                "ES384" => 48,
+                "ES512" => 66,
+                _ => 32,
+            };
             info.bits = Some(field_len * 8);
             if x.len() != field_len || y.len() != field_len {
                 return Err(SkipReason::InvalidKey);
@@ -436,11 +446,26 @@ fn bit_len(big_endian: &[u8]) -> usize {
     }
 }
 
+/// Whether `(x, y)` is a point of the curve of `alg`: aws-lc checks the point
+/// fully (on the curve, coordinates in range) when it parses a public key.
+#[cfg(feature = "aws-lc")]
+fn on_curve(alg: Algorithm, x: &[u8], y: &[u8]) -> bool {
+    use aws_lc_rs::signature;
+    let algorithm = match alg.name() {
+        "ES384" => &signature::ECDSA_P384_SHA384_FIXED,
+        "ES512" => &signature::ECDSA_P521_SHA512_FIXED,
+        _ => &signature::ECDSA_P256_SHA256_FIXED,
+    };
+    let point = [&[0x04], x, y].concat();
+    signature::ParsedPublicKey::new(algorithm, point).is_ok()
+}
+
 /// Whether `(x, y)` is a point of the curve of `alg` (and not the identity).
 ///
 /// ring validates a peer's public key fully (on the curve, in range) before
 /// an ECDH agreement, so one agreement with a throwaway ephemeral key is the
 /// audited check; its result is discarded.
+#[cfg(not(feature = "aws-lc"))]
 fn on_curve(alg: Algorithm, x: &[u8], y: &[u8]) -> bool {
     use ring::agreement;
     let curve = match alg {

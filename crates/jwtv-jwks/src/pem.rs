@@ -1,5 +1,5 @@
 //! Public keys from PEM files: `BEGIN PUBLIC KEY` (SubjectPublicKeyInfo, for
-//! RSA, P-256, P-384 and Ed25519) and `BEGIN RSA PUBLIC KEY` (PKCS#1).
+//! RSA, P-256, P-384, P-521 with `aws-lc`, and Ed25519) and `BEGIN RSA PUBLIC KEY` (PKCS#1).
 
 use core::fmt;
 
@@ -50,6 +50,8 @@ const OID_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
 const OID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
 const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 const OID_P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
+#[cfg(feature = "aws-lc")]
+const OID_P521: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x23];
 const OID_ED25519: &[u8] = &[0x2b, 0x65, 0x70];
 
 /// A verification key for `alg` from a PEM public key.
@@ -88,8 +90,8 @@ pub fn key_from_pem_with(pem: &str, alg: Algorithm, options: &KeySetOptions) -> 
 
 /// The public JWK (RFC 7517, members `kty` and the key's own: `n`/`e`,
 /// `crv`/`x`/`y` or `crv`/`x`, sorted by name; no `alg`, `kid` or `use`) of a PEM public key
-/// of a type jwtv verifies: RSA, EC P-256 and P-384 (uncompressed points),
-/// Ed25519. For showing a PEM key as a JWKS key is shown (its RFC 7638
+/// of a type jwtv verifies: RSA, EC P-256 and P-384 (and P-521 with the
+/// `aws-lc` feature; uncompressed points), Ed25519. For showing a PEM key as a JWKS key is shown (its RFC 7638
 /// thumbprint), or for publishing it in a JWKS.
 ///
 /// ```
@@ -122,6 +124,8 @@ pub fn jwk_from_pem(pem: &str) -> Result<String, PemError> {
                     let (crv, len) = match curve {
                         OID_P256 => ("P-256", 32),
                         OID_P384 => ("P-384", 48),
+                        #[cfg(feature = "aws-lc")]
+                        OID_P521 => ("P-521", 66),
                         _ => return Err(PemError::WrongKeyType),
                     };
                     let point =
@@ -200,6 +204,8 @@ fn from_spki(der: &[u8], alg: Algorithm) -> Result<VerifyingKey, PemError> {
                 (Algorithm::ES256, OID_P256) | (Algorithm::ES384, OID_P384) => {
                     VerifyingKey::ecdsa_from_sec1(alg, key_bits).map_err(PemError::Key)
                 }
+                #[cfg(feature = "aws-lc")]
+                (Algorithm::ES512, OID_P521) => VerifyingKey::ecdsa_from_sec1(alg, key_bits).map_err(PemError::Key),
                 _ => Err(PemError::WrongKeyType),
             }
         }

@@ -165,3 +165,53 @@ fn rsa_keys_take_only_exponent_65537_unless_the_options_allow_others() {
         assert_eq!(set.entries().first().and_then(|info| info.skip_reason()), Some(SkipReason::InvalidKey), "{e}");
     }
 }
+
+/// The P-521 TEST KEY of `crates/jwtv/tests/vectors/es512` (public part only).
+const P521_X: &str = "ANuUJxOMxxY7fEhOrlKjMbkc61G1BYkC87sr9iXTmZ7z1glpLG-ahfDutvyrQ-NBkr367GSJQzH95jCUwzrRTCZj";
+const P521_Y: &str = "AGe5kA7fJ3Yf0tOV1I7gKlSNswFPiDddxvMICkW7V57TVENmwMSAwxTlDSHXEahsQQ8YQk5HkoJGVrpZB8PjxQQ9";
+
+/// That key as a PEM `SubjectPublicKeyInfo` (id-ecPublicKey, secp521r1).
+fn p521_pem() -> String {
+    use base64ct::{Base64, Base64UrlUnpadded, Encoding as _};
+    let x = Base64UrlUnpadded::decode_vec(P521_X).expect("x");
+    let y = Base64UrlUnpadded::decode_vec(P521_Y).expect("y");
+    let prefix: &[u8] = &[
+        0x30, 0x81, 0x9b, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81,
+        0x04, 0x00, 0x23, 0x03, 0x81, 0x86, 0x00, 0x04,
+    ];
+    let der = [prefix, &x, &y].concat();
+    format!("-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n", Base64::encode_string(&der))
+}
+
+#[test]
+fn p521_keys_are_es512_with_aws_lc_and_an_unsupported_curve_with_ring() {
+    let jwk = format!(r#"{{"kty":"EC","crv":"P-521","kid":"p521","x":"{P521_X}","y":"{P521_Y}"}}"#);
+    let pem = p521_pem();
+    if cfg!(feature = "aws-lc") {
+        let set = parse(&jwk);
+        assert_eq!(set.keys().len(), 1);
+        assert_eq!(set.keys()[0].algorithm().name(), "ES512");
+        assert_eq!((set.entries()[0].bits, set.entries()[0].alg_inferred), (Some(528), true));
+        assert!(set.entries()[0].thumbprint.is_some());
+        // Off the curve: the last byte of y changed.
+        let last = if P521_Y.ends_with('A') { "B" } else { "A" };
+        let moved = format!("{}{last}", &P521_Y[..P521_Y.len() - 1]);
+        let off = format!(r#"{{"kty":"EC","crv":"P-521","x":"{P521_X}","y":"{moved}"}}"#);
+        assert_eq!(only_skip(&off), SkipReason::OffCurve);
+        // Coordinates of P-384's length on P-521.
+        let short = format!(r#"{{"kty":"EC","crv":"P-521","x":"{}","y":"{}"}}"#, &P521_X[..64], &P521_Y[..64]);
+        assert_eq!(only_skip(&short), SkipReason::InvalidKey);
+        let es512 = Algorithm::from_name("ES512").expect("ES512 with aws-lc");
+        assert_eq!(jwtv_jwks::key_from_pem(&pem, es512).expect("a P-521 PEM key").algorithm(), es512);
+        assert_eq!(
+            jwtv_jwks::jwk_from_pem(&pem).expect("a JWK"),
+            format!(r#"{{"crv":"P-521","kty":"EC","x":"{P521_X}","y":"{P521_Y}"}}"#)
+        );
+        assert_eq!(jwtv_jwks::key_from_pem(&pem, Algorithm::ES384).err(), Some(jwtv_jwks::PemError::WrongKeyType));
+    } else {
+        assert_eq!(only_skip(&jwk), SkipReason::UnsupportedCurve);
+        assert_eq!(only_skip(&jwk.replace(r#""kid""#, r#""alg":"ES512","kid""#)), SkipReason::UnsupportedCurve);
+        assert_eq!(jwtv_jwks::jwk_from_pem(&pem).err(), Some(jwtv_jwks::PemError::WrongKeyType));
+        assert_eq!(jwtv_jwks::key_from_pem(&pem, Algorithm::ES384).err(), Some(jwtv_jwks::PemError::WrongKeyType));
+    }
+}

@@ -7,7 +7,9 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../../../.." && pwd)"
 cd "$root"
 
-cargo build --release -p jwtv-ffi
+# shellcheck source=scripts/backend.sh
+. "$root/scripts/backend.sh"
+cargo build --release -p jwtv-ffi "${jwtv_features[@]}"
 target="${CARGO_TARGET_DIR:-$root/target}/release"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT

@@ -42,12 +42,13 @@ pub_hex = "".join(l.strip() for l in text.split("pub:")[1].split("ASN1 OID")[0].
 point = bytes.fromhex(pub_hex)
 assert point[0] == 4 and len(point) == 133
 jwk = {"kty": "EC", "crv": "P-521", "alg": "ES512", "kid": "test-es512", "x": b64(point[1:67]), "y": b64(point[67:])}
-claims = {"iss": "https://issuer.example", "aud": "api", "sub": "user-es512", "iat": 1699999990, "exp": 1700003600}
+# Valid until 2100, so hosts that read the real clock (C, NGINX) can use "valid".
+claims = {"iss": "https://issuer.example", "aud": "api", "sub": "user-es512", "iat": 1699999990, "exp": 4102444800}
 tokens = {
     "valid": sign({"alg": "ES512", "kid": "test-es512", "typ": "JWT"}, claims),
     "expired": sign({"alg": "ES512", "kid": "test-es512", "typ": "JWT"}, dict(claims, exp=1699999000)),
     "no_kid": sign({"alg": "ES512", "typ": "JWT"}, claims),
     "header_says_es384": sign({"alg": "ES384", "kid": "test-es512", "typ": "JWT"}, claims),
 }
-print(json.dumps({"note": "ES512 tokens signed by a throwaway P-521 TEST KEY (make.sh); verify at now = 1700000000", "jwk": jwk, "tokens": tokens}, indent=2))
+print(json.dumps({"note": "ES512 tokens signed by a throwaway P-521 TEST KEY (make.sh); valid from 1699999990 to 4102444800 (2100); the expired one expired at 1699999000", "jwk": jwk, "tokens": tokens}, indent=2))
 PY
