@@ -21,8 +21,8 @@
 
 mod common;
 
+use core::fmt::Write as _;
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use common::{b64url, b64url_decode, key_from_jwk};
 use jwtv::{Algorithm, Policy, Verifier, VerifyingKey};
