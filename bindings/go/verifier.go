@@ -117,6 +117,14 @@ type Config struct {
 	// starts with "/" is a JSON Pointer into the claims
 	// ("/realm_access/roles"), in RequiredClaims too.
 	RequiredClaimValues map[string]any
+	// Shadow is a shadow policy (shadow): members of the policy document
+	// that change token rules ("issuers", "audiences", "max_lifetime_secs",
+	// "required_claims", ...), judged beside the enforced ones for every
+	// token they accept and never enforced. What the shadow would reject is
+	// counted in jwtv_shadow_verifications_total and logged: the safe way to
+	// tighten rules in production. For example
+	// map[string]any{"audiences": []string{"api"}, "max_lifetime_secs": 3600}.
+	Shadow map[string]any
 	// UnderstoodCrit are the header "crit" extensions this deployment
 	// understands (understood_crit); a token naming any other is refused
 	// with ErrUnsupportedCrit. "b64" is always refused.
@@ -204,6 +212,7 @@ type policyDocument struct {
 	TokenCacheSize      int                `json:"token_cache_size,omitempty"`
 	TLS                 *tlsConfig         `json:"tls,omitempty"`
 	Revocations         *revocationsConfig `json:"revocations,omitempty"`
+	Shadow              map[string]any     `json:"shadow,omitempty"`
 }
 
 type tlsConfig struct {
@@ -276,6 +285,7 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		LeewaySecs:          seconds(c.Leeway),
 		MaxAgeSecs:          seconds(c.MaxAge),
 		MaxLifetimeSecs:     seconds(c.MaxLifetime),
+		Shadow:              c.Shadow,
 	}
 	if c.JWKS != nil {
 		if !json.Valid(c.JWKS) {

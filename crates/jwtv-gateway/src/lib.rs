@@ -64,6 +64,7 @@ mod document;
 mod metrics;
 mod policy;
 mod revoke;
+mod shadow;
 mod usage;
 mod verifier;
 
@@ -71,7 +72,9 @@ pub use audit::MAX_FIELD_CHARS as MAX_AUDIT_FIELD_CHARS;
 pub use metrics::{AGE_BUCKETS_SECS, HistogramSnapshot, LATENCY_BUCKETS_NS, MetricsSnapshot};
 #[expect(deprecated, reason = "the former name, kept for one release")]
 pub use policy::ConfigError;
-pub use policy::{ClaimValueBuf, DEFAULT_FIRST_FETCH_TIMEOUT, MAX_LEEWAY_SECS, MAX_RULE_LIST_LEN, Policy, PolicyError};
+pub use policy::{
+    ClaimValueBuf, DEFAULT_FIRST_FETCH_TIMEOUT, MAX_LEEWAY_SECS, MAX_RULE_LIST_LEN, Policy, PolicyError, SHADOW_FIELDS,
+};
 pub use revoke::{
     DEFAULT_MAX_STALENESS, DEFAULT_REDIS_PREFIX, Freshness, JTI_GRACE_SECS, MAX_REVOKED_ID_LEN, RedisOptions,
     Revocation, RevocationError, RevocationGauges, RevocationKind, RevocationList, RevocationStatus, Revocations,

@@ -30,6 +30,23 @@ use crate::revoke::{DEFAULT_MAX_STALENESS, DEFAULT_REDIS_PREFIX, Freshness, Redi
 /// been fetched yet, by default.
 pub const DEFAULT_FIRST_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The members of a policy document a shadow policy may change: the token
+/// rules ([`Policy::shadow`]).
+pub const SHADOW_FIELDS: [&str; 12] = [
+    "algorithms",
+    "issuers",
+    "audiences",
+    "ignore_audience",
+    "typ",
+    "leeway_secs",
+    "require_exp",
+    "max_age_secs",
+    "max_lifetime_secs",
+    "required_claims",
+    "required_claim_values",
+    "understood_crit",
+];
+
 /// The most names each list of a [`Policy`] may hold (issuers, audiences,
 /// required claims, …). Lists are lent to the core on the stack at each
 /// verification, without allocation. A longer list is an error
@@ -142,6 +159,10 @@ pub struct Policy {
     tls: TlsConfig,
     #[serde(skip_serializing_if = "Option::is_none")]
     revocations: Option<RevocationsConfig>,
+    /// Token rules evaluated beside these and never enforced: the members of
+    /// this policy a shadow policy changes ([`Policy::shadow`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shadow: Option<serde_json::Map<String, serde_json::Value>>,
     /// Relative paths in the document are relative to this folder.
     #[serde(skip)]
     base_dir: PathBuf,
@@ -477,6 +498,7 @@ impl Policy {
             refresh: RefreshConfig::default(),
             tls: TlsConfig::default(),
             revocations: None,
+            shadow: None,
             base_dir: PathBuf::from("."),
         }
     }
@@ -851,6 +873,56 @@ impl Policy {
         self.name.as_deref()
     }
 
+    /// The shadow policy (`shadow`): these rules with the members the
+    /// document's `shadow` object changes, evaluated beside them for every
+    /// token they accept and never enforced. Its would-be rejections are
+    /// counted (`jwtv_shadow_verifications_total`) and logged: the safe way
+    /// to tighten `issuers`, `audiences` or `max_lifetime_secs` in
+    /// production. A shadow changes token rules only ([`SHADOW_FIELDS`]);
+    /// it shares this policy's keys, cache and revocation list.
+    ///
+    /// ```
+    /// let json = br#"{"keys":{"jwks_file":"jwks.json"},"algorithms":["ES256"],"audiences":["api","api-v1"],
+    ///                 "shadow":{"audiences":["api"],"max_lifetime_secs":3600}}"#;
+    /// let policy = jwtv_gateway::Policy::from_json(json, ".")?;
+    /// let shadow = policy.shadow()?.expect("a shadow policy");
+    /// assert_eq!(shadow.audiences(), ["api"]);
+    /// assert_eq!(shadow.algorithms(), policy.algorithms());
+    ///
+    /// let err = jwtv_gateway::Policy::from_json(br#"{"keys":{"jwks_file":"k.json"},"algorithms":["ES256"],
+    ///                                               "shadow":{"token_cache_size":10}}"#, ".").unwrap_err();
+    /// assert_eq!(err.field(), "shadow.token_cache_size");
+    /// # Ok::<(), jwtv_gateway::PolicyError>(())
+    /// ```
+    pub fn shadow(&self) -> Result<Option<Policy>, PolicyError> {
+        let Some(overlay) = &self.shadow else { return Ok(None) };
+        if let Some(name) = overlay.keys().find(|name| !SHADOW_FIELDS.contains(&name.as_str())) {
+            return Err(PolicyError::at(
+                format!("shadow.{name}"),
+                format!(
+                    "a shadow policy changes token rules only ({}); it shares the enforced policy's keys, cache \
+                     and revocations",
+                    SHADOW_FIELDS.join(", ")
+                ),
+            ));
+        }
+        let mut document = self.document()?;
+        if let serde_json::Value::Object(members) = &mut document {
+            members.remove("shadow");
+            members.extend(overlay.iter().map(|(name, value)| (name.clone(), value.clone())));
+        }
+        let in_shadow = |e: PolicyError| {
+            let path = if e.path.is_empty() { "shadow".to_owned() } else { format!("shadow.{}", e.path) };
+            PolicyError::at(path, e.message)
+        };
+        let text = document.to_string();
+        let mut shadow: Self =
+            document::read(text.as_bytes()).map_err(|e| in_shadow(PolicyError::at(e.path, e.message)))?;
+        shadow.base_dir.clone_from(&self.base_dir);
+        shadow.check().map_err(in_shadow)?;
+        Ok(Some(shadow))
+    }
+
     /// The allowed algorithms.
     pub fn algorithms(&self) -> AlgorithmSet {
         self.algorithms
@@ -1000,6 +1072,7 @@ impl Policy {
         if self.max_lifetime_secs == Some(0) {
             return Err(PolicyError::at("max_lifetime_secs", "must be positive"));
         }
+        self.shadow()?;
         let names = self.required_claims.iter().map(|n| ("required_claims", n));
         let value_names = self.required_claim_values.0.iter().map(|(n, _)| ("required_claim_values", n));
         if let Some((field, name)) = names.chain(value_names).find(|(_, n)| n.starts_with('/') && !is_valid_pointer(n))

@@ -11,6 +11,7 @@ use crate::cache::{Decoded, TokenCache};
 use crate::metrics::{Counters, MetricsSnapshot};
 use crate::policy::{DEFAULT_FIRST_FETCH_TIMEOUT, Policy, PolicyError};
 use crate::revoke::{ListedBuf, Revocations};
+use crate::shadow::Shadow;
 use crate::usage::{KeyUsage, Usage};
 use jwtv_jwks::{KeySet, KeySource};
 
@@ -51,6 +52,7 @@ pub struct Verifier {
     counters: Counters,
     usage: Usage,
     first_fetch_timeout: Duration,
+    shadow: Option<Shadow>,
 }
 
 impl Verifier {
@@ -62,8 +64,13 @@ impl Verifier {
     /// a list past [`MAX_RULE_LIST_LEN`](crate::MAX_RULE_LIST_LEN), a leeway
     /// past [`MAX_LEEWAY_SECS`](crate::MAX_LEEWAY_SECS)); nothing is ever
     /// dropped to make them fit.
+    ///
+    /// A policy with a `shadow` ([`Policy::shadow`]) judges every token it
+    /// accepts by the shadow's rules too, and counts and logs what the shadow
+    /// would have rejected; the verdict is always the policy's own.
     pub fn new(source: KeySource, policy: Policy) -> Result<Self, PolicyError> {
         policy.check()?;
+        let shadow = policy.shadow()?.map(Shadow::new);
         Ok(Self {
             source,
             policy,
@@ -72,6 +79,7 @@ impl Verifier {
             counters: Counters::default(),
             usage: Usage::default(),
             first_fetch_timeout: DEFAULT_FIRST_FETCH_TIMEOUT,
+            shadow,
         })
     }
 
@@ -166,6 +174,9 @@ impl Verifier {
             let age = verified.decoded.iat.map(|iat| now.saturating_sub(u64::try_from(iat).unwrap_or(0)));
             let remaining = verified.decoded.exp.map(|exp| u64::try_from(exp).unwrap_or(0).saturating_sub(now));
             self.counters.token_times(age, remaining);
+            if let Some(shadow) = &self.shadow {
+                let _ = shadow.judge(verified, now);
+            }
         }
         result
     }
@@ -177,6 +188,9 @@ impl Verifier {
     pub fn metrics_prometheus(&self) -> String {
         let mut text = self.metrics().to_prometheus();
         text.push_str(&crate::usage::to_prometheus(&self.usage.snapshot()));
+        if let Some(shadow) = &self.shadow {
+            text.push_str(&shadow.to_prometheus());
+        }
         match self.policy.name() {
             Some(name) => crate::metrics::with_policy_label(&text, name),
             None => text,

@@ -245,3 +245,80 @@ fn each_served_key_counts_what_it_verified_and_leaves_with_its_set() {
     assert!(text.contains("jwtv_key_verifications_total{kid=\"a\"} 2\n"), "{text}");
     assert!(text.contains(&format!("jwtv_key_first_used_timestamp_seconds{{kid=\"b\"}} {}\n", NOW + 5)), "{text}");
 }
+
+/// The shadow policy: tokens the enforced rules accept are judged by the
+/// shadow's too; what it would reject is counted by code, and the verdict
+/// stays the enforced policy's, cache hits included.
+#[test]
+fn a_shadow_policy_counts_what_it_would_reject_and_never_decides() {
+    let key = TestKey::new("k1", 1);
+    let document = r#"{
+        "keys": {"jwks": {"keys": []}}, "algorithms": ["EdDSA"], "issuers": ["https://issuer.example"],
+        "audiences": ["api", "api-v1"], "token_cache_size": 100,
+        "shadow": {"audiences": ["api"], "max_lifetime_secs": 3600}
+    }"#;
+    let policy = Policy::from_json(document.as_bytes(), std::path::Path::new(".")).expect("policy");
+    assert!(
+        policy.to_json().contains(r#""shadow":{"audiences":["api"],"max_lifetime_secs":3600}"#),
+        "{}",
+        policy.to_json()
+    );
+    let verifier = Verifier::new(fixed(&[&key]), policy).expect("rules").with_token_cache(100);
+    let token = |aud: &str, exp: u64| {
+        key.sign(&format!(
+            r#"{{"iss":"https://issuer.example","aud":"{aud}","sub":"user-1","iat":1699999000,"exp":{exp}}}"#
+        ))
+    };
+    let shadow_count = |result: &str| {
+        let text = verifier.metrics_prometheus();
+        let series = format!("jwtv_shadow_verifications_total{{result=\"{result}\"}} ");
+        text.lines().find_map(|l| l.strip_prefix(&series)).map(|v| v.parse::<u64>().expect("a count"))
+    };
+    assert_eq!(shadow_count("ok"), Some(0), "every series exported from the start");
+
+    // Both accept.
+    assert!(verifier.verify(token("api", 1_700_002_000), NOW).is_ok());
+    // Only the enforced policy accepts: another audience, then a lifetime past an hour.
+    let old_audience = token("api-v1", 1_700_002_000);
+    assert!(verifier.verify(&old_audience, NOW).is_ok());
+    let verified = verifier.verify(&old_audience, NOW).expect("a cache hit, still accepted");
+    assert!(verified.from_cache());
+    assert!(verifier.verify(token("api", 1_700_009_000), NOW).is_ok());
+    // Rejected by the enforced policy: the shadow is not asked.
+    assert_code(verifier.verify(token("other", 1_700_002_000), NOW), ErrorCode::BadAudience);
+
+    assert_eq!(shadow_count("ok"), Some(1));
+    assert_eq!(shadow_count("bad_audience"), Some(2), "the cache hit is judged too");
+    assert_eq!(shadow_count("lifetime_too_long"), Some(1));
+    assert_eq!(verifier.metrics().rejected_with(ErrorCode::BadAudience), 1, "only the enforced rejection");
+}
+
+#[test]
+fn a_shadow_changes_token_rules_only_and_is_checked_like_a_policy() {
+    let base = r#""keys": {"jwks_file": "k.json"}, "algorithms": ["EdDSA"]"#;
+    let read = |shadow: &str| Policy::from_json(format!("{{{base}, \"shadow\": {shadow}}}").as_bytes(), ".");
+    for (shadow, field) in [
+        (r#"{"keys": {"jwks_file": "other.json"}}"#, "shadow.keys"),
+        (r#"{"token_cache_size": 10}"#, "shadow.token_cache_size"),
+        (r#"{"shadow": {}}"#, "shadow.shadow"),
+        (r#"{"name": "x"}"#, "shadow.name"),
+        (r#"{"algorithms": []}"#, "shadow.algorithms"),
+        (r#"{"algorithms": ["none"]}"#, "shadow.algorithms[0]"),
+        (r#"{"leeway_secs": 100000}"#, "shadow.leeway_secs"),
+        (r#"{"max_lifetime_secs": 0}"#, "shadow.max_lifetime_secs"),
+        (r#"{"audience": ["typo"]}"#, "shadow.audience"),
+        (r#"[]"#, "shadow"),
+    ] {
+        let err = read(shadow).expect_err(shadow);
+        assert_eq!(err.field(), field, "{shadow}: {err}");
+    }
+    let policy = read(r#"{"issuers": ["https://new.example"], "algorithms": ["EdDSA", "ES256"]}"#).expect("a shadow");
+    let shadow = policy.shadow().expect("valid").expect("present");
+    assert_eq!(shadow.issuers(), ["https://new.example"]);
+    assert!(shadow.shadow().expect("valid").is_none(), "a shadow has no shadow");
+    // Set by path, as every host does.
+    let mut policy = read("{}").expect("an empty shadow");
+    policy.set("shadow.max_lifetime_secs", "600").expect("set by path");
+    assert!(policy.to_json().contains(r#""shadow":{"max_lifetime_secs":600}"#));
+    assert_eq!(policy.set("shadow.refresh", "{}").expect_err("not a token rule").field(), "shadow.refresh");
+}
