@@ -374,6 +374,20 @@ impl MetricsSnapshot {
                 (Some(("result", "malformed")), f.malformed),
             ],
         );
+        let r = &self.keys.refetches;
+        write_metric(
+            &mut out,
+            "jwtv_jwks_unknown_kid_refetches_total",
+            "counter",
+            "Early key set refetches asked for by tokens with an unknown kid, by result (refused: within the \
+             cooldown or while a fetch was in flight).",
+            &[
+                (Some(("result", "updated")), r.updated),
+                (Some(("result", "unchanged")), r.unchanged),
+                (Some(("result", "failed")), r.failed),
+                (Some(("result", "refused")), r.refused),
+            ],
+        );
         write_metric(
             &mut out,
             "jwtv_jwks_consecutive_failures",

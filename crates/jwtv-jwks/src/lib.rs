@@ -103,7 +103,9 @@ pub use jwk::{KeyInfo, KeyStatus, SkipReason};
 pub use keyset::{JwksError, KeySet};
 pub use options::{DEFAULT_MAX_JWKS_BYTES, DEFAULT_MAX_KEYS, KeySetOptions};
 pub use pem::{PemError, jwk_from_pem, key_from_pem, key_from_pem_with};
-pub use refresh::{Action, FetchCounts, FetchFailure, FetchResponse, Outcome, RefreshPolicy, RefreshStatus, Refresher};
+pub use refresh::{
+    Action, FetchCounts, FetchFailure, FetchResponse, Outcome, RefetchCounts, RefreshPolicy, RefreshStatus, Refresher,
+};
 pub use remote::{RemoteError, RemoteJwks, ServerDate};
 pub use source::{KeySetGauges, KeySource, MergedSources, StaticKeys};
 pub use tls::{CertificateProblem, TrustError, TrustRoots};

@@ -185,6 +185,36 @@ impl FetchCounts {
     }
 }
 
+/// What became of the early refetches tokens with an unknown `kid` asked
+/// for ([`Refresher::request_refetch`]): the rotation signal of the
+/// validation guide's M5.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RefetchCounts {
+    /// Requests refused: a fetch was in flight or already granted, or the
+    /// last fetch started within the cooldown.
+    pub refused: u64,
+    /// Granted refetches whose answer changed the set (a rotation picked up).
+    pub updated: u64,
+    /// Granted refetches answered with the same set: the `kid` is not the key server's either.
+    pub unchanged: u64,
+    /// Granted refetches that failed.
+    pub failed: u64,
+}
+
+impl RefetchCounts {
+    /// These counts and `other`'s, added (the refetches of several sources).
+    #[must_use]
+    pub fn plus(&self, other: &Self) -> Self {
+        Self {
+            refused: self.refused.saturating_add(other.refused),
+            updated: self.updated.saturating_add(other.updated),
+            unchanged: self.unchanged.saturating_add(other.unchanged),
+            failed: self.failed.saturating_add(other.failed),
+        }
+    }
+}
+
 /// A snapshot of the refresher, for metrics and diagnosis.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -212,6 +242,8 @@ pub struct RefreshStatus {
     pub in_flight: bool,
     /// Fetch results so far.
     pub fetches: FetchCounts,
+    /// Unknown-`kid` refetches so far.
+    pub refetches: RefetchCounts,
 }
 
 #[derive(Debug)]
@@ -272,10 +304,13 @@ pub struct Refresher {
     last_fetch_started: Option<u64>,
     next_fetch_at: u64,
     refetch_requested: bool,
+    /// The fetch in flight is a refetch an unknown `kid` asked for.
+    refetching: bool,
     failures: u32,
     last_failure: Option<FetchFailure>,
     generations: u64,
     counts: FetchCounts,
+    refetches: RefetchCounts,
 }
 
 impl Refresher {
@@ -289,10 +324,12 @@ impl Refresher {
             last_fetch_started: None,
             next_fetch_at: 0,
             refetch_requested: false,
+            refetching: false,
             failures: 0,
             last_failure: None,
             generations: 0,
             counts: FetchCounts::default(),
+            refetches: RefetchCounts::default(),
         }
     }
 
@@ -312,6 +349,7 @@ impl Refresher {
             self.on_failure(now, FetchFailure::Timeout);
         }
         if self.refetch_requested || now >= self.next_fetch_at {
+            self.refetching = self.refetch_requested;
             self.refetch_requested = false;
             self.in_flight_since = Some(now);
             self.last_fetch_started = Some(now);
@@ -327,11 +365,12 @@ impl Refresher {
     /// [`RefreshPolicy::unknown_kid_cooldown`] of the last fetch, however many
     /// tokens ask.
     pub fn request_refetch(&mut self, now: u64) -> bool {
-        if self.in_flight_since.is_some() || self.refetch_requested {
-            return false;
-        }
         let cooldown = millis(self.policy.unknown_kid_cooldown);
-        if self.last_fetch_started.is_some_and(|started| now < started.saturating_add(cooldown)) {
+        if self.in_flight_since.is_some()
+            || self.refetch_requested
+            || self.last_fetch_started.is_some_and(|started| now < started.saturating_add(cooldown))
+        {
+            self.refetches.refused = self.refetches.refused.saturating_add(1);
             return false;
         }
         self.refetch_requested = true;
@@ -340,6 +379,12 @@ impl Refresher {
 
     /// Reports the answer to the fetch [`Refresher::poll`] asked for.
     pub fn on_response(&mut self, now: u64, response: &FetchResponse<'_>) -> Outcome {
+        let outcome = self.on_answer(now, response);
+        self.count_refetch(&outcome);
+        outcome
+    }
+
+    fn on_answer(&mut self, now: u64, response: &FetchResponse<'_>) -> Outcome {
         self.in_flight_since = None;
         match response.status {
             200 => self.on_document(now, response),
@@ -356,7 +401,7 @@ impl Refresher {
                 self.counts.unchanged += 1;
                 Outcome::Unchanged
             }
-            status => self.on_failure(now, FetchFailure::Status(status)),
+            status => self.failed(now, FetchFailure::Status(status)),
         }
     }
 
@@ -373,9 +418,9 @@ impl Refresher {
             return Outcome::Unchanged;
         }
         let keys = match KeySet::parse(response.body, &self.options) {
-            Ok(keys) if keys.is_empty() => return self.on_failure(now, FetchFailure::NoUsableKeys),
+            Ok(keys) if keys.is_empty() => return self.failed(now, FetchFailure::NoUsableKeys),
             Ok(keys) => keys,
-            Err(e) => return self.on_failure(now, FetchFailure::Malformed(e)),
+            Err(e) => return self.failed(now, FetchFailure::Malformed(e)),
         };
         self.generations += 1;
         let generation = self.generations;
@@ -394,6 +439,25 @@ impl Refresher {
 
     /// Reports that the fetch [`Refresher::poll`] asked for failed.
     pub fn on_failure(&mut self, now: u64, failure: FetchFailure) -> Outcome {
+        let outcome = self.failed(now, failure);
+        self.count_refetch(&outcome);
+        outcome
+    }
+
+    /// The end of a refetch an unknown `kid` asked for, counted by result.
+    fn count_refetch(&mut self, outcome: &Outcome) {
+        if !std::mem::take(&mut self.refetching) {
+            return;
+        }
+        let counter = match outcome {
+            Outcome::Updated(_) => &mut self.refetches.updated,
+            Outcome::Unchanged => &mut self.refetches.unchanged,
+            Outcome::Failed(_) => &mut self.refetches.failed,
+        };
+        *counter = counter.saturating_add(1);
+    }
+
+    fn failed(&mut self, now: u64, failure: FetchFailure) -> Outcome {
         self.in_flight_since = None;
         self.failures = self.failures.saturating_add(1);
         self.last_failure = Some(failure);
@@ -445,6 +509,7 @@ impl Refresher {
             next_fetch_at: self.next_fetch_at,
             in_flight: self.in_flight_since.is_some(),
             fetches: self.counts,
+            refetches: self.refetches,
         }
     }
 
@@ -631,6 +696,28 @@ mod tests {
         r.on_response(30_010, &ok(SET_V2, None));
         assert!(!r.request_refetch(59_999));
         assert!(r.request_refetch(60_000));
+        // 10,000 + 1 + 1 + 1 refused; the granted one at 30,000 picked up a new set.
+        assert_eq!(r.status(60_000).refetches, RefetchCounts { refused: 10_003, updated: 1, unchanged: 0, failed: 0 });
+    }
+
+    #[test]
+    fn refetches_are_counted_by_what_became_of_them() {
+        let mut r = warm();
+        assert!(r.request_refetch(30_000));
+        fetched(&mut r, 30_000);
+        r.on_response(30_010, &ok(SET_V1, None));
+        assert!(r.request_refetch(60_010));
+        fetched(&mut r, 60_010);
+        r.on_failure(60_020, FetchFailure::Transport);
+        // A scheduled fetch is no refetch.
+        fetched(&mut r, 10_000_000);
+        r.on_response(10_000_010, &ok(SET_V2, None));
+        assert!(r.request_refetch(10_100_000));
+        fetched(&mut r, 10_100_000);
+        // It times out.
+        let _ = r.poll(10_100_000 + 60_000);
+        let counts = r.status(10_200_000).refetches;
+        assert_eq!((counts.updated, counts.unchanged, counts.failed), (0, 1, 2), "{counts:?}");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::file::FileJwks;
 use crate::keyset::KeySet;
-use crate::refresh::{FetchCounts, FetchFailure};
+use crate::refresh::{FetchCounts, FetchFailure, RefetchCounts};
 use crate::remote::RemoteJwks;
 
 /// The state of a key source at snapshot time, for metrics.
@@ -29,6 +29,9 @@ pub struct KeySetGauges {
     /// How far the key server's clock is ahead of the local one, in
     /// milliseconds (negative: behind), from its last `Date` header.
     pub server_skew_ms: Option<i64>,
+    /// Early refetches asked for by tokens with an unknown `kid`, by result
+    /// (remote sources).
+    pub refetches: RefetchCounts,
 }
 
 /// Where a verifier's keys come from.
@@ -216,6 +219,7 @@ impl KeySource {
                     consecutive_failures: status.consecutive_failures,
                     last_failure: status.last_failure,
                     server_skew_ms: remote.last_server_date().map(|date| date.estimated_skew_ms()),
+                    refetches: status.refetches,
                 }
             }
             Self::Merged(merged) => {
@@ -231,6 +235,7 @@ impl KeySource {
                     consecutive_failures: parts.iter().map(|g| g.consecutive_failures).max().unwrap_or(0),
                     last_failure: parts.iter().find_map(|g| g.last_failure),
                     server_skew_ms: parts.iter().find_map(|g| g.server_skew_ms),
+                    refetches: parts.iter().fold(RefetchCounts::default(), |sum, g| sum.plus(&g.refetches)),
                 }
             }
         }

@@ -436,6 +436,11 @@ fn unknown_kid_storm_fetches_at_most_once_per_cooldown() {
     settle();
     assert_eq!(server.count(), 3);
     assert_eq!(remote.status().fetches.unchanged, 1);
+    // Two refetches were granted: the rotation (a new set), then the same set again.
+    let refetches = remote.status().refetches;
+    assert_eq!((refetches.updated, refetches.unchanged, refetches.failed), (1, 1, 0));
+    assert_eq!(refetches.refused, 3 * 10_000 - 1 + 2, "three storms, one granted; two single refusals");
+    assert_eq!(jwtv_jwks::KeySource::Remote(remote.clone()).gauges().refetches, refetches);
 }
 
 #[test]
