@@ -63,7 +63,7 @@ stage_rust() {
     step "tests (unit, integration, vectors, property tests, doc tests)"
     cargo test --workspace
     # Audit events through tracing (a feature).
-    cargo test -p jwtv-gateway --features tracing --test audit
+    cargo test -p jwtv-gateway --features tracing --test audit --test changes
 }
 
 stage_release() {

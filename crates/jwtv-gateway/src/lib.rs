@@ -60,6 +60,7 @@
 
 mod audit;
 mod cache;
+mod changes;
 mod document;
 mod metrics;
 mod policy;

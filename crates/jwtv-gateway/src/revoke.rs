@@ -217,6 +217,9 @@ struct SyncState {
     last_error: Option<String>,
     /// Entries of the store the last full load could not take.
     invalid: u64,
+    /// Where the list comes from and the policy's name, once the list's
+    /// sync state changes are logged ([`Revocations::log_changes`]).
+    logged_as: Option<(String, Option<String>)>,
 }
 
 impl Shared {
@@ -269,7 +272,11 @@ impl Shared {
         let mut sync = self.sync.lock().unwrap_or_else(PoisonError::into_inner);
         self.last_sync.store(self.now().max(1), Ordering::Release);
         sync.connected = true;
-        sync.last_error = None;
+        if sync.last_error.take().is_some()
+            && let Some((source, policy)) = &sync.logged_as
+        {
+            crate::changes::revocations(policy.as_deref(), source, None);
+        }
         drop(sync);
         self.synced.notify_all();
     }
@@ -285,7 +292,13 @@ impl Shared {
         let mut sync = self.sync.lock().unwrap_or_else(PoisonError::into_inner);
         sync.errors += 1;
         sync.connected = false;
-        sync.last_error = Some(error.to_string());
+        let error = error.to_string();
+        if sync.last_error.as_ref() != Some(&error)
+            && let Some((source, policy)) = &sync.logged_as
+        {
+            crate::changes::revocations(policy.as_deref(), source, Some(&error));
+        }
+        sync.last_error = Some(error);
     }
 }
 
@@ -509,6 +522,15 @@ impl Revocations {
         };
         let last_error = self.owner.shared.sync.lock().unwrap_or_else(PoisonError::into_inner).last_error.clone();
         RevocationStatus { backend, location, gauges, last_error }
+    }
+
+    /// Logs the list's sync state changes from now on, once each (it stops
+    /// syncing, fails for another reason, syncs again), with the policy's
+    /// name: what a server verifier does with the `tracing` or `log` feature.
+    pub(crate) fn log_changes(&self, policy: Option<&str>) {
+        let location = self.status().location;
+        let mut sync = self.owner.shared.sync.lock().unwrap_or_else(PoisonError::into_inner);
+        sync.logged_as = Some((location, policy.map(str::to_owned)));
     }
 
     /// The file of a file back end.

@@ -71,6 +71,10 @@ impl Verifier {
     pub fn new(source: KeySource, policy: Policy) -> Result<Self, PolicyError> {
         policy.check()?;
         let shadow = policy.shadow()?.map(Shadow::new);
+        if cfg!(any(feature = "tracing", feature = "log")) {
+            let name = policy.name().map(str::to_owned);
+            source.on_change(move |change| crate::changes::key_set(name.as_deref(), change));
+        }
         Ok(Self {
             source,
             policy,
@@ -94,6 +98,9 @@ impl Verifier {
     /// signature and claims (see [`Revocations`]).
     #[must_use]
     pub fn with_revocations(mut self, revocations: Revocations) -> Self {
+        if cfg!(any(feature = "tracing", feature = "log")) {
+            revocations.log_changes(self.policy.name());
+        }
         self.revocations = Some(revocations);
         self
     }

@@ -106,6 +106,6 @@ pub use pem::{PemError, jwk_from_pem, key_from_pem, key_from_pem_with};
 pub use refresh::{
     Action, FetchCounts, FetchFailure, FetchResponse, Outcome, RefetchCounts, RefreshPolicy, RefreshStatus, Refresher,
 };
-pub use remote::{RemoteError, RemoteJwks, ServerDate};
+pub use remote::{FetchStateChange, RemoteError, RemoteJwks, ServerDate};
 pub use source::{KeySetGauges, KeySource, MergedSources, StaticKeys};
 pub use tls::{CertificateProblem, TrustError, TrustRoots};

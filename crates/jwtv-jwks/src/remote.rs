@@ -166,9 +166,53 @@ struct Owner {
     shared: Arc<Shared>,
 }
 
+/// A change of a remote key set's fetch state, reported once, when it
+/// happens ([`RemoteJwks::on_change`]), never per request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FetchStateChange {
+    /// Fetches started failing, or now fail for another reason.
+    Failing {
+        /// The JWKS URL (or the issuer, with discovery), as configured.
+        url: String,
+        /// Why the last fetch failed.
+        failure: FetchFailure,
+        /// Failed fetches since the last success.
+        consecutive: u32,
+        /// Whether the last good set is still served.
+        serving: bool,
+    },
+    /// A fetch succeeded after failures.
+    Recovered {
+        /// The JWKS URL (or the issuer, with discovery), as configured.
+        url: String,
+        /// How many fetches had failed in a row.
+        after_failures: u32,
+    },
+}
+
+impl fmt::Display for FetchStateChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Failing { url, failure, consecutive, serving } => {
+                let served = if *serving { "the last good key set is still served" } else { "no key set is served" };
+                write!(f, "key set fetches from {url} failing ({consecutive} in a row): {failure}; {served}")
+            }
+            Self::Recovered { url, after_failures } => {
+                write!(f, "key set fetches from {url} succeed again, after {after_failures} failed")
+            }
+        }
+    }
+}
+
+/// What [`RemoteJwks::on_change`] calls.
+type Observer = Arc<dyn Fn(&FetchStateChange) + Send + Sync>;
+
 struct Shared {
     /// The JWKS URL, or the issuer whose configuration names it.
     url: String,
+    /// Told of fetch state changes, on the refresh thread.
+    observers: RwLock<Vec<Observer>>,
     /// With discovery: the `jwks_uri` found last (`None` until then).
     discovered: Option<Mutex<Option<String>>>,
     clock: Arc<dyn Clock>,
@@ -279,6 +323,7 @@ impl RemoteJwks {
         );
         let shared = Arc::new(Shared {
             url: url.to_owned(),
+            observers: RwLock::new(Vec::new()),
             discovered: discover.then(|| Mutex::new(None)),
             clock,
             max_stale_ms: millis(policy.max_stale),
@@ -294,6 +339,8 @@ impl RemoteJwks {
             max_bytes: options.max_bytes,
             discovered_at: None,
             last_fetch_failed: false,
+            reported: None,
+            failures_seen: 0,
             rediscover_every: policy.max_ttl,
             rediscover_after_failure: policy.min_ttl,
         };
@@ -361,6 +408,15 @@ impl RemoteJwks {
         let shared = self.shared();
         shared.lock_state().woken = true;
         shared.wake.notify_all();
+    }
+
+    /// Calls `observer` on the refresh thread whenever the fetch state
+    /// changes: fetches start failing or fail for another reason, or succeed
+    /// again ([`FetchStateChange`]). What a host logs, once per change
+    /// rather than per request. Observers are kept with the key set (each
+    /// call adds one); keep them short, they run between fetches.
+    pub fn on_change(&self, observer: impl Fn(&FetchStateChange) + Send + Sync + 'static) {
+        self.shared().observers.write().unwrap_or_else(PoisonError::into_inner).push(Arc::new(observer));
     }
 
     /// A snapshot of the refresher, for metrics and diagnosis.
@@ -438,6 +494,10 @@ struct Worker {
     /// With discovery: when the configuration was last read.
     discovered_at: Option<Instant>,
     last_fetch_failed: bool,
+    /// The failure last reported to the observer (`None`: healthy).
+    reported: Option<FetchFailure>,
+    /// Consecutive failures at the last fetch.
+    failures_seen: u32,
     rediscover_every: Duration,
     rediscover_after_failure: Duration,
 }
@@ -476,6 +536,15 @@ impl Worker {
                     }
                     shared.publish(&state.refresher, now);
                     shared.fetched.notify_all();
+                    let status = state.refresher.status(now);
+                    if let Some(change) = self.change(&status) {
+                        drop(state);
+                        let observers = shared.observers.read().unwrap_or_else(PoisonError::into_inner).clone();
+                        for observer in observers {
+                            observer(&change);
+                        }
+                        state = shared.lock_state();
+                    }
                 }
                 Action::WaitUntil(at) => {
                     let wait = Duration::from_millis(at.saturating_sub(now).max(1));
@@ -489,6 +558,29 @@ impl Worker {
                     shared.publish(&state.refresher, now);
                 }
             }
+        }
+    }
+
+    /// The state change the fetch that just ended makes, if any: the first
+    /// failure, a failure for another reason, or the first success after failures.
+    fn change(&mut self, status: &RefreshStatus) -> Option<FetchStateChange> {
+        let url = self.shared.url.clone();
+        let before = std::mem::replace(&mut self.failures_seen, status.consecutive_failures);
+        match (status.last_failure, self.reported) {
+            (Some(failure), reported) if reported != Some(failure) => {
+                self.reported = Some(failure);
+                Some(FetchStateChange::Failing {
+                    url,
+                    failure,
+                    consecutive: status.consecutive_failures,
+                    serving: status.serving,
+                })
+            }
+            (None, Some(_)) => {
+                self.reported = None;
+                Some(FetchStateChange::Recovered { url, after_failures: before })
+            }
+            _ => None,
         }
     }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::file::FileJwks;
 use crate::keyset::KeySet;
 use crate::refresh::{FetchCounts, FetchFailure, RefetchCounts};
-use crate::remote::RemoteJwks;
+use crate::remote::{FetchStateChange, RemoteJwks};
 
 /// The state of a key source at snapshot time, for metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -186,6 +186,25 @@ impl KeySource {
                 remote.request_refetch();
             }
             Self::Merged(merged) => merged.parts.iter().for_each(|(part, _)| part.unknown_kid()),
+            Self::Static(_) | Self::File(_) => {}
+        }
+    }
+
+    /// Calls `observer` when a remote key set of this source (each part of
+    /// a merged source) changes its fetch state ([`RemoteJwks::on_change`]);
+    /// files and fixed sets have none to report.
+    pub fn on_change(&self, observer: impl Fn(&FetchStateChange) + Send + Sync + 'static) {
+        let observer: Arc<dyn Fn(&FetchStateChange) + Send + Sync> = Arc::new(observer);
+        self.observe(&observer);
+    }
+
+    fn observe(&self, observer: &Arc<dyn Fn(&FetchStateChange) + Send + Sync>) {
+        match self {
+            Self::Remote(remote) => {
+                let observer = Arc::clone(observer);
+                remote.on_change(move |change| observer(change));
+            }
+            Self::Merged(merged) => merged.parts.iter().for_each(|(part, _)| part.observe(observer)),
             Self::Static(_) | Self::File(_) => {}
         }
     }

@@ -20,7 +20,8 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use http_server::{Answer, TestServer};
 use jwtv::{DEFAULT_BUFFER_LEN, ErrorCode, Policy, Verifier};
 use jwtv_jwks::{
-    Clock, FetchFailure, JwksError, KeySet, KeySetOptions, ManualClock, RefreshPolicy, RemoteError, RemoteJwks,
+    Clock, FetchFailure, FetchStateChange, JwksError, KeySet, KeySetOptions, ManualClock, RefreshPolicy, RemoteError,
+    RemoteJwks,
 };
 use ring::signature::{Ed25519KeyPair, KeyPair};
 
@@ -552,4 +553,55 @@ fn unknown_kid_storm_through_a_key_source() {
     check(&source, &rotated).expect("the new key is served");
     let gauges = source.gauges();
     assert_eq!((gauges.generation, gauges.key_count), (2, 2));
+}
+
+/// Fetch failures are reported once per change of state, however many
+/// fetches fail: the first failure, a failure for another reason, and the
+/// first success after them.
+#[test]
+fn fetch_state_changes_are_reported_once_each() {
+    let server = TestServer::start(|_| Answer::ok(jwks(&[("k1", 1)]), &[("Cache-Control", "max-age=600")]));
+    let (remote, clock) = start(&server, policy(), KeySetOptions::default());
+    wait_fetches(&remote, 1);
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    jwtv_jwks::KeySource::Remote(remote.clone())
+        .on_change(move |change| sink.lock().expect("not poisoned").push(change.clone()));
+
+    server.set(|_| Answer::status(500, &[]));
+    advance(&remote, &clock, 480_000);
+    wait_fetches(&remote, 2);
+    for n in 3..=4 {
+        advance(&remote, &clock, 3_600_000);
+        wait_fetches(&remote, n);
+    }
+    server.set(|_| Answer::status(503, &[]));
+    advance(&remote, &clock, 3_600_000);
+    wait_fetches(&remote, 5);
+    server.set(|_| Answer::ok(jwks(&[("k1", 1)]), &[("Cache-Control", "max-age=600")]));
+    advance(&remote, &clock, 3_600_000);
+    wait_fetches(&remote, 6);
+    settle();
+
+    let url = server.url("/jwks.json");
+    let seen = seen.lock().expect("not poisoned").clone();
+    assert_eq!(
+        seen,
+        [
+            FetchStateChange::Failing {
+                url: url.clone(),
+                failure: FetchFailure::Status(500),
+                consecutive: 1,
+                serving: true
+            },
+            FetchStateChange::Failing {
+                url: url.clone(),
+                failure: FetchFailure::Status(503),
+                consecutive: 4,
+                serving: true
+            },
+            FetchStateChange::Recovered { url: url.clone(), after_failures: 4 },
+        ]
+    );
+    assert!(seen[0].to_string().contains("failing (1 in a row): HTTP status 500"), "{}", seen[0]);
 }
