@@ -14,7 +14,8 @@
 //   the caller's buffers; `jwtv_error_name`, `jwtv_error_message`,
 //   `jwtv_token_alg` and `jwtv_version` return static strings; the JSON that
 //   `jwtv_token_claims_json` and `jwtv_token_header_json` lend stays valid
-//   until the token is freed.
+//   until the token is freed; the strings of the `jwtv_audit_event` an audit
+//   callback receives are lent for that call only.
 // - Threads: a `jwtv_verifier` may be used by any number of threads at once
 //   (every call takes it `const`) and is freed when no other thread uses it.
 //   A `jwtv_policy` is not thread-safe, nor is a `jwtv_token`: each is used by
@@ -185,6 +186,48 @@ typedef struct jwtv_token jwtv_token;
 // Safe to use from many threads at once (every function takes it `const`).
 typedef struct jwtv_verifier jwtv_verifier;
 
+// The audit event of one rejected token, as `jwtv_verifier_verify` hands
+// it to the verifier's audit callback (`jwtv_verifier_set_audit_callback`).
+//
+// Every string is NUL-terminated UTF-8, lent for the callback's call only
+// (copy what you keep). The values read from the token (`alg`, `kid`,
+// `iss`, `jti`) are read without trusting it, cut to 128 characters, then
+// escaped as in the Rust host's events (docs/OBSERVABILITY.md, "Audit
+// events"): quotes, backslashes and every control or invisible formatting
+// character are written as escapes (`\n`, `\u{1b}`, `\0`, `\"`), so a value
+// holds no control byte and can go into a log line or an HTTP header as it
+// is. A value the token lacks (or that does not decode) is NULL. The event
+// holds nothing else of the token: not the token, its signature, its raw
+// header or claims, nor `sub` (only its keyed hash).
+typedef struct {
+  // The rejection code: a status from 1 to 99, `JWTV_UNAVAILABLE` (the
+  // token was not judged: no key set yet) included.
+  jwtv_status code;
+  // `jwtv_error_name(code)` (`"key_not_found"`): a static string.
+  const char *code_name;
+  // The header's `alg`, escaped; NULL if none.
+  const char *alg;
+  // The header's `kid`, escaped; NULL if none.
+  const char *kid;
+  // The `iss` claim, escaped; NULL if none.
+  const char *iss;
+  // The `jti` claim, escaped; NULL if none.
+  const char *jti;
+  // A keyed hash of the `sub` claim (HMAC-SHA256 under a key drawn once
+  // per process, 16 lowercase hex digits): equal subjects give equal
+  // hashes within one process, and the subject is never written. NULL
+  // without a string `sub`.
+  const char *sub_hash;
+  // The policy's `name`; NULL if it has none.
+  const char *policy;
+  // The token's length in bytes.
+  size_t token_len;
+} jwtv_audit_event;
+
+// A verifier's audit callback: called with each rejection's event and the
+// `user` pointer given with it (see `jwtv_verifier_set_audit_callback`).
+typedef void (*jwtv_audit_callback)(const jwtv_audit_event *event, void *user);
+
 // A snapshot of a verifier's counters.
 typedef struct {
   // Tokens verified.
@@ -251,6 +294,28 @@ typedef struct {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Sets the verifier's audit callback: from now on `callback(event, user)`
+// is called for every token `jwtv_verifier_verify` rejects — every
+// rejection code, `JWTV_UNAVAILABLE` included (not a verdict, but the
+// `kid` of tokens refused during a key-server outage is what an operator
+// looks for) — synchronously, on the verifying thread, before
+// `jwtv_verifier_verify` returns. Tokens it accepts and errors of the call
+// (100 and above) give no event. A NULL `callback` clears it; `user` is
+// passed through untouched.
+//
+// The event is a `jwtv_audit_event`: escaped strings lent for the call and
+// never the token. The callback may run on several threads at once (the
+// verifier's), so `user` must be fit for that; it must not unwind into
+// libjwtv (no C++ exception, no `longjmp` out of it), and must not set the
+// callback of, verify with or free its own verifier (it would deadlock).
+//
+// Thread-safe: it may be called while other threads verify. It waits for
+// calls of the former callback in progress, so once it returns the former
+// `user` is no longer used and may be released.
+jwtv_status jwtv_verifier_set_audit_callback(const jwtv_verifier *verifier,
+                                             jwtv_audit_callback callback,
+                                             void *user);
 
 // Makes an empty policy (no key source, no algorithm: set `keys…` and
 // `algorithms` before making a verifier) and writes it to `*out`. Free it
@@ -514,7 +579,9 @@ void jwtv_verifier_free(jwtv_verifier *verifier);
 // and NULL otherwise. On rejection, when `detail` is non-NULL, the part or
 // claim concerned (`"payload"`, `"exp"`, a required claim's name) or an
 // empty string is written there, NUL-terminated and truncated to
-// `detail_cap - 1` bytes. Thread-safe.
+// `detail_cap - 1` bytes; then the verifier's audit callback, if any, is
+// called with the rejection's event (`jwtv_verifier_set_audit_callback`).
+// Thread-safe.
 jwtv_status jwtv_verifier_verify(const jwtv_verifier *verifier,
                                  const uint8_t *token,
                                  size_t token_len,

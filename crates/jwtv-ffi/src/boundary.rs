@@ -1,7 +1,7 @@
 //! What every exported function goes through: a panic boundary, and the
 //! checked conversion of C arguments.
 
-use std::ffi::{CStr, c_char};
+use std::ffi::{CStr, CString, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use jwtv_gateway::PolicyError;
@@ -120,6 +120,15 @@ pub(crate) unsafe fn copy_c_string(
     }
     // SAFETY: forwarded contract.
     unsafe { copy_out(value.as_bytes(), buf, cap, len_out) }
+}
+
+/// The C-string sink of an audit event's values, already escaped by
+/// `jwtv_gateway::AuditEvent` (which writes U+0000 as `\0`): the whole value
+/// and a NUL, in a string of its own, so never cut to fit a buffer. A value
+/// holding a NUL anyway would be left out (`None`: NULL for C), never cut at
+/// the NUL.
+pub(crate) fn audit_c_string(escaped: &str) -> Option<CString> {
+    CString::new(escaped).ok()
 }
 
 /// Sets a handle out-parameter to NULL when it is non-NULL: what it holds

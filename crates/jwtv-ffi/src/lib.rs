@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 #![allow(clippy::missing_safety_doc, reason = "the C header states each function's contract")]
 
+mod audit;
 mod boundary;
 mod policy;
 mod status;
@@ -20,6 +21,7 @@ mod token;
 mod verifier;
 mod version;
 
+pub use audit::{jwtv_audit_callback, jwtv_audit_event, jwtv_verifier_set_audit_callback};
 pub use policy::{
     JWTV_MAX_LEEWAY_SECS, JWTV_MAX_LIST_LEN, JWTV_NONBLOCKING, jwtv_policy, jwtv_policy_add_hmac_secret,
     jwtv_policy_add_key_source, jwtv_policy_add_pem_key, jwtv_policy_add_string, jwtv_policy_check, jwtv_policy_free,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use jwtv::ErrorCode;
 use jwtv_gateway::{Policy, Verifier};
 
+use crate::audit::Audit;
 use crate::boundary::{
     bytes, clear_out, config_error, copy_out, guard, guard_void, optional_text, text, write_error, write_out,
 };
@@ -21,6 +22,8 @@ use crate::token::jwtv_token;
 #[derive(Debug)]
 pub struct jwtv_verifier {
     inner: Verifier,
+    /// The audit callback (`jwtv_verifier_set_audit_callback`).
+    pub(crate) audit: Audit,
 }
 
 /// Entries of `jwtv_metrics.rejected`: index `code - 1` for each rejection
@@ -122,7 +125,7 @@ pub unsafe extern "C" fn jwtv_verifier_from_policy_file(
 
 /// Hands a new verifier to C through `out` (non-NULL, checked by the caller).
 pub(crate) fn verifier_out(inner: Verifier, out: *mut *mut jwtv_verifier) -> Result<(), jwtv_status> {
-    let verifier = Box::into_raw(Box::new(jwtv_verifier { inner }));
+    let verifier = Box::into_raw(Box::new(jwtv_verifier { inner, audit: Audit::default() }));
     // SAFETY: `out` is NULL or writable per the caller's contract.
     unsafe { write_out(out, verifier) }.inspect_err(|_| {
         // SAFETY: just made by Box::into_raw and not shared.
@@ -149,7 +152,9 @@ pub unsafe extern "C" fn jwtv_verifier_free(verifier: *mut jwtv_verifier) {
 /// and NULL otherwise. On rejection, when `detail` is non-NULL, the part or
 /// claim concerned (`"payload"`, `"exp"`, a required claim's name) or an
 /// empty string is written there, NUL-terminated and truncated to
-/// `detail_cap - 1` bytes. Thread-safe.
+/// `detail_cap - 1` bytes; then the verifier's audit callback, if any, is
+/// called with the rejection's event (`jwtv_verifier_set_audit_callback`).
+/// Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn jwtv_verifier_verify(
     verifier: *const jwtv_verifier,
@@ -187,6 +192,7 @@ pub unsafe extern "C" fn jwtv_verifier_verify(
                     None => e.detail().map(str::to_owned),
                 };
                 write_error(&text.unwrap_or_default(), detail, detail_cap);
+                verifier.audit.rejected(e.code(), token, verifier.inner.policy().name());
                 Err(jwtv_status::from(e.code()))
             }
         }

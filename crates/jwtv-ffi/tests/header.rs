@@ -34,7 +34,11 @@ fn every_exported_symbol_has_the_prefix() {
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../include/jwtv.h")).expect("header");
     let declarations = header.lines().filter(|l| l.contains('(') && !l.starts_with(['#', ' ', '/']));
     for line in declarations {
-        let name = line.split('(').next().and_then(|head| head.split_whitespace().last()).unwrap_or_default();
+        // A function, or a function pointer type: `typedef void (*name)(…);`.
+        let name = match line.strip_prefix("typedef ").and_then(|rest| rest.split_once("(*")) {
+            Some((_, rest)) => rest.split(')').next().unwrap_or_default(),
+            None => line.split('(').next().and_then(|head| head.split_whitespace().last()).unwrap_or_default(),
+        };
         let name = name.trim_start_matches('*');
         assert!(name.starts_with("jwtv_"), "unprefixed symbol in the header: {line}");
     }

@@ -45,6 +45,8 @@
 //! policy's `name`, and, read from the token without trusting it, `alg`,
 //! `kid`, `iss`, `jti` and a keyed hash of `sub` (values cut to
 //! [`MAX_AUDIT_FIELD_CHARS`] characters and escaped). Never the token.
+//! Hosts that carry events themselves (the C ABI, Go, NGINX) make the same
+//! event as an [`AuditEvent`].
 //!
 //! # Metrics
 //!
@@ -69,7 +71,7 @@ mod shadow;
 mod usage;
 mod verifier;
 
-pub use audit::MAX_FIELD_CHARS as MAX_AUDIT_FIELD_CHARS;
+pub use audit::{AuditEvent, MAX_FIELD_CHARS as MAX_AUDIT_FIELD_CHARS};
 pub use metrics::{AGE_BUCKETS_SECS, HistogramSnapshot, LATENCY_BUCKETS_NS, MetricsSnapshot};
 #[expect(deprecated, reason = "the former name, kept for one release")]
 pub use policy::ConfigError;

@@ -644,7 +644,62 @@ static void test_verify_and_read_claims(void) {
     jwtv_verifier_free(verifier);
 }
 
+/* Several processes running one policy, shown as one: each copies its
+ * verifier's snapshot (shared memory, in NGINX), one that ended is added to
+ * the retired accumulator word by word, and the sum is rendered. */
+static void test_snapshots_of_several_processes(void) {
+    size_t len = 0, text_len = 0, token_len = 0;
+    CHECK_STATUS(jwtv_snapshot_len(&len), JWTV_OK);
+    CHECK(len > 100);
+    uint64_t *live = calloc(2 * len, sizeof *live), *retired = calloc(len, sizeof *retired);
+    uint64_t *ended = calloc(len, sizeof *ended);
+    jwtv_verifier *first = example_verifier(0), *second = example_verifier(0), *gone = example_verifier(0);
+    char *t = read_example("tokens/valid-es256.jwt", &token_len);
+    jwtv_verifier *each[] = {first, second, second, gone, gone, gone};
+    for (size_t i = 0; i < sizeof each / sizeof each[0]; i++) {
+        CHECK_STATUS(jwtv_verifier_verify(each[i], (const uint8_t *)t, token_len, 0, NULL, NULL, 0), JWTV_OK);
+    }
+    CHECK_STATUS(jwtv_verifier_snapshot(first, live, len), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_snapshot(second, live + len, len), JWTV_OK);
+    CHECK_STATUS(jwtv_snapshot_empty(retired, len), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_snapshot(gone, ended, len), JWTV_OK);
+    for (size_t i = 1; i < len; i++) {
+        retired[i] += ended[i];
+    }
+    CHECK_STATUS(jwtv_verifier_metrics_prometheus_sum(first, live, 2, len, retired, NULL, 0, &text_len),
+                 JWTV_BUFFER_TOO_SMALL);
+    char *text = malloc(text_len + 1);
+    CHECK_STATUS(jwtv_verifier_metrics_prometheus_sum(first, live, 2, len, retired, text, text_len + 1, NULL), JWTV_OK);
+    CHECK_CONTAINS(text, "jwtv_verifications_total{result=\"ok\"} 6\n");
+    CHECK_CONTAINS(text, "jwtv_verification_duration_seconds_count{outcome=\"valid\"} 6\n");
+    CHECK_CONTAINS(text, "jwtv_key_verifications_total{kid=\"test-es256\"} 1\n"); /* the first verifier's own */
+    free(text);
+
+    /* Lengths, layouts and pointers are checked; nothing is written on failure. */
+    CHECK_STATUS(jwtv_verifier_snapshot(first, ended, len - 1), JWTV_INVALID_ARGUMENT);
+    CHECK_STATUS(jwtv_verifier_snapshot(first, ended, len + 1), JWTV_INVALID_ARGUMENT);
+    CHECK_STATUS(jwtv_verifier_snapshot(NULL, ended, len), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_snapshot_empty(NULL, len), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_snapshot_len(NULL), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_verifier_metrics_prometheus_sum(first, live, 0, len, NULL, NULL, 0, NULL), JWTV_INVALID_ARGUMENT);
+    CHECK_STATUS(jwtv_verifier_metrics_prometheus_sum(first, live, 1, len + 1, NULL, NULL, 0, NULL),
+                 JWTV_INVALID_ARGUMENT);
+    CHECK_STATUS(jwtv_verifier_metrics_prometheus_sum(first, live, SIZE_MAX, len, NULL, NULL, 0, NULL),
+                 JWTV_INVALID_ARGUMENT);
+    CHECK_STATUS(jwtv_verifier_metrics_prometheus_sum(first, NULL, 1, len, NULL, NULL, 0, NULL), JWTV_NULL_ARGUMENT);
+    live[len] ^= 1; /* the second snapshot's layout word */
+    CHECK_STATUS(jwtv_verifier_metrics_prometheus_sum(first, live, 2, len, NULL, NULL, 0, NULL), JWTV_INVALID_ARGUMENT);
+    free(t);
+    free(live);
+    free(retired);
+    free(ended);
+    jwtv_verifier_free(first);
+    jwtv_verifier_free(second);
+    jwtv_verifier_free(gone);
+}
+
 static void test_other_key_sources(void) {
+
     jwtv_policy *policy = NULL;
     jwtv_verifier *verifier = NULL;
     char err[256] = "";
@@ -1391,6 +1446,267 @@ static void test_es512_follows_the_backend(void) {
     jwtv_policy_free(policy);
 }
 
+/* ---- audit events of rejected tokens ---- */
+
+/* What an audit callback saw: the number of events and copies of the last
+ * one's strings; `parts` are the token's three parts, which no string may
+ * hold. */
+struct audit_record {
+    pthread_mutex_t lock;
+    int events;
+    int unsafe_strings; /* strings with a control byte or a part of the token */
+    jwtv_status code;
+    const char *code_name;
+    char *strings[6]; /* alg, kid, iss, jti, sub_hash, policy: copies, NULL when absent */
+    size_t token_len;
+    const char *parts[3];
+    size_t part_lens[3];
+};
+
+static char *audit_copy(const char *s) {
+    if (s == NULL) return NULL;
+    char *copy = strdup(s);
+    if (copy == NULL) exit(2);
+    return copy;
+}
+
+/* `s` holds a control byte, or one of the token's parts. */
+static int audit_unsafe(const struct audit_record *record, const char *s) {
+    if (s == NULL) return 0;
+    for (const char *p = s; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) return 1;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (record->parts[i] == NULL) continue;
+        for (const char *p = s; strlen(p) >= record->part_lens[i]; p++) {
+            if (strncmp(p, record->parts[i], record->part_lens[i]) == 0) return 1;
+        }
+    }
+    return 0;
+}
+
+static void audit_callback(const jwtv_audit_event *event, void *user) {
+    struct audit_record *record = user;
+    const char *strings[6] = {event->alg, event->kid, event->iss, event->jti, event->sub_hash, event->policy};
+    pthread_mutex_lock(&record->lock);
+    record->events++;
+    record->code = event->code;
+    record->code_name = event->code_name; /* static */
+    record->token_len = event->token_len;
+    for (int i = 0; i < 6; i++) {
+        record->unsafe_strings += audit_unsafe(record, strings[i]);
+        free(record->strings[i]);
+        record->strings[i] = audit_copy(strings[i]);
+    }
+    pthread_mutex_unlock(&record->lock);
+}
+
+/* Sets `record->parts` to the parts of `token` (NUL-terminated). */
+static void audit_watch(struct audit_record *record, const char *token) {
+    const char *start = token;
+    for (int i = 0; i < 3; i++) {
+        const char *dot = strchr(start, '.');
+        record->parts[i] = start;
+        record->part_lens[i] = dot != NULL ? (size_t)(dot - start) : strlen(start);
+        start = dot != NULL ? dot + 1 : start + strlen(start);
+    }
+}
+
+static void audit_record_free(struct audit_record *record) {
+    for (int i = 0; i < 6; i++) free(record->strings[i]);
+    pthread_mutex_destroy(&record->lock);
+}
+
+/* `got` (NULL or a string) is `want` (NULL or a string). */
+#define CHECK_STRING(got, want)                                                                        \
+    do {                                                                                               \
+        const char *got_ = (got), *want_ = (want);                                                     \
+        if ((got_ == NULL) != (want_ == NULL) || (got_ != NULL && strcmp(got_, want_) != 0)) {          \
+            fprintf(stderr, "%s:%d: %s is \"%s\", want \"%s\"\n", __FILE__, __LINE__, #got,            \
+                    got_ ? got_ : "(null)", want_ ? want_ : "(null)");                                 \
+            failures++;                                                                                \
+        }                                                                                              \
+    } while (0)
+
+/* HS256, unsigned ("signature" in base64url): header
+ * {"alg":"HS256","kid":"evil\n\u001b[31m\u0000x"}, claims
+ * {"iss":"https://issuer.example\r\nX-Forged: 1","aud":"api","sub":"user-1",
+ *  "exp":4102444800,"jti":"j-forged"}. */
+static const char audit_forged_kid[] =
+    "eyJhbGciOiJIUzI1NiIsImtpZCI6ImV2aWxcblx1MDAxYlszMW1cdTAwMDB4In0."
+    "eyJpc3MiOiJodHRwczovL2lzc3Vlci5leGFtcGxlXHJcblgtRm9yZ2VkOiAxIiwiYXVkIjoiYXBpIiwic3ViIjoidXNlci0xIiwiZXhwIjo0"
+    "MTAyNDQ0ODAwLCJqdGkiOiJqLWZvcmdlZCJ9.c2lnbmF0dXJl";
+/* The same claims under {"alg":"HS256","kid":"test-hs256"}: the key exists,
+ * the signature is wrong. */
+static const char audit_forged_signature[] =
+    "eyJhbGciOiJIUzI1NiIsImtpZCI6InRlc3QtaHMyNTYifQ."
+    "eyJpc3MiOiJodHRwczovL2lzc3Vlci5leGFtcGxlXHJcblgtRm9yZ2VkOiAxIiwiYXVkIjoiYXBpIiwic3ViIjoidXNlci0xIiwiZXhwIjo0"
+    "MTAyNDQ0ODAwLCJqdGkiOiJqLWZvcmdlZCJ9.c2lnbmF0dXJl";
+
+/* jwtv_verifier_set_audit_callback: one event per rejection, with the
+ * code's name, the alg, and the kid, iss and jti escaped (a newline, an
+ * escape sequence and a NUL written as \n, \u{1b}, \0); never the token or
+ * a control byte; no event for a valid token; none once cleared. */
+static void test_audit_callback(void) {
+    jwtv_policy *policy = hs256_policy();
+    jwtv_verifier *verifier = NULL;
+    struct audit_record record = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    char err[256] = "";
+    size_t valid_len = 0;
+    char *valid = read_example("tokens/valid-hs256.jwt", &valid_len);
+
+    CHECK_STATUS(jwtv_policy_set_string(policy, "name", "orders-api", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, err, sizeof err), JWTV_OK);
+    jwtv_policy_free(policy);
+    CHECK_STATUS(jwtv_verifier_set_audit_callback(NULL, audit_callback, &record), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_verifier_set_audit_callback(verifier, audit_callback, &record), JWTV_OK);
+
+    audit_watch(&record, audit_forged_kid);
+    CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)audit_forged_kid, strlen(audit_forged_kid), 0, NULL,
+                                      NULL, 0),
+                 JWTV_KEY_NOT_FOUND);
+    CHECK(record.events == 1);
+    CHECK(record.code == JWTV_KEY_NOT_FOUND);
+    CHECK_STRING(record.code_name, "key_not_found");
+    CHECK_STRING(record.strings[0], "HS256");
+    CHECK_STRING(record.strings[1], "evil\\n\\u{1b}[31m\\0x");
+    CHECK_STRING(record.strings[2], "https://issuer.example\\r\\nX-Forged: 1");
+    CHECK_STRING(record.strings[3], "j-forged");
+    CHECK(record.strings[4] != NULL && strlen(record.strings[4]) == 16 &&
+          strspn(record.strings[4], "0123456789abcdef") == 16);
+    CHECK_STRING(record.strings[5], "orders-api");
+    CHECK(record.token_len == strlen(audit_forged_kid));
+    CHECK(record.unsafe_strings == 0);
+
+    audit_watch(&record, audit_forged_signature);
+    CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)audit_forged_signature,
+                                      strlen(audit_forged_signature), 0, NULL, NULL, 0),
+                 JWTV_BAD_SIGNATURE);
+    CHECK(record.events == 2 && record.code == JWTV_BAD_SIGNATURE);
+    CHECK_STRING(record.code_name, "bad_signature");
+    CHECK_STRING(record.strings[1], "test-hs256");
+    CHECK(record.unsafe_strings == 0);
+
+    /* Garbage: the code and the length, no field. */
+    CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)"not.a.token", 11, 0, NULL, NULL, 0),
+                 JWTV_MALFORMED);
+    CHECK(record.events == 3 && record.code == JWTV_MALFORMED && record.token_len == 11);
+    for (int i = 0; i < 5; i++) CHECK(record.strings[i] == NULL);
+
+    /* A valid token and errors of the call give no event. */
+    CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)valid, valid_len, 0, NULL, NULL, 0), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_verify(verifier, NULL, 5, 0, NULL, NULL, 0), JWTV_NULL_ARGUMENT);
+    CHECK(record.events == 3);
+
+    /* Cleared: no more events; clearing twice is fine. */
+    CHECK_STATUS(jwtv_verifier_set_audit_callback(verifier, NULL, NULL), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_set_audit_callback(verifier, NULL, &record), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)audit_forged_kid, strlen(audit_forged_kid), 0, NULL,
+                                      NULL, 0),
+                 JWTV_KEY_NOT_FOUND);
+    CHECK(record.events == 3);
+
+    free(valid);
+    jwtv_verifier_free(verifier);
+    audit_record_free(&record);
+}
+
+/* A token not judged (no key set yet) gives an event too, code
+ * unavailable, with its kid. */
+static void test_audit_unavailable(void) {
+    jwtv_policy *policy = NULL;
+    jwtv_verifier *verifier = NULL;
+    struct audit_record record = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    char err[256] = "", url[64];
+    size_t token_len = 0;
+
+    int server = silent_key_server(url, sizeof url);
+    if (server < 0) return;
+    CHECK_STATUS(jwtv_policy_new(&policy), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_add_string(policy, "algorithms", "ES256", err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_policy_set_string(policy, "keys.jwks_url", url, err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, JWTV_NONBLOCKING, &verifier, err, sizeof err), JWTV_OK);
+    jwtv_policy_free(policy);
+    CHECK_STATUS(jwtv_verifier_set_audit_callback(verifier, audit_callback, &record), JWTV_OK);
+    char *token = read_example("tokens/valid-es256.jwt", &token_len);
+    audit_watch(&record, token);
+    CHECK_STATUS(jwtv_verifier_verify(verifier, (const uint8_t *)token, token_len, 0, NULL, NULL, 0),
+                 JWTV_UNAVAILABLE);
+    CHECK(record.events == 1 && record.code == JWTV_UNAVAILABLE);
+    CHECK_STRING(record.code_name, "unavailable");
+    CHECK_STRING(record.strings[1], "test-es256");
+    CHECK_STRING(record.strings[3], "example-0001");
+    CHECK_STRING(record.strings[5], NULL); /* a policy without a name */
+    CHECK(record.unsafe_strings == 0);
+    free(token);
+    jwtv_verifier_free(verifier);
+    audit_record_free(&record);
+    close(server);
+}
+
+struct audit_job {
+    jwtv_verifier *verifier;
+    const char *token;
+    int rounds;
+    int wrong; /* verdicts other than key_not_found */
+};
+
+static void *audit_verify_many(void *arg) {
+    struct audit_job *job = arg;
+    for (int i = 0; i < job->rounds; i++) {
+        if (jwtv_verifier_verify(job->verifier, (const uint8_t *)job->token, strlen(job->token), 0, NULL, NULL, 0) !=
+            JWTV_KEY_NOT_FOUND) {
+            job->wrong++;
+        }
+    }
+    return NULL;
+}
+
+/* Threads: every rejection of every thread is one event; a callback
+ * replaced while threads verify is never called once the replacing call
+ * has returned (its user data may then be freed). */
+static void test_audit_threads(void) {
+    jwtv_policy *policy = hs256_policy();
+    jwtv_verifier *verifier = NULL;
+    struct audit_record first = {.lock = PTHREAD_MUTEX_INITIALIZER}, second = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    pthread_t threads[THREADS];
+    struct audit_job jobs[THREADS];
+
+    CHECK_STATUS(jwtv_verifier_from_policy(policy, 0, &verifier, NULL, 0), JWTV_OK);
+    jwtv_policy_free(policy);
+    audit_watch(&first, audit_forged_kid);
+    audit_watch(&second, audit_forged_kid);
+    CHECK_STATUS(jwtv_verifier_set_audit_callback(verifier, audit_callback, &first), JWTV_OK);
+    for (int i = 0; i < THREADS; i++) {
+        jobs[i] = (struct audit_job){verifier, audit_forged_kid, ROUNDS, 0};
+        CHECK(pthread_create(&threads[i], NULL, audit_verify_many, &jobs[i]) == 0);
+    }
+    for (int i = 0; i < THREADS; i++) pthread_join(threads[i], NULL);
+    CHECK(first.events == THREADS * ROUNDS);
+
+    for (int i = 0; i < THREADS; i++) {
+        jobs[i] = (struct audit_job){verifier, audit_forged_kid, 4 * ROUNDS, 0};
+        CHECK(pthread_create(&threads[i], NULL, audit_verify_many, &jobs[i]) == 0);
+    }
+    struct timespec pause = {0, 2000000};
+    nanosleep(&pause, NULL);
+    CHECK_STATUS(jwtv_verifier_set_audit_callback(verifier, audit_callback, &second), JWTV_OK);
+    pthread_mutex_lock(&first.lock);
+    int when_replaced = first.events;
+    pthread_mutex_unlock(&first.lock);
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(threads[i], NULL);
+        CHECK(jobs[i].wrong == 0);
+    }
+    CHECK(first.events == when_replaced);
+    CHECK(first.events + second.events == THREADS * ROUNDS + THREADS * 4 * ROUNDS);
+    CHECK(first.unsafe_strings == 0 && second.unsafe_strings == 0);
+    CHECK_STRING(second.strings[1], "evil\\n\\u{1b}[31m\\0x");
+    jwtv_verifier_free(verifier);
+    audit_record_free(&first);
+    audit_record_free(&second);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1) examples = argv[1];
     test_version_and_failed_handles();
@@ -1406,9 +1722,13 @@ int main(int argc, char **argv) {
     test_strings_with_nul();
     test_claims_as_text();
     test_other_key_sources();
+    test_snapshots_of_several_processes();
     test_revocations();
     test_threads();
     test_es512_follows_the_backend();
+    test_audit_callback();
+    test_audit_unavailable();
+    test_audit_threads();
     if (failures) {
         fprintf(stderr, "%d check(s) failed\n", failures);
         return 1;
