@@ -384,6 +384,9 @@ type Verifier struct {
 	// for writing, so the C verifier is never freed while in use.
 	mu  sync.RWMutex
 	ptr *C.jwtv_verifier
+	// audit receives the events of rejected tokens (SetAudit); guarded by
+	// mu as ptr is.
+	audit func(AuditEvent)
 	// firstFetch is how long Verify waits for the first fetch of a JWKS URL
 	// (the policy's refresh.first_fetch_timeout_ms): VerifyContext waits no
 	// longer.
@@ -594,10 +597,14 @@ func (v *Verifier) verify(token string, now uint64) (*Token, error) {
 		v.mu.RUnlock()
 		return nil, ErrClosed
 	}
-	status := C.jwtv_verifier_verify(v.ptr, data, C.size_t(len(token)), C.uint64_t(now), &out, &detail[0], detailCap)
+	audit := v.audit
+	status, event := verifyC(v.ptr, data, C.size_t(len(token)), C.uint64_t(now), &out, &detail[0], audit != nil)
 	v.mu.RUnlock()
 	runtime.KeepAlive(token)
 	runtime.KeepAlive(v)
+	if event != nil {
+		audit(*event)
+	}
 
 	if status != C.JWTV_OK {
 		return nil, &Error{Code: Code(status), Detail: C.GoString(&detail[0])}
