@@ -139,6 +139,11 @@ typedef struct {
     jwtv_status status;
     ngx_int_t rc;         /* the access handler's answer, kept for re-entry */
     ngx_array_t *refused; /* of ngx_str_t *: variables left empty, already logged */
+    /* Of a rejected token, from libjwtv's audit event (values already escaped):
+     * the fields for the log line, and $jwt_rejected_kid and $jwt_rejected_iss
+     * (data NULL: the token has none). */
+    ngx_str_t audit;
+    ngx_str_t rejected[2];
 } ngx_http_auth_jwtv_ctx_t;
 
 static ngx_int_t ngx_http_auth_jwtv_handler(ngx_http_request_t *r);
@@ -279,6 +284,8 @@ static ngx_int_t ngx_http_auth_jwtv_header_variable(ngx_http_request_t *r, ngx_h
 static ngx_int_t ngx_http_auth_jwtv_error_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_auth_jwtv_claims_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
                                                     uintptr_t data);
+static ngx_int_t ngx_http_auth_jwtv_rejected_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+                                                      uintptr_t data);
 
 static ngx_http_variable_t ngx_http_auth_jwtv_vars[] = {
     {ngx_string("jwt_claim_"), NULL, ngx_http_auth_jwtv_claim_variable, 0,
@@ -287,6 +294,9 @@ static ngx_http_variable_t ngx_http_auth_jwtv_vars[] = {
      NGX_HTTP_VAR_PREFIX | NGX_HTTP_VAR_NOCACHEABLE, 0},
     {ngx_string("jwt_error"), NULL, ngx_http_auth_jwtv_error_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0},
     {ngx_string("jwt_claims"), NULL, ngx_http_auth_jwtv_claims_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0},
+    /* `data` indexes ngx_http_auth_jwtv_ctx_t.rejected. */
+    {ngx_string("jwt_rejected_kid"), NULL, ngx_http_auth_jwtv_rejected_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0},
+    {ngx_string("jwt_rejected_iss"), NULL, ngx_http_auth_jwtv_rejected_variable, 1, NGX_HTTP_VAR_NOCACHEABLE, 0},
     ngx_http_null_variable};
 
 static ngx_int_t ngx_http_auth_jwtv_add_variables(ngx_conf_t *cf) {
@@ -469,12 +479,94 @@ static ngx_int_t ngx_http_auth_jwtv_error_variable(ngx_http_request_t *r, ngx_ht
     return NGX_OK;
 }
 
+/* $jwt_rejected_kid and $jwt_rejected_iss: the rejected token's kid and iss
+ * as libjwtv's audit event has them (cut to 128 characters, escaped), through
+ * the one sink of token values; empty when verified or absent. */
+static ngx_int_t ngx_http_auth_jwtv_rejected_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+                                                      uintptr_t data) {
+    static ngx_str_t names[2] = {ngx_string("jwt_rejected_kid"), ngx_string("jwt_rejected_iss")};
+    ngx_http_auth_jwtv_ctx_t *ctx;
+
+    v->not_found = 1;
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_auth_jwtv_module);
+    if (ctx == NULL || data > 1 || ctx->rejected[data].data == NULL) {
+        return NGX_OK;
+    }
+    return ngx_http_auth_jwtv_value(r, v, &names[data], ctx->rejected[data].data, ctx->rejected[data].len);
+}
+
 /* ---- request handling ---- */
 
 static void ngx_http_auth_jwtv_cleanup(void *data) {
     ngx_http_auth_jwtv_ctx_t *ctx = data;
     jwtv_token_free(ctx->token);
     ctx->token = NULL;
+}
+
+/* The request whose token this worker is verifying, for the audit callback. */
+static ngx_http_request_t *ngx_http_auth_jwtv_audited;
+
+/* Writes " name=" and `value` (in quotes when `quote`), or "-" for NULL. */
+static u_char *ngx_http_auth_jwtv_audit_field(u_char *p, const char *name, const char *value, ngx_uint_t quote) {
+    p = ngx_sprintf(p, " %s=", name);
+    if (value == NULL) {
+        *p++ = '-';
+    } else if (quote) {
+        p = ngx_sprintf(p, "\"%s\"", value);
+    } else {
+        p = ngx_cpymem(p, value, ngx_strlen(value));
+    }
+    return p;
+}
+
+/*
+ * libjwtv's audit callback, registered on every verifier of the worker:
+ * called within jwtv_verifier_verify for a rejected token, on this worker's
+ * thread. The event holds the token's alg, kid, iss and jti already escaped
+ * (no control byte) and never the token; they are copied to the request's
+ * pool for the log line and the $jwt_rejected_ variables.
+ */
+static void ngx_http_auth_jwtv_audit(const jwtv_audit_event *event, void *user) {
+    const char *quoted[] = {"alg", event->alg, "kid", event->kid, "iss", event->iss, "jti", event->jti};
+    const char *plain[] = {"sub_hash", event->sub_hash, "policy", event->policy};
+    ngx_http_request_t *r = ngx_http_auth_jwtv_audited;
+    const char *rejected[2] = {event->kid, event->iss};
+    ngx_http_auth_jwtv_ctx_t *ctx;
+    size_t len = 0, i;
+    u_char *p;
+
+    (void)user;
+    ctx = r != NULL ? ngx_http_get_module_ctx(r, ngx_http_auth_jwtv_module) : NULL;
+    if (ctx == NULL) {
+        return;
+    }
+    for (i = 0; i < 8; i += 2) {
+        len += sizeof(" =\"\"") + ngx_strlen(quoted[i]) + (quoted[i + 1] != NULL ? ngx_strlen(quoted[i + 1]) : 0);
+    }
+    for (i = 0; i < 4; i += 2) {
+        len += sizeof(" =-") + ngx_strlen(plain[i]) + (plain[i + 1] != NULL ? ngx_strlen(plain[i + 1]) : 0);
+    }
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return;
+    }
+    ctx->audit.data = p;
+    for (i = 0; i < 8; i += 2) {
+        p = ngx_http_auth_jwtv_audit_field(p, quoted[i], quoted[i + 1], 1);
+    }
+    for (i = 0; i < 4; i += 2) {
+        p = ngx_http_auth_jwtv_audit_field(p, plain[i], plain[i + 1], 0);
+    }
+    ctx->audit.len = p - ctx->audit.data;
+    for (i = 0; i < 2; i++) {
+        len = rejected[i] != NULL ? ngx_strlen(rejected[i]) : 0;
+        p = rejected[i] != NULL ? ngx_pnalloc(r->pool, len + 1) : NULL;
+        if (p != NULL) {
+            ngx_memcpy(p, rejected[i], len);
+            ctx->rejected[i].data = p;
+            ctx->rejected[i].len = len;
+        }
+    }
 }
 
 static ngx_table_elt_t *ngx_http_auth_jwtv_push_header(ngx_http_request_t *r) {
@@ -729,6 +821,7 @@ static jwtv_verifier *ngx_http_auth_jwtv_load_files(ngx_http_request_t *r, ngx_l
     jwtv_policy_free(policy);
     if (rc == JWTV_OK) {
         ngx_http_auth_jwtv_file_loads++;
+        (void)jwtv_verifier_set_audit_callback(verifier, ngx_http_auth_jwtv_audit, NULL);
         return verifier;
     }
     ngx_http_auth_jwtv_file_failures++;
@@ -916,15 +1009,18 @@ static ngx_int_t ngx_http_auth_jwtv_handler(ngx_http_request_t *r) {
         return ctx->rc;
     }
 
+    ngx_http_auth_jwtv_audited = r;
     ctx->status = jwtv_verifier_verify(verifier, token.data, token.len, 0, &ctx->token, detail, sizeof detail);
+    ngx_http_auth_jwtv_audited = NULL;
     if (ctx->status == JWTV_OK) {
         ctx->rc = conf->require != NULL ? ngx_http_auth_jwtv_check_require(r, conf, &log) : NGX_OK;
         return ctx->rc;
     }
-    /* Never log the token; its length and the reason are enough. */
-    ngx_log_error(NGX_LOG_INFO, &log, 0, "auth_jwt: token %s: %s%s%s (%uz bytes), client: %V",
+    /* Never log the token: its length, the reason and the audit event's
+     * fields (escaped by libjwtv) are enough. */
+    ngx_log_error(NGX_LOG_INFO, &log, 0, "auth_jwt: token %s: %s%s%s (%uz bytes)%V, client: %V",
                   ctx->status == JWTV_UNAVAILABLE ? "not checked" : "rejected", jwtv_error_name(ctx->status),
-                  detail[0] ? " " : "", detail, token.len, &r->connection->addr_text);
+                  detail[0] ? " " : "", detail, token.len, &ctx->audit, &r->connection->addr_text);
     if (ctx->status == JWTV_UNAVAILABLE) {
         ctx->rc = ngx_http_auth_jwtv_unavailable(r);
     } else {
@@ -1629,6 +1725,8 @@ static ngx_int_t ngx_http_auth_jwtv_init_process(ngx_cycle_t *cycle) {
         if (jwtv_verifier_from_policy(policy[i].policy, JWTV_NONBLOCKING, &ngx_http_auth_jwtv_verifiers[i], err,
                                       sizeof err) != JWTV_OK) {
             ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "auth_jwt: cannot make a verifier: %s", err);
+        } else {
+            (void)jwtv_verifier_set_audit_callback(ngx_http_auth_jwtv_verifiers[i], ngx_http_auth_jwtv_audit, NULL);
         }
     }
     return NGX_OK;

@@ -451,6 +451,67 @@ class VariableValues(unittest.TestCase):
 
 
 @unittest.skipUnless(MODULE, "NGINX_MODULE is not set")
+class AuditLog(unittest.TestCase):
+    """A rejected token's audit event: the fields on its error log line and in
+    $jwt_rejected_kid and $jwt_rejected_iss, escaped by libjwtv; never the token."""
+
+    @classmethod
+    def setUpClass(cls):
+        block = """
+    server {
+        listen 127.0.0.1:@PORT@;
+        auth_jwt "api"; auth_jwt_key_file @DIR@/keys.json; auth_jwt_alg HS256; auth_jwt_audience api;
+        add_header X-Jwt-Error $jwt_error always;
+        add_header X-Rejected-Kid $jwt_rejected_kid always; add_header X-Rejected-Iss $jwt_rejected_iss always;
+        location / { proxy_pass http://127.0.0.1:@BACKEND@; }
+    }
+"""
+        cls.nginx = Nginx(block, {"keys.json": oct_jwks(("a", SECRET_A))}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.nginx.cleanup()
+
+    def lines(self, start: str) -> list[str]:
+        return [line for line in self.nginx.error_log().splitlines() if start in line]
+
+    def test_a_forged_kid_is_logged_and_shown_escaped_never_the_token(self):
+        kid = "k\r\n\u001b[31mX-Injected: 1"
+        token = hs256(claims(iss="https://issuer.test\r\nX-Forged: 1", jti="j-audit"), secret=SECRET_B, kid=kid)
+        status, _, headers = self.nginx.get("/", token)
+        self.assertEqual((status, headers["X-Jwt-Error"]), (401, "key_not_found"))
+        self.assertEqual(headers["X-Rejected-Kid"], r"k\r\n\u{1b}[31mX-Injected: 1")
+        self.assertEqual(headers["X-Rejected-Iss"], r"https://issuer.test\r\nX-Forged: 1")
+        self.assertIsNone(headers["X-Injected"])
+        lines = self.lines("auth_jwt: token rejected: key_not_found")
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn(
+            f'({len(token)} bytes) alg="HS256" kid="k\\r\\n\\u{{1b}}[31mX-Injected: 1" '
+            'iss="https://issuer.test\\r\\nX-Forged: 1" jti="j-audit" sub_hash=',
+            lines[0],
+        )
+        self.assertRegex(lines[0], r" sub_hash=[0-9a-f]{16} policy=-, client: 127\.0\.0\.1$")
+        log = self.nginx.error_log()
+        for part in token.split("."):
+            self.assertNotIn(part, log)
+        self.assertNotIn("\x1b", log)
+        self.assertFalse(any(line.startswith(("X-Injected", "X-Forged")) for line in log.splitlines()))
+
+    def test_other_rejections_and_a_valid_token(self):
+        status, _, headers = self.nginx.get("/", hs256(claims(), secret=SECRET_B))
+        self.assertEqual((status, headers["X-Jwt-Error"], headers["X-Rejected-Kid"]), (401, "bad_signature", "a"))
+        self.assertEqual(headers["X-Rejected-Iss"], "https://issuer.test")
+        status, _, headers = self.nginx.get("/", "not.a.token")
+        self.assertEqual((status, headers["X-Jwt-Error"], headers["X-Rejected-Kid"]), (401, "malformed", None))
+        self.assertIn(
+            "auth_jwt: token rejected: malformed header (11 bytes) alg=- kid=- iss=- jti=- sub_hash=- policy=-, client:",
+            self.nginx.error_log(),
+        )
+        status, _, headers = self.nginx.get("/", hs256(claims()))
+        self.assertEqual((status, headers["X-Jwt-Error"], headers["X-Rejected-Kid"]), (200, None, None))
+
+
+@unittest.skipUnless(MODULE, "NGINX_MODULE is not set")
 class PlusDirectives(unittest.TestCase):
     """NGINX Plus's directives with Plus's meaning: claim and header variables
     by path, auth_jwt_require with variables, auth_jwt_type, limit_except."""
