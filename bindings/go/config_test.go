@@ -134,7 +134,13 @@ func TestEveryConfigFieldReadsBack(t *testing.T) {
 			c.IgnoreAudience = true
 		}, ed},
 		// (A lifetime needs exp, which the token above leaves out: no token here.)
-		"JWKSFile":        {func(c *jwtv.Config) { c.JWKSFile = jwksFile; c.MaxLifetime = 24 * time.Hour }, ""},
+		"JWKSFile": {func(c *jwtv.Config) { c.JWKSFile = jwksFile; c.MaxLifetime = 24 * time.Hour }, ""},
+		// A shadow that would refuse the token: it is still accepted.
+		"Shadow": {func(c *jwtv.Config) {
+			c.JWKS = ed25519JWKS()
+			c.IgnoreAudience = true
+			c.Shadow = map[string]any{"issuers": []string{"https://other.example"}}
+		}, ed},
 		"IssuerDiscovery": {func(c *jwtv.Config) { c.IssuerDiscovery = "http://127.0.0.1:9/realms/acme" }, ""},
 		"JWKSURL": {func(c *jwtv.Config) {
 			c.JWKSURL = "http://127.0.0.1:9/jwks.json"
