@@ -211,8 +211,18 @@ impl fmt::Display for AuditEvent {
 
 /// Emits the audit event of a token rejected with `code` (when a feature
 /// carries events and the target is enabled).
-#[allow(unused_variables, reason = "without a logging feature there is nothing to emit")]
 pub(crate) fn rejected(code: ErrorCode, token: &[u8], policy: Option<&str>) {
+    emit(code, token, policy, false);
+}
+
+/// Emits the audit event of a token the policy accepted and its shadow
+/// policy would have rejected with `code` (`shadow=true`).
+pub(crate) fn shadow_rejected(code: ErrorCode, token: &[u8], policy: Option<&str>) {
+    emit(code, token, policy, true);
+}
+
+#[allow(unused_variables, reason = "without a logging feature there is nothing to emit")]
+fn emit(code: ErrorCode, token: &[u8], policy: Option<&str>, shadow: bool) {
     #[cfg(feature = "tracing")]
     if tracing::enabled!(target: "jwtv::audit", tracing::Level::INFO) {
         let r = Rejected::read(token);
@@ -226,6 +236,7 @@ pub(crate) fn rejected(code: ErrorCode, token: &[u8], policy: Option<&str>) {
             sub_hash = %r.sub_hash.as_deref().unwrap_or("-"),
             token_len = token.len(),
             policy = policy.unwrap_or("-"),
+            shadow = shadow,
             "token rejected"
         );
     }
@@ -234,7 +245,7 @@ pub(crate) fn rejected(code: ErrorCode, token: &[u8], policy: Option<&str>) {
         let r = Rejected::read(token);
         log::info!(
             target: "jwtv::audit",
-            "token rejected code={} alg={} kid={} iss={} jti={} sub_hash={} token_len={} policy={}",
+            "token rejected code={} alg={} kid={} iss={} jti={} sub_hash={} token_len={} policy={} shadow={}",
             code.as_str(),
             shown(&r.alg),
             shown(&r.kid),
@@ -243,6 +254,7 @@ pub(crate) fn rejected(code: ErrorCode, token: &[u8], policy: Option<&str>) {
             r.sub_hash.as_deref().unwrap_or("-"),
             token.len(),
             policy.unwrap_or("-"),
+            shadow,
         );
     }
 }

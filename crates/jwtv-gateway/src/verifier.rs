@@ -181,8 +181,10 @@ impl Verifier {
             let age = verified.decoded.iat.map(|iat| now.saturating_sub(u64::try_from(iat).unwrap_or(0)));
             let remaining = verified.decoded.exp.map(|exp| u64::try_from(exp).unwrap_or(0).saturating_sub(now));
             self.counters.token_times(age, remaining);
-            if let Some(shadow) = &self.shadow {
-                let _ = shadow.judge(verified, now);
+            if let Some(shadow) = &self.shadow
+                && let Err(code) = shadow.judge(verified, now)
+            {
+                crate::audit::shadow_rejected(code, token, self.policy.name());
             }
         }
         result

@@ -73,3 +73,28 @@ fn a_rejection_is_one_event_with_its_fields_and_never_the_token() {
     assert!(!line.contains(signature) && !line.contains(&forged[..20]), "never the token: {line}");
     assert!(!line.chars().any(|c| c.is_control()), "inert: {line:?}");
 }
+
+/// A token the policy accepts and its shadow would refuse: verified, and one
+/// event marked `shadow=true` with the shadow's code.
+#[test]
+fn a_shadow_rejection_is_an_event_marked_shadow_and_the_token_passes() {
+    let key = TestKey::new("k1", 1);
+    let keys = KeySet::parse(
+        common::jwks(&[&key]).as_bytes(),
+        &KeySetOptions::for_algorithms(AlgorithmSet::of(&[Algorithm::EdDSA])),
+    )
+    .expect("keys");
+    let mut policy = Policy::new(AlgorithmSet::of(&[Algorithm::EdDSA])).audience("api");
+    policy.set("shadow", r#"{"issuers": ["https://new-issuer.example"]}"#).expect("a shadow");
+    let verifier = Verifier::new(KeySource::fixed(keys), policy).expect("verifier");
+    let token = key.sign(&claims_with(r#""exp":1700003600"#));
+
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
+    tracing::subscriber::with_default(subscriber, || assert!(verifier.verify(&token, NOW).is_ok()));
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).expect("UTF-8");
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 1, "{log}");
+    assert!(lines[0].contains("code=\"bad_issuer\"") && lines[0].contains("shadow=true"), "{}", lines[0]);
+}
