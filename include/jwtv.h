@@ -466,6 +466,46 @@ jwtv_status jwtv_verifier_from_policy(const jwtv_policy *policy,
                                       char *err,
                                       size_t err_cap);
 
+// Writes to `*len_out` the number of `uint64_t` words in a snapshot of this
+// libjwtv (`jwtv_verifier_snapshot`): the length every snapshot function
+// takes. It changes only with the library.
+jwtv_status jwtv_snapshot_len(size_t *len_out);
+
+// Writes an empty snapshot (every counter 0) to `out`, which holds `len`
+// words (`jwtv_snapshot_len`; `JWTV_INVALID_ARGUMENT` for another length):
+// what a retired accumulator starts as. The accumulator of the snapshots
+// of processes that ended is this, plus each such snapshot added word by
+// word, word 0 aside (`acc[i] += snapshot[i]` for `i >= 1`, wrapping).
+// Its word 0 names the layout: two snapshots with different words 0 come
+// from different libjwtv builds.
+jwtv_status jwtv_snapshot_empty(uint64_t *out, size_t len);
+
+// Writes a snapshot of the verifier's counters to `out`, which holds `len`
+// words (`jwtv_snapshot_len`; `JWTV_INVALID_ARGUMENT` for another length).
+// Thread-safe; never blocks on I/O. Copy the words as they are: another
+// process renders them with `jwtv_verifier_metrics_prometheus_sum`.
+jwtv_status jwtv_verifier_snapshot(const jwtv_verifier *verifier, uint64_t *out, size_t len);
+
+// Writes, as `jwtv_verifier_metrics_prometheus` does, the metrics of the
+// processes that run this verifier's policy: `snapshots` holds `count`
+// (at least 1) snapshots of `len` words each, back to back, one per running
+// process, the newest first (the calling process's own); `retired` (NULL:
+// none) holds `len` words, the accumulator of the processes that ended
+// (`jwtv_snapshot_empty`). Counters are summed over all of them; the
+// gauges follow the rules of docs/OBSERVABILITY.md (the newest snapshot's,
+// or the largest); the per-key usage table and the `policy` label are this
+// verifier's. `JWTV_INVALID_ARGUMENT` when `len` is not
+// `jwtv_snapshot_len`'s, `count` is 0, or a snapshot is not of this
+// libjwtv's layout. Strings out as the conventions say.
+jwtv_status jwtv_verifier_metrics_prometheus_sum(const jwtv_verifier *verifier,
+                                                 const uint64_t *snapshots,
+                                                 size_t count,
+                                                 size_t len,
+                                                 const uint64_t *retired,
+                                                 char *buf,
+                                                 size_t buf_cap,
+                                                 size_t *len_out);
+
 // The stable snake_case name of a `jwtv_status` value (`"expired"`,
 // `"null_argument"`; `"internal_error"` for values that are not a status), a
 // static NUL-terminated string; never NULL.

@@ -72,6 +72,25 @@ pub(crate) unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], j
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 
+/// `len` words (`uint64_t`) from a pointer: non-NULL unless `len` is 0,
+/// aligned, and no more than [`MAX_INPUT_LEN`] bytes.
+///
+/// # Safety
+/// When `len > 0`, `ptr` points to `len` readable words valid for the call.
+pub(crate) unsafe fn words<'a>(ptr: *const u64, len: usize) -> Result<&'a [u64], jwtv_status> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(jwtv_status::JWTV_NULL_ARGUMENT);
+    }
+    if len > MAX_INPUT_LEN / size_of::<u64>() || !ptr.is_aligned() {
+        return Err(jwtv_status::JWTV_INVALID_ARGUMENT);
+    }
+    // SAFETY: non-NULL, aligned, `len` bounded, and the caller promises `len` readable words.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
 /// Copies `value` and a NUL into the caller's buffer. Always writes the
 /// needed size (bytes without the NUL) to `*len_out` when it is non-NULL;
 /// [`jwtv_status::JWTV_BUFFER_TOO_SMALL`] when `buf` cannot hold it.

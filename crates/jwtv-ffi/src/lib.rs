@@ -16,6 +16,7 @@
 mod audit;
 mod boundary;
 mod policy;
+mod snapshot;
 mod status;
 mod token;
 mod verifier;
@@ -28,6 +29,9 @@ pub use policy::{
     jwtv_policy_from_file, jwtv_policy_from_json, jwtv_policy_new, jwtv_policy_set, jwtv_policy_set_jwks,
     jwtv_policy_set_member, jwtv_policy_set_member_json, jwtv_policy_set_string, jwtv_policy_to_json,
     jwtv_verifier_from_policy,
+};
+pub use snapshot::{
+    jwtv_snapshot_empty, jwtv_snapshot_len, jwtv_verifier_metrics_prometheus_sum, jwtv_verifier_snapshot,
 };
 pub use status::{jwtv_error_message, jwtv_error_name, jwtv_status};
 pub use token::{

@@ -26,6 +26,13 @@ pub struct jwtv_verifier {
     pub(crate) audit: Audit,
 }
 
+impl jwtv_verifier {
+    /// The verifier behind the handle, for the other modules of this crate.
+    pub(crate) fn inner(&self) -> &Verifier {
+        &self.inner
+    }
+}
+
 /// Entries of `jwtv_metrics.rejected`: index `code - 1` for each rejection
 /// code; room is left for codes added later (unused entries stay 0).
 pub const JWTV_REJECTION_SLOTS: usize = 32;

@@ -64,6 +64,7 @@ mod audit;
 mod cache;
 mod changes;
 mod document;
+mod merge;
 mod metrics;
 mod policy;
 mod revoke;

@@ -202,6 +202,7 @@ impl Counters {
             token_age: self.token_age.snapshot(),
             token_remaining: self.token_remaining.snapshot(),
             requests_without_token: load(&self.no_token),
+            shadow: None,
         }
     }
 }
@@ -248,6 +249,10 @@ pub struct MetricsSnapshot {
     /// ([`Verifier::record_no_token`](crate::Verifier::record_no_token)): the
     /// denominator of "requests refused for want of a token".
     pub requests_without_token: u64,
+    /// With a shadow policy ([`Policy::shadow`](crate::Policy::shadow)): the
+    /// tokens the enforced policy accepted, by the shadow's verdict: index 0
+    /// accepted, then would-be rejections by code in [`ErrorCode::ALL`] order.
+    pub shadow: Option<[u64; ErrorCode::ALL.len() + 1]>,
 }
 
 impl MetricsSnapshot {
@@ -491,6 +496,9 @@ impl MetricsSnapshot {
                 "Seconds since the revocation list was last known to be in sync (since it was opened, if never).",
                 &[(None, r.sync_lag_secs)],
             );
+        }
+        if let Some(shadow) = &self.shadow {
+            out.push_str(&crate::shadow::to_prometheus(shadow));
         }
         out
     }

@@ -45,23 +45,31 @@ impl Shadow {
         self.policy.with_policy(|policy| policy.check(&header, &claims, now))
     }
 
-    /// `jwtv_shadow_verifications_total{result}`: `ok` and every error code.
-    pub(crate) fn to_prometheus(&self) -> String {
-        let name = "jwtv_shadow_verifications_total";
-        let mut out = format!(
-            "# HELP {name} Tokens the enforced policy accepted, by the shadow policy's verdict (ok or the error code \
-             it would have rejected them with).\n# TYPE {name} counter\n"
-        );
-        let count = |i: usize| self.results.get(i).map_or(0, |c| c.load(Ordering::Relaxed));
-        let _ = writeln!(out, "{name}{{result=\"ok\"}} {}", count(0));
-        for code in ErrorCode::ALL {
-            let _ = writeln!(
-                out,
-                "{name}{{result=\"{}\"}} {}",
-                code.as_str(),
-                count(usize::try_from(code.to_u32()).unwrap_or(0))
-            );
+    /// The verdicts counted: index 0 accepted, then by code in [`ErrorCode::ALL`] order.
+    pub(crate) fn counts(&self) -> [u64; ErrorCode::ALL.len() + 1] {
+        let mut counts = [0; ErrorCode::ALL.len() + 1];
+        if let (Some(first), Some(ok)) = (counts.first_mut(), self.results.first()) {
+            *first = ok.load(Ordering::Relaxed);
         }
-        out
+        for (slot, code) in counts.iter_mut().skip(1).zip(ErrorCode::ALL) {
+            let index = usize::try_from(code.to_u32()).unwrap_or(0);
+            *slot = self.results.get(index).map_or(0, |c| c.load(Ordering::Relaxed));
+        }
+        counts
     }
+}
+
+/// `jwtv_shadow_verifications_total{result}` of [`Shadow::counts`]: `ok` and every error code.
+pub(crate) fn to_prometheus(counts: &[u64; ErrorCode::ALL.len() + 1]) -> String {
+    let name = "jwtv_shadow_verifications_total";
+    let mut out = format!(
+        "# HELP {name} Tokens the enforced policy accepted, by the shadow policy's verdict (ok or the error code \
+         it would have rejected them with).\n# TYPE {name} counter\n"
+    );
+    let mut counts = counts.iter();
+    let _ = writeln!(out, "{name}{{result=\"ok\"}} {}", counts.next().unwrap_or(&0));
+    for (code, count) in ErrorCode::ALL.iter().zip(counts) {
+        let _ = writeln!(out, "{name}{{result=\"{}\"}} {count}", code.as_str());
+    }
+    out
 }

@@ -157,6 +157,7 @@ impl Verifier {
         let mut snapshot = self.counters.snapshot(self.source.gauges());
         snapshot.cache_entries = self.cache.as_ref().map_or(0, TokenCache::len);
         snapshot.revocations = self.revocations.as_ref().map(Revocations::gauges);
+        snapshot.shadow = self.shadow.as_ref().map(Shadow::counts);
         snapshot
     }
 
@@ -195,11 +196,16 @@ impl Verifier {
     /// ([`Verifier::key_usage`]) — labelled `policy="…"` when the policy
     /// has a `name`: what every host's metrics endpoint serves.
     pub fn metrics_prometheus(&self) -> String {
-        let mut text = self.metrics().to_prometheus();
+        self.metrics_prometheus_with(&self.metrics())
+    }
+
+    /// [`Verifier::metrics_prometheus`] with `counters` in place of
+    /// [`Verifier::metrics`]: the sum of the processes that run this policy
+    /// ([`MetricsSnapshot::sum`]). The served keys' usage stays this
+    /// verifier's own.
+    pub fn metrics_prometheus_with(&self, counters: &MetricsSnapshot) -> String {
+        let mut text = counters.to_prometheus();
         text.push_str(&crate::usage::to_prometheus(&self.usage.snapshot()));
-        if let Some(shadow) = &self.shadow {
-            text.push_str(&shadow.to_prometheus());
-        }
         match self.policy.name() {
             Some(name) => crate::metrics::with_policy_label(&text, name),
             None => text,
