@@ -9,6 +9,9 @@
  * files named with variables: one per set of evaluated files, made on the
  * first request naming them, a few kept). Requests are verified in the
  * ACCESS phase; the logic lives in libjwtv, this file only translates.
+ * Counters reach auth_jwt_status through a shared memory zone: each worker
+ * copies its verifiers' snapshots there every second, and a scrape renders
+ * the sum over the workers, those that ended included.
  */
 
 #include <ngx_config.h>
@@ -26,6 +29,10 @@
 #define AUTH_JWTV_MAX_KEY_PATH 1024
 /* How long a key file that failed to load answers 500 before it is tried again. */
 #define AUTH_JWTV_FILE_RETRY_MSEC 1000
+/* How often a worker copies its counters to the status zone. */
+#define AUTH_JWTV_PUBLISH_MSEC 1000
+/* The layout of the status zone (below): a zone of another layout is refused. */
+#define AUTH_JWTV_ZONE_VERSION 1
 
 /* The rule directives, in the order their fields are set. */
 enum {
@@ -90,15 +97,78 @@ static ngx_str_t ngx_http_auth_jwtv_all_algs[] = {
     ngx_string("RS384"), ngx_string("RS512"), ngx_string("PS256"), ngx_string("PS384"),
     ngx_string("PS512"), ngx_string("ES256"), ngx_string("ES384"), ngx_string("EdDSA")};
 
+/*
+ * The status zone: for each policy, and one for the module's own counters, a
+ * record of the words each running worker published there (one slot per
+ * worker) and the retired accumulator, to which a worker that ends (or the
+ * one that finds it killed) adds its last words; a scrape sums them. A
+ * policy's words are libjwtv's snapshot, whose word 0 names its layout
+ * (jwtv_snapshot_empty); the module's are AUTH_JWTV_OWN_*.
+ */
+typedef struct ngx_http_auth_jwtv_slot_s ngx_http_auth_jwtv_slot_t;
+struct ngx_http_auth_jwtv_slot_s {
+    ngx_http_auth_jwtv_slot_t *next;
+    ngx_pid_t pid;    /* the worker's */
+    uint64_t words[]; /* as many as the record's */
+};
+
+typedef struct ngx_http_auth_jwtv_record_s ngx_http_auth_jwtv_record_t;
+struct ngx_http_auth_jwtv_record_s {
+    ngx_http_auth_jwtv_record_t *next;
+    uint64_t key;     /* the policy's document and file, hashed; 0: the module's own counters */
+    size_t len;       /* words in each slot and in `retired` */
+    ngx_uint_t users; /* workers publishing here, with a slot or without one (the zone was full) */
+    ngx_http_auth_jwtv_slot_t *slots;
+    uint64_t retired[];
+};
+
+typedef struct {
+    ngx_uint_t version; /* AUTH_JWTV_ZONE_VERSION */
+    ngx_http_auth_jwtv_record_t *records;
+} ngx_http_auth_jwtv_zone_t;
+
+/* The module's own counters, as the words of its record (word 0 unused). */
+enum {
+    AUTH_JWTV_OWN_REFUSED = 1, /* token values left out of variables */
+    AUTH_JWTV_OWN_LOADS,       /* key files named with variables: loaded, */
+    AUTH_JWTV_OWN_FAILURES,    /* failed to load, */
+    AUTH_JWTV_OWN_REFUSALS,    /* paths refused unread; */
+    AUTH_JWTV_OWN_HELD,        /* verifiers held now (summed over the running workers only) */
+    AUTH_JWTV_OWN_WORDS
+};
+
+/* What this worker publishes to one record. */
+typedef struct {
+    ngx_http_auth_jwtv_record_t *record; /* NULL: nothing */
+    ngx_http_auth_jwtv_slot_t *slot;     /* NULL: the zone was full; words go to `retired` as they grow */
+    jwtv_verifier *verifier;             /* NULL: the module's own counters */
+    uint64_t *now;                       /* the words being published, */
+    uint64_t *last;                      /* and those published the time before */
+} ngx_http_auth_jwtv_pub_t;
+
+/* The words a scrape renders: this worker's first, then each other running
+ * worker's, and the retired accumulator. */
+typedef struct {
+    uint64_t *live;
+    size_t count;
+    uint64_t *retired;
+} ngx_http_auth_jwtv_sum_t;
+
 typedef struct {
     jwtv_policy *policy;
     ngx_str_t json; /* its document and */
     ngx_str_t file; /* its policy file: two locations with both equal share it */
     ngx_uint_t alone; /* a location verifies with it as it is (no key file path with variables) */
+    ngx_http_auth_jwtv_record_t *record; /* its counters in the status zone (when alone) */
 } ngx_http_auth_jwtv_policy_t;
 
 typedef struct {
     ngx_array_t policies; /* of ngx_http_auth_jwtv_policy_t */
+    size_t zone_size;     /* auth_jwt_status_zone; unset: sized for the workers and policies */
+    ngx_shm_zone_t *zone; /* the status zone; NULL without policies */
+    size_t words;         /* in a libjwtv snapshot */
+    uint64_t *empty;      /* an empty snapshot: a new record's retired accumulator */
+    ngx_http_auth_jwtv_record_t *own; /* the module's own counters in the zone */
 } ngx_http_auth_jwtv_main_conf_t;
 
 typedef struct {
@@ -165,6 +235,7 @@ static jwtv_status ngx_http_auth_jwtv_set_rules(jwtv_policy *p, ngx_http_auth_jw
                                                 char err[AUTH_JWTV_ERR_LEN]);
 static ngx_int_t ngx_http_auth_jwtv_init_process(ngx_cycle_t *cycle);
 static void ngx_http_auth_jwtv_exit_process(ngx_cycle_t *cycle);
+static void ngx_http_auth_jwtv_publish_handler(ngx_event_t *ev);
 
 #define AUTH_JWTV_CONTEXT (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF)
 /* Where NGINX Plus also allows a directive inside limit_except. */
@@ -208,6 +279,8 @@ static ngx_command_t ngx_http_auth_jwtv_commands[] = {
     AUTH_JWTV_RULE("auth_jwt_trusted_certificate", NGX_CONF_TAKE1, AUTH_JWTV_TRUSTED_CERTIFICATE),
     {ngx_string("auth_jwt_status"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, ngx_http_auth_jwtv_status,
      NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
+    {ngx_string("auth_jwt_status_zone"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, ngx_conf_set_size_slot,
+     NGX_HTTP_MAIN_CONF_OFFSET, offsetof(ngx_http_auth_jwtv_main_conf_t, zone_size), NULL},
     ngx_null_command};
 
 static ngx_http_module_t ngx_http_auth_jwtv_module_ctx = {
@@ -1029,27 +1102,413 @@ static ngx_int_t ngx_http_auth_jwtv_handler(ngx_http_request_t *r) {
     return ctx->rc;
 }
 
+/* ---- the status zone ---- */
+
+/* In this worker: what it publishes, [0] the module's own counters and
+ * [1 + i] policy i's verifier; NULL when it has no zone. */
+static ngx_http_auth_jwtv_pub_t *ngx_http_auth_jwtv_pubs;
+static ngx_uint_t ngx_http_auth_jwtv_npubs;
+static ngx_slab_pool_t *ngx_http_auth_jwtv_shpool;
+static ngx_event_t ngx_http_auth_jwtv_publish_ev;
+
+/* A policy's key in the zone: its document and file, hashed (FNV-1a). A
+ * reload that keeps a policy as it is keeps its counters. */
+static uint64_t ngx_http_auth_jwtv_key(ngx_http_auth_jwtv_policy_t *policy) {
+    ngx_str_t *part[2] = {&policy->json, &policy->file};
+    uint64_t h = 0xcbf29ce484222325ULL;
+
+    for (ngx_uint_t k = 0; k < 2; k++) {
+        for (size_t i = 0; i < part[k]->len; i++) {
+            h = (h ^ part[k]->data[i]) * 0x100000001b3ULL;
+        }
+        h = (h ^ 0xff) * 0x100000001b3ULL; /* a byte UTF-8 never holds, between the two */
+    }
+    return h != 0 ? h : 1;
+}
+
+/* The record of `key` with `len` words of the layout `empty` names (NULL:
+ * the module's own counters), made when missing. Under the lock. */
+static ngx_http_auth_jwtv_record_t *ngx_http_auth_jwtv_record(ngx_slab_pool_t *shpool, ngx_http_auth_jwtv_zone_t *sh,
+                                                              uint64_t key, size_t len, const uint64_t *empty) {
+    uint64_t layout = empty != NULL ? empty[0] : 0;
+    ngx_http_auth_jwtv_record_t *rec;
+
+    for (rec = sh->records; rec != NULL; rec = rec->next) {
+        if (rec->key == key && rec->len == len && rec->retired[0] == layout) {
+            return rec;
+        }
+    }
+    rec = ngx_slab_calloc_locked(shpool, offsetof(ngx_http_auth_jwtv_record_t, retired) + len * sizeof(uint64_t));
+    if (rec == NULL) {
+        return NULL;
+    }
+    rec->key = key;
+    rec->len = len;
+    if (empty != NULL) {
+        ngx_memcpy(rec->retired, empty, len * sizeof(uint64_t));
+    }
+    rec->next = sh->records;
+    sh->records = rec;
+    return rec;
+}
+
+/* Adds a worker's words to its record's retired accumulator (word 0, the
+ * layout, aside). Under the lock. */
+static void ngx_http_auth_jwtv_fold(ngx_http_auth_jwtv_record_t *rec, const uint64_t *words) {
+    for (size_t i = 1; i < rec->len; i++) {
+        rec->retired[i] += words[i];
+    }
+}
+
+/* Unlinks and frees a slot after adding its words to the retired ones: its
+ * worker ended, or was killed. Under the lock. */
+static void ngx_http_auth_jwtv_retire(ngx_slab_pool_t *shpool, ngx_http_auth_jwtv_record_t *rec,
+                                      ngx_http_auth_jwtv_slot_t *slot) {
+    ngx_http_auth_jwtv_slot_t **link = &rec->slots;
+
+    while (*link != NULL && *link != slot) {
+        link = &(*link)->next;
+    }
+    if (slot != NULL && *link == slot) {
+        *link = slot->next;
+        ngx_http_auth_jwtv_fold(rec, slot->words);
+        ngx_slab_free_locked(shpool, slot);
+    }
+    if (rec->users > 0) {
+        rec->users--;
+    }
+}
+
+/* Retires the slots of workers that are gone without retiring them (killed)
+ * and, at a worker's start, one left under its pid (`stale`) by a former
+ * worker. Under the lock. */
+static void ngx_http_auth_jwtv_reap(ngx_slab_pool_t *shpool, ngx_http_auth_jwtv_record_t *rec, ngx_pid_t stale) {
+    ngx_http_auth_jwtv_slot_t *slot = rec->slots, *next;
+
+    for (; slot != NULL; slot = next) {
+        next = slot->next;
+        if (slot->pid == stale || (kill(slot->pid, 0) == -1 && ngx_errno == NGX_ESRCH)) {
+            ngx_http_auth_jwtv_retire(shpool, rec, slot);
+        }
+    }
+}
+
+/*
+ * The zone of a new configuration, in the master: reused across reloads when
+ * its size is the same, so a policy kept as it is keeps its record and its
+ * counters go on. Records of policies the configuration no longer names are
+ * freed once no worker publishes there.
+ */
+static ngx_int_t ngx_http_auth_jwtv_init_zone(ngx_shm_zone_t *zone, void *data) {
+    ngx_http_auth_jwtv_main_conf_t *mcf = zone->data;
+    ngx_slab_pool_t *shpool = (ngx_slab_pool_t *)zone->shm.addr;
+    ngx_http_auth_jwtv_policy_t *policy = mcf->policies.elts;
+    ngx_http_auth_jwtv_record_t **link, *rec;
+    ngx_http_auth_jwtv_zone_t *sh;
+    ngx_uint_t named;
+    ngx_int_t rc = NGX_OK;
+
+    if (data != NULL || zone->shm.exists) {
+        sh = shpool->data;
+        if (sh->version != AUTH_JWTV_ZONE_VERSION) {
+            ngx_log_error(NGX_LOG_EMERG, zone->shm.log, 0,
+                          "auth_jwt: the zone \"%V\" was made by another version of the module: restart nginx",
+                          &zone->shm.name);
+            return NGX_ERROR;
+        }
+    } else {
+        sh = ngx_slab_calloc(shpool, sizeof(ngx_http_auth_jwtv_zone_t));
+        if (sh == NULL) {
+            return NGX_ERROR;
+        }
+        sh->version = AUTH_JWTV_ZONE_VERSION;
+        shpool->data = sh;
+        shpool->log_nomem = 0; /* a full zone is logged once by each worker it affects */
+    }
+    ngx_shmtx_lock(&shpool->mutex);
+    mcf->own = ngx_http_auth_jwtv_record(shpool, sh, 0, AUTH_JWTV_OWN_WORDS, NULL);
+    rc = mcf->own != NULL ? NGX_OK : NGX_ERROR;
+    for (ngx_uint_t i = 0; i < mcf->policies.nelts && rc == NGX_OK; i++) {
+        if (policy[i].alone) {
+            policy[i].record =
+                ngx_http_auth_jwtv_record(shpool, sh, ngx_http_auth_jwtv_key(&policy[i]), mcf->words, mcf->empty);
+            rc = policy[i].record != NULL ? NGX_OK : NGX_ERROR;
+        }
+    }
+    for (link = &sh->records; (rec = *link) != NULL;) {
+        ngx_http_auth_jwtv_reap(shpool, rec, NGX_INVALID_PID);
+        named = rec == mcf->own;
+        for (ngx_uint_t i = 0; i < mcf->policies.nelts; i++) {
+            named |= policy[i].record == rec;
+        }
+        if (!named && rec->users == 0) {
+            *link = rec->next;
+            ngx_slab_free_locked(shpool, rec);
+        } else {
+            link = &rec->next;
+        }
+    }
+    ngx_shmtx_unlock(&shpool->mutex);
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_EMERG, zone->shm.log, 0, "auth_jwt: the zone \"%V\" is full: raise auth_jwt_status_zone",
+                      &zone->shm.name);
+    }
+    return rc;
+}
+
+/* The module's own counters in this worker. */
+static void ngx_http_auth_jwtv_own_words(uint64_t *words) {
+    uint64_t held = 0;
+
+    for (ngx_uint_t i = 0; i < AUTH_JWTV_FILE_CACHE; i++) {
+        held += ngx_http_auth_jwtv_file_verifiers[i].verifier != NULL;
+    }
+    words[0] = 0;
+    words[AUTH_JWTV_OWN_REFUSED] = ngx_http_auth_jwtv_refused;
+    words[AUTH_JWTV_OWN_LOADS] = ngx_http_auth_jwtv_file_loads;
+    words[AUTH_JWTV_OWN_FAILURES] = ngx_http_auth_jwtv_file_failures;
+    words[AUTH_JWTV_OWN_REFUSALS] = ngx_http_auth_jwtv_file_refusals;
+    words[AUTH_JWTV_OWN_HELD] = held;
+}
+
+/* Takes what `pub` publishes, without the lock: its verifier's snapshot (a
+ * libjwtv call), or the module's own counters. On failure, the last words
+ * again. */
+static void ngx_http_auth_jwtv_take(ngx_http_auth_jwtv_pub_t *pub) {
+    if (pub->verifier == NULL) {
+        ngx_http_auth_jwtv_own_words(pub->now);
+    } else if (jwtv_verifier_snapshot(pub->verifier, pub->now, pub->record->len) != JWTV_OK) {
+        ngx_memcpy(pub->now, pub->last, pub->record->len * sizeof(uint64_t));
+    }
+}
+
+/* Publishes what `pub` took: copied into its slot or, without one, what
+ * grew since the last time added to the retired words. Under the lock. */
+static void ngx_http_auth_jwtv_put(ngx_http_auth_jwtv_pub_t *pub) {
+    ngx_http_auth_jwtv_record_t *rec = pub->record;
+
+    if (pub->slot != NULL) {
+        ngx_memcpy(pub->slot->words, pub->now, rec->len * sizeof(uint64_t));
+    } else {
+        for (size_t i = 1; i < rec->len; i++) {
+            rec->retired[i] += pub->now[i] - pub->last[i];
+        }
+    }
+    ngx_memcpy(pub->last, pub->now, rec->len * sizeof(uint64_t));
+}
+
+/* Every second: this worker's counters to the zone. */
+static void ngx_http_auth_jwtv_publish_handler(ngx_event_t *ev) {
+    ngx_http_auth_jwtv_pub_t *pub = ngx_http_auth_jwtv_pubs;
+
+    for (ngx_uint_t i = 0; i < ngx_http_auth_jwtv_npubs; i++) {
+        if (pub[i].record != NULL) {
+            ngx_http_auth_jwtv_take(&pub[i]);
+        }
+    }
+    ngx_shmtx_lock(&ngx_http_auth_jwtv_shpool->mutex);
+    for (ngx_uint_t i = 0; i < ngx_http_auth_jwtv_npubs; i++) {
+        if (pub[i].record != NULL) {
+            ngx_http_auth_jwtv_put(&pub[i]);
+        }
+    }
+    ngx_shmtx_unlock(&ngx_http_auth_jwtv_shpool->mutex);
+    ngx_add_timer(ev, AUTH_JWTV_PUBLISH_MSEC); /* cancelable: it never holds a worker that is shutting down */
+}
+
+/*
+ * A worker joins the zone, after making its verifiers: a slot in its
+ * policies' records and in the module's, holding its first words, and the
+ * timer that publishes them. Without room for a slot its counters still
+ * count: they are added to the retired words as they grow (only its gauges
+ * are missing from scrapes).
+ */
+static ngx_int_t ngx_http_auth_jwtv_join(ngx_cycle_t *cycle, ngx_http_auth_jwtv_main_conf_t *mcf) {
+    ngx_http_auth_jwtv_policy_t *policy = mcf->policies.elts;
+    ngx_http_auth_jwtv_record_t *rec;
+    ngx_http_auth_jwtv_pub_t *pub;
+    ngx_slab_pool_t *shpool;
+    ngx_uint_t n = mcf->policies.nelts + 1, full = 0;
+
+    if (mcf->zone == NULL || mcf->own == NULL) {
+        return NGX_OK;
+    }
+    pub = ngx_pcalloc(cycle->pool, n * sizeof(ngx_http_auth_jwtv_pub_t));
+    if (pub == NULL) {
+        return NGX_ERROR;
+    }
+    for (ngx_uint_t i = 0; i < n; i++) {
+        if (i > 0 && (i > ngx_http_auth_jwtv_nverifiers || ngx_http_auth_jwtv_verifiers[i - 1] == NULL)) {
+            continue; /* no verifier: nothing to publish */
+        }
+        pub[i].record = i == 0 ? mcf->own : policy[i - 1].record;
+        pub[i].verifier = i == 0 ? NULL : ngx_http_auth_jwtv_verifiers[i - 1];
+        if (pub[i].record == NULL) {
+            continue;
+        }
+        pub[i].now = ngx_pcalloc(cycle->pool, 2 * pub[i].record->len * sizeof(uint64_t));
+        if (pub[i].now == NULL) {
+            return NGX_ERROR;
+        }
+        pub[i].last = pub[i].now + pub[i].record->len;
+        ngx_http_auth_jwtv_take(&pub[i]);
+    }
+    shpool = (ngx_slab_pool_t *)mcf->zone->shm.addr;
+    ngx_shmtx_lock(&shpool->mutex);
+    for (ngx_uint_t i = 0; i < n; i++) {
+        if ((rec = pub[i].record) == NULL) {
+            continue;
+        }
+        ngx_http_auth_jwtv_reap(shpool, rec, ngx_pid);
+        rec->users++;
+        pub[i].slot =
+            ngx_slab_alloc_locked(shpool, offsetof(ngx_http_auth_jwtv_slot_t, words) + rec->len * sizeof(uint64_t));
+        if (pub[i].slot != NULL) {
+            pub[i].slot->pid = ngx_pid;
+            pub[i].slot->next = rec->slots;
+            rec->slots = pub[i].slot;
+        } else {
+            full = 1;
+        }
+        ngx_http_auth_jwtv_put(&pub[i]);
+    }
+    ngx_shmtx_unlock(&shpool->mutex);
+    if (full) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "auth_jwt: the zone \"%V\" is full: this worker's counters are still counted, its gauges "
+                      "are left out of auth_jwt_status; raise auth_jwt_status_zone",
+                      &mcf->zone->shm.name);
+    }
+    ngx_http_auth_jwtv_pubs = pub;
+    ngx_http_auth_jwtv_npubs = n;
+    ngx_http_auth_jwtv_shpool = shpool;
+    ngx_http_auth_jwtv_publish_ev.handler = ngx_http_auth_jwtv_publish_handler;
+    ngx_http_auth_jwtv_publish_ev.log = cycle->log;
+    ngx_http_auth_jwtv_publish_ev.cancelable = 1;
+    ngx_add_timer(&ngx_http_auth_jwtv_publish_ev, AUTH_JWTV_PUBLISH_MSEC);
+    return NGX_OK;
+}
+
+/* A worker that ends adds its last words to the retired ones, before its
+ * verifiers are freed: its counts stay in the sum, once. */
+static void ngx_http_auth_jwtv_leave(void) {
+    ngx_http_auth_jwtv_pub_t *pub = ngx_http_auth_jwtv_pubs;
+
+    if (pub == NULL) {
+        return;
+    }
+    for (ngx_uint_t i = 0; i < ngx_http_auth_jwtv_npubs; i++) {
+        if (pub[i].record != NULL) {
+            ngx_http_auth_jwtv_take(&pub[i]);
+        }
+    }
+    ngx_shmtx_lock(&ngx_http_auth_jwtv_shpool->mutex);
+    for (ngx_uint_t i = 0; i < ngx_http_auth_jwtv_npubs; i++) {
+        if (pub[i].record != NULL) {
+            ngx_http_auth_jwtv_put(&pub[i]);
+            ngx_http_auth_jwtv_retire(ngx_http_auth_jwtv_shpool, pub[i].record, pub[i].slot);
+        }
+    }
+    ngx_shmtx_unlock(&ngx_http_auth_jwtv_shpool->mutex);
+    ngx_http_auth_jwtv_pubs = NULL;
+    ngx_http_auth_jwtv_npubs = 0;
+}
+
+/* Copies a record's words for a scrape into `sum`: this worker's, then every
+ * other running worker's, and the retired words without what this worker
+ * added there itself (it has no slot). Under the lock. */
+static ngx_int_t ngx_http_auth_jwtv_collect(ngx_pool_t *pool, ngx_http_auth_jwtv_pub_t *pub,
+                                            ngx_http_auth_jwtv_sum_t *sum) {
+    ngx_http_auth_jwtv_record_t *rec = pub->record;
+    ngx_http_auth_jwtv_slot_t *slot;
+    size_t len = rec->len, n = 1;
+
+    ngx_http_auth_jwtv_reap(ngx_http_auth_jwtv_shpool, rec, NGX_INVALID_PID);
+    for (slot = rec->slots; slot != NULL; slot = slot->next) {
+        n += slot != pub->slot;
+    }
+    sum->live = ngx_palloc(pool, (n + 1) * len * sizeof(uint64_t));
+    if (sum->live == NULL) {
+        return NGX_ERROR;
+    }
+    sum->retired = sum->live + n * len;
+    ngx_memcpy(sum->live, pub->last, len * sizeof(uint64_t));
+    sum->count = 1;
+    for (slot = rec->slots; slot != NULL; slot = slot->next) {
+        if (slot != pub->slot) {
+            ngx_memcpy(sum->live + sum->count++ * len, slot->words, len * sizeof(uint64_t));
+        }
+    }
+    ngx_memcpy(sum->retired, rec->retired, len * sizeof(uint64_t));
+    for (size_t i = 1; i < len && pub->slot == NULL; i++) {
+        sum->retired[i] -= pub->last[i];
+    }
+    return NGX_OK;
+}
+
+/* For a scrape: this worker's words published afresh, then the module's
+ * own and the policy's (`pub`, NULL: none) collected, in one hold of the
+ * lock (the libjwtv call comes before). */
+static ngx_int_t ngx_http_auth_jwtv_scrape(ngx_pool_t *pool, ngx_http_auth_jwtv_pub_t *pub,
+                                           ngx_http_auth_jwtv_sum_t *own, ngx_http_auth_jwtv_sum_t *sum) {
+    ngx_http_auth_jwtv_pub_t *mine = &ngx_http_auth_jwtv_pubs[0];
+    ngx_int_t rc;
+
+    ngx_http_auth_jwtv_take(mine);
+    if (pub != NULL) {
+        ngx_http_auth_jwtv_take(pub);
+    }
+    ngx_shmtx_lock(&ngx_http_auth_jwtv_shpool->mutex);
+    ngx_http_auth_jwtv_put(mine);
+    rc = ngx_http_auth_jwtv_collect(pool, mine, own);
+    if (pub != NULL && rc == NGX_OK) {
+        ngx_http_auth_jwtv_put(pub);
+        rc = ngx_http_auth_jwtv_collect(pool, pub, sum);
+    }
+    ngx_shmtx_unlock(&ngx_http_auth_jwtv_shpool->mutex);
+    return rc;
+}
+
+/* The Prometheus text of a policy's verifier: with the zone, of the sum of
+ * the workers' words (`pub`, `sum`); without it, of this worker's alone. */
+static jwtv_status ngx_http_auth_jwtv_render(jwtv_verifier *verifier, ngx_http_auth_jwtv_pub_t *pub,
+                                             ngx_http_auth_jwtv_sum_t *sum, char *buf, size_t cap, size_t *len_out) {
+    if (pub == NULL) {
+        return jwtv_verifier_metrics_prometheus(verifier, buf, cap, len_out);
+    }
+    return jwtv_verifier_metrics_prometheus_sum(verifier, sum->live, sum->count, pub->record->len, sum->retired, buf,
+                                                cap, len_out);
+}
+
+/*
+ * auth_jwt_status: the metrics of the location's policy and the module's own
+ * counters, summed over the workers: this worker's published afresh, the
+ * others' as they last published them (at most a second ago), plus what
+ * workers that ended left.
+ */
 static ngx_int_t ngx_http_auth_jwtv_status_handler(ngx_http_request_t *r) {
     ngx_http_auth_jwtv_loc_conf_t *conf;
+    ngx_http_auth_jwtv_pub_t *pub = NULL;
+    ngx_http_auth_jwtv_sum_t own_sum = {NULL, 0, NULL}, sum = {NULL, 0, NULL};
+    uint64_t counters[AUTH_JWTV_OWN_WORDS];
     jwtv_verifier *verifier;
     ngx_buf_t *b;
     ngx_chain_t out;
     size_t len = 0;
     ngx_int_t rc;
-    ngx_uint_t held = 0;
     static const char own[] =
         "# HELP jwtv_nginx_refused_values_total Token values left out of $jwt_ variables: they hold control bytes.\n"
         "# TYPE jwtv_nginx_refused_values_total counter\n"
-        "jwtv_nginx_refused_values_total %ui\n"
+        "jwtv_nginx_refused_values_total %uL\n"
         "# HELP jwtv_nginx_key_file_loads_total Loads of key files named with variables, by result (refused: the "
         "path was not read).\n"
         "# TYPE jwtv_nginx_key_file_loads_total counter\n"
-        "jwtv_nginx_key_file_loads_total{result=\"ok\"} %ui\n"
-        "jwtv_nginx_key_file_loads_total{result=\"failed\"} %ui\n"
-        "jwtv_nginx_key_file_loads_total{result=\"refused\"} %ui\n"
+        "jwtv_nginx_key_file_loads_total{result=\"ok\"} %uL\n"
+        "jwtv_nginx_key_file_loads_total{result=\"failed\"} %uL\n"
+        "jwtv_nginx_key_file_loads_total{result=\"refused\"} %uL\n"
         "# HELP jwtv_nginx_key_file_verifiers Verifiers held for key files named with variables.\n"
         "# TYPE jwtv_nginx_key_file_verifiers gauge\n"
-        "jwtv_nginx_key_file_verifiers %ui\n";
+        "jwtv_nginx_key_file_verifiers %uL\n";
 
     if (!(r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD))) {
         return NGX_HTTP_NOT_ALLOWED;
@@ -1065,20 +1524,35 @@ static ngx_int_t ngx_http_auth_jwtv_status_handler(ngx_http_request_t *r) {
                (verifier = ngx_http_auth_jwtv_verifiers[conf->policy]) == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (verifier != NULL && jwtv_verifier_metrics_prometheus(verifier, NULL, 0, &len) != JWTV_BUFFER_TOO_SMALL) {
+    if (ngx_http_auth_jwtv_pubs != NULL) {
+        if (verifier != NULL && ngx_http_auth_jwtv_pubs[conf->policy + 1].record != NULL) {
+            pub = &ngx_http_auth_jwtv_pubs[conf->policy + 1];
+        }
+        if (ngx_http_auth_jwtv_scrape(r->pool, pub, &own_sum, &sum) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        /* Counters: every worker's, the retired ones included; verifiers held: the running workers'. */
+        for (ngx_uint_t i = 1; i < AUTH_JWTV_OWN_WORDS; i++) {
+            counters[i] = i == AUTH_JWTV_OWN_HELD ? 0 : own_sum.retired[i];
+            for (size_t w = 0; w < own_sum.count; w++) {
+                counters[i] += own_sum.live[w * AUTH_JWTV_OWN_WORDS + i];
+            }
+        }
+    } else {
+        ngx_http_auth_jwtv_own_words(counters); /* no zone: this worker's */
+    }
+    if (verifier != NULL && ngx_http_auth_jwtv_render(verifier, pub, &sum, NULL, 0, &len) != JWTV_BUFFER_TOO_SMALL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    b = ngx_create_temp_buf(r->pool, len + 1 + sizeof(own) + 5 * NGX_INT_T_LEN);
+    b = ngx_create_temp_buf(r->pool, len + 1 + sizeof(own) + 5 * NGX_INT64_LEN);
     if (b == NULL ||
-        (verifier != NULL && jwtv_verifier_metrics_prometheus(verifier, (char *)b->pos, len + 1, NULL) != JWTV_OK)) {
+        (verifier != NULL && ngx_http_auth_jwtv_render(verifier, pub, &sum, (char *)b->pos, len + 1, NULL) != JWTV_OK)) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-    for (ngx_uint_t i = 0; i < AUTH_JWTV_FILE_CACHE; i++) {
-        held += ngx_http_auth_jwtv_file_verifiers[i].verifier != NULL;
     }
     /* The module's own counters after the verifier's. */
-    b->last = ngx_sprintf(b->pos + len, own, ngx_http_auth_jwtv_refused, ngx_http_auth_jwtv_file_loads,
-                          ngx_http_auth_jwtv_file_failures, ngx_http_auth_jwtv_file_refusals, held);
+    b->last = ngx_sprintf(b->pos + len, own, counters[AUTH_JWTV_OWN_REFUSED], counters[AUTH_JWTV_OWN_LOADS],
+                          counters[AUTH_JWTV_OWN_FAILURES], counters[AUTH_JWTV_OWN_REFUSALS],
+                          counters[AUTH_JWTV_OWN_HELD]);
     len = b->last - b->pos;
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
@@ -1106,6 +1580,7 @@ static void *ngx_http_auth_jwtv_create_main_conf(ngx_conf_t *cf) {
     if (ngx_array_init(&mcf->policies, cf->pool, 4, sizeof(ngx_http_auth_jwtv_policy_t)) != NGX_OK) {
         return NULL;
     }
+    mcf->zone_size = NGX_CONF_UNSET_SIZE;
     return mcf;
 }
 
@@ -1255,7 +1730,7 @@ static ngx_str_t *ngx_http_auth_jwtv_directive_of(ngx_http_auth_jwtv_loc_conf_t 
  * per distinct policy (so `nginx -t` reports it) and kept in the main conf. */
 static char *ngx_http_auth_jwtv_make_policy(ngx_conf_t *cf, ngx_http_auth_jwtv_loc_conf_t *conf) {
     ngx_http_auth_jwtv_main_conf_t *mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_auth_jwtv_module);
-    ngx_http_auth_jwtv_policy_t policy = {NULL, ngx_null_string, conf->policy_file, 0}, *known;
+    ngx_http_auth_jwtv_policy_t policy = {NULL, ngx_null_string, conf->policy_file, 0, NULL}, *known;
     ngx_http_auth_jwtv_rule_t *rule = conf->rules;
     char err[AUTH_JWTV_ERR_LEN] = "";
     ngx_uint_t failed;
@@ -1679,6 +2154,51 @@ static char *ngx_http_auth_jwtv_status(ngx_conf_t *cf, ngx_command_t *cmd, void 
     return NGX_CONF_OK;
 }
 
+/*
+ * The status zone, for a configuration with policies. Its size is
+ * auth_jwt_status_zone's or, by default, room for three slots per worker in
+ * each policy's record (the workers, those a reload replaces while they
+ * finish, and replacements of killed ones), rounded up to a power of two:
+ * a reload that keeps the size keeps the zone, and adding a policy or two
+ * seldom changes it.
+ */
+static ngx_int_t ngx_http_auth_jwtv_add_zone(ngx_conf_t *cf) {
+    static ngx_str_t name = ngx_string("auth_jwtv_status");
+    ngx_http_auth_jwtv_main_conf_t *mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_auth_jwtv_module);
+    ngx_core_conf_t *ccf = (ngx_core_conf_t *)ngx_get_conf(cf->cycle->conf_ctx, ngx_core_module);
+    size_t size = mcf->zone_size, slot, need;
+    ngx_uint_t workers;
+
+    if (mcf->policies.nelts == 0) {
+        return NGX_OK;
+    }
+    if (jwtv_snapshot_len(&mcf->words) != JWTV_OK ||
+        (mcf->empty = ngx_palloc(cf->pool, mcf->words * sizeof(uint64_t))) == NULL ||
+        jwtv_snapshot_empty(mcf->empty, mcf->words) != JWTV_OK) {
+        return NGX_ERROR;
+    }
+    if (size == NGX_CONF_UNSET_SIZE) {
+        /* worker_processes given after the http block: unset yet, count the CPUs (as "auto"). */
+        workers = ccf->worker_processes > 0 ? (ngx_uint_t)ccf->worker_processes : (ngx_uint_t)ngx_ncpu;
+        slot = offsetof(ngx_http_auth_jwtv_slot_t, words) + mcf->words * sizeof(uint64_t);
+        need = 16 * ngx_pagesize + (mcf->policies.nelts + 1) * (3 * workers + 1) * 2 * slot;
+        for (size = 128 * 1024; size < need; size *= 2) {
+            /* the next power of two */
+        }
+    } else if (size < 16 * ngx_pagesize) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"auth_jwt_status_zone\" directive: %uz bytes is too small (%uz at least)",
+                           size, 16 * ngx_pagesize);
+        return NGX_ERROR;
+    }
+    mcf->zone = ngx_shared_memory_add(cf, &name, size, &ngx_http_auth_jwtv_module);
+    if (mcf->zone == NULL) {
+        return NGX_ERROR;
+    }
+    mcf->zone->init = ngx_http_auth_jwtv_init_zone;
+    mcf->zone->data = mcf;
+    return NGX_OK;
+}
+
 static ngx_int_t ngx_http_auth_jwtv_init(ngx_conf_t *cf) {
     ngx_http_handler_pt *h;
     ngx_http_core_main_conf_t *cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
@@ -1688,7 +2208,7 @@ static ngx_int_t ngx_http_auth_jwtv_init(ngx_conf_t *cf) {
         return NGX_ERROR;
     }
     *h = ngx_http_auth_jwtv_handler;
-    return NGX_OK;
+    return ngx_http_auth_jwtv_add_zone(cf);
 }
 
 /* ---- worker lifetime ---- */
@@ -1729,11 +2249,12 @@ static ngx_int_t ngx_http_auth_jwtv_init_process(ngx_cycle_t *cycle) {
             (void)jwtv_verifier_set_audit_callback(ngx_http_auth_jwtv_verifiers[i], ngx_http_auth_jwtv_audit, NULL);
         }
     }
-    return NGX_OK;
+    return ngx_http_auth_jwtv_join(cycle, mcf);
 }
 
 static void ngx_http_auth_jwtv_exit_process(ngx_cycle_t *cycle) {
     (void)cycle;
+    ngx_http_auth_jwtv_leave(); /* before the verifiers go */
     for (ngx_uint_t i = 0; i < ngx_http_auth_jwtv_nverifiers; i++) {
         jwtv_verifier_free(ngx_http_auth_jwtv_verifiers[i]);
         ngx_http_auth_jwtv_verifiers[i] = NULL;

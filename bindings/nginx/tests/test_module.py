@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -68,9 +69,9 @@ def free_port() -> int:
 
 
 class Nginx:
-    """One nginx (master + 1 worker) in a throwaway prefix."""
+    """One nginx (master + 1 worker, or `workers`) in a throwaway prefix."""
 
-    def __init__(self, http_block: str, files: dict[str, str] | None = None):
+    def __init__(self, http_block: str, files: dict[str, str] | None = None, workers: int = 1):
         self.dir = Path(tempfile.mkdtemp(prefix="jwtv-nginx-"))
         self.dir.chmod(0o755)  # workers drop root privileges and must read the key files
         self.port, self.backend = free_port(), free_port()
@@ -80,7 +81,7 @@ class Nginx:
         (self.dir / "logs").mkdir()
         conf = f"""
 load_module {MODULE};
-worker_processes 1;
+worker_processes {workers};
 error_log {self.dir}/logs/error.log info;
 pid {self.dir}/nginx.pid;
 events {{ worker_connections 256; }}
@@ -1847,14 +1848,121 @@ class ConfigTest(unittest.TestCase):
 
 
 @unittest.skipUnless(MODULE, "NGINX_MODULE is not set")
+class ServerWideMetrics(unittest.TestCase):
+    """auth_jwt_status with two workers: every scrape, whichever worker answers it, shows the sum over the
+    workers; the counts of a worker killed with SIGKILL, or replaced by a reload, are neither lost nor counted
+    twice once its successor runs."""
+
+    WORKERS = 2
+
+    def setUp(self):
+        block = """
+    server {
+        listen 127.0.0.1:@PORT@ reuseport;  # fresh connections spread over the workers
+        auth_jwt_key_file @DIR@/keys.json; auth_jwt_alg HS256; auth_jwt_audience api;
+        add_header X-Pid $pid always;
+        location / { auth_jwt "api"; root @DIR@/www; }
+        location /metrics { auth_jwt off; auth_jwt_status; }
+    }
+"""
+        files = {"keys.json": oct_jwks(("a", SECRET_A)), "www/index.txt": "ok"}
+        self.nginx = Nginx(block, files, workers=self.WORKERS).start()
+        self.addCleanup(self.nginx.cleanup)
+
+    def workers(self) -> set[int]:
+        """The master's worker processes now."""
+        master, children = self.nginx.proc.pid, set()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == master:
+                children.add(int(stat.parent.name))
+        return children
+
+    def wait_for_workers(self, gone: set[int]) -> set[int]:
+        """Waits until the master runs WORKERS workers, none of them in `gone`."""
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            now = self.workers()
+            if len(now) == self.WORKERS and not now & gone:
+                return now
+            time.sleep(0.05)
+        raise AssertionError(f"workers {self.workers()} (gone: {gone})")
+
+    def send(self, valid: int, expired: int, without: int) -> set[str]:
+        """Requests, each over a new connection; the pids of the workers that answered."""
+        pids = set()
+        cases = [(hs256(claims()), 200)] * valid + [(hs256(claims(exp=NOW - 600)), 401)] * expired
+        for token, want in cases + [(None, 401)] * without:
+            status, _, headers = self.nginx.get("/index.txt", token)
+            self.assertEqual(status, want)
+            pids.add(headers["X-Pid"])
+        return pids
+
+    def scrape(self) -> tuple[tuple[int, ...], str]:
+        """(tokens verified, expired, requests without a token, latency observations) and the answering pid."""
+        status, text, headers = self.nginx.get("/metrics")
+        self.assertEqual(status, 200)
+        samples = dict(line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
+        names = ('jwtv_verifications_total{result="ok"}', 'jwtv_verifications_total{result="expired"}',
+                 "jwtv_requests_without_token_total", 'jwtv_verification_duration_seconds_count{outcome="valid"}')
+        self.assertEqual(samples["jwtv_keys"], "1")
+        return tuple(int(samples[name]) for name in names), headers["X-Pid"]
+
+    def assert_every_scrape_shows(self, valid: int, expired: int, without: int):
+        want = (valid, expired, without, valid)
+        # The other worker publishes its counters every second: once they are in, every scrape shows the sum.
+        deadline = time.time() + 5
+        while self.scrape()[0] != want and time.time() < deadline:
+            time.sleep(0.1)
+        answered, scrapes = set(), 0
+        while scrapes < 8 or (len(answered) < self.WORKERS and scrapes < 60):
+            got, pid = self.scrape()
+            self.assertEqual(got, want, f"scrape {scrapes} answered by {pid}")
+            answered.add(pid)
+            scrapes += 1
+        self.assertEqual(len(answered), self.WORKERS, "every worker answered scrapes")
+
+    def test_every_scrape_shows_every_worker_through_a_kill_and_a_reload(self):
+        self.assertEqual(len(self.wait_for_workers(set())), self.WORKERS)
+        served = self.send(20, 6, 4)
+        self.assertEqual(len(served), self.WORKERS, "both workers verified tokens")
+        self.assert_every_scrape_shows(20, 6, 4)
+
+        # A worker killed: the master starts another; the killed one's counts stay, once.
+        before = self.workers()
+        victim = int(sorted(served)[0])
+        os.kill(victim, signal.SIGKILL)
+        self.wait_for_workers({victim})
+        self.assert_every_scrape_shows(20, 6, 4)
+        self.send(10, 0, 0)
+        self.assert_every_scrape_shows(30, 6, 4)
+
+        # A reload: new workers, the old ones finish and leave their counts.
+        old = self.workers()
+        self.assertNotEqual(old, before)
+        os.kill(self.nginx.proc.pid, signal.SIGHUP)
+        self.wait_for_workers(old)
+        self.assert_every_scrape_shows(30, 6, 4)
+        self.send(5, 1, 1)
+        self.assert_every_scrape_shows(35, 7, 5)
+        log = self.nginx.error_log()
+        self.assertNotIn("is full", log)
+        self.assertNotRegex(log, r"\[(emerg|crit)\]")
+
+
+@unittest.skipUnless(MODULE, "NGINX_MODULE is not set")
 class Parity(unittest.TestCase):
     """docs/parity.json: each field it says NGINX sets has a documented directive that takes the field's example."""
 
     FIELDS = json.loads((ROOT / "docs" / "parity.json").read_text())["fields"]
     README = (ROOT / "bindings" / "nginx" / "README.md").read_text()
     # Directives that set no field of the policy document.
-    NOT_FIELDS = {"auth_jwt_policy", "auth_jwt_status", "auth_jwt_type", "auth_jwt_require", "auth_jwt_claim_set",
-                  "auth_jwt_header_set", "auth_jwt_key_request"}  # (the last: auth_jwt_key_url under Plus's name)
+    NOT_FIELDS = {"auth_jwt_policy", "auth_jwt_status", "auth_jwt_status_zone", "auth_jwt_type", "auth_jwt_require",
+                  "auth_jwt_claim_set", "auth_jwt_header_set",
+                  "auth_jwt_key_request"}  # (the last: auth_jwt_key_url under Plus's name)
 
     def test_the_rule_directives_are_the_ones_parity_json_names(self):
         documented = set(re.findall(r"^### (auth_jwt_\w+)$", self.README, re.M)) - self.NOT_FIELDS
