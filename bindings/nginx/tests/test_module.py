@@ -1855,19 +1855,23 @@ class ServerWideMetrics(unittest.TestCase):
 
     WORKERS = 2
 
-    def setUp(self):
-        block = """
-    server {
+    def start(self, http: str = "", locations: str = ""):
+        """nginx with `locations` (each with a policy of its own) before the two under test."""
+        block = f"""
+    {http}
+    server {{
         listen 127.0.0.1:@PORT@ reuseport;  # fresh connections spread over the workers
         auth_jwt_key_file @DIR@/keys.json; auth_jwt_alg HS256; auth_jwt_audience api;
         add_header X-Pid $pid always;
-        location / { auth_jwt "api"; root @DIR@/www; }
-        location /metrics { auth_jwt off; auth_jwt_status; }
-    }
+        {locations}
+        location / {{ auth_jwt "api"; root @DIR@/www; }}
+        location /metrics {{ auth_jwt off; auth_jwt_status; }}
+    }}
 """
         files = {"keys.json": oct_jwks(("a", SECRET_A)), "www/index.txt": "ok"}
         self.nginx = Nginx(block, files, workers=self.WORKERS).start()
         self.addCleanup(self.nginx.cleanup)
+        self.wait_for_workers(set())
 
     def workers(self) -> set[int]:
         """The master's worker processes now."""
@@ -1925,8 +1929,14 @@ class ServerWideMetrics(unittest.TestCase):
             scrapes += 1
         self.assertEqual(len(answered), self.WORKERS, "every worker answered scrapes")
 
+    def reload(self):
+        """A reload, once the old workers have finished."""
+        old = self.workers()
+        os.kill(self.nginx.proc.pid, signal.SIGHUP)
+        self.wait_for_workers(old)
+
     def test_every_scrape_shows_every_worker_through_a_kill_and_a_reload(self):
-        self.assertEqual(len(self.wait_for_workers(set())), self.WORKERS)
+        self.start()
         served = self.send(20, 6, 4)
         self.assertEqual(len(served), self.WORKERS, "both workers verified tokens")
         self.assert_every_scrape_shows(20, 6, 4)
@@ -1941,16 +1951,32 @@ class ServerWideMetrics(unittest.TestCase):
         self.assert_every_scrape_shows(30, 6, 4)
 
         # A reload: new workers, the old ones finish and leave their counts.
-        old = self.workers()
-        self.assertNotEqual(old, before)
-        os.kill(self.nginx.proc.pid, signal.SIGHUP)
-        self.wait_for_workers(old)
+        self.assertNotEqual(self.workers(), before)
+        self.reload()
         self.assert_every_scrape_shows(30, 6, 4)
         self.send(5, 1, 1)
         self.assert_every_scrape_shows(35, 7, 5)
         log = self.nginx.error_log()
         self.assertNotIn("is full", log)
         self.assertNotRegex(log, r"\[(emerg|crit)\]")
+
+    def test_a_worker_without_room_in_the_zone_is_still_counted(self):
+        # Twenty more policies in the smallest zone: their records fit, a slot per worker in each does not,
+        # and the policy under test, the last one a worker takes slots for, gets none.
+        others = "".join(f'location /other{i} {{ auth_jwt "api"; auth_jwt_audience other{i}; }}\n' for i in range(20))
+        self.start(http="auth_jwt_status_zone 64k;", locations=others)
+        deadline = time.time() + 5
+        while "is full" not in self.nginx.error_log() and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertIn('auth_jwt: the zone "auth_jwtv_status" is full: this worker\'s counters are still counted',
+                      self.nginx.error_log())
+        self.assertEqual(len(self.send(20, 6, 4)), self.WORKERS)
+        self.assert_every_scrape_shows(20, 6, 4)
+        self.reload()
+        self.assert_every_scrape_shows(20, 6, 4)
+        self.send(5, 1, 1)
+        self.assert_every_scrape_shows(25, 7, 5)
+        self.assertNotRegex(self.nginx.error_log(), r"\[(emerg|crit)\]")
 
 
 @unittest.skipUnless(MODULE, "NGINX_MODULE is not set")
