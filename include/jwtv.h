@@ -669,6 +669,26 @@ jwtv_status jwtv_verifier_metrics_prometheus(const jwtv_verifier *verifier,
                                              size_t buf_cap,
                                              size_t *len_out);
 
+// Takes the oldest state change of the verifier's dependencies not taken
+// yet: a key server whose fetches start failing, fail for another reason
+// or succeed again, a revocation list that stops or resumes syncing. Each
+// change is reported once, never per request: call this from time to time
+// (NGINX does every second) and log what it gives.
+//
+// Writes the message (escaped: no control characters; with the policy's
+// name) to `buf`, NUL-terminated; `*len_out` (when non-NULL) receives its
+// length, 0 when there is no change to take (then `buf` holds an empty
+// string when `buf_cap` > 0); `*failing_out` (when non-NULL) is true for a
+// failure, false for a recovery. `JWTV_BUFFER_TOO_SMALL` when `buf` is
+// NULL or `buf_cap` is not more than the length: the change stays to be
+// taken with a larger buffer. At most 32 changes wait; the next one taken after older ones were
+// dropped says how many.
+jwtv_status jwtv_verifier_take_state_change(const jwtv_verifier *verifier,
+                                            char *buf,
+                                            size_t buf_cap,
+                                            size_t *len_out,
+                                            bool *failing_out);
+
 // Makes a verifier from a policy document in memory (the JSON of a policy
 // file, `docs/POLICY.md`), in one call; relative paths in it are relative
 // to `base_dir` (NULL: the current directory). Errors as

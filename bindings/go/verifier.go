@@ -684,6 +684,47 @@ func (v *Verifier) RecordNoToken() {
 	runtime.KeepAlive(v)
 }
 
+// StateChange is a change of a dependency's state: a key server whose
+// fetches start failing, fail for another reason or succeed again, or a
+// revocation list that stops or resumes syncing.
+type StateChange struct {
+	// Failing is true for a failure, false for a recovery.
+	Failing bool
+	// Message says what happened, with the policy's name; escaped by
+	// libjwtv (no control characters), ready for a log line.
+	Message string
+}
+
+// TakeStateChanges returns the state changes not taken yet, oldest first.
+// Each is reported once, never per request: call it from time to time (a
+// ticker of a few seconds) and log what it returns, for example
+// log.Printf("jwtv: %s", c.Message) or, with Go 1.21+, slog.Warn for a
+// failure. At most 32 changes wait; the first taken after older ones were
+// dropped says how many.
+func (v *Verifier) TakeStateChanges() []StateChange {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	defer runtime.KeepAlive(v)
+	if v.ptr == nil {
+		return nil
+	}
+	var changes []StateChange
+	buf := make([]byte, 2048)
+	for {
+		var n C.size_t
+		var failing C.bool
+		status := C.jwtv_verifier_take_state_change(v.ptr, (*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), &n, &failing)
+		if status == C.JWTV_BUFFER_TOO_SMALL {
+			buf = make([]byte, int(n)+1)
+			continue
+		}
+		if status != C.JWTV_OK || n == 0 {
+			return changes
+		}
+		changes = append(changes, StateChange{Failing: bool(failing), Message: string(buf[:n])})
+	}
+}
+
 // Metrics returns a snapshot of the verifier's counters; the zero Metrics
 // after Close.
 func (v *Verifier) Metrics() Metrics {

@@ -236,6 +236,7 @@ static jwtv_status ngx_http_auth_jwtv_set_rules(jwtv_policy *p, ngx_http_auth_jw
 static ngx_int_t ngx_http_auth_jwtv_init_process(ngx_cycle_t *cycle);
 static void ngx_http_auth_jwtv_exit_process(ngx_cycle_t *cycle);
 static void ngx_http_auth_jwtv_publish_handler(ngx_event_t *ev);
+static void ngx_http_auth_jwtv_changes_handler(ngx_event_t *ev);
 
 #define AUTH_JWTV_CONTEXT (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF)
 /* Where NGINX Plus also allows a directive inside limit_except. */
@@ -1110,6 +1111,7 @@ static ngx_http_auth_jwtv_pub_t *ngx_http_auth_jwtv_pubs;
 static ngx_uint_t ngx_http_auth_jwtv_npubs;
 static ngx_slab_pool_t *ngx_http_auth_jwtv_shpool;
 static ngx_event_t ngx_http_auth_jwtv_publish_ev;
+static ngx_event_t ngx_http_auth_jwtv_changes_ev;
 
 /* A policy's key in the zone: its document and file, hashed (FNV-1a). A
  * reload that keeps a policy as it is keeps its counters. */
@@ -1295,6 +1297,55 @@ static void ngx_http_auth_jwtv_put(ngx_http_auth_jwtv_pub_t *pub) {
         }
     }
     ngx_memcpy(pub->last, pub->now, rec->len * sizeof(uint64_t));
+}
+
+/* Logs the state changes `verifier` has to report (a key server failing or
+ * back, a revocation list out of sync or back), each once: warn for a
+ * failure, notice for a recovery. The messages come escaped from libjwtv. */
+static void ngx_http_auth_jwtv_log_changes(ngx_log_t *log, jwtv_verifier *verifier) {
+    char message[2048];
+    size_t len;
+    bool failing;
+    ngx_uint_t level;
+
+    if (verifier == NULL) {
+        return;
+    }
+    /* A bound, so that a flood of changes cannot hold the event loop. */
+    for (int i = 0; i < 64; i++) {
+        jwtv_status rc = jwtv_verifier_take_state_change(verifier, message, sizeof message, &len, &failing);
+        if (rc == JWTV_BUFFER_TOO_SMALL) {
+            /* Longer than the buffer: taken whole into one of its length, never cut. */
+            char *whole = ngx_alloc(len + 1, log);
+            if (whole == NULL ||
+                jwtv_verifier_take_state_change(verifier, whole, len + 1, &len, &failing) != JWTV_OK) {
+                if (whole != NULL) {
+                    ngx_free(whole);
+                }
+                return;
+            }
+            level = failing ? NGX_LOG_WARN : NGX_LOG_NOTICE;
+            ngx_log_error(level, log, 0, "auth_jwt: %s", whole);
+            ngx_free(whole);
+            continue;
+        }
+        if (rc != JWTV_OK || len == 0) {
+            return;
+        }
+        level = failing ? NGX_LOG_WARN : NGX_LOG_NOTICE;
+        ngx_log_error(level, log, 0, "auth_jwt: %s", message);
+    }
+}
+
+/* Every second: the state changes of this worker's verifiers to the error log. */
+static void ngx_http_auth_jwtv_changes_handler(ngx_event_t *ev) {
+    for (ngx_uint_t i = 0; i < ngx_http_auth_jwtv_nverifiers; i++) {
+        ngx_http_auth_jwtv_log_changes(ev->log, ngx_http_auth_jwtv_verifiers[i]);
+    }
+    for (ngx_uint_t i = 0; i < AUTH_JWTV_FILE_CACHE; i++) {
+        ngx_http_auth_jwtv_log_changes(ev->log, ngx_http_auth_jwtv_file_verifiers[i].verifier);
+    }
+    ngx_add_timer(ev, AUTH_JWTV_PUBLISH_MSEC); /* cancelable: it never holds a worker that is shutting down */
 }
 
 /* Every second: this worker's counters to the zone. */
@@ -2249,6 +2300,10 @@ static ngx_int_t ngx_http_auth_jwtv_init_process(ngx_cycle_t *cycle) {
             (void)jwtv_verifier_set_audit_callback(ngx_http_auth_jwtv_verifiers[i], ngx_http_auth_jwtv_audit, NULL);
         }
     }
+    ngx_http_auth_jwtv_changes_ev.handler = ngx_http_auth_jwtv_changes_handler;
+    ngx_http_auth_jwtv_changes_ev.log = cycle->log;
+    ngx_http_auth_jwtv_changes_ev.cancelable = 1;
+    ngx_add_timer(&ngx_http_auth_jwtv_changes_ev, AUTH_JWTV_PUBLISH_MSEC);
     return ngx_http_auth_jwtv_join(cycle, mcf);
 }
 

@@ -916,6 +916,37 @@ class DrippingJwks:
 
 
 @unittest.skipUnless(MODULE, "NGINX_MODULE is not set")
+class StateChanges(unittest.TestCase):
+    """A key server that is away is one warning in the error log, however
+    many requests and retries follow; never a line per request."""
+
+    def test_a_key_server_away_is_logged_once(self):
+        closed = free_port()  # nothing listens there
+        block = f"""
+    server {{
+        listen 127.0.0.1:@PORT@;
+        auth_jwt "api"; auth_jwt_key_url http://127.0.0.1:{closed}/jwks.json; auth_jwt_alg HS256;
+        auth_jwt_audience api;
+        location / {{ {PROXY} }}
+    }}
+"""
+        nginx = Nginx(block).start()
+        try:
+            token = hs256(claims())
+            deadline = time.time() + 4
+            while time.time() < deadline:
+                self.assertEqual(nginx.get("/", token)[0], 503)
+                time.sleep(0.1)
+            log = nginx.error_log()
+            lines = [line for line in log.splitlines() if "key set fetches from" in line]
+            self.assertEqual(len(lines), 1, log)
+            self.assertIn("[warn]", lines[0])
+            self.assertIn(f"http://127.0.0.1:{closed}/jwks.json failing (1 in a row)", lines[0])
+            self.assertIn("no key set is served", lines[0])
+        finally:
+            nginx.cleanup()
+
+
 class FirstFetch(unittest.TestCase):
     """A worker whose key set is still on its way answers at once and never stalls."""
 

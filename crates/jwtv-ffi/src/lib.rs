@@ -43,7 +43,7 @@ pub use verifier::{
     JWTV_REJECTION_SLOTS, jwtv_metrics, jwtv_revocation_status, jwtv_verifier, jwtv_verifier_free,
     jwtv_verifier_from_policy_file, jwtv_verifier_from_policy_json, jwtv_verifier_metrics,
     jwtv_verifier_metrics_prometheus, jwtv_verifier_record_no_token, jwtv_verifier_revocation_status,
-    jwtv_verifier_verify, jwtv_verifier_wait_ready,
+    jwtv_verifier_take_state_change, jwtv_verifier_verify, jwtv_verifier_wait_ready,
 };
 pub use version::{JWTV_VERSION_MAJOR, JWTV_VERSION_MINOR, JWTV_VERSION_PATCH, jwtv_crypto_backend, jwtv_version};
 

@@ -16,7 +16,8 @@ use crate::status::{jwtv_error_name, jwtv_status};
 use crate::verifier::{
     jwtv_revocation_status, jwtv_verifier, jwtv_verifier_free, jwtv_verifier_from_policy_file,
     jwtv_verifier_from_policy_json, jwtv_verifier_metrics, jwtv_verifier_metrics_prometheus,
-    jwtv_verifier_record_no_token, jwtv_verifier_revocation_status, jwtv_verifier_verify, jwtv_verifier_wait_ready,
+    jwtv_verifier_record_no_token, jwtv_verifier_revocation_status, jwtv_verifier_take_state_change,
+    jwtv_verifier_verify, jwtv_verifier_wait_ready,
 };
 use crate::{JWTV_REJECTION_SLOTS, jwtv_metrics};
 
@@ -804,5 +805,58 @@ fn requests_without_a_token_are_counted() {
     }
     assert!(prometheus(verifier).contains("jwtv_requests_without_token_total 2\n"));
     // SAFETY: freed once.
+    unsafe { jwtv_verifier_free(verifier) };
+}
+
+/// Takes one state change: its status, message and whether it is a failure.
+fn take_change(verifier: *const jwtv_verifier, cap: usize) -> (jwtv_status, String, usize, bool) {
+    let mut buf: Vec<c_char> = vec![0; cap.max(1)];
+    let (mut len, mut failing) = (usize::MAX, false);
+    // SAFETY: a live verifier, `cap` writable bytes (or a NULL buffer for 0), valid out-pointers.
+    let status = unsafe {
+        jwtv_verifier_take_state_change(
+            verifier,
+            if cap == 0 { ptr::null_mut() } else { buf.as_mut_ptr() },
+            cap,
+            &mut len,
+            &mut failing,
+        )
+    };
+    let message = if status == jwtv_status::JWTV_OK {
+        // SAFETY: NUL-terminated when the call succeeded; read only then.
+        unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned()
+    } else {
+        String::new()
+    };
+    (status, message, len, failing)
+}
+
+#[test]
+fn a_failing_key_server_is_one_state_change_taken_once() {
+    // Nothing listens: every fetch is refused at once.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let url = format!("http://{}/jwks.json", closed.local_addr().expect("address"));
+    drop(closed);
+    let verifier = url_verifier(&url, JWTV_NONBLOCKING);
+    // Polled with a buffer too small: the change waits, its length is told.
+    let started = std::time::Instant::now();
+    let mut small = take_change(verifier, 8);
+    while small.0 == jwtv_status::JWTV_OK && started.elapsed() < std::time::Duration::from_secs(10) {
+        assert_eq!(small.2, 0, "nothing to take yet");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        small = take_change(verifier, 8);
+    }
+    assert_eq!(small.0, jwtv_status::JWTV_BUFFER_TOO_SMALL);
+    let (status, message, len, failing) = take_change(verifier, 1024);
+    assert_eq!(len, small.2, "the same change, whole");
+    assert_eq!(status, jwtv_status::JWTV_OK);
+    assert!(failing, "{message}");
+    assert_eq!(len, message.len());
+    assert!(message.starts_with("policy=- key set fetches from http://127.0.0.1:"), "{message}");
+    assert!(message.contains("failing (1 in a row)"), "{message}");
+    // Retries fail the same way: nothing more to take.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_eq!(take_change(verifier, 1024), (jwtv_status::JWTV_OK, String::new(), 0, false));
+    // SAFETY: made here, freed once.
     unsafe { jwtv_verifier_free(verifier) };
 }

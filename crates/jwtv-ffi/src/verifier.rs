@@ -1,11 +1,13 @@
 //! `jwtv_verifier`: made once from a policy, then
 //! shared by every thread that verifies.
 
+use std::collections::VecDeque;
 use std::ffi::c_char;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use jwtv::ErrorCode;
-use jwtv_gateway::{Policy, Verifier};
+use jwtv_gateway::{Policy, StateChange, Verifier};
 
 use crate::audit::Audit;
 use crate::boundary::{
@@ -24,6 +26,9 @@ pub struct jwtv_verifier {
     inner: Verifier,
     /// The audit callback (`jwtv_verifier_set_audit_callback`).
     pub(crate) audit: Audit,
+    /// State changes taken from the verifier and not yet handed out
+    /// (`jwtv_verifier_take_state_change`).
+    changes: Mutex<VecDeque<StateChange>>,
 }
 
 impl jwtv_verifier {
@@ -132,7 +137,7 @@ pub unsafe extern "C" fn jwtv_verifier_from_policy_file(
 
 /// Hands a new verifier to C through `out` (non-NULL, checked by the caller).
 pub(crate) fn verifier_out(inner: Verifier, out: *mut *mut jwtv_verifier) -> Result<(), jwtv_status> {
-    let verifier = Box::into_raw(Box::new(jwtv_verifier { inner, audit: Audit::default() }));
+    let verifier = Box::into_raw(Box::new(jwtv_verifier { inner, audit: Audit::default(), changes: Mutex::default() }));
     // SAFETY: `out` is NULL or writable per the caller's contract.
     unsafe { write_out(out, verifier) }.inspect_err(|_| {
         // SAFETY: just made by Box::into_raw and not shared.
@@ -338,6 +343,47 @@ pub unsafe extern "C" fn jwtv_verifier_metrics_prometheus(
         let text = verifier.inner.metrics_prometheus();
         // SAFETY: buffer contract forwarded.
         unsafe { copy_out(text.as_bytes(), buf, buf_cap, len_out) }
+    })
+}
+
+/// Takes the oldest state change of the verifier's dependencies not taken
+/// yet: a key server whose fetches start failing, fail for another reason
+/// or succeed again, a revocation list that stops or resumes syncing. Each
+/// change is reported once, never per request: call this from time to time
+/// (NGINX does every second) and log what it gives.
+///
+/// Writes the message (escaped: no control characters; with the policy's
+/// name) to `buf`, NUL-terminated; `*len_out` (when non-NULL) receives its
+/// length, 0 when there is no change to take (then `buf` holds an empty
+/// string when `buf_cap` > 0); `*failing_out` (when non-NULL) is true for a
+/// failure, false for a recovery. `JWTV_BUFFER_TOO_SMALL` when `buf` is
+/// NULL or `buf_cap` is not more than the length: the change stays to be
+/// taken with a larger buffer. At most 32 changes wait; the next one taken after older ones were
+/// dropped says how many.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtv_verifier_take_state_change(
+    verifier: *const jwtv_verifier,
+    buf: *mut c_char,
+    buf_cap: usize,
+    len_out: *mut usize,
+    failing_out: *mut bool,
+) -> jwtv_status {
+    guard(|| {
+        // SAFETY: NULL or a live verifier per the contract.
+        let verifier = unsafe { verifier.as_ref() }.ok_or(jwtv_status::JWTV_NULL_ARGUMENT)?;
+        let mut changes = verifier.changes.lock().unwrap_or_else(PoisonError::into_inner);
+        if changes.is_empty() {
+            changes.extend(verifier.inner.take_state_changes());
+        }
+        let (message, failing) = changes.front().map_or(("", false), |c| (c.message.as_str(), c.failing));
+        // SAFETY: buffer contract forwarded.
+        unsafe { copy_out(message.as_bytes(), buf, buf_cap, len_out) }?;
+        changes.pop_front();
+        if !failing_out.is_null() {
+            // SAFETY: non-NULL and writable per the contract.
+            unsafe { failing_out.write(failing) };
+        }
+        Ok(())
     })
 }
 

@@ -73,6 +73,7 @@ mod usage;
 mod verifier;
 
 pub use audit::{AuditEvent, MAX_FIELD_CHARS as MAX_AUDIT_FIELD_CHARS};
+pub use changes::{MAX_QUEUED_STATE_CHANGES, StateChange};
 pub use metrics::{AGE_BUCKETS_SECS, HistogramSnapshot, LATENCY_BUCKETS_NS, MetricsSnapshot};
 #[expect(deprecated, reason = "the former name, kept for one release")]
 pub use policy::ConfigError;

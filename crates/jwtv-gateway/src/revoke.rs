@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use jwtv::{Claims, Dependency, Error, Header};
+
+use crate::changes::StateLog;
 use jwtv_jwks::{Clock, SystemClock};
 
 pub use list::{JTI_GRACE_SECS, MAX_REVOKED_ID_LEN, Revocation, RevocationError, RevocationKind, RevocationList};
@@ -219,7 +221,7 @@ struct SyncState {
     invalid: u64,
     /// Where the list comes from and the policy's name, once the list's
     /// sync state changes are logged ([`Revocations::log_changes`]).
-    logged_as: Option<(String, Option<String>)>,
+    logged_as: Option<(String, Arc<StateLog>)>,
 }
 
 impl Shared {
@@ -273,9 +275,9 @@ impl Shared {
         self.last_sync.store(self.now().max(1), Ordering::Release);
         sync.connected = true;
         if sync.last_error.take().is_some()
-            && let Some((source, policy)) = &sync.logged_as
+            && let Some((source, log)) = &sync.logged_as
         {
-            crate::changes::revocations(policy.as_deref(), source, None);
+            log.revocations(source, None);
         }
         drop(sync);
         self.synced.notify_all();
@@ -294,9 +296,9 @@ impl Shared {
         sync.connected = false;
         let error = error.to_string();
         if sync.last_error.as_ref() != Some(&error)
-            && let Some((source, policy)) = &sync.logged_as
+            && let Some((source, log)) = &sync.logged_as
         {
-            crate::changes::revocations(policy.as_deref(), source, Some(&error));
+            log.revocations(source, Some(&error));
         }
         sync.last_error = Some(error);
     }
@@ -524,13 +526,13 @@ impl Revocations {
         RevocationStatus { backend, location, gauges, last_error }
     }
 
-    /// Logs the list's sync state changes from now on, once each (it stops
-    /// syncing, fails for another reason, syncs again), with the policy's
-    /// name: what a server verifier does with the `tracing` or `log` feature.
-    pub(crate) fn log_changes(&self, policy: Option<&str>) {
+    /// Reports the list's sync state changes from now on to `log`, once
+    /// each (it stops syncing, fails for another reason, syncs again): what
+    /// a server verifier does with its list.
+    pub(crate) fn log_changes(&self, log: Arc<StateLog>) {
         let location = self.status().location;
         let mut sync = self.owner.shared.sync.lock().unwrap_or_else(PoisonError::into_inner);
-        sync.logged_as = Some((location, policy.map(str::to_owned)));
+        sync.logged_as = Some((location, log));
     }
 
     /// The file of a file back end.

@@ -8,6 +8,7 @@ use jwtv::json::{self, Value};
 use jwtv::{Algorithm, Claims, DEFAULT_BUFFER_LEN, Dependency, Error, Header, buffer_len_for};
 
 use crate::cache::{Decoded, TokenCache};
+use crate::changes::{StateChange, StateLog};
 use crate::metrics::{Counters, MetricsSnapshot};
 use crate::policy::{DEFAULT_FIRST_FETCH_TIMEOUT, Policy, PolicyError};
 use crate::revoke::{ListedBuf, Revocations};
@@ -53,6 +54,7 @@ pub struct Verifier {
     usage: Usage,
     first_fetch_timeout: Duration,
     shadow: Option<Shadow>,
+    changes: Arc<StateLog>,
 }
 
 impl Verifier {
@@ -71,10 +73,9 @@ impl Verifier {
     pub fn new(source: KeySource, policy: Policy) -> Result<Self, PolicyError> {
         policy.check()?;
         let shadow = policy.shadow()?.map(Shadow::new);
-        if cfg!(any(feature = "tracing", feature = "log")) {
-            let name = policy.name().map(str::to_owned);
-            source.on_change(move |change| crate::changes::key_set(name.as_deref(), change));
-        }
+        let changes = Arc::new(StateLog::new(policy.name()));
+        let log = Arc::clone(&changes);
+        source.on_change(move |change| log.key_set(change));
         Ok(Self {
             source,
             policy,
@@ -84,6 +85,7 @@ impl Verifier {
             usage: Usage::default(),
             first_fetch_timeout: DEFAULT_FIRST_FETCH_TIMEOUT,
             shadow,
+            changes,
         })
     }
 
@@ -98,9 +100,7 @@ impl Verifier {
     /// signature and claims (see [`Revocations`]).
     #[must_use]
     pub fn with_revocations(mut self, revocations: Revocations) -> Self {
-        if cfg!(any(feature = "tracing", feature = "log")) {
-            revocations.log_changes(self.policy.name());
-        }
+        revocations.log_changes(Arc::clone(&self.changes));
         self.revocations = Some(revocations);
         self
     }
@@ -216,6 +216,18 @@ impl Verifier {
     /// how many it verified (keys leave the table with their set).
     pub fn key_usage(&self) -> Vec<KeyUsage> {
         self.usage.snapshot()
+    }
+
+    /// The state changes of the key source and the revocation list since
+    /// the last call, oldest first: a key server whose fetches start
+    /// failing, fail otherwise or succeed again, a revocation list that stops
+    /// or resumes syncing. Each is reported once (and logged through the
+    /// `tracing` or `log` feature when one is on): what a host that logs by
+    /// itself takes from time to time, never per request. At most
+    /// [`MAX_QUEUED_STATE_CHANGES`](crate::MAX_QUEUED_STATE_CHANGES) wait; older ones are counted in
+    /// the next message.
+    pub fn take_state_changes(&self) -> Vec<StateChange> {
+        self.changes.take()
     }
 
     /// Counts a request that carried no token at all (for hosts: HTTP

@@ -124,6 +124,10 @@ fn dependency_state_changes_are_logged_once_each() {
     for line in keys.iter().chain(&lists) {
         assert!(!line.chars().any(char::is_control), "inert: {line:?}");
     }
+    // The same changes, once each, for hosts that log by themselves.
+    let taken: Vec<(&str, bool)> = verifier.take_state_changes().iter().map(|c| (c.dependency, c.failing)).collect();
+    assert_eq!(taken, [("keys", true), ("keys", true), ("keys", false), ("revocations", true), ("revocations", false)]);
+    assert!(verifier.take_state_changes().is_empty(), "taken once");
 }
 
 fn tempfile_dir() -> std::path::PathBuf {

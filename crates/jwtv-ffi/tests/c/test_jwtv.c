@@ -1408,6 +1408,22 @@ static void test_claims_as_text(void) {
 /* ES512 (P-521) verifies when libjwtv is built on aws-lc and is an
  * unsupported algorithm on ring (the default). The key and the token (valid
  * until 2100) are crates/jwtv/tests/vectors/es512's TEST KEY and token. */
+/* State changes: none for keys from a file; the arguments checked. (A key
+ * server away is one change, taken once: crates/jwtv-ffi/src/tests.rs.) */
+static void test_state_changes(void) {
+    jwtv_verifier *verifier = NULL;
+    char err[256] = "", message[64] = "x";
+    size_t len = 99;
+    bool failing = true;
+    CHECK_STATUS(jwtv_verifier_from_policy_file(example_path("policy.json"), &verifier, err, sizeof err), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_take_state_change(verifier, message, sizeof message, &len, &failing), JWTV_OK);
+    CHECK(len == 0 && message[0] == '\0');
+    CHECK_STATUS(jwtv_verifier_take_state_change(verifier, message, sizeof message, NULL, NULL), JWTV_OK);
+    CHECK_STATUS(jwtv_verifier_take_state_change(NULL, message, sizeof message, &len, &failing), JWTV_NULL_ARGUMENT);
+    CHECK_STATUS(jwtv_verifier_take_state_change(verifier, NULL, 0, &len, &failing), JWTV_BUFFER_TOO_SMALL);
+    jwtv_verifier_free(verifier);
+}
+
 static void test_es512_follows_the_backend(void) {
     const char *backend = jwtv_crypto_backend();
     int aws_lc = strcmp(backend, "aws-lc") == 0;
@@ -1726,6 +1742,7 @@ int main(int argc, char **argv) {
     test_revocations();
     test_threads();
     test_es512_follows_the_backend();
+    test_state_changes();
     test_audit_callback();
     test_audit_unavailable();
     test_audit_threads();
