@@ -330,8 +330,8 @@ impl MetricsSnapshot {
         full.push((Some(("alg", "unverified")), self.full_verification_ns.last().copied().unwrap_or(0)));
         let _ = writeln!(
             out,
-            "# HELP jwtv_full_verification_seconds_total Time spent in full verifications (signature and claims; \
-             cache hits aside), by the verified algorithm (unverified: refused tokens).\n\
+            "# HELP jwtv_full_verification_seconds_total Time spent in full verifications (signature and claims, end \
+             to end; cache hits aside), by the verified algorithm (unverified: refused tokens).\n\
              # TYPE jwtv_full_verification_seconds_total counter"
         );
         for (label, ns) in full {

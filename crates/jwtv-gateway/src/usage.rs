@@ -29,43 +29,59 @@ struct Entry {
     count: AtomicU64,
 }
 
-/// Entries by `kid`.
-type Table = HashMap<Arc<str>, Entry, RandomState>;
+/// The entries of the served set's keys: by `kid` (what carries a count
+/// over to the next set), and by position in the set (what a verification
+/// finds without hashing).
+#[derive(Debug, Default)]
+struct Table {
+    generation: u64,
+    by_kid: HashMap<Arc<str>, Arc<Entry>, RandomState>,
+    by_index: Vec<Option<Arc<Entry>>>,
+}
 
 #[derive(Debug, Default)]
 pub(crate) struct Usage {
-    /// The key set generation the table is bounded to, and the table.
-    table: RwLock<(u64, Table)>,
+    table: RwLock<Table>,
 }
 
 impl Usage {
     /// The key at `key_index` of `keys` (generation `generation`) verified a token at `now`.
     pub(crate) fn record(&self, keys: &KeySet, generation: u64, key_index: usize, now: u64) {
-        let Some(kid) = keys.keys().get(key_index).and_then(|key| key.kid()) else { return };
         {
             let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
-            if table.0 == generation
-                && let Some(entry) = table.1.get(kid)
+            if table.generation == generation
+                && let Some(Some(entry)) = table.by_index.get(key_index)
             {
                 entry.count.fetch_add(1, Ordering::Relaxed);
                 return;
             }
         }
+        let Some(kid) = keys.keys().get(key_index).and_then(|key| key.kid()) else { return };
         let mut table = self.table.write().unwrap_or_else(PoisonError::into_inner);
-        if table.0 != generation {
+        if table.generation != generation {
             // Only the keys of the served set stay.
-            table.1.retain(|kid, _| keys.keys().iter().any(|key| key.kid() == Some(&**kid)));
-            table.0 = generation;
+            table.by_kid.retain(|kid, _| keys.keys().iter().any(|key| key.kid() == Some(&**kid)));
+            let by_index =
+                keys.keys().iter().map(|key| key.kid().and_then(|kid| table.by_kid.get(kid)).cloned()).collect();
+            table.by_index = by_index;
+            table.generation = generation;
         }
-        let entry =
-            table.1.entry(Arc::from(kid)).or_insert_with(|| Entry { first_used_unix: now, count: AtomicU64::new(0) });
+        let entry = Arc::clone(
+            table
+                .by_kid
+                .entry(Arc::from(kid))
+                .or_insert_with(|| Arc::new(Entry { first_used_unix: now, count: AtomicU64::new(0) })),
+        );
         entry.count.fetch_add(1, Ordering::Relaxed);
+        if let Some(slot) = table.by_index.get_mut(key_index) {
+            *slot = Some(entry);
+        }
     }
 
     pub(crate) fn snapshot(&self) -> Vec<KeyUsage> {
         let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
         let mut usage: Vec<KeyUsage> = table
-            .1
+            .by_kid
             .iter()
             .map(|(kid, entry)| KeyUsage {
                 kid: kid.to_string(),
