@@ -1348,8 +1348,9 @@ static void ngx_http_auth_jwtv_changes_handler(ngx_event_t *ev) {
     ngx_add_timer(ev, AUTH_JWTV_PUBLISH_MSEC); /* cancelable: it never holds a worker that is shutting down */
 }
 
-/* Every second: this worker's counters to the zone. */
-static void ngx_http_auth_jwtv_publish_handler(ngx_event_t *ev) {
+/* This worker's counters to the zone: every snapshot taken outside the
+ * lock, then copied under it; a worker that leaves also retires its slots. */
+static void ngx_http_auth_jwtv_publish(ngx_uint_t leaving) {
     ngx_http_auth_jwtv_pub_t *pub = ngx_http_auth_jwtv_pubs;
 
     for (ngx_uint_t i = 0; i < ngx_http_auth_jwtv_npubs; i++) {
@@ -1361,9 +1362,17 @@ static void ngx_http_auth_jwtv_publish_handler(ngx_event_t *ev) {
     for (ngx_uint_t i = 0; i < ngx_http_auth_jwtv_npubs; i++) {
         if (pub[i].record != NULL) {
             ngx_http_auth_jwtv_put(&pub[i]);
+            if (leaving) {
+                ngx_http_auth_jwtv_retire(ngx_http_auth_jwtv_shpool, pub[i].record, pub[i].slot);
+            }
         }
     }
     ngx_shmtx_unlock(&ngx_http_auth_jwtv_shpool->mutex);
+}
+
+/* Every second: this worker's counters to the zone. */
+static void ngx_http_auth_jwtv_publish_handler(ngx_event_t *ev) {
+    ngx_http_auth_jwtv_publish(0);
     ngx_add_timer(ev, AUTH_JWTV_PUBLISH_MSEC); /* cancelable: it never holds a worker that is shutting down */
 }
 
@@ -1443,24 +1452,10 @@ static ngx_int_t ngx_http_auth_jwtv_join(ngx_cycle_t *cycle, ngx_http_auth_jwtv_
 /* A worker that ends adds its last words to the retired ones, before its
  * verifiers are freed: its counts stay in the sum, once. */
 static void ngx_http_auth_jwtv_leave(void) {
-    ngx_http_auth_jwtv_pub_t *pub = ngx_http_auth_jwtv_pubs;
-
-    if (pub == NULL) {
+    if (ngx_http_auth_jwtv_pubs == NULL) {
         return;
     }
-    for (ngx_uint_t i = 0; i < ngx_http_auth_jwtv_npubs; i++) {
-        if (pub[i].record != NULL) {
-            ngx_http_auth_jwtv_take(&pub[i]);
-        }
-    }
-    ngx_shmtx_lock(&ngx_http_auth_jwtv_shpool->mutex);
-    for (ngx_uint_t i = 0; i < ngx_http_auth_jwtv_npubs; i++) {
-        if (pub[i].record != NULL) {
-            ngx_http_auth_jwtv_put(&pub[i]);
-            ngx_http_auth_jwtv_retire(ngx_http_auth_jwtv_shpool, pub[i].record, pub[i].slot);
-        }
-    }
-    ngx_shmtx_unlock(&ngx_http_auth_jwtv_shpool->mutex);
+    ngx_http_auth_jwtv_publish(1);
     ngx_http_auth_jwtv_pubs = NULL;
     ngx_http_auth_jwtv_npubs = 0;
 }

@@ -5,26 +5,10 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-use common::{NOW, TestKey, claims_with};
+use common::{Captured, NOW, TestKey, claims_with};
 use jwtv::{Algorithm, AlgorithmSet};
 use jwtv_gateway::{Policy, Verifier};
 use jwtv_jwks::{KeySet, KeySetOptions, KeySource};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[test]
 fn a_rejection_is_one_event_with_its_fields_and_never_the_token() {
@@ -50,7 +34,7 @@ fn a_rejection_is_one_event_with_its_fields_and_never_the_token() {
         assert!(verifier.verify(&forged, NOW).is_err());
         assert!(verifier.verify(&valid, NOW).is_ok());
     });
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).expect("UTF-8");
+    let log = captured.text();
     let lines: Vec<&str> = log.lines().collect();
     assert_eq!(lines.len(), 1, "one event, for the rejection only:\n{log}");
     let line = lines[0];
@@ -93,7 +77,7 @@ fn a_shadow_rejection_is_an_event_marked_shadow_and_the_token_passes() {
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
     tracing::subscriber::with_default(subscriber, || assert!(verifier.verify(&token, NOW).is_ok()));
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).expect("UTF-8");
+    let log = captured.text();
     let lines: Vec<&str> = log.lines().collect();
     assert_eq!(lines.len(), 1, "{log}");
     assert!(lines[0].contains("code=\"bad_issuer\"") && lines[0].contains("shadow=true"), "{}", lines[0]);

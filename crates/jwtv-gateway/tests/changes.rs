@@ -7,31 +7,16 @@
 mod common;
 
 use std::io::{Read, Write};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{NOW, TestKey, claims_with};
+use common::{Captured, NOW, TestKey, claims_with};
 use jwtv_gateway::Policy;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn lines(&self, target: &str) -> Vec<String> {
-        let text = String::from_utf8(self.0.lock().unwrap().clone()).expect("UTF-8");
-        text.lines().filter(|l| l.contains(target)).map(str::to_owned).collect()
-    }
+/// The captured lines of `target`.
+fn lines(captured: &Captured, target: &str) -> Vec<String> {
+    captured.text().lines().filter(|l| l.contains(target)).map(str::to_owned).collect()
 }
 
 /// A key server on 127.0.0.1 answering with `status` (200: the JWKS).
@@ -93,12 +78,12 @@ fn dependency_state_changes_are_logged_once_each() {
         let _ = verifier.verify(&token, NOW);
     }
     status.store(503, Ordering::SeqCst);
-    wait_for("another failure", || captured.lines("jwtv::keys").len() >= 2);
+    wait_for("another failure", || lines(&captured, "jwtv::keys").len() >= 2);
     wait_for("more failed fetches", || verifier.metrics().keys.consecutive_failures >= 8);
     status.store(200, Ordering::SeqCst);
     wait_for("recovery", || verifier.metrics().keys.consecutive_failures == 0);
-    wait_for("the recovery line", || captured.lines("jwtv::keys").len() >= 3);
-    let keys = captured.lines("jwtv::keys");
+    wait_for("the recovery line", || lines(&captured, "jwtv::keys").len() >= 3);
+    let keys = lines(&captured, "jwtv::keys");
     assert_eq!(keys.len(), 3, "{keys:#?}");
     assert!(
         keys[0].contains("WARN") && keys[0].contains("HTTP status 500") && keys[0].contains("orders-api"),
@@ -117,7 +102,7 @@ fn dependency_state_changes_are_logged_once_each() {
     std::fs::write(&revocations, r#"{"jti":{},"sub":{},"kid":{}}"#).expect("write");
     std::thread::sleep(Duration::from_millis(1100));
     assert!(verifier.verify(&token, NOW).is_ok());
-    let lists = captured.lines("jwtv::revocations");
+    let lists = lines(&captured, "jwtv::revocations");
     assert_eq!(lists.len(), 2, "{lists:#?}");
     assert!(lists[0].contains("WARN") && lists[0].contains("not in sync"), "{}", lists[0]);
     assert!(lists[1].contains("INFO") && lists[1].contains("in sync again"), "{}", lists[1]);

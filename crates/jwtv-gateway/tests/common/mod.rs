@@ -60,3 +60,24 @@ pub fn claims() -> String {
 pub fn claims_with(times: &str) -> String {
     format!(r#"{{"iss":"https://issuer.example","aud":"api","sub":"user-1",{times}}}"#)
 }
+
+/// A log writer that keeps what it is given, for tests of what is logged.
+#[derive(Clone, Default)]
+pub struct Captured(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).expect("UTF-8")
+    }
+}
