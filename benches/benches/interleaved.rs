@@ -14,24 +14,31 @@
 //!
 //! Contenders:
 //! - `floor`: the key's own signature check (`VerifyingKey::verify_signature`,
-//!   prepared once, on the backend jwtv is built with) plus table-decoding the
-//!   signature and the payload: what any verifier must do;
+//!   prepared once, on the backend jwtv is built with) plus decoding the
+//!   signature and the payload with a plain table decoder
+//!   ([`jwtv_benches::table`]): what any verifier must do;
 //! - `jwtv`: the core `Verifier::verify` (iss, aud, exp checked);
-//! - `server`: `jwtv_gateway::Verifier::verify` without a cache (metrics,
-//!   key source, owned result);
-//! - `hit`: the same with a token cache, after the first verification;
+//! - `server`: `jwtv_gateway::Verifier::verify_in` without a cache (metrics,
+//!   key source, the result in the caller's buffer);
+//! - `owned`: `jwtv_gateway::Verifier::verify`, the same with an owned result;
+//! - `hit`: `verify_in` with a token cache, after the first verification;
 //! - `jsonwebtoken`: `jsonwebtoken::decode` (aws-lc-rs) with the same checks.
+//!
+//! Then two threads against one: per algorithm, the core and the server
+//! verifier (one verifier shared by both threads, as a server shares it)
+//! run on one thread and on two in turns, and the speed-up is the ratio of
+//! their throughputs within a round.
 
 use core::hint::black_box;
 use core::time::Duration;
 use std::time::Instant;
 
 use jwtv::AlgorithmSet;
-use jwtv_benches::{AUDIENCE, Alg, Fixture, ISSUER, NOW};
+use jwtv_benches::{AUDIENCE, Alg, Fixture, ISSUER, NOW, table};
 use jwtv_gateway::{Policy, Verifier};
 use jwtv_jwks::{KeySet, KeySource};
 
-const CONTENDERS: [&str; 5] = ["floor", "jwtv", "server", "hit", "jsonwebtoken"];
+const CONTENDERS: [&str; 6] = ["floor", "jwtv", "server", "owned", "hit", "jsonwebtoken"];
 /// Same-round ratios reported: (numerator, denominator).
 const RATIOS: [(&str, &str); 4] = [("jwtv", "floor"), ("server", "jwtv"), ("server", "hit"), ("jsonwebtoken", "jwtv")];
 
@@ -39,8 +46,8 @@ fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// Runs `op` for `slice` (at least 3 times) and returns nanoseconds per call.
-fn slice_ns(slice: Duration, op: &mut dyn FnMut() -> bool) -> f64 {
+/// Runs `op` for `slice` (at least 3 times) and returns the calls made and the time taken.
+fn run_for(slice: Duration, op: &mut dyn FnMut() -> bool) -> (u64, Duration) {
     let started = Instant::now();
     let mut calls = 0u64;
     while calls < 3 || started.elapsed() < slice {
@@ -49,6 +56,33 @@ fn slice_ns(slice: Duration, op: &mut dyn FnMut() -> bool) -> f64 {
         }
         calls += 8;
     }
+    (calls, started.elapsed())
+}
+
+fn per_call_ns((calls, took): (u64, Duration)) -> f64 {
+    took.as_secs_f64() * 1e9 / f64::from(u32::try_from(calls).unwrap_or(u32::MAX))
+}
+
+/// Runs `op` for `slice` and returns nanoseconds per call.
+fn slice_ns(slice: Duration, op: &mut dyn FnMut() -> bool) -> f64 {
+    per_call_ns(run_for(slice, op))
+}
+
+/// Runs `make()`'s operation on `threads` threads at once for `slice` and
+/// returns nanoseconds per call of the whole (wall time over all calls).
+fn threads_ns<F: FnMut() -> bool>(slice: Duration, threads: usize, make: &(dyn Fn() -> F + Sync)) -> f64 {
+    let started = Instant::now();
+    let calls: u64 = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut op = make();
+                    run_for(slice, &mut op).0
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().expect("a worker")).sum()
+    });
     started.elapsed().as_secs_f64() * 1e9 / f64::from(u32::try_from(calls).unwrap_or(u32::MAX))
 }
 
@@ -58,34 +92,12 @@ fn median(values: &mut [f64]) -> f64 {
     if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 }
 }
 
-fn table_decode<'o>(src: &[u8], out: &'o mut [u8]) -> Option<&'o [u8]> {
-    const fn value(c: u8) -> u8 {
-        match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'-' => 62,
-            b'_' => 63,
-            _ => 0xff,
-        }
+fn shown(ns: f64) -> String {
+    match ns {
+        ns if ns >= 1e6 => format!("{:.2} ms", ns / 1e6),
+        ns if ns >= 1e3 => format!("{:.2} µs", ns / 1e3),
+        ns => format!("{ns:.0} ns"),
     }
-    let len = src.len() * 6 / 8;
-    let out = out.get_mut(..len)?;
-    let (mut acc, mut bits, mut at) = (0u32, 0u32, 0usize);
-    for &c in src {
-        let v = value(c);
-        if v == 0xff {
-            return None;
-        }
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            *out.get_mut(at)? = (acc >> bits).to_le_bytes()[0];
-            at += 1;
-        }
-    }
-    Some(out)
 }
 
 fn server(fixture: &Fixture, cache: usize) -> Verifier {
@@ -94,36 +106,45 @@ fn server(fixture: &Fixture, cache: usize) -> Verifier {
     Verifier::new(KeySource::fixed(keys), rules).expect("bench rules").with_token_cache(cache)
 }
 
+/// The floor: decode the signature, check it, decode the payload.
+fn floor(fixture: &Fixture) -> bool {
+    let (signing_input, payload, signature) = fixture.segments();
+    let (mut sig, mut body) = ([0u8; 1024], [0u8; 1024]);
+    let Some(sig) = table::decode(black_box(signature).as_bytes(), &mut sig) else { return false };
+    fixture.key.verify_signature(signing_input.as_bytes(), sig).is_ok()
+        && table::decode(payload.as_bytes(), &mut body).is_some_and(|p| black_box(p).len() > 2)
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; any other argument filters algorithms by id.
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let rounds = env_or("ROUNDS", 15).max(1);
     let slice = Duration::from_millis(env_or("SLICE_MS", 20).max(1));
     let backend = if cfg!(feature = "aws-lc") { "aws-lc" } else { "ring" };
+    let algs: Vec<Alg> =
+        Alg::ALL.into_iter().filter(|a| filter.is_empty() || filter.iter().any(|f| f == a.id())).collect();
     println!("jwtv on {backend}: {rounds} rounds of {} ms slices per contender\n", slice.as_millis());
     println!(
-        "| alg | floor | jwtv | server | hit | jsonwebtoken | jwtv / floor | server / jwtv | server / hit | jsonwebtoken / jwtv |"
+        "| alg | floor | jwtv | server | owned | hit | jsonwebtoken | jwtv / floor | server − jwtv | server / jwtv | \
+         server / hit | jsonwebtoken / jwtv |"
     );
-    println!("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
-    for alg in Alg::ALL.into_iter().filter(|a| filter.is_empty() || filter.iter().any(|f| f == a.id())) {
+    println!("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    let at = |name: &str| CONTENDERS.iter().position(|c| *c == name).expect("a contender");
+    for &alg in &algs {
         let fixture = Fixture::new(alg);
         let core = fixture.verifier();
         let uncached = server(&fixture, 0);
         let cached = server(&fixture, 16);
         assert!(cached.verify(&fixture.token, NOW).is_ok());
-        let (signing_input, payload, signature) = fixture.segments();
-        let mut buf = vec![0u8; jwtv::DEFAULT_BUFFER_LEN];
         let token = fixture.token.as_str();
+        let (mut core_buf, mut server_buf, mut hit_buf) =
+            ([0u8; jwtv::DEFAULT_BUFFER_LEN], [0u8; jwtv::DEFAULT_BUFFER_LEN], [0u8; jwtv::DEFAULT_BUFFER_LEN]);
         let mut ops: Vec<Box<dyn FnMut() -> bool + '_>> = vec![
-            Box::new(|| {
-                let (mut sig, mut body) = ([0u8; 512], [0u8; 1024]);
-                let Some(sig) = table_decode(signature.as_bytes(), &mut sig) else { return false };
-                fixture.key.verify_signature(signing_input.as_bytes(), sig).is_ok()
-                    && table_decode(payload.as_bytes(), &mut body).is_some_and(|p| black_box(p).len() > 2)
-            }),
-            Box::new(move || core.verify(black_box(token), NOW, &mut buf).is_ok()),
-            Box::new(|| uncached.verify(black_box(&fixture.token), NOW).is_ok()),
-            Box::new(|| cached.verify(black_box(&fixture.token), NOW).is_ok_and(|v| v.from_cache())),
+            Box::new(|| floor(&fixture)),
+            Box::new(|| core.verify(black_box(token), NOW, &mut core_buf).is_ok()),
+            Box::new(|| uncached.verify_in(black_box(token), NOW, &mut server_buf).is_ok()),
+            Box::new(|| uncached.verify(black_box(token), NOW).is_ok()),
+            Box::new(|| cached.verify_in(black_box(token), NOW, &mut hit_buf).is_ok_and(|v| v.from_cache())),
             Box::new(|| fixture.verify_jsonwebtoken().is_ok()),
         ];
         // Warm-up: one slice each.
@@ -132,6 +153,7 @@ fn main() {
         }
         let mut times: Vec<Vec<f64>> = vec![Vec::new(); CONTENDERS.len()];
         let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); RATIOS.len()];
+        let mut overhead = Vec::new();
         for round in 0..rounds {
             let mut this = [0f64; CONTENDERS.len()];
             for k in 0..ops.len() {
@@ -141,19 +163,56 @@ fn main() {
             for (i, t) in this.iter().enumerate() {
                 times[i].push(*t);
             }
-            let at = |name: &str| CONTENDERS.iter().position(|c| *c == name).expect("a contender");
             for (r, (num, den)) in RATIOS.iter().enumerate() {
                 ratios[r].push(this[at(num)] / this[at(den)]);
             }
+            overhead.push(this[at("server")] - this[at("jwtv")]);
         }
-        let shown = |ns: f64| match ns {
-            ns if ns >= 1e6 => format!("{:.2} ms", ns / 1e6),
-            ns if ns >= 1e3 => format!("{:.2} µs", ns / 1e3),
-            ns => format!("{ns:.0} ns"),
-        };
         let cells: Vec<String> = times.iter_mut().map(|t| shown(median(t))).collect();
-        let ratio_cells: Vec<String> = ratios.iter_mut().map(|r| format!("{:.2}×", median(r))).collect();
+        let mut ratio_cells: Vec<String> = ratios.iter_mut().map(|r| format!("{:.2}×", median(r))).collect();
+        let overhead = median(&mut overhead);
+        let overhead =
+            if overhead < 0.0 { format!("−{}", shown(-overhead)) } else { format!("+{}", shown(overhead)) };
+        ratio_cells.insert(1, overhead);
         println!("| {} | {} | {} |", alg.id(), cells.join(" | "), ratio_cells.join(" | "));
     }
-    println!("\nTimes: medians over the rounds. Ratios: medians of the ratios taken within each round.");
+    println!("\nTimes: medians over the rounds. Ratios and the difference: medians of those taken within each round.");
+
+    println!("\nTwo threads against one (throughput; the server verifier shared by both threads):\n");
+    println!("| alg | jwtv, 1 thread | jwtv, 2 threads | speed-up | server, 1 thread | server, 2 threads | speed-up |");
+    println!("|---|--:|--:|--:|--:|--:|--:|");
+    for &alg in &algs {
+        let fixture = Fixture::new(alg);
+        let core = &fixture.verifier();
+        let shared = &server(&fixture, 0);
+        let token = fixture.token.as_str();
+        let core_op = || {
+            let mut buf = [0u8; jwtv::DEFAULT_BUFFER_LEN];
+            move || core.verify(black_box(token), NOW, &mut buf).is_ok()
+        };
+        let server_op = || {
+            let mut buf = [0u8; jwtv::DEFAULT_BUFFER_LEN];
+            move || shared.verify_in(black_box(token), NOW, &mut buf).is_ok()
+        };
+        let mut times: [Vec<f64>; 4] = Default::default();
+        let mut speedups: [Vec<f64>; 2] = Default::default();
+        for round in 0..rounds {
+            let mut this = [0f64; 4];
+            for k in 0..4 {
+                let i = (k + usize::try_from(round).unwrap_or(0)) % 4;
+                let threads = 1 + i % 2;
+                this[i] =
+                    if i < 2 { threads_ns(slice, threads, &core_op) } else { threads_ns(slice, threads, &server_op) };
+            }
+            for (i, t) in this.iter().enumerate() {
+                times[i].push(*t);
+            }
+            speedups[0].push(this[0] / this[1]);
+            speedups[1].push(this[2] / this[3]);
+        }
+        let [a, b, c, d] = times.each_mut().map(|t| shown(median(t)));
+        let [s1, s2] = speedups.each_mut().map(|s| format!("{:.2}×", median(s)));
+        println!("| {} | {a} | {b} | {s1} | {c} | {d} | {s2} |", alg.id());
+    }
+    println!("\nTimes per verification over all threads (wall time / calls); speed-ups: medians of same-round ratios.");
 }

@@ -31,25 +31,62 @@ use jwtv::{Algorithm, Validity};
 use crate::revoke::ListedBuf;
 
 /// What a verification leaves behind: the decoded header and claims JSON,
-/// and, for the cache, the token and what judging it again needs.
-#[derive(Debug)]
+/// and, for the cache, the token and what judging it again needs. Its
+/// `Debug` leaves the token out.
 pub(crate) struct Decoded {
+    pub(crate) facts: Facts,
+    /// The header JSON, the claims JSON and the token (empty when there is
+    /// no cache to compare with), one after the other in one allocation.
+    bytes: Box<[u8]>,
+    header_len: usize,
+    claims_len: usize,
+    /// What the revocation list looks at (cache entries with a revocation list only).
+    pub(crate) listed: Option<ListedBuf>,
+}
+
+/// What a verification found, besides the JSON.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Facts {
     pub(crate) alg: Algorithm,
-    pub(crate) header: Box<[u8]>,
-    pub(crate) claims: Box<[u8]>,
     /// The index of the key that verified the signature in the set of
     /// `generation` (whose `kid` revocation checks look up).
     pub(crate) key_index: usize,
     pub(crate) generation: u64,
-    /// The token (empty when there is no cache to compare with).
-    pub(crate) token: Box<[u8]>,
     /// When the claims pass the policy's time checks.
     pub(crate) validity: Validity,
     /// `iat` (rounded down) and `exp` (rounded up), for the age and lifetime metrics.
     pub(crate) iat: Option<i64>,
     pub(crate) exp: Option<i64>,
-    /// What the revocation list looks at (with a revocation list only).
-    pub(crate) listed: Option<ListedBuf>,
+}
+
+impl core::fmt::Debug for Decoded {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Decoded")
+            .field("facts", &self.facts)
+            .field("header", &String::from_utf8_lossy(self.header()))
+            .field("claims", &String::from_utf8_lossy(self.claims()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Decoded {
+    /// Copies `header`, `claims` and `token` (empty: none kept) into one allocation.
+    pub(crate) fn new(facts: Facts, header: &[u8], claims: &[u8], token: &[u8], listed: Option<ListedBuf>) -> Self {
+        let bytes = [header, claims, token].concat().into_boxed_slice();
+        Self { facts, bytes, header_len: header.len(), claims_len: claims.len(), listed }
+    }
+
+    pub(crate) fn header(&self) -> &[u8] {
+        self.bytes.get(..self.header_len).unwrap_or_default()
+    }
+
+    pub(crate) fn claims(&self) -> &[u8] {
+        self.bytes.get(self.header_len..self.header_len + self.claims_len).unwrap_or_default()
+    }
+
+    pub(crate) fn token(&self) -> &[u8] {
+        self.bytes.get(self.header_len + self.claims_len..).unwrap_or_default()
+    }
 }
 
 /// A token's hash under the cache's per-process seed.
@@ -103,16 +140,16 @@ impl TokenCache {
     pub(crate) fn get(&self, hash: &TokenHash, token: &[u8], generation: u64) -> Option<Arc<Decoded>> {
         let mut shard = self.shard(hash)?.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(entry) = shard.young.get(hash) {
-            if entry.generation == generation && *entry.token == *token {
+            if entry.facts.generation == generation && entry.token() == token {
                 return Some(Arc::clone(entry));
             }
-            if entry.generation != generation {
+            if entry.facts.generation != generation {
                 shard.young.remove(hash);
             }
             return None;
         }
         let entry = shard.old.remove(hash)?;
-        if entry.generation != generation || *entry.token != *token {
+        if entry.facts.generation != generation || entry.token() != token {
             return None;
         }
         Self::insert_young(&mut shard, self.half, *hash, Arc::clone(&entry));
@@ -165,18 +202,8 @@ mod tests {
 
     fn entry(n: u32, generation: u64) -> Arc<Decoded> {
         let validity = jwtv::Policy::new().validity(&jwtv::Claims::from_json(b"{}").unwrap());
-        Arc::new(Decoded {
-            alg: Algorithm::ES256,
-            header: Box::new([]),
-            claims: Box::new([]),
-            key_index: 0,
-            generation,
-            token: token(n).into(),
-            validity,
-            iat: None,
-            exp: None,
-            listed: None,
-        })
+        let facts = Facts { alg: Algorithm::ES256, key_index: 0, generation, validity, iat: None, exp: None };
+        Arc::new(Decoded::new(facts, b"{}", b"{}", &token(n), None))
     }
 
     fn get(cache: &TokenCache, n: u32, generation: u64) -> Option<Arc<Decoded>> {

@@ -85,7 +85,7 @@ pub use revoke::{
     Revocation, RevocationError, RevocationGauges, RevocationKind, RevocationList, RevocationStatus, Revocations,
 };
 pub use usage::KeyUsage;
-pub use verifier::{Verified, Verifier};
+pub use verifier::{Verified, VerifiedRef, Verifier};
 
 /// The former name of [`Policy`] as read from a policy file.
 #[deprecated(note = "renamed Policy: Policy::from_file, Policy::from_json")]

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use jwtv::{Error, ErrorCode, Header};
 
 use crate::policy::Policy;
-use crate::verifier::Verified;
+use crate::verifier::VerifiedRef;
 
 /// A shadow policy and its counters.
 #[derive(Debug)]
@@ -24,7 +24,7 @@ impl Shadow {
     }
 
     /// Judges a token the enforced policy accepted, counts the verdict and returns it.
-    pub(crate) fn judge(&self, verified: &Verified, now: u64) -> Result<(), ErrorCode> {
+    pub(crate) fn judge(&self, verified: &VerifiedRef<'_>, now: u64) -> Result<(), ErrorCode> {
         let verdict = self.verdict(verified, now).map_err(|e| e.code());
         let index = match verdict {
             Ok(()) => 0,
@@ -36,7 +36,7 @@ impl Shadow {
         verdict
     }
 
-    fn verdict(&self, verified: &Verified, now: u64) -> Result<(), Error> {
+    fn verdict(&self, verified: &VerifiedRef<'_>, now: u64) -> Result<(), Error> {
         if !self.policy.algorithms().contains(verified.algorithm()) {
             return Err(Error::AlgNotAllowed);
         }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use jwtv::json::{self, Value};
 use jwtv::{Algorithm, Claims, DEFAULT_BUFFER_LEN, Dependency, Error, Header, buffer_len_for};
 
-use crate::cache::{Decoded, TokenCache};
+use crate::cache::{Decoded, Facts, TokenCache, TokenHash};
 use crate::changes::{StateChange, StateLog};
 use crate::metrics::{Counters, MetricsSnapshot};
 use crate::policy::{DEFAULT_FIRST_FETCH_TIMEOUT, Policy, PolicyError};
@@ -170,29 +170,122 @@ impl Verifier {
     /// say why. With a revocation list that fails closed, a list that never
     /// synced or is staler than allowed gives `unavailable` (detail
     /// `revocations`) too.
+    ///
+    /// The result owns its JSON, shared with the token cache when there is
+    /// one; [`Verifier::verify_in`] borrows the caller's buffer instead and
+    /// allocates nothing.
     pub fn verify(&self, token: impl AsRef<[u8]>, now: u64) -> Result<Verified, Error> {
+        let token = token.as_ref();
+        let mut on_stack = [0u8; DEFAULT_BUFFER_LEN];
+        let mut on_heap;
+        let needed = buffer_len_for(token.len());
+        // A token over the policy's limit is refused before the buffer is used.
+        let buf: &mut [u8] = if needed <= on_stack.len() || token.len() > self.policy.token_len_limit() {
+            &mut on_stack
+        } else {
+            on_heap = vec![0u8; needed];
+            &mut on_heap
+        };
+        self.counted(token, now, |full| {
+            let (keys, generation, hash) = match self.lookup(token, now)? {
+                Lookup::Hit(decoded) => return Ok(Verified { decoded, from_cache: true }),
+                Lookup::Miss(keys, generation, hash) => (keys, generation, hash),
+            };
+            *full = true;
+            Ok(match self.verify_fresh(&keys, generation, hash, token, now, buf)? {
+                (_, Some(decoded)) => Verified { decoded, from_cache: false },
+                (fresh, None) => fresh.into_owned(),
+            })
+        })
+    }
+
+    /// [`Verifier::verify`] into the caller's buffer: the result borrows
+    /// `buf`, and nothing is allocated (but the entry a cache miss adds to
+    /// the token cache). `buf` needs [`jwtv::buffer_len_for`]`(token.len())`
+    /// bytes ([`jwtv::DEFAULT_BUFFER_LEN`] holds tokens up to 8 KiB); a
+    /// shorter one gives `too_large`, as in the core.
+    ///
+    /// ```
+    /// use jwtv::{Algorithm, AlgorithmSet, DEFAULT_BUFFER_LEN};
+    /// use jwtv_gateway::{Policy, Verifier};
+    /// use jwtv_jwks::{KeySet, KeySetOptions, KeySource};
+    ///
+    /// let algorithms = AlgorithmSet::of(&[Algorithm::HS256]);
+    /// // RFC 7515 appendix A.1's key and token (it expired in 2011).
+    /// let jwks = br#"{"keys":[{"kty":"oct","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}]}"#;
+    /// let keys = KeySet::parse(jwks, &KeySetOptions::for_algorithms(algorithms))?;
+    /// let verifier = Verifier::new(KeySource::fixed(keys), Policy::new(algorithms))?;
+    ///
+    /// let token = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    /// let mut buf = [0u8; DEFAULT_BUFFER_LEN];
+    /// let verified = verifier.verify_in(token, 1_300_000_000, &mut buf)?;
+    /// assert_eq!(verified.claims()?.iss().unwrap(), "joe");
+    /// assert!(matches!(verified.claim("http://example.com/is_root"), Some(jwtv::json::Value::Bool(true))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify_in<'b>(
+        &self,
+        token: impl AsRef<[u8]>,
+        now: u64,
+        buf: &'b mut [u8],
+    ) -> Result<VerifiedRef<'b>, Error> {
+        let token = token.as_ref();
+        self.counted(token, now, |full| {
+            let hit = match self.lookup(token, now)? {
+                Lookup::Hit(hit) => hit,
+                Lookup::Miss(keys, generation, hash) => {
+                    *full = true;
+                    return self.verify_fresh(&keys, generation, hash, token, now, buf).map(|(fresh, _)| fresh);
+                }
+            };
+            // The core did not use `buf`: the hit's JSON goes there.
+            let (header, claims) = (hit.header(), hit.claims());
+            let room = buf.get_mut(..header.len() + claims.len()).ok_or(Error::TooLarge)?;
+            let (header_out, claims_out) = room.split_at_mut(header.len());
+            header_out.copy_from_slice(header);
+            claims_out.copy_from_slice(claims);
+            Ok(VerifiedRef { facts: hit.facts, header: header_out, claims: claims_out, from_cache: true })
+        })
+    }
+
+    /// Runs `verify` and records what it did: the outcome and the latency,
+    /// the full verification's time (when `verify` sets its flag: the
+    /// signature check ran), a rejection's audit event, and for an accepted
+    /// token its age, its remaining lifetime and the shadow's verdict.
+    fn counted<V: View>(
+        &self,
+        token: &[u8],
+        now: u64,
+        verify: impl FnOnce(&mut bool) -> Result<V, Error>,
+    ) -> Result<V, Error> {
         // Two clock reads per verification: the latency and, when the
         // signature check ran, the full verification's time are the same span.
         let started = Instant::now();
-        let token = token.as_ref();
-        let mut full = None;
-        let result = self.verify_uncounted(token, now, &mut full);
+        let mut full = false;
+        let result = verify(&mut full);
         let took = started.elapsed();
         self.counters.record(result.as_ref().map(|_| ()).map_err(|e| e.code()), took);
-        if let Some(alg) = full {
-            self.counters.full_verification(alg, took);
-        }
-        if let Err(e) = &result {
-            crate::audit::rejected(e.code(), token, self.policy.name());
-        }
-        if let Ok(verified) = &result {
-            let age = verified.decoded.iat.map(|iat| now.saturating_sub(u64::try_from(iat).unwrap_or(0)));
-            let remaining = verified.decoded.exp.map(|exp| u64::try_from(exp).unwrap_or(0).saturating_sub(now));
-            self.counters.token_times(age, remaining);
-            if let Some(shadow) = &self.shadow
-                && let Err(code) = shadow.judge(verified, now)
-            {
-                crate::audit::shadow_rejected(code, token, self.policy.name());
+        match &result {
+            Err(e) => {
+                if full {
+                    self.counters.full_verification(None, took);
+                }
+                crate::audit::rejected(e.code(), token, self.policy.name());
+            }
+            Ok(verified) => {
+                let verified = verified.view();
+                if full {
+                    self.counters.full_verification(Some(verified.facts.alg), took);
+                }
+                let Facts { iat, exp, .. } = verified.facts;
+                let age = iat.map(|iat| now.saturating_sub(u64::try_from(iat).unwrap_or(0)));
+                let remaining = exp.map(|exp| u64::try_from(exp).unwrap_or(0).saturating_sub(now));
+                self.counters.token_times(age, remaining);
+                if let Some(shadow) = &self.shadow
+                    && let Err(code) = shadow.judge(&verified, now)
+                {
+                    crate::audit::shadow_rejected(code, token, self.policy.name());
+                }
             }
         }
         result
@@ -248,63 +341,42 @@ impl Verifier {
         self.verify(token, jwtv_jwks::unix_now())
     }
 
-    /// `full` becomes `Some` when the signature check ran: the algorithm
-    /// that verified, or `None` for a token refused before that was known.
-    fn verify_uncounted(
-        &self,
-        token: &[u8],
-        now: u64,
-        full: &mut Option<Option<Algorithm>>,
-    ) -> Result<Verified, Error> {
+    /// The key set served now and the token cache's entry for `token`,
+    /// judged at `now` (a hit), or what verifying it needs (a miss, and
+    /// always without a cache).
+    fn lookup(&self, token: &[u8], now: u64) -> Result<Lookup, Error> {
         if token.len() > self.policy.token_len_limit() {
             return Err(Error::TooLarge);
         }
         let (keys, generation) =
             self.source.current(self.first_fetch_timeout).ok_or(Error::Unavailable(Dependency::Keys))?;
-
-        let hash = self.cache.as_ref().map(|cache| cache.hash(token));
-        if let (Some(cache), Some(hash)) = (&self.cache, &hash) {
-            if let Some(decoded) = cache.get(hash, token, generation) {
-                self.counters.cache_hit();
-                let checked = self.judge_again(&keys, &decoded, now);
-                match checked {
-                    Ok(()) => self.usage.record(&keys, generation, decoded.key_index, now),
-                    Err(_) => cache.remove(hash),
-                }
-                return checked.map(|()| Verified { decoded, from_cache: true });
-            }
+        let Some(cache) = &self.cache else { return Ok(Lookup::Miss(keys, generation, None)) };
+        let hash = cache.hash(token);
+        let Some(decoded) = cache.get(&hash, token, generation) else {
             self.counters.cache_miss();
+            return Ok(Lookup::Miss(keys, generation, Some(hash)));
+        };
+        self.counters.cache_hit();
+        let checked = self.judge_again(&keys, &decoded, now);
+        match checked {
+            Ok(()) => self.usage.record(&keys, generation, decoded.facts.key_index, now),
+            Err(_) => cache.remove(&hash),
         }
-
-        let decoded = self.verify_fully(&keys, generation, token, now);
-        *full = Some(decoded.as_ref().ok().map(|d| d.alg));
-        let decoded = decoded.map_err(|e| {
-            if e != Error::KeyNotFound {
-                return e;
-            }
-            self.source.unknown_kid();
-            // A source that has no set yet may hold the key: not judged.
-            if self.source.is_partial() { Error::Unavailable(Dependency::Keys) } else { e }
-        })?;
-        self.usage.record(&keys, generation, decoded.key_index, now);
-        let decoded = Arc::new(decoded);
-        if let (Some(cache), Some(hash)) = (&self.cache, hash) {
-            cache.insert(hash, Arc::clone(&decoded));
-        }
-        Ok(Verified { decoded, from_cache: false })
+        checked.map(|()| Lookup::Hit(decoded))
     }
 
-    fn verify_fully(&self, keys: &KeySet, generation: u64, token: &[u8], now: u64) -> Result<Decoded, Error> {
-        let mut on_stack = [0u8; DEFAULT_BUFFER_LEN];
-        let mut on_heap;
-        let needed = buffer_len_for(token.len());
-        let buf: &mut [u8] = if needed <= on_stack.len() {
-            &mut on_stack
-        } else {
-            on_heap = vec![0u8; needed];
-            &mut on_heap
-        };
-        self.policy.with_policy(|policy| {
+    /// A verification by the core over the key set served now: the result
+    /// borrows `buf`; with a token cache, the entry added to it comes too.
+    fn verify_fresh<'b>(
+        &self,
+        keys: &KeySet,
+        generation: u64,
+        hash: Option<TokenHash>,
+        token: &[u8],
+        now: u64,
+        buf: &'b mut [u8],
+    ) -> Result<(VerifiedRef<'b>, Option<Arc<Decoded>>), Error> {
+        let verified = self.policy.with_policy(|policy| {
             let verified = keys.verifier(*policy).verify(token, now, buf)?;
             // A key bound to an issuer verifies only that issuer's tokens.
             if let Some(bound) = keys.issuer_of(verified.key_index())
@@ -316,22 +388,34 @@ impl Verifier {
             if let Some(revocations) = &self.revocations {
                 revocations.check(verified.header(), verified.claims(), key_kid, now)?;
             }
-            // What a cache hit needs to judge the token again without parsing it.
-            let cached = self.cache.is_some();
-            Ok(Decoded {
+            let facts = Facts {
                 alg: verified.algorithm(),
-                header: verified.header().raw_json().into(),
-                claims: verified.claims().raw_json().into(),
                 key_index: verified.key_index(),
                 generation,
-                token: if cached { token.into() } else { Box::default() },
                 validity: policy.validity(verified.claims()),
                 iat: verified.claims().iat().map(|iat| iat.floor()),
                 exp: verified.claims().exp().map(|exp| exp.ceil()),
-                listed: (cached && self.revocations.is_some())
-                    .then(|| ListedBuf::of(verified.header(), verified.claims())),
-            })
-        })
+            };
+            // What a cache hit needs to judge the token again without parsing it.
+            let entry = self.cache.as_ref().zip(hash).map(|(cache, hash)| {
+                let listed = self.revocations.is_some().then(|| ListedBuf::of(verified.header(), verified.claims()));
+                let header = verified.header().raw_json();
+                let entry = Arc::new(Decoded::new(facts, header, verified.claims().raw_json(), token, listed));
+                cache.insert(hash, Arc::clone(&entry));
+                entry
+            });
+            Ok((facts, entry, verified.header().raw_json(), verified.claims().raw_json()))
+        });
+        let (facts, entry, header, claims) = verified.map_err(|e| {
+            if e != Error::KeyNotFound {
+                return e;
+            }
+            self.source.unknown_kid();
+            // A source that has no set yet may hold the key: not judged.
+            if self.source.is_partial() { Error::Unavailable(Dependency::Keys) } else { e }
+        })?;
+        self.usage.record(keys, generation, facts.key_index, now);
+        Ok((VerifiedRef { facts, header, claims, from_cache: false }, entry))
     }
 
     /// A cached verification judged at `now`: inside the span its claims
@@ -339,13 +423,13 @@ impl Verifier {
     /// the identifiers kept decoded); outside it, every header and claim
     /// check runs again from the JSON, for a full verification's error.
     fn judge_again(&self, keys: &KeySet, decoded: &Decoded, now: u64) -> Result<(), Error> {
-        if !decoded.validity.contains(now) {
+        if !decoded.facts.validity.contains(now) {
             return self.check_again(keys, decoded, now);
         }
         match (&self.revocations, &decoded.listed) {
             (None, _) => Ok(()),
             (Some(revocations), Some(listed)) => {
-                let key_kid = keys.keys().get(decoded.key_index).and_then(|key| key.kid());
+                let key_kid = keys.keys().get(decoded.facts.key_index).and_then(|key| key.kid());
                 revocations.check_listed(&listed.as_listed(), key_kid, now)
             }
             (Some(_), None) => self.check_again(keys, decoded, now),
@@ -355,12 +439,12 @@ impl Verifier {
     /// The header and claim checks again, from a cached verification.
     /// `keys` is the set of the entry's generation (the cache checks it).
     fn check_again(&self, keys: &KeySet, decoded: &Decoded, now: u64) -> Result<(), Error> {
-        let header = Header::from_json(&decoded.header)?;
-        let claims = Claims::from_json(&decoded.claims)?;
+        let header = Header::from_json(decoded.header())?;
+        let claims = Claims::from_json(decoded.claims())?;
         self.policy.with_policy(|policy| policy.check(&header, &claims, now))?;
         match &self.revocations {
             Some(revocations) => {
-                let key_kid = keys.keys().get(decoded.key_index).and_then(|key| key.kid());
+                let key_kid = keys.keys().get(decoded.facts.key_index).and_then(|key| key.kid());
                 revocations.check(&header, &claims, key_kid, now)
             }
             None => Ok(()),
@@ -368,10 +452,10 @@ impl Verifier {
     }
 }
 
-/// A verified token, owned: the decoded header and claims JSON, shared with
-/// the token cache.
+/// A verified token, owned: the decoded header and claims JSON (one
+/// allocation, shared with the token cache when there is one).
 ///
-/// Only [`Verifier::verify`] makes one.
+/// Only [`Verifier::verify`] and [`VerifiedRef::into_owned`] make one.
 #[derive(Clone, Debug)]
 pub struct Verified {
     decoded: Arc<Decoded>,
@@ -379,46 +463,56 @@ pub struct Verified {
 }
 
 impl Verified {
+    /// The token as a [`VerifiedRef`], borrowed from this value.
+    pub fn as_verified_ref(&self) -> VerifiedRef<'_> {
+        VerifiedRef {
+            facts: self.decoded.facts,
+            header: self.decoded.header(),
+            claims: self.decoded.claims(),
+            from_cache: self.from_cache,
+        }
+    }
+
     /// The algorithm that verified the signature.
     pub fn algorithm(&self) -> Algorithm {
-        self.decoded.alg
+        self.decoded.facts.alg
     }
 
     /// The decoded header JSON.
     pub fn header_json(&self) -> &[u8] {
-        &self.decoded.header
+        self.decoded.header()
     }
 
     /// The decoded claims JSON.
     pub fn claims_json(&self) -> &[u8] {
-        &self.decoded.claims
+        self.decoded.claims()
     }
 
     /// The header, read again from [`Verified::header_json`] (it was read the
     /// same way during verification, so this does not fail for a verified token).
     pub fn header(&self) -> Result<Header<'_>, Error> {
-        Header::from_json(&self.decoded.header)
+        self.as_verified_ref().header()
     }
 
     /// The claims, read again from [`Verified::claims_json`] (it was read the
     /// same way during verification, so this does not fail for a verified token).
     pub fn claims(&self) -> Result<Claims<'_>, Error> {
-        Claims::from_json(&self.decoded.claims)
+        self.as_verified_ref().claims()
     }
 
     /// A top-level claim by name (escapes in names decoded).
     pub fn claim(&self, name: &str) -> Option<Value<'_>> {
-        json::find_member(&self.decoded.claims, name)
+        self.as_verified_ref().claim(name)
     }
 
     /// A header parameter by name.
     pub fn header_field(&self, name: &str) -> Option<Value<'_>> {
-        json::find_member(&self.decoded.header, name)
+        self.as_verified_ref().header_field(name)
     }
 
     /// The claims deserialized into a type of the caller's (with serde_json).
     pub fn deserialize<T: serde::de::DeserializeOwned>(&self) -> serde_json::Result<T> {
-        serde_json::from_slice(&self.decoded.claims)
+        self.as_verified_ref().deserialize()
     }
 
     /// True when the signature check was skipped because the token cache held
@@ -429,7 +523,108 @@ impl Verified {
 
     /// The key-set generation that verified the signature.
     pub fn key_set_generation(&self) -> u64 {
-        self.decoded.generation
+        self.decoded.facts.generation
+    }
+}
+
+/// A verified token whose header and claims JSON live in the caller's
+/// buffer: what [`Verifier::verify_in`] returns, without a heap allocation.
+/// The same accessors as [`Verified`]; [`VerifiedRef::into_owned`] copies it out.
+#[derive(Clone, Copy, Debug)]
+pub struct VerifiedRef<'b> {
+    facts: Facts,
+    header: &'b [u8],
+    claims: &'b [u8],
+    from_cache: bool,
+}
+
+impl<'b> VerifiedRef<'b> {
+    /// The algorithm that verified the signature.
+    pub fn algorithm(&self) -> Algorithm {
+        self.facts.alg
+    }
+
+    /// The decoded header JSON.
+    pub fn header_json(&self) -> &'b [u8] {
+        self.header
+    }
+
+    /// The decoded claims JSON.
+    pub fn claims_json(&self) -> &'b [u8] {
+        self.claims
+    }
+
+    /// The header, read again from [`VerifiedRef::header_json`] (it was read
+    /// the same way during verification, so this does not fail for a verified token).
+    pub fn header(&self) -> Result<Header<'b>, Error> {
+        Header::from_json(self.header)
+    }
+
+    /// The claims, read again from [`VerifiedRef::claims_json`] (it was read
+    /// the same way during verification, so this does not fail for a verified token).
+    pub fn claims(&self) -> Result<Claims<'b>, Error> {
+        Claims::from_json(self.claims)
+    }
+
+    /// A top-level claim by name (escapes in names decoded).
+    pub fn claim(&self, name: &str) -> Option<Value<'b>> {
+        json::find_member(self.claims, name)
+    }
+
+    /// A header parameter by name.
+    pub fn header_field(&self, name: &str) -> Option<Value<'b>> {
+        json::find_member(self.header, name)
+    }
+
+    /// The claims deserialized into a type of the caller's (with serde_json).
+    pub fn deserialize<T: serde::de::DeserializeOwned>(&self) -> serde_json::Result<T> {
+        serde_json::from_slice(self.claims)
+    }
+
+    /// True when the signature check was skipped because the token cache held
+    /// this token (verified under the same key-set generation).
+    pub fn from_cache(&self) -> bool {
+        self.from_cache
+    }
+
+    /// The key-set generation that verified the signature.
+    pub fn key_set_generation(&self) -> u64 {
+        self.facts.generation
+    }
+
+    /// The token as a [`Verified`] that owns its JSON (one allocation for
+    /// the JSON, one for the shared handle).
+    pub fn into_owned(self) -> Verified {
+        Verified {
+            decoded: Arc::new(Decoded::new(self.facts, self.header, self.claims, &[], None)),
+            from_cache: self.from_cache,
+        }
+    }
+}
+
+/// What the token cache says of a token.
+enum Lookup {
+    /// Verified before, and judged again now.
+    Hit(Arc<Decoded>),
+    /// To verify with the set served now (its generation), and to cache under the hash.
+    Miss(Arc<KeySet>, u64, Option<TokenHash>),
+}
+
+/// Either result seen as a [`VerifiedRef`], for what [`Verifier::verify`]
+/// and [`Verifier::verify_in`] record alike.
+trait View {
+    fn view(&self) -> VerifiedRef<'_>;
+}
+
+impl View for Verified {
+    fn view(&self) -> VerifiedRef<'_> {
+        self.as_verified_ref()
+    }
+}
+
+impl View for VerifiedRef<'_> {
+    fn view(&self) -> VerifiedRef<'_> {
+        *self
     }
 }
 
@@ -456,5 +651,6 @@ mod tests {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Verifier>();
         assert_send_sync::<Verified>();
+        assert_send_sync::<VerifiedRef<'_>>();
     }
 }

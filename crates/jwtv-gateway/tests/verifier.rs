@@ -322,3 +322,61 @@ fn a_shadow_changes_token_rules_only_and_is_checked_like_a_policy() {
     assert!(policy.to_json().contains(r#""shadow":{"max_lifetime_secs":600}"#));
     assert_eq!(policy.set("shadow.refresh", "{}").expect_err("not a token rule").field(), "shadow.refresh");
 }
+
+/// `verify_in` gives `verify`'s verdicts and JSON, fresh and from the
+/// cache, and counts the same.
+#[test]
+fn verify_in_borrows_the_callers_buffer_and_judges_alike() {
+    let key = TestKey::new("k1", 1);
+    let owned = Verifier::new(fixed(&[&key]), rules().leeway_secs(0)).expect("rules").with_token_cache(100);
+    let borrowed = Verifier::new(fixed(&[&key]), rules().leeway_secs(0)).expect("rules").with_token_cache(100);
+    let uncached = Verifier::new(fixed(&[&key]), rules().leeway_secs(0)).expect("rules");
+    let token = key.sign(&claims());
+    let forged = format!("{}AAAA", &token[..token.len() - 4]);
+    let mut buf = [0u8; jwtv::DEFAULT_BUFFER_LEN];
+    for (now, from_cache) in [(NOW, false), (NOW + 10, true)] {
+        let expected = owned.verify(&token, now).expect("owned");
+        for verifier in [&borrowed, &uncached] {
+            let verified = verifier.verify_in(&token, now, &mut buf).expect("borrowed");
+            assert_eq!(verified.claims_json(), expected.claims_json());
+            assert_eq!(verified.header_json(), expected.header_json());
+            assert_eq!(verified.algorithm(), Algorithm::EdDSA);
+            assert_eq!(verified.key_set_generation(), expected.key_set_generation());
+            assert!(verified.claims().expect("claims").sub().is_some_and(|s| s == "user-1"));
+            assert_eq!(verified.from_cache(), from_cache && std::ptr::eq(verifier, &borrowed));
+            let again = verified.into_owned();
+            assert_eq!(again.claims_json(), expected.claims_json());
+        }
+    }
+    for verifier in [&borrowed, &uncached] {
+        let code = |now| {
+            verifier.verify_in(&token, now, &mut [0u8; jwtv::DEFAULT_BUFFER_LEN]).map(|_| ()).map_err(|e| e.code())
+        };
+        assert_eq!(code(NOW + 3600), Err(ErrorCode::Expired));
+        let forged = verifier.verify_in(&forged, NOW, &mut buf).map(|_| ()).map_err(|e| e.code());
+        assert_eq!(forged, Err(ErrorCode::BadSignature));
+    }
+    let (m, o) = (borrowed.metrics(), owned.metrics());
+    // And the expired hit, and the forged token's miss.
+    assert_eq!((m.verified, m.cache_hits, m.cache_misses), (o.verified, o.cache_hits + 1, o.cache_misses + 1));
+    assert_eq!(m.rejected_with(ErrorCode::Expired), 1);
+    assert_eq!(m.rejected_with(ErrorCode::BadSignature), 1);
+}
+
+/// A buffer too short for the token's JSON is `too_large`, on a miss (as in
+/// the core) and on a cache hit alike, and the entry stays cached.
+#[test]
+fn verify_in_with_a_short_buffer_is_too_large() {
+    let key = TestKey::new("k1", 1);
+    let verifier = Verifier::new(fixed(&[&key]), rules()).expect("rules").with_token_cache(100);
+    let token = key.sign(&claims());
+    let mut short = [0u8; 40];
+    let code =
+        |verifier: &Verifier, buf: &mut [u8]| verifier.verify_in(&token, NOW, buf).map(|_| ()).map_err(|e| e.code());
+    assert_eq!(code(&verifier, &mut short), Err(ErrorCode::TooLarge), "a miss");
+    let mut buf = vec![0u8; jwtv::buffer_len_for(token.len())];
+    assert_eq!(code(&verifier, &mut buf), Ok(()));
+    assert_eq!(code(&verifier, &mut short), Err(ErrorCode::TooLarge), "a hit");
+    assert!(verifier.verify_in(&token, NOW, &mut buf).expect("still cached").from_cache());
+    assert_eq!(verifier.metrics().rejected_with(ErrorCode::TooLarge), 2);
+}
