@@ -8,7 +8,10 @@
 //! (signature, algorithm pinned to the key, `exp`/`nbf`, issuer, audience, …)
 //! over the keys of a [`KeySource`](jwtv_jwks::KeySource), then the
 //! revocation list, with the core's error codes plus `revoked` and
-//! `unavailable`.
+//! `unavailable`. It returns an owned [`Verified`]; [`Verifier::verify_in`]
+//! puts the token's JSON in the caller's buffer instead ([`VerifiedRef`]),
+//! and then no verification allocates (HMAC, ECDSA, EdDSA; fresh, rejected
+//! or from the token cache).
 //!
 //! ```
 //! use jwtv::{Algorithm, AlgorithmSet};

@@ -1164,11 +1164,19 @@ impl Policy {
     /// policy up front.
     pub fn with_policy<R>(&self, f: impl FnOnce(&jwtv::Policy<'_>) -> R) -> R {
         let enforceable = self.within_bounds();
-        let issuers = lend(&self.issuers, String::as_str);
-        let audiences = lend(&self.audiences, String::as_str);
-        let required = lend(&self.required_claims, String::as_str);
-        let crit = lend(&self.understood_crit, String::as_str);
-        let values = lend(&self.required_claim_values.0, |(n, v)| (n.as_str(), v.as_claim_value()));
+        // Filled where they stand: a heapless vector moved is copied whole.
+        let (mut issuers, mut audiences, mut required, mut crit, mut values) = (
+            heapless::Vec::new(),
+            heapless::Vec::new(),
+            heapless::Vec::new(),
+            heapless::Vec::new(),
+            heapless::Vec::new(),
+        );
+        lend(&mut issuers, &self.issuers, String::as_str);
+        lend(&mut audiences, &self.audiences, String::as_str);
+        lend(&mut required, &self.required_claims, String::as_str);
+        lend(&mut crit, &self.understood_crit, String::as_str);
+        lend(&mut values, &self.required_claim_values.0, |(n, v)| (n.as_str(), v.as_claim_value()));
         let mut policy = jwtv::Policy::new()
             .algorithms(if enforceable { self.algorithms } else { AlgorithmSet::EMPTY })
             .issuers(&issuers)
@@ -1509,17 +1517,15 @@ impl<'de> Deserialize<'de> for ClaimValueBuf {
     }
 }
 
-/// The first [`MAX_RULE_LIST_LEN`] entries of `list`, borrowed on the stack
+/// Pushes the first [`MAX_RULE_LIST_LEN`] entries of `list`, borrowed, onto `lent`
 /// (only ever all of them: [`Policy::with_policy`] enforces nothing of a
 /// policy with a longer list).
-fn lend<'a, T, U>(list: &'a [T], borrow: impl Fn(&'a T) -> U) -> heapless::Vec<U, MAX_RULE_LIST_LEN> {
-    let mut lent = heapless::Vec::new();
+fn lend<'a, T, U>(lent: &mut heapless::Vec<U, MAX_RULE_LIST_LEN>, list: &'a [T], borrow: impl Fn(&'a T) -> U) {
     for item in list.iter().take(MAX_RULE_LIST_LEN) {
         if lent.push(borrow(item)).is_err() {
             break;
         }
     }
-    lent
 }
 
 #[cfg(test)]
