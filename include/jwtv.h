@@ -617,9 +617,10 @@ void jwtv_verifier_free(jwtv_verifier *verifier);
 // Returns `JWTV_OK` or the rejection code. When `out` is non-NULL, `*out`
 // receives the verified token on success (free it with `jwtv_token_free`)
 // and NULL otherwise; with `out` NULL the verdict alone costs no heap
-// allocation (HS, ES and EdDSA tokens up to 16 KiB). On rejection, when `detail` is non-NULL, the part or
-// claim concerned (`"payload"`, `"exp"`, a required claim's name) or an
-// empty string is written there, NUL-terminated and truncated to
+// allocation (HS, ES and EdDSA tokens up to 16 KiB). On rejection, when
+// `detail` is non-NULL, the part or claim concerned (`"payload"`, `"exp"`,
+// a required claim's name) or an empty string is written there,
+// NUL-terminated and truncated to
 // `detail_cap - 1` bytes; then the verifier's audit callback, if any, is
 // called with the rejection's event (`jwtv_verifier_set_audit_callback`).
 // Thread-safe.

@@ -4,6 +4,7 @@
 #   plain          nginx serving a small file, no authentication;
 #   plain+header   the same with the HS256 token's Authorization header, ignored;
 #   hs256          behind auth_jwt with an HS256 token;
+#   hs256-cached   the same with the verified-token cache (auth_jwt_cache);
 #   es256          with an ES256 token;
 #   es256-cached   the same with the verified-token cache;
 # one nginx worker, wrk -t1 -c32. The cases take turns in ROUNDS rounds of
@@ -68,6 +69,8 @@ http {
         auth_jwt_audience api;
         location /plain/ { alias $dir/www/; }
         location /hs256/ { alias $dir/www/; auth_jwt "bench"; auth_jwt_key_file $dir/hs256.json; auth_jwt_alg HS256; }
+        location /hs256-cached/ { alias $dir/www/; auth_jwt "bench"; auth_jwt_key_file $dir/hs256.json;
+                                  auth_jwt_alg HS256; auth_jwt_cache 10000; }
         location /es256/ { alias $dir/www/; auth_jwt "bench"; auth_jwt_key_file $root/examples/jwks.json; auth_jwt_alg ES256; }
         location /es256-cached/ { alias $dir/www/; auth_jwt "bench"; auth_jwt_key_file $root/examples/jwks.json;
                                   auth_jwt_alg ES256; auth_jwt_cache 10000; }
@@ -93,7 +96,7 @@ worker_ticks() { awk '{ print $14 + $15 }' "/proc/$(worker_of "$1")/stat"; }
 
 hs="$(cat "$dir/hs256.jwt")"
 es="$(tr -d '\n' <examples/tokens/valid-es256.jwt)"
-cases=("plain /plain/ -" "plain+header /plain/ $hs" "hs256 /hs256/ $hs" "es256 /es256/ $es" "es256-cached /es256-cached/ $es")
+cases=("plain /plain/ -" "plain+header /plain/ $hs" "hs256 /hs256/ $hs" "hs256-cached /hs256-cached/ $hs" "es256 /es256/ $es" "es256-cached /es256-cached/ $es")
 
 declare -A rss_before
 for build in "${builds[@]}"; do

@@ -162,9 +162,10 @@ pub unsafe extern "C" fn jwtv_verifier_free(verifier: *mut jwtv_verifier) {
 /// Returns `JWTV_OK` or the rejection code. When `out` is non-NULL, `*out`
 /// receives the verified token on success (free it with `jwtv_token_free`)
 /// and NULL otherwise; with `out` NULL the verdict alone costs no heap
-/// allocation (HS, ES and EdDSA tokens up to 16 KiB). On rejection, when `detail` is non-NULL, the part or
-/// claim concerned (`"payload"`, `"exp"`, a required claim's name) or an
-/// empty string is written there, NUL-terminated and truncated to
+/// allocation (HS, ES and EdDSA tokens up to 16 KiB). On rejection, when
+/// `detail` is non-NULL, the part or claim concerned (`"payload"`, `"exp"`,
+/// a required claim's name) or an empty string is written there,
+/// NUL-terminated and truncated to
 /// `detail_cap - 1` bytes; then the verifier's audit callback, if any, is
 /// called with the rejection's event (`jwtv_verifier_set_audit_callback`).
 /// Thread-safe.
@@ -214,15 +215,10 @@ pub unsafe extern "C" fn jwtv_verifier_verify(
     })
 }
 
-/// A verdict without the verified token: into a stack buffer, so that
-/// nothing is allocated (tokens too long for it take the owned path).
+/// A verdict without the verified token: into a buffer on the stack, so
+/// that nothing is allocated.
 fn verify_only(verifier: &Verifier, token: &[u8], now: u64) -> Result<(), jwtv::Error> {
-    let mut buf = [0u8; jwtv::DEFAULT_BUFFER_LEN];
-    if jwtv::buffer_len_for(token.len()) <= buf.len() {
-        verifier.verify_in(token, now, &mut buf).map(|_| ())
-    } else {
-        verifier.verify(token, now).map(|_| ())
-    }
+    verifier.verify_with(token, now, |verified| verified.map(|_| ()))
 }
 
 /// Waits up to `timeout_ms` milliseconds for the verifier's key set, then

@@ -176,33 +176,56 @@ impl Verifier {
     /// allocates nothing.
     pub fn verify(&self, token: impl AsRef<[u8]>, now: u64) -> Result<Verified, Error> {
         let token = token.as_ref();
-        let mut on_stack = [0u8; DEFAULT_BUFFER_LEN];
-        let mut on_heap;
-        let needed = buffer_len_for(token.len());
-        // A token over the policy's limit is refused before the buffer is used.
-        let buf: &mut [u8] = if needed <= on_stack.len() || token.len() > self.policy.token_len_limit() {
-            &mut on_stack
-        } else {
-            on_heap = vec![0u8; needed];
-            &mut on_heap
-        };
         self.counted(token, now, |full| {
             let (keys, generation, hash) = match self.lookup(token, now)? {
                 Lookup::Hit(decoded) => return Ok(Verified { decoded, from_cache: true }),
                 Lookup::Miss(keys, generation, hash) => (keys, generation, hash),
             };
             *full = true;
-            Ok(match self.verify_fresh(&keys, generation, hash, token, now, buf)? {
-                (_, Some(decoded)) => Verified { decoded, from_cache: false },
-                (fresh, None) => fresh.into_owned(),
+            with_buffer(token.len(), |buf| {
+                Ok(match self.verify_fresh(&keys, generation, hash, token, now, buf)? {
+                    (_, Some(decoded)) => Verified { decoded, from_cache: false },
+                    (fresh, None) => fresh.into_owned(),
+                })
             })
         })
+    }
+
+    /// [`Verifier::verify_in`] into a buffer on the stack, sized for the
+    /// token, whose result `f` sees: nothing is allocated (but the entry a
+    /// cache miss adds to the token cache, and the buffer of a token past the
+    /// default 16 KiB limit).
+    ///
+    /// ```
+    /// # use jwtv::{Algorithm, AlgorithmSet};
+    /// # use jwtv_gateway::{Policy, Verifier};
+    /// # use jwtv_jwks::{KeySet, KeySetOptions, KeySource};
+    /// # let algorithms = AlgorithmSet::of(&[Algorithm::HS256]);
+    /// # let jwks = br#"{"keys":[{"kty":"oct","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}]}"#;
+    /// # let keys = KeySet::parse(jwks, &KeySetOptions::for_algorithms(algorithms))?;
+    /// # let verifier = Verifier::new(KeySource::fixed(keys), Policy::new(algorithms))?;
+    /// // RFC 7515 appendix A.1's token, whose key the verifier holds.
+    /// let token = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    /// let subject_is_joe = verifier.verify_with(token, 1_300_000_000, |verified| {
+    ///     verified.is_ok_and(|v| v.claims().is_ok_and(|c| c.iss().is_some_and(|iss| iss == "joe")))
+    /// });
+    /// assert!(subject_is_joe);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify_with<R>(
+        &self,
+        token: impl AsRef<[u8]>,
+        now: u64,
+        f: impl FnOnce(Result<VerifiedRef<'_>, Error>) -> R,
+    ) -> R {
+        let token = token.as_ref();
+        with_buffer(token.len(), |buf| f(self.verify_in(token, now, buf)))
     }
 
     /// [`Verifier::verify`] into the caller's buffer: the result borrows
     /// `buf`, and nothing is allocated (but the entry a cache miss adds to
     /// the token cache). `buf` needs [`jwtv::buffer_len_for`]`(token.len())`
-    /// bytes ([`jwtv::DEFAULT_BUFFER_LEN`] holds tokens up to 8 KiB); a
+    /// bytes ([`jwtv::DEFAULT_BUFFER_LEN`] holds any token under the default 16 KiB limit); a
     /// shorter one gives `too_large`, as in the core.
     ///
     /// ```
@@ -599,6 +622,22 @@ impl<'b> VerifiedRef<'b> {
             decoded: Arc::new(Decoded::new(self.facts, self.header, self.claims, &[], None)),
             from_cache: self.from_cache,
         }
+    }
+}
+
+/// Runs `f` with a zeroed buffer of [`buffer_len_for`]`(token_len)` bytes
+/// or more: on the stack in one of three sizes (zeroing 12 KiB for every
+/// token would cost more than a cache hit), on the heap past the largest.
+fn with_buffer<R>(token_len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+    let needed = buffer_len_for(token_len);
+    if needed <= 1024 {
+        f(&mut [0u8; 1024])
+    } else if needed <= 4096 {
+        f(&mut [0u8; 4096])
+    } else if needed <= DEFAULT_BUFFER_LEN {
+        f(&mut [0u8; DEFAULT_BUFFER_LEN])
+    } else {
+        f(&mut vec![0u8; needed])
     }
 }
 
