@@ -3,6 +3,10 @@
 # interleaved runner: stable on a shared machine where wall time is not.
 #
 #   bash benches/instructions.sh [alg ...]          # default: hs256
+#
+# Compare contenders within one algorithm only where the fixture is fixed
+# (HS256, RS256, PS256): EC and Ed25519 fixture keys are made afresh in
+# every process, and their counts move a little with the key.
 #   JWTV_BACKEND=aws-lc bash benches/instructions.sh es256
 #   TOP=15 bash benches/instructions.sh hs256       # and where the instructions go
 #
@@ -44,7 +48,7 @@ for alg in "${algs[@]}"; do
     for c in floor jwtv server owned hit jsonwebtoken; do n[$c]=$(count "$c" "$alg"); done
     python3 -c 'import sys
 a, f, j, s, o, h, w = sys.argv[1], *map(int, sys.argv[2:])
-print(f"| {a} | {f:,} | {j:,} | {s:,} | {o:,} | {h:,} | {w:,} | {j / f:.2f}× | +{s - j:,} |")' \
+print(f"| {a} | {f:,} | {j:,} | {s:,} | {o:,} | {h:,} | {w:,} | {j / f:.2f}× | {s - j:+,} |")' \
         "$alg" "${n[floor]}" "${n[jwtv]}" "${n[server]}" "${n[owned]}" "${n[hit]}" "${n[jsonwebtoken]}"
     if [ -n "${TOP:-}" ]; then
         for c in floor jwtv server; do

@@ -23,5 +23,5 @@ done
 if command -v valgrind >/dev/null; then
     echo "## instructions"
     echo
-    bash benches/instructions.sh hs256 es256 2>/dev/null
+    bash benches/instructions.sh hs256 2>/dev/null
 fi

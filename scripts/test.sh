@@ -99,9 +99,10 @@ stage_go() {
 }
 
 stage_awslc() {
-    step "the aws-lc backend: the core's whole vector suite and the differential test, key sets, then ES512 in C, Go and NGINX"
+    step "the aws-lc backend: the core's whole vector suite and the differential test, key sets, then ES512 in the CLI, C, Go and NGINX"
     cargo test -p jwtv --features aws-lc
     cargo test -p jwtv-jwks --features aws-lc --lib --test keyset --test wycheproof_jwk
+    cargo test -p jwtv-cli --features aws-lc --test cli es512
     # The NGINX module on aws-lc (build.sh builds libjwtv in target/aws-lc).
     JWTV_BACKEND=aws-lc bash bindings/nginx/test.sh -k Es512
     local lib=target/aws-lc/release

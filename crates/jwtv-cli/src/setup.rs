@@ -21,8 +21,14 @@ use crate::{CliError, PolicyArgs};
 pub(crate) fn parse_alg(name: &str) -> Result<Algorithm, String> {
     Algorithm::from_name(name).ok_or_else(|| {
         let supported: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
-        let none = if name.eq_ignore_ascii_case("none") { " (`none` is never accepted)" } else { "" };
-        format!("unknown algorithm {}{none}; supported: {}", crate::human::quote(name), supported.join(", "))
+        let why = if name.eq_ignore_ascii_case("none") {
+            " (`none` is never accepted)"
+        } else if name == "ES512" {
+            " (ES512 needs the aws-lc backend: build with --features aws-lc)"
+        } else {
+            ""
+        };
+        format!("unknown algorithm {}{why}; supported: {}", crate::human::quote(name), supported.join(", "))
     })
 }
 

@@ -802,3 +802,35 @@ fn sign_makes_tokens_the_verifier_accepts() {
     assert_eq!(json(&run.stdout)["claims"]["x"], serde_json::json!([1]));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// ES512 follows the crypto backend the binary was built with: valid on
+/// aws-lc; on ring the token is `unsupported_alg` (its key set skips the
+/// P-521 key) and `--alg ES512` a usage error that says what to build.
+#[test]
+fn es512_follows_the_backend() {
+    let vectors: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("crates/jwtv/tests/vectors/es512/tokens.json")).expect("ES512 vectors"),
+    )
+    .expect("JSON");
+    let dir = TempDir::new("es512");
+    let jwks = dir.path("jwks.json");
+    std::fs::write(&jwks, format!(r#"{{"keys":[{}]}}"#, vectors["jwk"])).expect("write the key set");
+    let token = vectors["tokens"]["valid"].as_str().expect("the valid ES512 token");
+    let verify = |extra: &[&str]| {
+        let args = [&["verify", "-", "--jwks", &jwks, "--aud", "api", "--now", NOW, "--json"][..], extra].concat();
+        let run = jwtv_with_stdin(&args, Some(token.as_bytes()));
+        assert_not_leaked(&run, token);
+        run
+    };
+    let run = verify(&[]);
+    if cfg!(feature = "aws-lc") {
+        assert_eq!((run.code, &json(&run.stdout)["valid"]), (0, &Value::Bool(true)), "{run:?}");
+        assert_eq!(verify(&["--alg", "ES512"]).code, 0);
+    } else {
+        assert_eq!(run.code, 1, "{run:?}");
+        assert_eq!(json(&run.stdout)["error"]["code"], "unsupported_alg", "{run:?}");
+        let pinned = verify(&["--alg", "ES512"]);
+        assert_eq!(pinned.code, 2, "{pinned:?}");
+        assert!(pinned.stderr.contains("ES512 needs the aws-lc backend"), "{pinned:?}");
+    }
+}
