@@ -206,10 +206,10 @@ impl Verifier {
     /// # let verifier = Verifier::new(KeySource::fixed(keys), Policy::new(algorithms))?;
     /// // RFC 7515 appendix A.1's token, whose key the verifier holds.
     /// let token = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-    /// let subject_is_joe = verifier.verify_with(token, 1_300_000_000, |verified| {
+    /// let issued_by_joe = verifier.verify_with(token, 1_300_000_000, |verified| {
     ///     verified.is_ok_and(|v| v.claims().is_ok_and(|c| c.iss().is_some_and(|iss| iss == "joe")))
     /// });
-    /// assert!(subject_is_joe);
+    /// assert!(issued_by_joe);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn verify_with<R>(
@@ -225,8 +225,8 @@ impl Verifier {
     /// [`Verifier::verify`] into the caller's buffer: the result borrows
     /// `buf`, and nothing is allocated (but the entry a cache miss adds to
     /// the token cache). `buf` needs [`jwtv::buffer_len_for`]`(token.len())`
-    /// bytes ([`jwtv::DEFAULT_BUFFER_LEN`] holds any token under the default 16 KiB limit); a
-    /// shorter one gives `too_large`, as in the core.
+    /// bytes ([`jwtv::DEFAULT_BUFFER_LEN`] holds any token under the default
+    /// 16 KiB limit); a shorter one gives `too_large`, as in the core.
     ///
     /// ```
     /// use jwtv::{Algorithm, AlgorithmSet, DEFAULT_BUFFER_LEN};
