@@ -10,7 +10,7 @@ use core::hint::black_box;
 use std::alloc::System;
 use std::path::PathBuf;
 
-use jwtv_benches::{AUDIENCE, Alg, Fixture, ISSUER, NOW};
+use jwtv_benches::{Alg, Fixture, NOW};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
@@ -66,15 +66,6 @@ fn criterion_dir() -> PathBuf {
     PathBuf::from(target).join("criterion")
 }
 
-/// The server verifier over the fixture's key, with a token cache of `cache` entries.
-fn server_verifier(fixture: &Fixture, cache: usize) -> jwtv_gateway::Verifier {
-    let keys = jwtv_jwks::KeySet::from_keys(vec![fixture.key.clone()]);
-    let rules =
-        jwtv_gateway::Policy::new(jwtv::AlgorithmSet::of(&[fixture.alg.jose()])).issuer(ISSUER).audience(AUDIENCE);
-    let verifier = jwtv_gateway::Verifier::new(jwtv_jwks::KeySource::fixed(keys), rules).expect("bench rules");
-    verifier.with_token_cache(cache)
-}
-
 fn main() {
     // `cargo test --benches` runs bench binaries in test mode; counting is cheap, so run anyway.
     let fixtures = Fixture::all();
@@ -85,10 +76,10 @@ fn main() {
         let len = fixture.token.len();
         rows.push(count(fixture.alg, "jwtv", len, || fixture.verify_jwtv(&verifier, &mut buf)));
         rows.push(count(fixture.alg, "jsonwebtoken", len, || fixture.verify_jsonwebtoken().is_ok()));
-        let server = server_verifier(fixture, 0);
+        let server = fixture.server_verifier(0);
         rows.push(count(fixture.alg, "jwtv server", len, || server.verify_in(&fixture.token, NOW, &mut buf).is_ok()));
         rows.push(count(fixture.alg, "jwtv server, owned", len, || server.verify(&fixture.token, NOW).is_ok()));
-        let cached = server_verifier(fixture, 1000);
+        let cached = fixture.server_verifier(1000);
         rows.push(count(fixture.alg, "jwtv server, cache hit", len, || {
             cached.verify_in(&fixture.token, NOW, &mut buf).is_ok()
         }));

@@ -11,22 +11,13 @@
 use core::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use jwtv::AlgorithmSet;
-use jwtv_benches::{AUDIENCE, Alg, Fixture, ISSUER, NOW};
-use jwtv_gateway::{Policy, Verifier};
-use jwtv_jwks::{KeySet, KeySource};
-
-fn server_verifier(fixture: &Fixture, cache: usize) -> Verifier {
-    let keys = KeySet::from_keys(vec![fixture.key.clone()]);
-    let rules = Policy::new(AlgorithmSet::of(&[fixture.alg.jose()])).issuer(ISSUER).audience(AUDIENCE);
-    Verifier::new(KeySource::fixed(keys), rules).expect("bench rules").with_token_cache(cache)
-}
+use jwtv_benches::{Alg, Fixture, NOW};
 
 fn cache(c: &mut Criterion) {
     for alg in [Alg::Rs256, Alg::Es256, Alg::EdDsa, Alg::Hs256] {
         let fixture = Fixture::new(alg);
-        let uncached = server_verifier(&fixture, 0);
-        let cached = server_verifier(&fixture, 10_000);
+        let uncached = fixture.server_verifier(0);
+        let cached = fixture.server_verifier(10_000);
         assert!(uncached.verify(&fixture.token, NOW).is_ok());
         assert!(!cached.verify(&fixture.token, NOW).expect("valid").from_cache());
         assert!(cached.verify(&fixture.token, NOW).expect("valid").from_cache());

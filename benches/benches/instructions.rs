@@ -7,10 +7,7 @@
 
 use core::hint::black_box;
 
-use jwtv::AlgorithmSet;
-use jwtv_benches::{AUDIENCE, Alg, Fixture, ISSUER, NOW, table};
-use jwtv_gateway::{Policy, Verifier};
-use jwtv_jwks::{KeySet, KeySource};
+use jwtv_benches::{Alg, Fixture, NOW};
 
 /// The counted loop.
 #[inline(never)]
@@ -18,12 +15,6 @@ fn measured(iterations: u64, op: &mut dyn FnMut() -> bool) {
     for _ in 0..iterations {
         assert!(black_box(op()), "the contender verifies its token");
     }
-}
-
-fn server(fixture: &Fixture, cache: usize) -> Verifier {
-    let keys = KeySet::from_keys(vec![fixture.key.clone()]);
-    let rules = Policy::new(AlgorithmSet::of(&[fixture.alg.jose()])).issuer(ISSUER).audience(AUDIENCE);
-    Verifier::new(KeySource::fixed(keys), rules).expect("bench rules").with_token_cache(cache)
 }
 
 fn main() {
@@ -39,16 +30,10 @@ fn main() {
     let token = fixture.token.as_str();
     let mut buf = [0u8; jwtv::DEFAULT_BUFFER_LEN];
     let core = fixture.verifier();
-    let uncached = server(&fixture, 0);
-    let cached = server(&fixture, 16);
-    let (signing_input, payload, signature) = fixture.segments();
+    let uncached = fixture.server_verifier(0);
+    let cached = fixture.server_verifier(16);
     let mut op: Box<dyn FnMut() -> bool> = match contender.as_str() {
-        "floor" => Box::new(|| {
-            let (mut sig, mut body) = ([0u8; 1024], [0u8; 1024]);
-            let Some(sig) = table::decode(black_box(signature).as_bytes(), &mut sig) else { return false };
-            fixture.key.verify_signature(signing_input.as_bytes(), sig).is_ok()
-                && table::decode(payload.as_bytes(), &mut body).is_some_and(|p| black_box(p).len() > 2)
-        }),
+        "floor" => Box::new(|| fixture.verify_floor()),
         "jwtv" => Box::new(|| core.verify(black_box(token), NOW, &mut buf).is_ok()),
         "server" => Box::new(|| uncached.verify_in(black_box(token), NOW, &mut buf).is_ok()),
         "owned" => Box::new(|| uncached.verify(black_box(token), NOW).is_ok()),

@@ -33,10 +33,7 @@ use core::hint::black_box;
 use core::time::Duration;
 use std::time::Instant;
 
-use jwtv::AlgorithmSet;
-use jwtv_benches::{AUDIENCE, Alg, Fixture, ISSUER, NOW, table};
-use jwtv_gateway::{Policy, Verifier};
-use jwtv_jwks::{KeySet, KeySource};
+use jwtv_benches::{Alg, Fixture, NOW};
 
 const CONTENDERS: [&str; 6] = ["floor", "jwtv", "server", "owned", "hit", "jsonwebtoken"];
 /// Same-round ratios reported: (numerator, denominator).
@@ -100,21 +97,6 @@ fn shown(ns: f64) -> String {
     }
 }
 
-fn server(fixture: &Fixture, cache: usize) -> Verifier {
-    let keys = KeySet::from_keys(vec![fixture.key.clone()]);
-    let rules = Policy::new(AlgorithmSet::of(&[fixture.alg.jose()])).issuer(ISSUER).audience(AUDIENCE);
-    Verifier::new(KeySource::fixed(keys), rules).expect("bench rules").with_token_cache(cache)
-}
-
-/// The floor: decode the signature, check it, decode the payload.
-fn floor(fixture: &Fixture) -> bool {
-    let (signing_input, payload, signature) = fixture.segments();
-    let (mut sig, mut body) = ([0u8; 1024], [0u8; 1024]);
-    let Some(sig) = table::decode(black_box(signature).as_bytes(), &mut sig) else { return false };
-    fixture.key.verify_signature(signing_input.as_bytes(), sig).is_ok()
-        && table::decode(payload.as_bytes(), &mut body).is_some_and(|p| black_box(p).len() > 2)
-}
-
 fn main() {
     // `cargo bench` passes `--bench`; any other argument filters algorithms by id.
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
@@ -133,14 +115,14 @@ fn main() {
     for &alg in &algs {
         let fixture = Fixture::new(alg);
         let core = fixture.verifier();
-        let uncached = server(&fixture, 0);
-        let cached = server(&fixture, 16);
+        let uncached = fixture.server_verifier(0);
+        let cached = fixture.server_verifier(16);
         assert!(cached.verify(&fixture.token, NOW).is_ok());
         let token = fixture.token.as_str();
         let (mut core_buf, mut server_buf, mut hit_buf) =
             ([0u8; jwtv::DEFAULT_BUFFER_LEN], [0u8; jwtv::DEFAULT_BUFFER_LEN], [0u8; jwtv::DEFAULT_BUFFER_LEN]);
         let mut ops: Vec<Box<dyn FnMut() -> bool + '_>> = vec![
-            Box::new(|| floor(&fixture)),
+            Box::new(|| fixture.verify_floor()),
             Box::new(|| core.verify(black_box(token), NOW, &mut core_buf).is_ok()),
             Box::new(|| uncached.verify_in(black_box(token), NOW, &mut server_buf).is_ok()),
             Box::new(|| uncached.verify(black_box(token), NOW).is_ok()),
@@ -184,7 +166,7 @@ fn main() {
     for &alg in &algs {
         let fixture = Fixture::new(alg);
         let core = &fixture.verifier();
-        let shared = &server(&fixture, 0);
+        let shared = &fixture.server_verifier(0);
         let token = fixture.token.as_str();
         let core_op = || {
             let mut buf = [0u8; jwtv::DEFAULT_BUFFER_LEN];

@@ -251,6 +251,27 @@ impl Fixture {
         verifier.verify(&self.token, NOW, buf).is_ok()
     }
 
+    /// The gateway's server verifier over this fixture's key, under the same
+    /// rules as [`policy`], with a token cache of `cache` entries (0: none).
+    pub fn server_verifier(&self, cache: usize) -> jwtv_gateway::Verifier {
+        let keys = jwtv_jwks::KeySet::from_keys(vec![self.key.clone()]);
+        let rules =
+            jwtv_gateway::Policy::new(jwtv::AlgorithmSet::of(&[self.alg.jose()])).issuer(ISSUER).audience(AUDIENCE);
+        let source = jwtv_jwks::KeySource::fixed(keys);
+        jwtv_gateway::Verifier::new(source, rules).expect("bench rules").with_token_cache(cache)
+    }
+
+    /// The interleaved runner's floor: table-decode the signature, check it
+    /// with the key jwtv holds (on the backend jwtv is built with), decode
+    /// the payload. `true` on success.
+    pub fn verify_floor(&self) -> bool {
+        let (signing_input, payload, signature) = self.segments();
+        let (mut sig, mut body) = ([0u8; 1024], [0u8; 1024]);
+        let Some(sig) = table::decode(core::hint::black_box(signature).as_bytes(), &mut sig) else { return false };
+        self.key.verify_signature(signing_input.as_bytes(), sig).is_ok()
+            && table::decode(payload.as_bytes(), &mut body).is_some_and(|p| core::hint::black_box(p).len() > 2)
+    }
+
     /// Decodes and validates with `jsonwebtoken` into [`JwtClaims`].
     pub fn verify_jsonwebtoken(&self) -> jsonwebtoken::errors::Result<jsonwebtoken::TokenData<JwtClaims>> {
         jsonwebtoken::decode::<JwtClaims>(&self.token, &self.jwt_key, &self.jwt_validation)
